@@ -1,0 +1,207 @@
+// Package engine is the seam between the controller and a host: everything
+// the controller may ask of a machine, in Docker's words for Docker's things.
+//
+// Two implementations exist: the local engine (in-process, over runtime/,
+// layerstore/ and volumes/) and the Docker Engine API client (dockerapi/),
+// which drives our own daemon on another host or a real dockerd or podman.
+package engine
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Labels every managed object carries. The controller reads actual state
+// from engines by these labels and never touches an object without
+// LabelManaged.
+const (
+	LabelManaged  = "io.reconciler.managed"
+	LabelKind     = "io.reconciler.kind"
+	LabelName     = "io.reconciler.name"
+	LabelSpecHash = "io.reconciler.spec-hash"
+	LabelSource   = "io.reconciler.source"
+	// LabelImageID records, on a container, the image ID it was created
+	// from, so a rebuilt image can be detected.
+	LabelImageID = "io.reconciler.image-id"
+)
+
+// Errors an Engine returns, testable with errors.Is. Implementations wrap
+// them with detail.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+	ErrInvalid  = errors.New("invalid argument")
+)
+
+// Engine is one host's container engine.
+type Engine interface {
+	// Containers lists containers (running or not) carrying every label given.
+	Containers(ctx context.Context, labels map[string]string) ([]Container, error)
+	CreateContainer(ctx context.Context, c ContainerConfig) (id string, err error)
+	StartContainer(ctx context.Context, id string) error
+	// StopContainer sends the stop signal, then SIGKILL after grace.
+	StopContainer(ctx context.Context, id string, grace time.Duration) error
+	// RemoveContainer removes a container and its writable layer; a running
+	// container is refused (ErrConflict) unless force.
+	RemoveContainer(ctx context.Context, id string, force bool) error
+
+	// EnsureImage makes the image described by src present under src.Tag,
+	// building, importing or pulling it, and reports progress to progress.
+	EnsureImage(ctx context.Context, src ImageSource, progress io.Writer) (Image, error)
+	Images(ctx context.Context, labels map[string]string) ([]Image, error)
+	// InspectImage resolves a reference (tag or ID); ErrNotFound if absent.
+	InspectImage(ctx context.Context, ref string) (Image, error)
+	RemoveImage(ctx context.Context, ref string) error
+
+	// EnsureVolume creates the volume if absent; an existing volume with the
+	// same name is returned as is (its data is never touched).
+	EnsureVolume(ctx context.Context, v VolumeConfig) (Volume, error)
+	Volumes(ctx context.Context, labels map[string]string) ([]Volume, error)
+	// RemoveVolume refuses (ErrConflict) while any container uses it.
+	RemoveVolume(ctx context.Context, name string) error
+
+	// Events streams changes to containers, images and volumes until ctx ends.
+	Events(ctx context.Context) (<-chan Event, <-chan error)
+}
+
+// Container states, as Docker names them.
+const (
+	StateCreated    = "created"
+	StateRunning    = "running"
+	StateRestarting = "restarting"
+	StateExited     = "exited"
+	StateDead       = "dead"
+)
+
+// Container is a container as an engine reports it.
+type Container struct {
+	ID       string
+	Name     string
+	Image    string // the reference it was created from
+	ImageID  string
+	Labels   map[string]string
+	State    string
+	ExitCode int
+	Restarts int
+	Created  time.Time
+	Started  time.Time
+}
+
+// ContainerConfig is everything needed to create a container.
+type ContainerConfig struct {
+	Name       string
+	Image      string
+	Entrypoint []string // nil: the image's
+	Cmd        []string // nil: the image's
+	Env        []string // KEY=VALUE, added to the image's
+	WorkingDir string
+	User       string
+	Hostname   string
+	Labels     map[string]string
+	Mounts     []Mount
+	Restart    RestartPolicy
+	Resources  Resources
+	StopSignal string
+	StopGrace  time.Duration
+	Network    string // "none" or "host"
+}
+
+// Mount types.
+const (
+	MountVolume = "volume"
+	MountBind   = "bind"
+	MountTmpfs  = "tmpfs"
+)
+
+// Mount is a volume, bind or tmpfs inside a container.
+type Mount struct {
+	Type     string
+	Source   string // volume name or host path; empty for tmpfs
+	Target   string
+	ReadOnly bool
+	SubPath  string // volume only
+	Size     int64  // tmpfs only, bytes; 0 = default
+}
+
+// RestartPolicy in Docker's words: "no", "always", "on-failure",
+// "unless-stopped".
+type RestartPolicy struct {
+	Name       string
+	MaxRetries int
+}
+
+// Resources are cgroup limits; zero means unlimited.
+type Resources struct {
+	MemoryBytes int64
+	NanoCPUs    int64
+	PidsLimit   int64
+}
+
+// ImageSource says how to obtain an image: exactly one of Build, Import
+// and Pull is set.
+type ImageSource struct {
+	Tag    string
+	Labels map[string]string
+	Build  *BuildSource
+	Import *ImportSource
+	Pull   *PullSource
+}
+
+// BuildSource builds from a Dockerfile. Paths are absolute.
+type BuildSource struct {
+	Context    string
+	Dockerfile string // relative to Context; "" = Dockerfile
+	Args       map[string]string
+	Target     string
+	NoCache    bool
+}
+
+// ImportSource loads an archive from an absolute path.
+type ImportSource struct{ Path string }
+
+// PullSource pulls Ref from a registry.
+type PullSource struct{ Ref string }
+
+// Image is an image as an engine reports it.
+type Image struct {
+	ID       string // sha256:... of the config
+	RepoTags []string
+	Labels   map[string]string
+	Size     int64
+	Created  time.Time
+}
+
+// VolumeConfig creates a named volume.
+type VolumeConfig struct {
+	Name   string
+	Driver string
+	Labels map[string]string
+}
+
+// Volume is a named volume as an engine reports it.
+type Volume struct {
+	Name       string
+	Driver     string
+	Mountpoint string
+	Labels     map[string]string
+	CreatedAt  time.Time
+}
+
+// Event types and actions, as Docker names them.
+const (
+	EventContainer = "container"
+	EventImage     = "image"
+	EventVolume    = "volume"
+)
+
+// Event is one change on a host (Docker's events: create, start, die,
+// destroy, stop, tag, delete, ...).
+type Event struct {
+	Type   string
+	Action string
+	ID     string
+	Labels map[string]string
+	Time   time.Time
+}
