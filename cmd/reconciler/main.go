@@ -6,9 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/reconciler/reconciler/internal/reexec"
 )
 
 func main() {
+	if reexec.Init() {
+		return
+	}
 	if err := newRootCmd().Execute(); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
