@@ -1,0 +1,142 @@
+package logs
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// MaxLine is the longest chunk stored as one entry; longer lines are split
+// into several entries, as Docker does at 16 KiB.
+const MaxLine = 16 * 1024
+
+// Defaults for rotation: 10 MiB per file, 3 files (the current one and two
+// rotated ones), so a container never uses more than about 30 MiB of logs.
+const (
+	DefaultMaxSize  = 10 << 20
+	DefaultMaxFiles = 3
+)
+
+// Writer appends entries to a log file and rotates it when it would grow
+// past MaxSize. It is safe for concurrent use (stdout and stderr copiers).
+type Writer struct {
+	path     string
+	maxSize  int64
+	maxFiles int
+
+	mu   sync.Mutex
+	f    *os.File
+	size int64
+}
+
+// OpenWriter opens (or creates) the log at path for appending. maxSize <= 0
+// and maxFiles <= 0 select the defaults.
+func OpenWriter(path string, maxSize int64, maxFiles int) (*Writer, error) {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxSize
+	}
+	if maxFiles <= 0 {
+		maxFiles = DefaultMaxFiles
+	}
+	w := &Writer{path: path, maxSize: maxSize, maxFiles: maxFiles}
+	if err := w.open(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Writer) open() error {
+	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("open log: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("open log: %w", err)
+	}
+	w.f, w.size = f, st.Size()
+	return nil
+}
+
+// Write appends one entry, rotating first if it would not fit.
+func (w *Writer) Write(e Entry) error {
+	b, err := encode(e)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return errors.New("log writer closed")
+	}
+	if w.size > 0 && w.size+int64(len(b)) > w.maxSize {
+		if err := w.rotate(); err != nil {
+			return err
+		}
+	}
+	n, err := w.f.Write(b)
+	w.size += int64(n)
+	return err
+}
+
+// rotate shifts NAME.i to NAME.i+1, drops the oldest, and starts a fresh
+// NAME. With one file it truncates instead; readers notice the shrink.
+func (w *Writer) rotate() error {
+	if w.maxFiles == 1 {
+		if err := w.f.Truncate(0); err != nil {
+			return fmt.Errorf("truncate log: %w", err)
+		}
+		w.size = 0
+		return nil
+	}
+	w.f.Close()
+	w.f = nil
+	os.Remove(fmt.Sprintf("%s.%d", w.path, w.maxFiles-1))
+	for i := w.maxFiles - 2; i >= 1; i-- {
+		os.Rename(fmt.Sprintf("%s.%d", w.path, i), fmt.Sprintf("%s.%d", w.path, i+1))
+	}
+	if err := os.Rename(w.path, w.path+".1"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("rotate log: %w", err)
+	}
+	return w.open()
+}
+
+// Copy reads r until EOF and writes one entry per line (or per MaxLine
+// chunk) on stream. It returns nil at EOF.
+func (w *Writer) Copy(stream string, r io.Reader) error {
+	br := bufio.NewReaderSize(r, MaxLine)
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			if werr := w.Write(Entry{Stream: stream, Time: time.Now(), Line: line}); werr != nil {
+				// Keep draining so the container never blocks on a full pipe.
+				io.Copy(io.Discard, br)
+				return werr
+			}
+		}
+		switch {
+		case err == nil, errors.Is(err, bufio.ErrBufferFull):
+		case errors.Is(err, io.EOF), errors.Is(err, os.ErrClosed):
+			return nil
+		default:
+			return err
+		}
+	}
+}
+
+// Close closes the current file.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return nil
+	}
+	err := w.f.Close()
+	w.f = nil
+	return err
+}
