@@ -1,0 +1,190 @@
+// Package testpeer starts real peers (Debian's dockerd) for tests, isolated
+// from anything else on the machine and stopped when the test ends.
+package testpeer
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Dockerd is a running isolated dockerd.
+type Dockerd struct {
+	Socket string // unix socket path
+	Host   string // DOCKER_HOST value for the unix socket: unix://PATH
+	TCP    string // tcp://127.0.0.1:PORT (plain, loopback)
+	Dir    string // temp folder holding data-root, exec-root, pidfile, log, client config
+	PID    int
+}
+
+// StartDockerd starts dockerd with its data root, exec root, pidfile and
+// sockets in a fresh temp folder (--iptables=false --ip6tables=false
+// --bridge=none, no daemon.json), waits until it answers /_ping and stops
+// it by PID when the test ends. It skips the test when not root or when
+// dockerd is not installed (Debian package docker.io).
+func StartDockerd(t testing.TB) (unixSocket string, d *Dockerd) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: dockerd")
+	}
+	bin, err := exec.LookPath("dockerd")
+	if err != nil {
+		t.Skip("dockerd not installed (Debian package docker.io; `make deps` installs it)")
+	}
+	// A short path: unix socket paths are limited to 108 bytes, and
+	// containerd puts its own sockets below the exec root.
+	dir, err := os.MkdirTemp("", "dkd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = &Dockerd{Dir: dir, Socket: filepath.Join(dir, "docker.sock")}
+	d.Host = "unix://" + d.Socket
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.TCP = fmt.Sprintf("tcp://127.0.0.1:%d", port)
+	cfg := filepath.Join(dir, "daemon.json")
+	if err := os.WriteFile(cfg, []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "dockerd.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin,
+		"--config-file", cfg,
+		"--data-root", filepath.Join(dir, "data"),
+		"--exec-root", filepath.Join(dir, "x"),
+		"--pidfile", filepath.Join(dir, "docker.pid"),
+		"-H", d.Host, "-H", d.TCP,
+		"--iptables=false", "--ip6tables=false", "--bridge=none",
+		"--log-level=warn",
+	)
+	// Own files, never the test's stdout: go test waits for every holder.
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+filepath.Join(dir, "client"))
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatalf("start dockerd: %v", err)
+	}
+	logf.Close()
+	d.PID = cmd.Process.Pid
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { d.stop(t, exited) })
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if ping(d.Socket) == nil {
+			return d.Socket, d
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("dockerd exited during start-up (%v); log:\n%s", err, tail(logPath))
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dockerd did not answer on %s within 60s; log:\n%s", d.Socket, tail(logPath))
+		}
+	}
+}
+
+// Docker runs the docker CLI against d with an isolated client config and
+// returns its combined output.
+func (d *Dockerd) Docker(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "docker", append([]string{"-H", d.Host}, args...)...)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+filepath.Join(d.Dir, "client"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("docker %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// stop terminates dockerd by PID (SIGTERM, then SIGKILL to its process
+// group after 15s), unmounts what it left below Dir and removes Dir.
+func (d *Dockerd) stop(t testing.TB, exited chan error) {
+	_ = syscall.Kill(d.PID, syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-d.PID, syscall.SIGKILL)
+		<-exited
+	}
+	// The managed containerd is a child in the same process group.
+	_ = syscall.Kill(-d.PID, syscall.SIGKILL)
+	for _, m := range mountsBelow(d.Dir) {
+		_ = unix.Unmount(m, unix.MNT_DETACH)
+	}
+	if err := os.RemoveAll(d.Dir); err != nil {
+		t.Logf("remove dockerd folder: %v", err)
+	}
+}
+
+func ping(sock string) error {
+	c := &http.Client{
+		Timeout: 2 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		}},
+	}
+	resp, err := c.Get("http://docker/_ping")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("ping: %s", resp.Status)
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// mountsBelow lists mount points under dir, deepest first.
+func mountsBelow(dir string) []string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) > 4 && strings.HasPrefix(fields[4], dir+"/") {
+			out = append([]string{fields[4]}, out...)
+		}
+	}
+	return out
+}
+
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
