@@ -1,0 +1,86 @@
+// Package sandbox turns a container configuration into an isolated process
+// on an overlayfs root, the way Docker's defaults do: mount, pid, uts, ipc
+// and (optionally) net namespaces, pivot_root, a minimal /dev, /proc with
+// masked and read-only paths, read-only /sys, Docker's default capability
+// set, no_new_privs and cgroup limits.
+//
+// The container's init is this binary re-executed (internal/reexec) from a
+// sealed in-memory copy (memfd), so nothing inside the container can reach
+// the runtime binary on disk (CVE-2019-5736). The init sets everything up in
+// its fresh namespaces and then execs the user's program, which becomes
+// PID 1. The overlay is mounted inside the container's own mount namespace
+// only: it disappears with the container and never leaks onto the host.
+//
+// main (and every TestMain) must call reexec.Init first.
+package sandbox
+
+import (
+	"io"
+
+	"github.com/reconciler/reconciler/runtime/cgroups"
+)
+
+// Config describes one container.
+type Config struct {
+	// ID names the container; it keys its cgroup (cgroups.DefaultParent/ID).
+	ID string
+	// LowerDirs are the image's unpacked layers, base first. May be empty
+	// only if UpperDir alone holds a root file system.
+	LowerDirs []string
+	// UpperDir and WorkDir hold the container layer; the caller creates
+	// both (empty) on the same file system.
+	UpperDir, WorkDir string
+	// RootfsDir is an existing, caller-owned empty directory where the
+	// overlay is mounted inside the container's mount namespace.
+	RootfsDir string
+	// Mounts are applied in order on top of the root file system.
+	Mounts []Mount
+
+	Args []string // program and arguments; Args[0] is looked up in PATH inside
+	Env  []string // KEY=VALUE; PATH, HOSTNAME and HOME get Docker's defaults
+	Cwd  string   // working directory, created if missing; "" = /
+	// User is "", "uid", "uid:gid", "name" or "name:group", resolved from the
+	// container's /etc/passwd and /etc/group.
+	User     string
+	Hostname string // "" = the first 12 characters of ID
+
+	Network   string // NetworkNone (default, only loopback) or NetworkHost
+	Resources cgroups.Resources
+	// CgroupParent overrides cgroups.DefaultParent.
+	CgroupParent string
+
+	// Stdin, Stdout and Stderr are the container's standard streams; nil
+	// means /dev/null. *os.File values are handed over directly, anything
+	// else is copied by goroutines of the caller (see os/exec).
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Network modes.
+const (
+	NetworkNone = "none"
+	NetworkHost = "host"
+)
+
+// Mount is a bind or tmpfs mount inside the container.
+type Mount struct {
+	Type     string // "bind" or "tmpfs"
+	Source   string // host path for bind; ignored for tmpfs
+	Target   string // absolute path inside the container
+	ReadOnly bool
+	Size     int64 // tmpfs size in bytes; 0 = kernel default (half of RAM)
+}
+
+// ExecConfig describes a process to run inside a running container.
+type ExecConfig struct {
+	Args []string
+	Env  []string
+	Cwd  string
+	User string
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// defaultPath is Docker's PATH when the image and the user set none.
+const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

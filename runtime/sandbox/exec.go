@@ -1,0 +1,80 @@
+package sandbox
+
+import (
+	"fmt"
+	"os/exec"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/runtime/cgroups"
+)
+
+// execNamespaces are joined in this order; mnt comes last because it
+// changes the root and working directory of the joining thread.
+var execNamespaces = []struct {
+	name string
+	flag int
+}{{"ipc", unix.CLONE_NEWIPC}, {"uts", unix.CLONE_NEWUTS}, {"net", unix.CLONE_NEWNET}, {"pid", unix.CLONE_NEWPID}, {"mnt", unix.CLONE_NEWNS}}
+
+// Exec starts p inside the running container whose init (the user's
+// program, PID 1 inside) is pid on the host: in its mount, pid, uts, ipc
+// and net namespaces and its cgroups, with the same capability set and
+// no_new_privs as the init. It returns once p's program has been exec'd.
+//
+// The namespaces are entered by a dedicated OS thread that forks the
+// helper and is then thrown away, so the caller's threads never change.
+func Exec(pid int, p ExecConfig) (*Process, error) {
+	if len(p.Args) == 0 {
+		return nil, fmt.Errorf("sandbox: exec in pid %d: no command given", pid)
+	}
+	if _, err := selfExe(); err != nil {
+		return nil, err
+	}
+	g, err := cgroups.OfPid(pid)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: exec in pid %d: %w", pid, err)
+	}
+	var fds []int
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	for _, ns := range execNamespaces {
+		fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, ns.name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: exec in pid %d: container is not running: %w", pid, err)
+		}
+		fds = append(fds, fd)
+	}
+	spec := &wireSpec{Args: p.Args, Env: p.Env, Cwd: p.Cwd, User: p.User}
+	type result struct {
+		cmd *exec.Cmd
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		// Never unlocked: the goroutine exits locked and the runtime
+		// destroys the thread with its changed namespaces.
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			done <- result{err: fmt.Errorf("unshare fs: %w", err)}
+			return
+		}
+		for i, ns := range execNamespaces {
+			if err := unix.Setns(fds[i], ns.flag); err != nil {
+				done <- result{err: fmt.Errorf("join %s namespace: %w", ns.name, err)}
+				return
+			}
+		}
+		cmd, err := launch(execRole, spec, &syscall.SysProcAttr{Setsid: true}, p.Stdin, p.Stdout, p.Stderr, g.Add)
+		done <- result{cmd, err}
+	}()
+	r := <-done
+	if r.err != nil {
+		return nil, fmt.Errorf("sandbox: exec %q in pid %d: %w", p.Args[0], pid, r.err)
+	}
+	return &Process{cmd: r.cmd}, nil
+}

@@ -1,0 +1,85 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+
+	"github.com/reconciler/reconciler/runtime/cgroups"
+)
+
+// Process is a started container init or exec'd process.
+type Process struct {
+	cmd   *exec.Cmd
+	group *cgroups.Group // the container's own group; nil for an exec
+
+	once   sync.Once
+	status ExitStatus
+	err    error
+}
+
+// ExitStatus is how a process ended.
+type ExitStatus struct {
+	// Code is the exit code, or 128+signal number when killed by a signal
+	// (the shell's and Docker's convention).
+	Code     int
+	Signaled bool
+	Signal   syscall.Signal
+	// OOMKilled is true when the kernel's OOM killer killed a process of
+	// the container's cgroup (always false for an exec).
+	OOMKilled bool
+}
+
+// Pid is the process ID as seen from the caller's PID namespace.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Signal sends sig to the process.
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Wait waits for the process to exit (and, for streams that are not
+// *os.File, for their copying to finish). It may be called many times.
+func (p *Process) Wait() (ExitStatus, error) {
+	p.once.Do(func() {
+		err := p.cmd.Wait()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			p.err = fmt.Errorf("sandbox: wait for pid %d: %w", p.Pid(), err)
+			return
+		}
+		ws, _ := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+		switch {
+		case ws.Signaled():
+			p.status = ExitStatus{Code: 128 + int(ws.Signal()), Signaled: true, Signal: ws.Signal()}
+		default:
+			p.status = ExitStatus{Code: ws.ExitStatus()}
+		}
+		if p.group != nil {
+			if n, err := p.group.OOMKills(); err == nil && n > 0 {
+				p.status.OOMKilled = true
+			}
+		}
+	})
+	return p.status, p.err
+}
+
+// ExitError is returned by Run for a program that exited non-zero.
+type ExitError struct {
+	Args   []string
+	Status ExitStatus
+}
+
+func (e *ExitError) Error() string {
+	switch {
+	case e.Status.OOMKilled:
+		return fmt.Sprintf("%q was killed by the OOM killer (memory limit reached): exit code %d", e.Args, e.Status.Code)
+	case e.Status.Signaled:
+		return fmt.Sprintf("%q was killed by signal %v: exit code %d", e.Args, e.Status.Signal, e.Status.Code)
+	}
+	return fmt.Sprintf("%q returned a non-zero code: %d", e.Args, e.Status.Code)
+}
+
+// ExitCode makes ExitError fit interfaces that ask for one.
+func (e *ExitError) ExitCode() int { return e.Status.Code }

@@ -1,0 +1,295 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// setupRootfs runs in the init's fresh mount namespace: it mounts the
+// overlay, pivots into it and builds /proc, /dev, /sys and the user's
+// mounts. Bind sources are captured (open_tree) before the pivot, while the
+// host is still visible; every target is resolved after it, inside the new
+// root, so a symlink in the image can never point a mount at the host.
+func setupRootfs(s *wireSpec) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make / private: %w", err)
+	}
+	binds := make([]int, len(s.Mounts))
+	for i, m := range s.Mounts {
+		binds[i] = -1
+		if m.Type != "bind" {
+			continue
+		}
+		fd, err := cloneMount(m.Source, m.ReadOnly)
+		if err != nil {
+			return err
+		}
+		binds[i] = fd
+	}
+	if err := mountOverlay(s); err != nil {
+		return err
+	}
+	if err := pivotRoot(s.RootfsDir); err != nil {
+		return err
+	}
+	if err := mountSpecial(); err != nil {
+		return err
+	}
+	for i, m := range s.Mounts {
+		if err := mountUser(m, binds[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cloneMount captures a detached copy of the mount tree at src (a bind
+// mount not yet attached anywhere), made read-only if asked.
+func cloneMount(src string, readOnly bool) (int, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if err != nil {
+		return -1, fmt.Errorf("bind mount source %s: %w", src, err)
+	}
+	if readOnly {
+		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+			unix.Close(fd)
+			return -1, fmt.Errorf("make bind mount of %s read-only: %w", src, err)
+		}
+	}
+	return fd, nil
+}
+
+// maxMountData is the size of the page the kernel copies mount options
+// into (one byte for the terminating NUL).
+const maxMountData = 4095
+
+// mountOverlay mounts the container's overlay at RootfsDir. Layers come top
+// first in lowerdir. When the options would not fit in one page (100+
+// layers with long paths) or a path holds a character overlayfs treats as
+// a separator, each layer is opened and named by its short descriptor
+// number relative to /proc/self/fd, which is our working directory for the
+// mount call only (this process is the container's own init).
+func mountOverlay(s *wireSpec) error {
+	lowers := make([]string, len(s.LowerDirs))
+	for i, d := range s.LowerDirs {
+		lowers[len(lowers)-1-i] = d
+	}
+	opts := overlayOptions(lowers, s.UpperDir, s.WorkDir)
+	if len(opts) > maxMountData || strings.ContainsAny(strings.Join(lowers, ""), ":,") {
+		short := make([]string, len(lowers))
+		for i, d := range lowers {
+			fd, err := unix.Open(d, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return fmt.Errorf("open image layer %s: %w", d, err)
+			}
+			defer unix.Close(fd)
+			short[i] = strconv.Itoa(fd)
+		}
+		opts = overlayOptions(short, s.UpperDir, s.WorkDir)
+		if err := unix.Chdir("/proc/self/fd"); err != nil {
+			return fmt.Errorf("overlay: %w", err)
+		}
+		defer unix.Chdir("/")
+		if len(opts) > maxMountData {
+			return fmt.Errorf("overlay: %d layers do not fit in the mount options even with short names", len(lowers))
+		}
+	}
+	if err := unix.Mount("overlay", s.RootfsDir, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("mount overlay of %d layers on %s (upperdir %s): %w", len(lowers), s.RootfsDir, s.UpperDir, err)
+	}
+	return nil
+}
+
+func overlayOptions(lowers []string, upper, work string) string {
+	return "lowerdir=" + strings.Join(lowers, ":") + ",upperdir=" + upper + ",workdir=" + work
+}
+
+// pivotRoot makes rootfs (a mount point) the root and detaches the old
+// root without needing a directory for it (runc's pivot_root(".", ".")).
+func pivotRoot(rootfs string) error {
+	oldroot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(oldroot)
+	if err := unix.Chdir(rootfs); err != nil {
+		return fmt.Errorf("pivot_root: %w", err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root to %s: %w", rootfs, err)
+	}
+	if err := unix.Fchdir(oldroot); err != nil {
+		return err
+	}
+	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("pivot_root: make old root slave: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("pivot_root: detach old root: %w", err)
+	}
+	return unix.Chdir("/")
+}
+
+// Docker's masked and read-only paths (moby oci/defaults.go).
+var (
+	maskedPaths = []string{"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore",
+		"/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+		"/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"}
+	readonlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
+)
+
+const (
+	nsd = unix.MS_NOSUID | unix.MS_NODEV
+	nse = unix.MS_NOSUID | unix.MS_NOEXEC
+)
+
+// mountSpecial mounts /proc, a minimal /dev and a read-only /sys in the new
+// root, then masks and write-protects Docker's sensitive paths.
+func mountSpecial() error {
+	type m struct {
+		src, dst, fstype string
+		flags            uintptr
+		data             string
+	}
+	for _, x := range []m{
+		{"proc", "/proc", "proc", nsd | unix.MS_NOEXEC, ""},
+		{"tmpfs", "/dev", "tmpfs", unix.MS_NOSUID | unix.MS_STRICTATIME, "mode=755,size=65536k"},
+		{"devpts", "/dev/pts", "devpts", nse, "newinstance,ptmxmode=0666,mode=0620,gid=5"},
+		{"shm", "/dev/shm", "tmpfs", nsd | unix.MS_NOEXEC, "mode=1777,size=65536k"},
+		{"mqueue", "/dev/mqueue", "mqueue", nsd | unix.MS_NOEXEC, ""},
+		{"sysfs", "/sys", "sysfs", nsd | unix.MS_NOEXEC | unix.MS_RDONLY, ""},
+	} {
+		if err := os.MkdirAll(x.dst, 0o755); err != nil {
+			return fmt.Errorf("create mount point %s: %w", x.dst, err)
+		}
+		if err := unix.Mount(x.src, x.dst, x.fstype, x.flags, x.data); err != nil {
+			return fmt.Errorf("mount %s on %s: %w", x.fstype, x.dst, err)
+		}
+		if x.dst == "/dev" {
+			if err := populateDev(); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range maskedPaths {
+		if err := maskPath(p); err != nil {
+			return err
+		}
+	}
+	for _, p := range readonlyPaths {
+		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			if err == unix.ENOENT {
+				continue
+			}
+			return fmt.Errorf("bind %s read-only: %w", p, err)
+		}
+		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|nsd|unix.MS_NOEXEC, ""); err != nil {
+			return fmt.Errorf("remount %s read-only: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// populateDev creates the device nodes and links of Docker's minimal /dev.
+func populateDev() error {
+	for _, d := range []struct {
+		name         string
+		major, minor uint32
+	}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}} {
+		p := "/dev/" + d.name
+		if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {
+			return fmt.Errorf("create %s: %w", p, err)
+		}
+	}
+	for link, target := range map[string]string{
+		"/dev/fd": "/proc/self/fd", "/dev/stdin": "/proc/self/fd/0", "/dev/stdout": "/proc/self/fd/1",
+		"/dev/stderr": "/proc/self/fd/2", "/dev/core": "/proc/kcore", "/dev/ptmx": "pts/ptmx",
+	} {
+		if err := unix.Symlink(target, link); err != nil {
+			return fmt.Errorf("create %s: %w", link, err)
+		}
+	}
+	return nil
+}
+
+// maskPath hides p: /dev/null over a file, an empty read-only tmpfs over a
+// directory. Paths this kernel lacks are skipped.
+func maskPath(p string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		return nil
+	}
+	var err error
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "size=0")
+	} else {
+		err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
+	}
+	if err != nil {
+		return fmt.Errorf("mask %s: %w", p, err)
+	}
+	return nil
+}
+
+// mountUser attaches one user mount; fd is the captured bind source.
+func mountUser(m Mount, fd int) error {
+	target := filepath.Clean(m.Target)
+	isDir := true
+	if fd >= 0 {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			return fmt.Errorf("bind mount %s: %w", m.Source, err)
+		}
+		isDir = st.Mode&unix.S_IFMT == unix.S_IFDIR
+	}
+	if err := makeTarget(target, isDir); err != nil {
+		return err
+	}
+	if fd >= 0 {
+		defer unix.Close(fd)
+		if err := unix.MoveMount(fd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+			return fmt.Errorf("bind mount %s on %s: %w", m.Source, target, err)
+		}
+		return nil
+	}
+	var flags uintptr = nsd
+	if m.ReadOnly {
+		flags |= unix.MS_RDONLY
+	}
+	data := "mode=1777"
+	if m.Size > 0 {
+		data += ",size=" + strconv.FormatInt(m.Size, 10)
+	}
+	if err := unix.Mount("tmpfs", target, "tmpfs", flags, data); err != nil {
+		return fmt.Errorf("mount tmpfs on %s: %w", target, err)
+	}
+	return nil
+}
+
+// makeTarget creates a missing mount point: a directory, or an empty file
+// for a file bind mount.
+func makeTarget(target string, isDir bool) error {
+	if _, err := os.Lstat(target); err == nil {
+		return nil
+	}
+	if isDir {
+		if err := os.MkdirAll(target, 0o755); err != nil {
+			return fmt.Errorf("create mount point %s: %w", target, err)
+		}
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return fmt.Errorf("create mount point %s: %w", target, err)
+	}
+	f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("create mount point %s: %w", target, err)
+	}
+	return f.Close()
+}
