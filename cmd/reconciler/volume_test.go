@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/reconciler/reconciler/volumes"
+)
+
+// runVolumeCLI runs the reconciler command line in process on root and
+// returns what it printed and the exit code main would use.
+func runVolumeCLI(t *testing.T, root, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out, errb bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SetArgs(append([]string{"--root", root}, args...))
+	err := cmd.Execute()
+	var ee *exitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.code
+		errb.WriteString(ee.msg + "\n")
+	default:
+		code = 1
+		errb.WriteString("Error: " + err.Error() + "\n")
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestVolumeCLICreateLsInspectRm(t *testing.T) {
+	root := t.TempDir()
+	out, errs, code := runVolumeCLI(t, root, "", "volume", "create", "--label", "app=shop", "data")
+	if code != 0 || out != "data\n" {
+		t.Fatalf("create: %q %q %d", out, errs, code)
+	}
+	// Idempotent with the same options, refused with others.
+	if _, _, code := runVolumeCLI(t, root, "", "volume", "create", "--name", "data", "--label", "app=shop"); code != 0 {
+		t.Errorf("second create exit %d", code)
+	}
+	if _, errs, code := runVolumeCLI(t, root, "", "volume", "create", "data", "--label", "app=blog"); code != 1 || !strings.Contains(errs, "labels {app=shop}, not {app=blog}") {
+		t.Errorf("conflicting create: %q %d", errs, code)
+	}
+	if _, errs, code := runVolumeCLI(t, root, "", "volume", "create", "--name", "a", "b"); code != 2 || !strings.Contains(errs, "conflicting options") {
+		t.Errorf("--name and argument: %q %d", errs, code)
+	}
+	runVolumeCLI(t, root, "", "volume", "create", "other")
+
+	out, _, _ = runVolumeCLI(t, root, "", "volume", "ls")
+	if want := "DRIVER    VOLUME NAME\nlocal     data\nlocal     other\n"; out != want {
+		t.Errorf("ls:\n%s\nwant:\n%s", out, want)
+	}
+	out, _, _ = runVolumeCLI(t, root, "", "volume", "ls", "-q", "--filter", "label=app=shop")
+	if out != "data\n" {
+		t.Errorf("ls -q --filter label=app=shop: %q", out)
+	}
+	if _, _, code := runVolumeCLI(t, root, "", "volume", "ls", "--filter", "color=red"); code != 2 {
+		t.Errorf("ls with a bad filter: exit %d, want 2", code)
+	}
+
+	out, errs, code = runVolumeCLI(t, root, "", "volume", "inspect", "data", "nosuch")
+	if code != 1 || !strings.Contains(errs, "No such volume: nosuch") {
+		t.Errorf("inspect with a missing volume: %q %d", errs, code)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 1 {
+		t.Fatalf("inspect output %q: %v", out, err)
+	}
+	want := map[string]any{
+		"Driver": "local", "Name": "data", "Scope": "local", "Options": nil,
+		"Mountpoint": filepath.Join(root, "volumes", "data", "_data"),
+		"Labels":     map[string]any{"app": "shop"},
+	}
+	for k, w := range want {
+		if g := got[0][k]; !jsonEqual(g, w) {
+			t.Errorf("inspect %s = %v, want %v", k, g, w)
+		}
+	}
+	if _, ok := got[0]["CreatedAt"].(string); !ok {
+		t.Errorf("inspect CreatedAt missing: %v", got[0])
+	}
+	if !strings.HasPrefix(out, "[\n    {\n        \"CreatedAt\": ") {
+		t.Errorf("inspect is not docker's 4-space indented array:\n%s", out)
+	}
+	out, _, _ = runVolumeCLI(t, root, "", "volume", "inspect", "--format", "{{.Name}} {{json .Labels}}", "data")
+	if out != "data {\"app\":\"shop\"}\n" {
+		t.Errorf("inspect --format: %q", out)
+	}
+
+	// In use: refused, naming the containers.
+	m, err := volumes.Open(filepath.Join(root, "volumes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Use("data", "c1d2e3")
+	m.Use("data", "4f5a6b")
+	m.Close()
+	out, errs, code = runVolumeCLI(t, root, "", "volume", "rm", "data", "other", "nosuch")
+	if code != 1 || out != "other\n" {
+		t.Errorf("rm: out %q exit %d", out, code)
+	}
+	if !strings.Contains(errs, "Error: remove data: volume is in use - [4f5a6b, c1d2e3]") || !strings.Contains(errs, "Error: get nosuch: no such volume") {
+		t.Errorf("rm errors: %q", errs)
+	}
+	if _, _, code := runVolumeCLI(t, root, "", "volume", "rm", "-f", "nosuch"); code != 0 {
+		t.Errorf("rm -f of a missing volume: exit %d", code)
+	}
+}
+
+func TestVolumeCLIPrune(t *testing.T) {
+	root := t.TempDir()
+	anon, _, _ := runVolumeCLI(t, root, "", "volume", "create")
+	anon = strings.TrimSpace(anon)
+	runVolumeCLI(t, root, "", "volume", "create", "named")
+	runVolumeCLI(t, root, "", "volume", "create", "kept", "--label", "io.reconciler.managed=true", "--label", "io.reconciler.reclaim-policy=Retain")
+	mp := filepath.Join(root, "volumes", anon, "_data")
+	if err := os.WriteFile(filepath.Join(mp, "f"), make([]byte, 2048), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errs, code := runVolumeCLI(t, root, "n\n", "volume", "prune")
+	if code != 1 || !strings.Contains(out, "WARNING! This will remove anonymous local volumes") || !strings.Contains(errs, "cancelled") {
+		t.Errorf("declined prune: %q %q %d", out, errs, code)
+	}
+	out, _, code = runVolumeCLI(t, root, "y\n", "volume", "prune")
+	if code != 0 || !strings.HasSuffix(out, "Deleted Volumes:\n"+anon+"\n\nTotal reclaimed space: 2.048kB\n") {
+		t.Errorf("prune: %q %d", out, code)
+	}
+	out, errs, code = runVolumeCLI(t, root, "", "volume", "prune", "-f", "--all")
+	if code != 0 || out != "Deleted Volumes:\nnamed\n\nTotal reclaimed space: 0B\n" {
+		t.Errorf("prune -f --all: %q %d", out, code)
+	}
+	if !strings.Contains(errs, "Kept 1 unused volume(s) with reclaim policy Retain: kept") {
+		t.Errorf("prune does not say what it kept: %q", errs)
+	}
+	out, _, _ = runVolumeCLI(t, root, "", "volume", "ls", "-q")
+	if out != "kept\n" {
+		t.Errorf("left after prune: %q", out)
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
