@@ -19,12 +19,15 @@ func (k Key) String() string { return fmt.Sprintf("%s/%s on %s", lower(k.Kind), 
 // io.reconciler.source label.
 type Source struct {
 	File     string // as given by the user; "-" for stdin
-	Document int    // 1-based index among the file's documents
+	Document int    // 1-based index among the file's non-empty documents
 	Line     int    // 1-based line of the document's first line; 0 if unknown
 }
 
 // Object is one decoded, defaulted and validated document. Exactly one of
 // Container, Image, Volume and Host is set, matching Kind.
+//
+// Key.Host is the host the object lives on; a Host object itself belongs
+// to the controller on this machine, so its Key.Host is LocalHost.
 type Object struct {
 	Key
 	Source Source
@@ -35,6 +38,85 @@ type Object struct {
 	Image     *Image     `json:"-"`
 	Volume    *Volume    `json:"-"`
 	HostObj   *Host      `json:"-"`
+
+	lines lineIndex // field path -> line, for errors found after decoding
+}
+
+// Manifest returns the typed document (*Container, *Image, *Volume or
+// *Host), for printing or comparing.
+func (o *Object) Manifest() any {
+	switch {
+	case o.Container != nil:
+		return o.Container
+	case o.Image != nil:
+		return o.Image
+	case o.Volume != nil:
+		return o.Volume
+	case o.HostObj != nil:
+		return o.HostObj
+	}
+	return nil
+}
+
+// Meta returns the object's metadata (name, labels, annotations).
+func (o *Object) Meta() *ObjectMeta {
+	switch {
+	case o.Container != nil:
+		return &o.Container.Metadata
+	case o.Image != nil:
+		return &o.Image.Metadata
+	case o.Volume != nil:
+		return &o.Volume.Metadata
+	case o.HostObj != nil:
+		return &o.HostObj.Metadata
+	}
+	return &ObjectMeta{}
+}
+
+// set stores a freshly allocated typed document in o.
+func (o *Object) set(typed any) {
+	switch t := typed.(type) {
+	case *Container:
+		o.Container, o.Kind = t, KindContainer
+	case *Image:
+		o.Image, o.Kind = t, KindImage
+	case *Volume:
+		o.Volume, o.Kind = t, KindVolume
+	case *Host:
+		o.HostObj, o.Kind = t, KindHost
+	}
+}
+
+// applyDefaults fills defaults and derives the key from the result.
+func (o *Object) applyDefaults() {
+	switch {
+	case o.Container != nil:
+		defaultContainer(&o.Container.Spec)
+		o.Host = o.Container.Spec.Host
+	case o.Image != nil:
+		defaultImage(&o.Image.Spec)
+		o.Host = o.Image.Spec.Host
+	case o.Volume != nil:
+		defaultVolume(&o.Volume.Spec)
+		o.Host = o.Volume.Spec.Host
+	case o.HostObj != nil:
+		defaultHost(&o.HostObj.Spec)
+		o.Host = LocalHost
+	}
+	o.Name = o.Meta().Name
+}
+
+func (o *Object) validate(errs *fieldErrs) {
+	switch {
+	case o.Container != nil:
+		validateContainer(o.Container, errs)
+	case o.Image != nil:
+		validateImage(o.Image, errs)
+	case o.Volume != nil:
+		validateVolume(o.Volume, errs)
+	case o.HostObj != nil:
+		validateHost(o.HostObj, errs)
+	}
 }
 
 // Duration is a time.Duration written as "10s" or "1m30s".
