@@ -26,6 +26,12 @@ var execNamespaces = []struct {
 // The namespaces are entered by a dedicated OS thread that forks the
 // helper and is then thrown away, so the caller's threads never change.
 func Exec(pid int, p ExecConfig) (*Process, error) {
+	return execIn(pid, p, nil)
+}
+
+// execIn is Exec; hold, if set, runs after the helper joined the cgroup and
+// before it is told what to run (tests use it to inspect the helper).
+func execIn(pid int, p ExecConfig, hold func(helperPid int) error) (*Process, error) {
 	if len(p.Args) == 0 {
 		return nil, fmt.Errorf("sandbox: exec in pid %d: no command given", pid)
 	}
@@ -36,6 +42,13 @@ func Exec(pid int, p ExecConfig) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: exec in pid %d: %w", pid, err)
 	}
+	// Opened now: the thread that starts the helper no longer sees the
+	// host's /sys/fs/cgroup.
+	procs, err := g.OpenProcs()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: exec in pid %d: %w", pid, err)
+	}
+	defer procs.Close()
 	var fds []int
 	defer func() {
 		for _, fd := range fds {
@@ -69,7 +82,16 @@ func Exec(pid int, p ExecConfig) (*Process, error) {
 				return
 			}
 		}
-		cmd, err := launch(execRole, spec, &syscall.SysProcAttr{Setsid: true}, p.Stdin, p.Stdout, p.Stderr, g.Add)
+		join := procs.Add
+		if hold != nil {
+			join = func(pid int) error {
+				if err := procs.Add(pid); err != nil {
+					return err
+				}
+				return hold(pid)
+			}
+		}
+		cmd, err := launch(execRole, spec, &syscall.SysProcAttr{Setsid: true}, p.Stdin, p.Stdout, p.Stderr, join)
 		done <- result{cmd, err}
 	}()
 	r := <-done

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	reexec.Register(evilRole, evilMain)
 	if reexec.Init() {
 		return
 	}
@@ -151,3 +153,5 @@ func sh(t *testing.T, script string, edit ...func(*Config)) string {
 	}
 	return out.String()
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }

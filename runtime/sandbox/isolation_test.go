@@ -1,0 +1,253 @@
+package sandbox
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestPID1AndHostname(t *testing.T) {
+	out := sh(t, "echo $$; hostname; echo $HOSTNAME", func(c *Config) { c.Hostname = "box1" })
+	if got := strings.Fields(out); len(got) != 3 || got[0] != "1" || got[1] != "box1" || got[2] != "box1" {
+		t.Fatalf("want pid 1 and hostname box1 (also in $HOSTNAME), got %q", out)
+	}
+	host, _ := os.Hostname()
+	if host == "box1" {
+		t.Fatal("the host's hostname changed")
+	}
+}
+
+func TestDefaultHostnameIsShortID(t *testing.T) {
+	cfg, out := testConfig(t, "hostname")
+	if st := runContainer(t, cfg); st.Code != 0 {
+		t.Fatalf("exit %+v: %s", st, out)
+	}
+	if got := strings.TrimSpace(out.String()); got != cfg.ID[:12] {
+		t.Fatalf("hostname %q, want %q", got, cfg.ID[:12])
+	}
+}
+
+func TestMaskedAndReadOnlyPaths(t *testing.T) {
+	out := sh(t, `
+		for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug; do
+			[ -e $f ] && echo "$f $(wc -c < $f)"
+		done
+		ls /proc/scsi /sys/firmware 2>/dev/null | grep -v : | wc -l
+		{ echo x > /proc/sys/kernel/hostname; } 2>/dev/null && echo procsys-writable
+		{ echo h > /proc/sysrq-trigger; } 2>/dev/null && echo sysrq-writable
+		{ touch /sys/kernel/x; } 2>/dev/null && echo sys-writable
+		grep -q ' /sys sysfs ro,' /proc/mounts && echo sys-ro
+		grep -q ' /proc/sys proc ro,' /proc/mounts && echo procsys-ro
+		true`)
+	// /proc/keys and /proc/timer_list exist on every kernel this runs on;
+	// kcore and sched_debug depend on its configuration.
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(l, "/proc/") && !strings.HasSuffix(l, " 0") {
+			t.Errorf("masked path readable: %s", l)
+		}
+	}
+	if !strings.Contains(out, "/proc/keys 0\n") {
+		t.Errorf("/proc/keys not shown masked")
+	}
+	out = out[strings.LastIndex(out, " 0\n")+3:]
+	want := "0\nsys-ro\nprocsys-ro\n"
+	if out != want {
+		t.Fatalf("got %q, want %q", out, want)
+	}
+}
+
+func TestCapabilitiesAndNoNewPrivs(t *testing.T) {
+	out := sh(t, `grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs)' /proc/self/status
+		mount -t tmpfs none /mnt 2>/dev/null && echo mounted || echo mount-denied`)
+	// Docker's default set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID
+	// SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP.
+	for _, want := range []string{
+		"CapInh:\t0000000000000000", "CapPrm:\t00000000a80425fb", "CapEff:\t00000000a80425fb",
+		"CapBnd:\t00000000a80425fb", "CapAmb:\t0000000000000000", "NoNewPrivs:\t1", "mount-denied",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}
+
+func TestNonRootUserHasNoCapabilities(t *testing.T) {
+	out := sh(t, `id; grep -E '^(CapEff|CapBnd)' /proc/self/status; echo $HOME; pwd`, func(c *Config) {
+		c.User = "app"
+		c.Cwd = "/work/dir"
+	})
+	for _, want := range []string{"uid=1000(app) gid=1000(app) groups=50(staff),63(audio)",
+		"CapEff:\t0000000000000000", "CapBnd:\t00000000a80425fb", "/home/app\n/work/dir\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}
+
+func TestUserForms(t *testing.T) {
+	for user, want := range map[string]string{
+		"":            "uid=0(root) gid=0(root)",
+		"1000":        "uid=1000(app) gid=1000(app)",
+		"1000:50":     "uid=1000(app) gid=50(staff)",
+		"app:audio":   "uid=1000(app) gid=63(audio)",
+		"4242":        "uid=4242 gid=0(root)",
+		"4242:4343":   "uid=4242 gid=4343",
+		"nobody:root": "uid=65534(nobody) gid=0(root)",
+	} {
+		out := sh(t, "id -u -n 2>/dev/null; id", func(c *Config) { c.User = user })
+		if !strings.Contains(out, want) {
+			t.Errorf("user %q: got %q, want %q", user, out, want)
+		}
+	}
+}
+
+func TestStartErrorsNameTheCause(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Args = []string{"/bin/web"} }, "exec /bin/web: no such file or directory in the image"},
+		{func(c *Config) { c.Args = []string{"web"} }, `"web": executable file not found in $PATH`},
+		{func(c *Config) { c.User = "ghost" }, "unable to find user ghost"},
+		{func(c *Config) { c.User = "app:ghosts" }, "unable to find group ghosts"},
+		{func(c *Config) {
+			c.Mounts = []Mount{{Type: "bind", Source: "/nonexistent/src", Target: "/x"}}
+		}, "bind mount source /nonexistent/src"},
+	} {
+		cfg, _ := testConfig(t, "true")
+		tc.edit(&cfg)
+		p, err := Start(cfg)
+		if err == nil {
+			p.Wait()
+			Cleanup(cfg)
+			t.Errorf("want error containing %q, got none", tc.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %q does not contain %q", err, tc.want)
+		}
+		if _, serr := os.Stat(filepath.Join("/sys/fs/cgroup/pids/reconciler", cfg.ID)); serr == nil {
+			t.Errorf("cgroup of failed container %s left behind", cfg.ID)
+		}
+	}
+}
+
+func TestEnvironmentDefaults(t *testing.T) {
+	out := sh(t, `echo "$PATH|$HOME|$FOO"`, func(c *Config) { c.Env = []string{"FOO=bar"} })
+	if want := defaultPath[len("PATH="):] + "|/root|bar\n"; out != want {
+		t.Fatalf("got %q, want %q", out, want)
+	}
+	out = sh(t, `echo "$PATH"`, func(c *Config) { c.Env = []string{"PATH=/bin"} })
+	if out != "/bin\n" {
+		t.Fatalf("explicit PATH replaced: %q", out)
+	}
+}
+
+func TestMinimalDev(t *testing.T) {
+	out := sh(t, `ls /dev | sort | tr '\n' ' '; echo
+		head -c 4 /dev/zero | wc -c; echo x > /dev/null && echo null-ok
+		grep -c ' /dev/pts devpts ' /proc/mounts; grep -c ' /dev/shm tmpfs ' /proc/mounts
+		echo hi > /dev/shm/f && cat /dev/shm/f`)
+	want := "core fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero \n4\nnull-ok\n1\n1\nhi\n"
+	if out != want {
+		t.Fatalf("got %q, want %q", out, want)
+	}
+}
+
+func TestNetworkNoneHasOnlyLoopback(t *testing.T) {
+	out := sh(t, `ls /sys/class/net; cat /sys/class/net/lo/flags`)
+	if out != "lo\n0x9\n" {
+		t.Fatalf("want only lo, up (flags 0x9), got %q", out)
+	}
+}
+
+func TestNetworkHostSeesHostInterfaces(t *testing.T) {
+	host, err := os.ReadDir("/sys/class/net")
+	if err != nil {
+		t.Skip(err)
+	}
+	out := sh(t, `ls /sys/class/net | wc -l`, func(c *Config) { c.Network = NetworkHost })
+	if strings.TrimSpace(out) != itoa(len(host)) {
+		t.Fatalf("host has %d interfaces, container sees %s", len(host), out)
+	}
+}
+
+func TestCopyOnWrite(t *testing.T) {
+	cfg, out := testConfig(t, "sh", "-c", "echo changed >> /etc/motd && rm /etc/group && echo new > /created && cat /etc/motd")
+	if st := runContainer(t, cfg); st.Code != 0 {
+		t.Fatalf("exit %+v: %s", st, out)
+	}
+	if out.String() != "from the image\nchanged\n" {
+		t.Fatalf("output %q", out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(busyboxLower, "etc/motd")); string(b) != "from the image\n" {
+		t.Fatalf("lower layer written: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(busyboxLower, "etc/group")); err != nil {
+		t.Fatalf("lower layer lost /etc/group: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(cfg.UpperDir, "etc/motd")); string(b) != "from the image\nchanged\n" {
+		t.Fatalf("upper /etc/motd = %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(cfg.UpperDir, "created")); string(b) != "new\n" {
+		t.Fatalf("upper /created = %q", b)
+	}
+	var st os.FileInfo
+	if st, _ = os.Lstat(filepath.Join(cfg.UpperDir, "etc/group")); st == nil || st.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("deleted /etc/group is not a whiteout in the upper dir: %v", st)
+	}
+	// The overlay lived only in the container's mount namespace.
+	if entries, _ := os.ReadDir(cfg.RootfsDir); len(entries) != 0 {
+		t.Fatalf("rootfs dir still shows the overlay on the host: %v", entries)
+	}
+}
+
+func TestMounts(t *testing.T) {
+	rw, ro := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(ro, "in"), []byte("ro-data\n"), 0o644)
+	file := filepath.Join(t.TempDir(), "single")
+	os.WriteFile(file, []byte("one file\n"), 0o644)
+	out := sh(t, `
+		echo w > /data/out && echo rw-ok
+		cat /cfg/in; { echo x > /cfg/new; } 2>/dev/null || echo ro-denied
+		cat /etc/single.conf
+		echo x > /scratch/f && echo tmpfs-ok; grep ' /scratch ' /proc/mounts | cut -d' ' -f3,4
+		touch /frozen/f 2>/dev/null || echo tmpfs-ro-denied`, func(c *Config) {
+		c.Mounts = []Mount{
+			{Type: "bind", Source: rw, Target: "/data"},
+			{Type: "bind", Source: ro, Target: "/cfg", ReadOnly: true},
+			{Type: "bind", Source: file, Target: "/etc/single.conf", ReadOnly: true},
+			{Type: "tmpfs", Target: "/scratch", Size: 1 << 20},
+			{Type: "tmpfs", Target: "/frozen", ReadOnly: true},
+		}
+	})
+	want := "rw-ok\nro-data\nro-denied\none file\ntmpfs-ok\ntmpfs rw,nosuid,nodev,relatime,size=1024k\ntmpfs-ro-denied\n"
+	if out != want {
+		t.Fatalf("got %q, want %q", out, want)
+	}
+	if b, _ := os.ReadFile(filepath.Join(rw, "out")); string(b) != "w\n" {
+		t.Fatalf("write through bind mount not on host: %q", b)
+	}
+}
+
+func TestManyLayers(t *testing.T) {
+	needRoot(t)
+	base := t.TempDir()
+	lowers := []string{busyboxLower}
+	for i := 1; i < 120; i++ {
+		// Long paths like a layer store's: 120 of them do not fit in a page.
+		d := filepath.Join(base, strings.Repeat("0", 56)+itoa(1000000+i), "diff")
+		if err := os.MkdirAll(filepath.Join(d, "layers"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(d, "layers", itoa(i)), nil, 0o644)
+		os.WriteFile(filepath.Join(d, "top"), []byte(itoa(i)+"\n"), 0o644)
+		lowers = append(lowers, d)
+	}
+	out := sh(t, "ls /layers | wc -l; cat /top", func(c *Config) { c.LowerDirs = lowers })
+	if out != "119\n119\n" {
+		t.Fatalf("want 119 layer files and the top layer's /top, got %q", out)
+	}
+}
+

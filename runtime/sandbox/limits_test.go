@@ -1,0 +1,85 @@
+package sandbox
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/reconciler/reconciler/runtime/cgroups"
+)
+
+func TestMemoryLimitOOMKill(t *testing.T) {
+	cfg, out := testConfig(t, "sh", "-c", "tail /dev/zero")
+	cfg.Resources = cgroups.Resources{MemoryBytes: 16 << 20}
+	st := runContainer(t, cfg)
+	if !st.OOMKilled || st.Code != 137 || !st.Signaled {
+		t.Fatalf("want an OOM kill with exit code 137, got %+v (output %q)", st, out)
+	}
+	err := (&ExitError{Args: cfg.Args, Status: st}).Error()
+	if !strings.Contains(err, "OOM") {
+		t.Fatalf("exit error does not say OOM: %s", err)
+	}
+}
+
+func TestNoOOMWithoutLimitPressure(t *testing.T) {
+	cfg, out := testConfig(t, "sh", "-c", "head -c 1000000 /dev/zero | wc -c")
+	cfg.Resources = cgroups.Resources{MemoryBytes: 64 << 20}
+	if st := runContainer(t, cfg); st.OOMKilled || st.Code != 0 {
+		t.Fatalf("got %+v, output %q", st, out)
+	}
+}
+
+func TestPidsLimit(t *testing.T) {
+	// sh, a subshell and at most 6 sleeps fit in 8 tasks; further forks
+	// fail. Counting uses only shell builtins, which need no fork.
+	out := sh(t, `(for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 30 & done) 2>/dev/null
+		n=0; for p in /proc/[0-9]*; do read c < $p/comm; [ "$c" = sleep ] && n=$((n+1)); done
+		echo sleeps=$n`, func(c *Config) {
+		c.Resources = cgroups.Resources{PidsLimit: 8}
+	})
+	if out != "sleeps=6\n" {
+		t.Fatalf("pids limit 8: want 6 sleeps started, got %q", out)
+	}
+}
+
+func TestCgroupLimitsAppliedAndRemoved(t *testing.T) {
+	cfg, out := testConfig(t, "sh", "-c", "cat /proc/self/cgroup")
+	cfg.Resources = cgroups.Resources{MemoryBytes: 32 << 20, NanoCPUs: 500_000_000, PidsLimit: 50}
+	p, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := cgroups.Open("", cfg.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Wait()
+	if !cgroups.IsV2() {
+		for file, want := range map[string]string{
+			filepath.Join(g.Dirs["memory"], "memory.limit_in_bytes"): "33554432",
+			filepath.Join(g.Dirs["cpu"], "cpu.cfs_quota_us"):         "50000",
+			filepath.Join(g.Dirs["cpu"], "cpu.cfs_period_us"):        "100000",
+			filepath.Join(g.Dirs["pids"], "pids.max"):                "50",
+		} {
+			b, err := os.ReadFile(file)
+			if err != nil || strings.TrimSpace(string(b)) != want {
+				t.Errorf("%s = %q (%v), want %s", file, b, err, want)
+			}
+		}
+	}
+	if !strings.Contains(out.String(), "/reconciler/"+cfg.ID) {
+		t.Errorf("container not in its cgroup:\n%s", out)
+	}
+	if err := Cleanup(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := Cleanup(cfg); err != nil {
+		t.Fatalf("second Cleanup: %v", err)
+	}
+	for _, d := range g.Dirs {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("cgroup %s not removed: %v", d, err)
+		}
+	}
+}
