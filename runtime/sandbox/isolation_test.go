@@ -250,4 +250,3 @@ func TestManyLayers(t *testing.T) {
 		t.Fatalf("want 119 layer files and the top layer's /top, got %q", out)
 	}
 }
-
