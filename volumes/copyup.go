@@ -44,7 +44,6 @@ func (m *Manager) CopyUp(name, src string) (copied bool, err error) {
 	if md.CopiedUp {
 		return false, nil
 	}
-	data := filepath.Join(m.dir(name), dataDir)
 	fi, err := os.Lstat(src)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -54,6 +53,15 @@ func (m *Manager) CopyUp(name, src string) (copied bool, err error) {
 	case !fi.IsDir():
 		return false, fmt.Errorf("copy-up into volume %s: %w: %s is not a folder, so a volume cannot be mounted there", name, ErrInvalid, src)
 	}
+	return m.copyUpLocked(md, src, fi)
+}
+
+// copyUpLocked copies the folder src (described by fi) into the volume of
+// md unless the volume holds data already. The caller holds the lock and
+// has checked md.CopiedUp.
+func (m *Manager) copyUpLocked(md *meta, src string, fi fs.FileInfo) (bool, error) {
+	name := md.Name
+	data := filepath.Join(m.dir(name), dataDir)
 	if empty, err := isEmptyDir(data); err != nil {
 		return false, fmt.Errorf("copy-up into volume %s: %w", name, err)
 	} else if !empty {
