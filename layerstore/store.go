@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
@@ -45,7 +46,7 @@ type Store struct {
 	root string
 
 	mu      sync.Mutex // with the flock on root/lock: index, cache, layer and blob renames, GC
-	inUse   func() map[digest.Digest]bool
+	inUseFn atomic.Pointer[func() map[digest.Digest]bool] // SetInUse; read without the lock
 	pending map[digest.Digest]time.Time // layers added but not yet in an image: GC spares them
 
 	cacheMu sync.Mutex
