@@ -45,9 +45,9 @@ var (
 type Store struct {
 	root string
 
-	mu      sync.Mutex // with the flock on root/lock: index, cache, layer and blob renames, GC
+	mu      sync.Mutex                                    // with the flock on root/lock: index, cache, layer and blob renames, GC
 	inUseFn atomic.Pointer[func() map[digest.Digest]bool] // SetInUse; read without the lock
-	pending map[digest.Digest]time.Time // layers added but not yet in an image: GC spares them
+	pending map[digest.Digest]time.Time                   // layers added but not yet in an image: GC spares them
 
 	cacheMu sync.Mutex
 	images  map[digest.Digest]*imageCore // parsed manifest+config by image ID (immutable)
