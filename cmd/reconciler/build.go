@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reconciler/reconciler/layerstore"
+	"github.com/reconciler/reconciler/layerstore/build"
+)
+
+func init() {
+	commands = append(commands, newBuildCmd)
+}
+
+// buildRunner, when set (by the code that wires the container runtime in),
+// gives `reconciler build` a Runner for RUN steps on the state root. While
+// it is nil, a RUN step that is not cached fails with a clear error.
+var buildRunner func(stateRoot string) (build.Runner, error)
+
+// newBuildCmd is `reconciler build`, docker build's classic builder in
+// docker's spelling, working on the state root's image store in process.
+func newBuildCmd() *cobra.Command {
+	var (
+		opts      build.Options
+		buildArgs []string
+		labels    []string
+	)
+	cmd := &cobra.Command{
+		Use:   "build [OPTIONS] PATH",
+		Short: "Build an image from a Dockerfile",
+		Long: "Build an image from a Dockerfile and the build context at PATH. Every step is cached:\n" +
+			"an unchanged rebuild creates nothing and a changed file rebuilds from the step that COPYs it.",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return &exitError{code: 2, msg: fmt.Sprintf("Error: %q requires exactly 1 argument (the build context).\nSee '%s --help'.", cmd.CommandPath(), cmd.CommandPath())}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.BuildArgs, err = parseBuildArgs(buildArgs); err != nil {
+				return &exitError{code: 2, msg: "Error: " + err.Error()}
+			}
+			if opts.Labels, err = parseLabelFlags(labels); err != nil {
+				return &exitError{code: 2, msg: "Error: " + err.Error()}
+			}
+			opts.ContextDir = args[0]
+			if opts.Dockerfile != "" && !filepath.IsAbs(opts.Dockerfile) {
+				// -f is relative to the current directory, as with docker.
+				if opts.Dockerfile, err = filepath.Abs(opts.Dockerfile); err != nil {
+					return err
+				}
+			}
+			opts.Progress = cmd.OutOrStdout()
+			if buildRunner != nil {
+				if opts.Runner, err = buildRunner(global.root); err != nil {
+					return err
+				}
+			}
+			s, err := layerstore.Open(filepath.Join(global.root, "images"))
+			if err != nil {
+				return err
+			}
+			_, err = build.Build(cmd.Context(), s, opts)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&opts.Tags, "tag", "t", nil, `Name and optionally a tag in the "name:tag" format (repeatable)`)
+	f.StringVarP(&opts.Dockerfile, "file", "f", "", `Path of the Dockerfile, relative to the current directory (default: "PATH/Dockerfile")`)
+	f.StringArrayVar(&buildArgs, "build-arg", nil, "Set build-time variables (KEY=VALUE, or KEY to take it from the environment; repeatable)")
+	f.BoolVar(&opts.NoCache, "no-cache", false, "Do not use cache when building the image")
+	f.StringVar(&opts.Target, "target", "", "Set the target build stage to build")
+	f.StringArrayVar(&labels, "label", nil, "Set metadata for an image (KEY=VALUE, repeatable)")
+	return cmd
+}
+
+// parseBuildArgs reads --build-arg values: KEY=VALUE, or KEY alone for the
+// value of that environment variable (skipped when unset), as docker does.
+func parseBuildArgs(flags []string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, s := range flags {
+		k, v, ok := strings.Cut(s, "=")
+		if k == "" {
+			return nil, fmt.Errorf("invalid build-arg %q: want KEY=VALUE", s)
+		}
+		if !ok {
+			if v, ok = os.LookupEnv(k); !ok {
+				continue
+			}
+		}
+		m[k] = v
+	}
+	return m, nil
+}
