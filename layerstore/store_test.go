@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	digest "github.com/opencontainers/go-digest"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
 )
 
@@ -198,5 +199,19 @@ func TestTenImagesShareTheBase(t *testing.T) {
 	}
 	if n := countDir(t, filepath.Join(s.Root(), "layers")); n != 11 {
 		t.Fatalf("%d layer dirs, want 11 (one base, ten tops)", n)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(s.Collectors()...)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = mf.GetMetric()[0].GetGauge().GetValue()
+	}
+	if got["reconciler_layerstore_layers"] != 11 || got["reconciler_layerstore_images"] != 11 ||
+		got["reconciler_layerstore_shared_bytes_saved"] != float64(10*len(big)) {
+		t.Fatalf("metrics = %v", got)
 	}
 }
