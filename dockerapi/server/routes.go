@@ -1,0 +1,53 @@
+package server
+
+import "net/http"
+
+// routes lists the endpoints served. Order matters where image names (which
+// may hold "/") meet fixed suffixes: specific routes come first.
+func (s *Server) routes() {
+	rt := &s.router
+	get, post, del := http.MethodGet, http.MethodPost, http.MethodDelete
+
+	rt.add(http.MethodHead, "/_ping", s.ping)
+	rt.add(get, "/_ping", s.ping)
+	rt.add(get, "/version", s.version)
+	rt.add(get, "/info", s.info)
+	rt.add(get, "/system/df", s.diskUsage)
+	rt.add(get, "/events", s.events)
+
+	rt.add(get, "/containers/json", s.containerList)
+	rt.add(post, "/containers/create", s.containerCreate)
+	rt.add(post, "/containers/prune", s.containersPrune)
+	rt.add(get, "/containers/{id}/json", s.containerInspect)
+	rt.add(post, "/containers/{id}/start", s.containerStart)
+	rt.add(post, "/containers/{id}/stop", s.containerStop)
+	rt.add(post, "/containers/{id}/restart", s.containerRestart)
+	rt.add(post, "/containers/{id}/kill", s.containerKill)
+	rt.add(post, "/containers/{id}/wait", s.containerWait)
+	rt.add(get, "/containers/{id}/logs", s.containerLogs)
+	rt.add(post, "/containers/{id}/attach", s.containerAttach)
+	rt.add(post, "/containers/{id}/exec", s.execCreate)
+	rt.add(del, "/containers/{id}", s.containerRemove)
+	rt.add(post, "/commit", s.commit)
+	rt.add(post, "/exec/{id}/start", s.execStart)
+	rt.add(get, "/exec/{id}/json", s.execInspect)
+
+	rt.add(get, "/images/json", s.imageList)
+	rt.add(post, "/images/create", s.imageCreate)
+	rt.add(post, "/images/load", s.imageLoad)
+	rt.add(get, "/images/get", s.imageSave)
+	rt.add(post, "/images/prune", s.imagesPrune)
+	rt.add(get, "/images/{name...}/json", s.imageInspect)
+	rt.add(get, "/images/{name...}/history", s.imageHistory)
+	rt.add(get, "/images/{name...}/get", s.imageSave)
+	rt.add(post, "/images/{name...}/tag", s.imageTag)
+	rt.add(post, "/images/{name...}/push", s.imagePush)
+	rt.add(del, "/images/{name...}", s.imageRemove)
+	rt.add(post, "/build", s.build)
+
+	rt.add(post, "/volumes/create", s.volumeCreate)
+	rt.add(post, "/volumes/prune", s.volumesPrune)
+	rt.add(get, "/volumes", s.volumeList)
+	rt.add(get, "/volumes/{name}", s.volumeInspect)
+	rt.add(del, "/volumes/{name}", s.volumeRemove)
+}
