@@ -1,0 +1,258 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Event is a container event in Docker's words: create, start, die (with
+// Attributes["exitCode"]), oom, kill (with "signal"), stop, restart,
+// destroy.
+type Event struct {
+	Action string
+	ID     string
+	Name   string
+	Image  string
+	Labels map[string]string
+	// Attributes are Docker's actor attributes beyond the labels: name,
+	// image, exitCode, signal.
+	Attributes map[string]string
+	Time       time.Time
+}
+
+// Subscribe delivers events until ctx ends; the channel is then closed.
+// A subscriber that falls more than 256 events behind loses events.
+func (r *Runtime) Subscribe(ctx context.Context) <-chan Event {
+	return r.events.subscribe(ctx)
+}
+
+type broker struct {
+	mu     sync.Mutex
+	subs   map[chan Event]struct{}
+	closed bool
+}
+
+func newBroker() *broker { return &broker{subs: map[chan Event]struct{}{}} }
+
+func (b *broker) subscribe(ctx context.Context) <-chan Event {
+	ch := make(chan Event, 256)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		close(ch)
+		return ch
+	}
+	b.subs[ch] = struct{}{}
+	context.AfterFunc(ctx, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if _, ok := b.subs[ch]; ok {
+			delete(b.subs, ch)
+			close(ch)
+		}
+	})
+	return ch
+}
+
+func (b *broker) publish(e Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs {
+		select {
+		case ch <- e:
+		default:
+		}
+	}
+}
+
+func (b *broker) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	for ch := range b.subs {
+		delete(b.subs, ch)
+		close(ch)
+	}
+}
+
+func (r *Runtime) event(c *Container, action string, attrs map[string]string) Event {
+	e := Event{Action: action, ID: c.ID, Name: c.Name, Image: c.Spec.ImageRef, Labels: c.Spec.Labels, Time: time.Now(),
+		Attributes: map[string]string{"name": c.Name, "image": c.Spec.ImageRef}}
+	for k, v := range attrs {
+		e.Attributes[k] = v
+	}
+	return e
+}
+
+func (r *Runtime) emit(id, action string, attrs map[string]string) {
+	cfg, err := readConfig(r.dir(id))
+	if err != nil {
+		return
+	}
+	r.events.publish(r.event(&Container{ID: id, Name: cfg.Spec.Name, Spec: cfg.Spec}, action, attrs))
+}
+
+// watcher notices what shims do (starts, exits, restarts) by watching the
+// state files with inotify, with a 1 s rescan as a safety net, turns the
+// transitions into events and metrics, and wakes Wait.
+type watcher struct {
+	r  *Runtime
+	fs *fsnotify.Watcher
+
+	mu      sync.Mutex
+	seen    map[string]counts
+	changes chan struct{} // closed and replaced on every observed change
+	done    chan struct{}
+}
+
+// counts are what the watcher last saw of a container's counters.
+type counts struct{ starts, exits, restarts int }
+
+func newWatcher(r *Runtime) (*watcher, error) {
+	fs, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("watch container states: %w", err)
+	}
+	w := &watcher{r: r, fs: fs, seen: map[string]counts{}, changes: make(chan struct{}), done: make(chan struct{})}
+	r.mu.Lock()
+	for _, id := range r.names {
+		st, _ := readState(r.dir(id))
+		w.seen[id] = counts{st.StartCount, st.ExitCount, st.RestartCount}
+		fs.Add(r.dir(id))
+	}
+	r.mu.Unlock()
+	go w.loop()
+	return w, nil
+}
+
+func (w *watcher) loop() {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-w.done:
+			return
+		case ev, ok := <-w.fs.Events:
+			if !ok {
+				return
+			}
+			if filepath.Base(ev.Name) == stateFile {
+				w.observe(filepath.Base(filepath.Dir(ev.Name)))
+			}
+		case <-w.fs.Errors:
+		case <-tick.C:
+			w.mu.Lock()
+			ids := make([]string, 0, len(w.seen))
+			for id := range w.seen {
+				ids = append(ids, id)
+			}
+			w.mu.Unlock()
+			for _, id := range ids {
+				w.observe(id)
+			}
+		}
+	}
+}
+
+func (w *watcher) close() {
+	select {
+	case <-w.done:
+	default:
+		close(w.done)
+		w.fs.Close()
+	}
+}
+
+func (w *watcher) add(id string) {
+	w.mu.Lock()
+	w.seen[id] = counts{}
+	w.mu.Unlock()
+	w.fs.Add(w.r.dir(id))
+}
+
+func (w *watcher) forget(id string) {
+	w.mu.Lock()
+	delete(w.seen, id)
+	w.mu.Unlock()
+	w.fs.Remove(w.r.dir(id))
+	w.notify()
+}
+
+// changed returns a channel closed at the next observed change.
+func (w *watcher) changed() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.changes
+}
+
+func (w *watcher) notify() {
+	w.mu.Lock()
+	close(w.changes)
+	w.changes = make(chan struct{})
+	w.mu.Unlock()
+}
+
+// observe compares a container's state with what was last seen and emits
+// the events in between, in order: start, then (oom and) die, per run.
+func (w *watcher) observe(id string) {
+	st, err := readState(w.r.dir(id))
+	if err != nil {
+		if os.IsNotExist(err) {
+			w.notify()
+		}
+		return
+	}
+	w.mu.Lock()
+	prev, ok := w.seen[id]
+	if !ok {
+		w.mu.Unlock()
+		return
+	}
+	w.seen[id] = counts{st.StartCount, st.ExitCount, st.RestartCount}
+	w.mu.Unlock()
+	if prev == w.seen[id] {
+		w.notify()
+		return
+	}
+	cfg, err := readConfig(w.r.dir(id))
+	if err != nil {
+		return
+	}
+	c := &Container{ID: id, Name: cfg.Spec.Name, Spec: cfg.Spec}
+	m := w.r.metrics
+	// The last RestartCount-prev.restarts of the new starts were made by
+	// the restart policy: each is reported as start, then restart.
+	newStarts := st.StartCount - prev.starts
+	policy := st.RestartCount - prev.restarts
+	if policy < 0 { // a user start reset the count
+		policy = st.RestartCount
+	}
+	for j := 1; prev.starts < st.StartCount || prev.exits < st.ExitCount; {
+		if prev.starts < st.StartCount && (prev.starts <= prev.exits || prev.exits >= st.ExitCount) {
+			prev.starts++
+			m.starts.Inc()
+			w.r.events.publish(w.r.event(c, "start", nil))
+			if j > newStarts-policy {
+				m.restarts.Inc()
+				w.r.events.publish(w.r.event(c, "restart", nil))
+			}
+			j++
+			continue
+		}
+		prev.exits++
+		code := st.ExitCode
+		if prev.exits == st.ExitCount && st.OOMKilled {
+			m.oomKills.Inc()
+			w.r.events.publish(w.r.event(c, "oom", nil))
+		}
+		m.exits.WithLabelValues(fmt.Sprint(code)).Inc()
+		w.r.events.publish(w.r.event(c, "die", map[string]string{"exitCode": fmt.Sprint(code)}))
+	}
+	w.notify()
+}

@@ -1,0 +1,162 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/runtime/sandbox"
+)
+
+// ExecSpec is a process to run inside a running container. Env is added
+// to the container's; Cwd and User default to the container's.
+type ExecSpec struct {
+	Args           []string
+	Env            []string
+	Cwd            string
+	User           string
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Exec runs a process in the container's namespaces and cgroup, waits for
+// it and returns its exit code (128+N if killed by signal N). Cancelling
+// ctx kills it.
+func (r *Runtime) Exec(ctx context.Context, ref string, e ExecSpec) (int, error) {
+	c, err := r.Inspect(ref)
+	if err != nil {
+		return 0, err
+	}
+	if len(e.Args) == 0 {
+		return 0, fmt.Errorf("%w: exec in container %s: no command given", ErrInvalid, c.Name)
+	}
+	if c.State.Status != StateRunning || c.State.Pid == 0 {
+		return 0, fmt.Errorf("%w: cannot exec in container %s (%s)", ErrNotRunning, c.Name, c.State.Status)
+	}
+	cfg, err := readConfig(c.Dir)
+	if err != nil {
+		return 0, err
+	}
+	if cfg.Launcher != "" {
+		return 0, fmt.Errorf("exec in container %s: launcher %q has no namespaces to enter", c.Name, cfg.Launcher)
+	}
+	ec := sandbox.ExecConfig{
+		Args: e.Args, Env: mergeEnv(c.Spec.Env, e.Env), Cwd: e.Cwd, User: e.User,
+		Stdin: e.Stdin, Stdout: e.Stdout, Stderr: e.Stderr,
+	}
+	if ec.Cwd == "" {
+		ec.Cwd = c.Spec.Cwd
+	}
+	if ec.User == "" {
+		ec.User = c.Spec.User
+	}
+	p, err := sandbox.Exec(c.State.Pid, ec)
+	if err != nil {
+		return 0, fmt.Errorf("exec in container %s: %w", c.Name, err)
+	}
+	stop := context.AfterFunc(ctx, func() { p.Signal(unix.SIGKILL) })
+	defer stop()
+	st, err := p.Wait()
+	if err != nil {
+		return 0, fmt.Errorf("exec in container %s: %w", c.Name, err)
+	}
+	if ctx.Err() != nil {
+		return st.Code, ctx.Err()
+	}
+	return st.Code, nil
+}
+
+// mergeEnv returns base with over's variables replacing or added.
+func mergeEnv(base, over []string) []string {
+	out := append([]string(nil), base...)
+	for _, kv := range over {
+		k, _, _ := strings.Cut(kv, "=")
+		replaced := false
+		for i, b := range out {
+			if bk, _, _ := strings.Cut(b, "="); bk == k {
+				out[i], replaced = kv, true
+			}
+		}
+		if !replaced {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// OnceSpec is one process run like a container, without a shim or state:
+// a Dockerfile RUN step. Its fields match layerstore/build.RunRequest, so
+// an adapter is a field-by-field copy.
+type OnceSpec struct {
+	LowerDirs         []string // base first
+	UpperDir, WorkDir string   // empty dirs on one file system, made by the caller
+	Args              []string
+	Env               []string
+	Cwd               string
+	User              string
+	Network           string // "none" (default) or "host"
+	Output            io.Writer
+}
+
+// RunOnce mounts an overlay of LowerDirs and UpperDir, runs Args isolated
+// as a container, streams stdout and stderr to Output and cleans up. A
+// non-zero exit is a *sandbox.ExitError (ExitCode() int). Cancelling ctx
+// kills the process.
+func (r *Runtime) RunOnce(ctx context.Context, o OnceSpec) error {
+	if len(o.Args) == 0 {
+		return fmt.Errorf("%w: run: no command given", ErrInvalid)
+	}
+	rootfs, err := os.MkdirTemp(r.root, onceDirPrefix)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if unmountUnder(rootfs) == nil {
+			os.RemoveAll(rootfs)
+		}
+	}()
+	var out io.Writer = io.Discard
+	if o.Output != nil {
+		out = &lockedWriter{w: o.Output}
+	}
+	return sandbox.Run(ctx, sandbox.Config{
+		ID: newID(), LowerDirs: o.LowerDirs, UpperDir: o.UpperDir, WorkDir: o.WorkDir, RootfsDir: rootfs,
+		Args: o.Args, Env: o.Env, Cwd: o.Cwd, User: o.User, Network: o.Network,
+		Stdout: out, Stderr: out,
+	})
+}
+
+// onceDirPrefix names RunOnce's mount points under the root; New sweeps
+// the ones a crash left behind.
+const onceDirPrefix = ".run-"
+
+// lockedWriter lets the stdout and stderr copiers share one writer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// ExitCode extracts the exit code from RunOnce's error (0 for nil, -1 if
+// the process did not run to an exit).
+func ExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *sandbox.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
+}

@@ -1,0 +1,367 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/reexec"
+)
+
+// Start starts a created or exited container under a new shim and returns
+// once its process runs (or failed to start: the error says why, and the
+// state records it). Starting a running container does nothing.
+func (r *Runtime) Start(ctx context.Context, ref string) error {
+	id, err := r.Resolve(ref)
+	if err != nil {
+		return err
+	}
+	defer r.lock(id)()
+	c, err := r.inspect(id)
+	if err != nil {
+		return err
+	}
+	if c.State.Running() {
+		return nil
+	}
+	begin := time.Now()
+	if err := r.spawnShim(ctx, c); err != nil {
+		return fmt.Errorf("start container %s: %w", c.Name, err)
+	}
+	r.metrics.startDuration.Observe(time.Since(begin).Seconds())
+	return nil
+}
+
+// spawnShim starts the shim in its own session with /dev/null and its own
+// log as stdio (never ours: a test's or daemon's stdout held by a shim
+// would keep `go test` waiting), and waits for its first-start report.
+func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	defer devnull.Close()
+	errLog, err := os.OpenFile(filepath.Join(c.Dir, shimLog), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer errLog.Close()
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer readyR.Close()
+	cmd := reexec.Command(ShimName, c.Dir)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, errLog
+	cmd.ExtraFiles = []*os.File{readyW}
+	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
+	cmd.Dir = "/"
+	err = cmd.Start()
+	readyW.Close()
+	if err != nil {
+		return fmt.Errorf("run shim: %w", err)
+	}
+	// Reap the shim if it ends while we live; if we die first, init (or
+	// a subreaper) inherits and reaps it.
+	go cmd.Wait()
+
+	timeout := time.NewTimer(r.opts.StartTimeout)
+	defer timeout.Stop()
+	got := make(chan readyMsg, 1)
+	go func() {
+		var m readyMsg
+		if err := json.NewDecoder(readyR).Decode(&m); err != nil {
+			m.Error = "the shim exited before reporting: " + lastLine(filepath.Join(c.Dir, shimLog))
+		}
+		got <- m
+	}()
+	select {
+	case m := <-got:
+		if m.Error != "" {
+			return errors.New(m.Error)
+		}
+		return nil
+	case <-timeout.C:
+		cmd.Process.Kill()
+		return fmt.Errorf("the shim did not report within %s (see %s)", r.opts.StartTimeout, filepath.Join(c.Dir, shimLog))
+	case <-ctx.Done():
+		// The shim goes on: the start is already under way.
+		return ctx.Err()
+	}
+}
+
+func lastLine(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return "no output (see " + path + ")"
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
+}
+
+// Stop sends the container's stop signal, then SIGKILL after grace
+// (negative: the container's StopGrace), and returns once it has exited.
+// Its restart policy no longer applies until the next Start. Stopping a
+// container that is not running does nothing.
+func (r *Runtime) Stop(ctx context.Context, ref string, grace time.Duration) error {
+	id, err := r.Resolve(ref)
+	if err != nil {
+		return err
+	}
+	defer r.lock(id)()
+	return r.stop(ctx, id, grace)
+}
+
+func (r *Runtime) stop(ctx context.Context, id string, grace time.Duration) error {
+	c, err := r.inspect(id)
+	if err != nil {
+		return err
+	}
+	if !c.State.Running() {
+		return nil
+	}
+	sig := unix.SIGTERM
+	if c.Spec.StopSignal != "" {
+		sig, _ = parseSignal(c.Spec.StopSignal)
+	}
+	if grace < 0 {
+		grace = c.Spec.StopGrace
+	}
+	r.emit(id, "kill", map[string]string{"signal": fmt.Sprint(int(sig))})
+	if _, err := shimCall(ctx, c.Dir, ctlRequest{Op: "stop", Signal: int(sig), Grace: grace}); err != nil {
+		if st, _ := r.reconcileShim(id); !st.Running() {
+			return nil // it ended meanwhile
+		}
+		return fmt.Errorf("stop container %s: %w", c.Name, err)
+	}
+	// The shim exits right after the final state: wait for it, so that a
+	// Remove next never races its last writes.
+	for deadline := time.Now().Add(5 * time.Second); alive(c.State.ShimPid, c.State.ShimStartTime) && time.Now().Before(deadline); {
+		time.Sleep(2 * time.Millisecond)
+	}
+	r.watch.observe(id)
+	r.emit(id, "stop", nil)
+	return nil
+}
+
+// Kill sends a signal ("" = SIGKILL) to the container's init. SIGKILL and
+// the stop signal end the restart policy, as a stop does.
+func (r *Runtime) Kill(ctx context.Context, ref, signal string) error {
+	id, err := r.Resolve(ref)
+	if err != nil {
+		return err
+	}
+	sig := unix.SIGKILL
+	if signal != "" {
+		if sig, err = parseSignal(signal); err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+	}
+	c, err := r.inspect(id)
+	if err != nil {
+		return err
+	}
+	if !c.State.Running() {
+		return fmt.Errorf("%w: cannot kill container %s", ErrNotRunning, c.Name)
+	}
+	if _, err := shimCall(ctx, c.Dir, ctlRequest{Op: "kill", Signal: int(sig)}); err != nil {
+		if err.Error() == ErrNotRunning.Error() {
+			return fmt.Errorf("%w: cannot kill container %s", ErrNotRunning, c.Name)
+		}
+		return fmt.Errorf("kill container %s: %w", c.Name, err)
+	}
+	r.emit(id, "kill", map[string]string{"signal": fmt.Sprint(int(sig))})
+	return nil
+}
+
+// Restart stops (as Stop) and starts the container again.
+func (r *Runtime) Restart(ctx context.Context, ref string, grace time.Duration) error {
+	id, err := r.Resolve(ref)
+	if err != nil {
+		return err
+	}
+	if err := r.Stop(ctx, id, grace); err != nil {
+		return err
+	}
+	if err := r.Start(ctx, id); err != nil {
+		return err
+	}
+	r.emit(id, "restart", nil)
+	return nil
+}
+
+// Remove deletes a container, its layer, its log and its cgroup. A running
+// container is refused (ErrConflict) unless force, which kills it first.
+func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
+	id, err := r.Resolve(ref)
+	if err != nil {
+		return err
+	}
+	defer r.lock(id)()
+	c, err := r.inspect(id)
+	if err != nil {
+		return err
+	}
+	if c.State.Running() {
+		if !force {
+			return fmt.Errorf("%w: cannot remove container %s: container is running: stop the container before removing or force remove", ErrConflict, c.Name)
+		}
+		if err := r.stop(ctx, id, 0); err != nil {
+			return err
+		}
+	}
+	cfg, err := readConfig(c.Dir)
+	if err != nil {
+		return err
+	}
+	r.watch.observe(id) // report its last transitions before "destroy"
+	if l, err := launcherFor(cfg); err == nil {
+		if err := l.cleanup(c.Dir, cfg); err != nil {
+			return fmt.Errorf("remove container %s: %w", c.Name, err)
+		}
+	}
+	// Never recurse into a mount: a bind inside a leftover rootfs would
+	// take the host's files with it.
+	if err := unmountUnder(c.Dir); err != nil {
+		return fmt.Errorf("remove container %s: %w", c.Name, err)
+	}
+	// config.json first, so a crash mid-way leaves a crashed create that
+	// the next New sweeps away.
+	os.Remove(filepath.Join(c.Dir, configFile))
+	if err := os.RemoveAll(c.Dir); err != nil {
+		return fmt.Errorf("remove container %s: %w", c.Name, err)
+	}
+	r.mu.Lock()
+	if r.names[c.Name] == id {
+		delete(r.names, c.Name)
+	}
+	r.mu.Unlock()
+	r.watch.forget(id)
+	r.events.publish(r.event(c, "destroy", nil))
+	return nil
+}
+
+// unmountUnder detaches every mount at or below dir (deepest first) and
+// fails if one remains.
+func unmountUnder(dir string) error {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var mounts []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMount(fields[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			mounts = append(mounts, mp)
+		}
+	}
+	for i := len(mounts) - 1; i >= 0; i-- {
+		if err := unix.Unmount(mounts[i], unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("unmount %s: %w", mounts[i], err)
+		}
+	}
+	return nil
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var v int
+			if _, err := fmt.Sscanf(s[i+1:i+4], "%o", &v); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// Wait conditions, as Docker names them.
+const (
+	WaitNotRunning = "not-running" // return at once if not running
+	WaitNextExit   = "next-exit"   // the next exit after the call
+	WaitRemoved    = "removed"     // until the container is removed
+)
+
+// Wait blocks until the condition holds and returns the container's last
+// exit code. "" means not-running.
+func (r *Runtime) Wait(ctx context.Context, ref, condition string) (int, error) {
+	id, err := r.Resolve(ref)
+	if err != nil {
+		return 0, err
+	}
+	switch condition {
+	case "":
+		condition = WaitNotRunning
+	case WaitNotRunning, WaitNextExit, WaitRemoved:
+	default:
+		return 0, fmt.Errorf("%w: wait condition %q: must be not-running, next-exit or removed", ErrInvalid, condition)
+	}
+	first, err := r.inspect(id)
+	if err != nil {
+		return 0, err
+	}
+	return r.wait(ctx, first, condition, first.State.ExitCount)
+}
+
+// waitExit waits until the container has exited more than exits times (or
+// is gone, or ctx ends).
+func (r *Runtime) waitExit(ctx context.Context, id string, exits int) {
+	if c, err := r.inspect(id); err == nil {
+		r.wait(ctx, c, WaitNextExit, exits)
+	}
+}
+
+func (r *Runtime) wait(ctx context.Context, first *Container, condition string, exits int) (int, error) {
+	id := first.ID
+	last := first.State.ExitCode
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		changed := r.watch.changed()
+		c, err := r.inspect(id)
+		if errors.Is(err, ErrNotFound) {
+			if condition == WaitRemoved {
+				return last, nil
+			}
+			return last, fmt.Errorf("%w: %s was removed while waiting", ErrNotFound, first.Name)
+		}
+		if err != nil {
+			return 0, err
+		}
+		last = c.State.ExitCode
+		switch {
+		case condition == WaitNotRunning && !c.State.Running():
+			return last, nil
+		case condition == WaitNextExit && c.State.ExitCount > exits:
+			return last, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-changed:
+		case <-tick.C:
+		}
+	}
+}
