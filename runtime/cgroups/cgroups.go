@@ -99,13 +99,25 @@ func Create(parent, id string, r Resources) (*Group, error) {
 			return nil, err
 		}
 	}
+	fresh := true
 	for _, d := range g.Dirs {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := os.Mkdir(d, 0o755); errors.Is(err, os.ErrNotExist) {
+			err = os.MkdirAll(d, 0o755)
+		} else if errors.Is(err, os.ErrExist) {
+			fresh, err = false, nil
+		}
+		if err != nil {
 			return nil, fmt.Errorf("cgroups: create %s: %w", d, err)
 		}
 	}
+	// A new group starts unlimited: only requested limits need writing.
+	if fresh && r == (Resources{}) {
+		return g, nil
+	}
 	if err := g.Set(r); err != nil {
-		g.Remove()
+		if fresh {
+			g.Remove()
+		}
 		return nil, err
 	}
 	return g, nil

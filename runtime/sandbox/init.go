@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -182,18 +182,25 @@ func dropPrivileges(u execUser) error {
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
 		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
-	groups := u.Groups
-	if groups == nil {
-		groups = []int{}
+	// Per-thread raw calls: syscall.Setuid and friends would signal every
+	// thread of this runtime to change them all, but only this thread
+	// survives the execve.
+	groups := make([]uint32, len(u.Groups))
+	for i, g := range u.Groups {
+		groups[i] = uint32(g)
 	}
-	if err := syscall.Setgroups(groups); err != nil {
-		return fmt.Errorf("set supplementary groups %v: %w", groups, err)
+	var gp unsafe.Pointer
+	if len(groups) > 0 {
+		gp = unsafe.Pointer(&groups[0])
 	}
-	if err := syscall.Setgid(u.Gid); err != nil {
-		return fmt.Errorf("set gid %d: %w", u.Gid, err)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), uintptr(gp), 0); e != 0 {
+		return fmt.Errorf("set supplementary groups %v: %w", u.Groups, e)
 	}
-	if err := syscall.Setuid(u.Uid); err != nil {
-		return fmt.Errorf("set uid %d: %w", u.Uid, err)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.Gid), uintptr(u.Gid), uintptr(u.Gid)); e != 0 {
+		return fmt.Errorf("set gid %d: %w", u.Gid, e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(u.Uid), uintptr(u.Uid), uintptr(u.Uid)); e != 0 {
+		return fmt.Errorf("set uid %d: %w", u.Uid, e)
 	}
 	// Root keeps the default set as effective and permitted; any other
 	// user lost them all in setuid. Inheritable stays empty (CVE-2022-24769).

@@ -52,10 +52,6 @@ func Start(cfg Config) (*Process, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	g, err := cgroups.Create(cfg.CgroupParent, cfg.ID, cfg.Resources)
-	if err != nil {
-		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
-	}
 	hostname := cfg.Hostname
 	if hostname == "" {
 		hostname = cfg.ID
@@ -74,9 +70,20 @@ func Start(cfg Config) (*Process, error) {
 		flags |= unix.CLONE_NEWNET
 	}
 	attr := &syscall.SysProcAttr{Cloneflags: flags, Setsid: true}
-	cmd, err := launch(initRole, spec, attr, cfg.Stdin, cfg.Stdout, cfg.Stderr, g.Add)
+	// The cgroup is made while the init's runtime boots, and the init is
+	// in it before it learns what to run.
+	var g *cgroups.Group
+	join := func(pid int) (err error) {
+		if g, err = cgroups.Create(cfg.CgroupParent, cfg.ID, cfg.Resources); err != nil {
+			return err
+		}
+		return g.Add(pid)
+	}
+	cmd, err := launch(initRole, spec, attr, cfg.Stdin, cfg.Stdout, cfg.Stderr, join)
 	if err != nil {
-		g.Remove()
+		if g != nil {
+			g.Remove()
+		}
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
 	}
 	return &Process{cmd: cmd, group: g}, nil
