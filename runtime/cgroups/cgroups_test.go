@@ -69,7 +69,7 @@ func TestV1LimitsMembershipAndRemoval(t *testing.T) {
 	for file, want := range map[string]string{
 		filepath.Join(Root, "memory", DefaultParent, id, "memory.limit_in_bytes"):       "67108864",
 		filepath.Join(Root, "memory", DefaultParent, id, "memory.memsw.limit_in_bytes"): "67108864",
-		filepath.Join(Root, "cpu", DefaultParent, id, "cpu.cfs_quota_us"):              "150000",
+		filepath.Join(Root, "cpu", DefaultParent, id, "cpu.cfs_quota_us"):               "150000",
 		filepath.Join(Root, "pids", DefaultParent, id, "pids.max"):                      "20",
 	} {
 		if _, err := os.Stat(file); os.IsNotExist(err) && strings.Contains(file, "memsw") {
