@@ -220,6 +220,14 @@ func (q *Queue[K]) Idle() bool {
 	return len(q.order) == 0 && len(q.processing) == 0 && len(q.waiting) == 0
 }
 
+// Busy reports whether a key is due now or being processed (keys waiting
+// out a delay do not count).
+func (q *Queue[K]) Busy() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.order) > 0 || len(q.processing) > 0
+}
+
 // ShutDown wakes every Get with ok=false; later adds are ignored.
 func (q *Queue[K]) ShutDown() {
 	q.mu.Lock()

@@ -1,0 +1,269 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/reconciler/reconciler/engine"
+	"github.com/reconciler/reconciler/spec"
+)
+
+// containerReconciler makes one container match its declaration: created
+// once its image and volumes are ready, recreated when its spec or image
+// changed, started when it should run, removed when no longer declared.
+type containerReconciler struct{ c *Controller }
+
+// waitRetry is how soon a key waiting on a dependency looks again; the
+// dependency queues it earlier when it becomes ready.
+const waitRetry = time.Second
+
+func (r containerReconciler) Reconcile(ctx context.Context, key spec.Key) (Result, error) {
+	c := r.c
+	eng, err := c.engine(key.Host)
+	if err != nil {
+		return Result{}, err
+	}
+	actual, err := eng.Containers(ctx, selector(spec.KindContainer, key.Name))
+	if err != nil {
+		return Result{}, unreachable{fmt.Errorf("list containers: %w", err)}
+	}
+	obj, ok := c.desired.get(key)
+	if !ok {
+		return r.prune(ctx, eng, key, actual)
+	}
+	return r.converge(ctx, eng, key, obj, actual)
+}
+
+// prune removes the managed containers of key that may be pruned.
+func (r containerReconciler) prune(ctx context.Context, eng engine.Engine, key spec.Key, actual []engine.Container) (Result, error) {
+	c := r.c
+	for _, a := range actual {
+		src := a.Labels[engine.LabelSource]
+		if !c.prunable(key, src) {
+			continue
+		}
+		if err := removeContainer(ctx, eng, a, graceLabel(a.Labels)); err != nil {
+			return Result{}, err
+		}
+		c.act("remove", key, pruneReason(c, key, src))
+	}
+	c.donePruning(key)
+	return Result{}, nil
+}
+
+func pruneReason(c *Controller, key spec.Key, src string) string {
+	c.mu.Lock()
+	explicit := c.explicit[key]
+	c.mu.Unlock()
+	if explicit {
+		return "deleted"
+	}
+	return "no longer declared by " + src
+}
+
+func graceLabel(l map[string]string) time.Duration {
+	if d, err := time.ParseDuration(l[LabelStopGrace]); err == nil {
+		return d
+	}
+	return DefaultStopGrace
+}
+
+// removeContainer stops a container with its grace period and removes it.
+func removeContainer(ctx context.Context, eng engine.Engine, ctr engine.Container, grace time.Duration) error {
+	if ctr.State == engine.StateRunning || ctr.State == engine.StateRestarting {
+		if err := eng.StopContainer(ctx, ctr.ID, grace); err != nil && !errors.Is(err, engine.ErrNotFound) {
+			return fmt.Errorf("stop container %s: %w", ctr.Name, err)
+		}
+	}
+	err := eng.RemoveContainer(ctx, ctr.ID, false)
+	if errors.Is(err, engine.ErrConflict) {
+		// Its restart policy brought it back between stop and remove.
+		err = eng.RemoveContainer(ctx, ctr.ID, true)
+	}
+	if err != nil && !errors.Is(err, engine.ErrNotFound) {
+		return fmt.Errorf("remove container %s: %w", ctr.Name, err)
+	}
+	return nil
+}
+
+func (r containerReconciler) converge(ctx context.Context, eng engine.Engine, key spec.Key, obj spec.Object, actual []engine.Container) (Result, error) {
+	c := r.c
+	spec_ := obj.Container
+	if wait, err := r.dependencies(key, obj); wait != "" || err != nil {
+		if err != nil {
+			return Result{}, err
+		}
+		c.status.update(key, func(s *ObjectStatus) { s.Phase, s.Message = Progressing, wait })
+		return Result{RequeueAfter: waitRetry}, nil
+	}
+	img, err := eng.InspectImage(ctx, spec_.Spec.Image)
+	if errors.Is(err, engine.ErrNotFound) {
+		return Result{}, fmt.Errorf("image %q is not on host %s: declare an Image object with tag %q, or pull or load it", spec_.Spec.Image, key.Host, spec_.Spec.Image)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("inspect image %q: %w", spec_.Spec.Image, err)
+	}
+	cfg, err := ContainerConfig(obj, img.ID)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", where(obj.Source), err)
+	}
+	st, _ := c.status.get(key)
+	wasConverged := st.converged && st.ObservedHash == obj.Hash
+
+	// Keep the container carrying the object's name; extras (left by an
+	// interrupted recreate, say) go.
+	var cur *engine.Container
+	for i := range actual {
+		if actual[i].Name == cfg.Name && cur == nil {
+			cur = &actual[i]
+			continue
+		}
+		if err := removeContainer(ctx, eng, actual[i], graceLabel(actual[i].Labels)); err != nil {
+			return Result{}, err
+		}
+		c.act("remove", key, "duplicate container "+actual[i].Name)
+	}
+
+	if cur == nil {
+		verb, reasons := "create", []string(nil)
+		if wasConverged {
+			c.drift(key, "removed")
+			verb, reasons = "recreate", []string{"removed behind our back"}
+		}
+		return r.create(ctx, eng, key, obj, cfg, verb, reasons)
+	}
+
+	var reasons []string
+	if cur.Labels[engine.LabelSpecHash] != obj.Hash {
+		reasons = specReasons(cur.Labels, spec_, obj.Hash)
+		if wasConverged {
+			c.drift(key, "changed")
+		}
+	}
+	if old := cur.Labels[engine.LabelImageID]; old != img.ID {
+		reasons = append(reasons, fmt.Sprintf("image %s changed: %s -> %s", spec_.Spec.Image, short(old), short(img.ID)))
+	}
+	if len(reasons) > 0 {
+		c.status.update(key, func(s *ObjectStatus) { s.Phase, s.Message = Progressing, "recreating" })
+		if err := removeContainer(ctx, eng, *cur, graceLabel(cur.Labels)); err != nil {
+			return Result{}, err
+		}
+		return r.create(ctx, eng, key, obj, cfg, "recreate", reasons)
+	}
+
+	switch cur.State {
+	case engine.StateRunning:
+		r.ready(key, obj, cur.ID, cur.Restarts, cur.Created, "running")
+		return Result{}, nil
+	case engine.StateRestarting:
+		c.status.update(key, func(s *ObjectStatus) {
+			s.Phase, s.Message, s.Restarts, s.ID = Progressing, "restarting", cur.Restarts, cur.ID
+		})
+		return Result{RequeueAfter: waitRetry}, nil
+	case engine.StateCreated:
+		return r.start(ctx, eng, key, obj, cur, "created but not started")
+	}
+	// Exited or dead: whether to start it depends on its restart policy.
+	policy := restartPolicy(spec_)
+	if policy == spec.RestartAlways || (policy == spec.RestartOnFailure && cur.ExitCode != 0) {
+		if wasConverged {
+			c.drift(key, "stopped")
+		}
+		return r.start(ctx, eng, key, obj, cur, fmt.Sprintf("%s (exit code %d), restartPolicy %s", cur.State, cur.ExitCode, policy))
+	}
+	if cur.ExitCode == 0 {
+		r.ready(key, obj, cur.ID, cur.Restarts, cur.Created, "completed")
+		return Result{}, nil
+	}
+	msg := fmt.Sprintf("exited with code %d (restartPolicy %s)", cur.ExitCode, policy)
+	c.status.update(key, func(s *ObjectStatus) {
+		s.Phase, s.Message, s.LastError = Failed, msg, msg
+		s.ObservedHash, s.ID, s.Restarts, s.Created = obj.Hash, cur.ID, cur.Restarts, cur.Created
+	})
+	return Result{}, nil
+}
+
+// dependencies says what key waits for (its Image and Volume objects), or
+// fails when one of them failed.
+func (r containerReconciler) dependencies(key spec.Key, obj spec.Object) (string, error) {
+	c := r.c
+	s := obj.Container.Spec
+	if im, ok := c.desired.imageFor(key.Host, s.Image); ok {
+		st, _ := c.status.get(im.Key)
+		switch {
+		case st.Phase == Failed:
+			return "", fmt.Errorf("image %s failed: %s", s.Image, st.Message)
+		case st.Phase != Ready || st.ObservedHash != im.Hash:
+			return "waiting for image " + s.Image, nil
+		}
+	}
+	for _, v := range s.Volumes {
+		vk := spec.Key{Host: key.Host, Kind: spec.KindVolume, Name: v.Name}
+		if _, ok := c.desired.get(vk); !ok {
+			continue // not ours to make: the engine says whether it exists
+		}
+		st, _ := c.status.get(vk)
+		switch st.Phase {
+		case Ready:
+		case Failed:
+			return "", fmt.Errorf("volume %s failed: %s", v.Name, st.Message)
+		default:
+			return "waiting for volume " + v.Name, nil
+		}
+	}
+	return "", nil
+}
+
+// create creates and starts the container, explaining a name clash with
+// an unmanaged container.
+func (r containerReconciler) create(ctx context.Context, eng engine.Engine, key spec.Key, obj spec.Object, cfg engine.ContainerConfig, verb string, reasons []string) (Result, error) {
+	c := r.c
+	c.status.update(key, func(s *ObjectStatus) { s.Phase, s.Message = Progressing, "creating" })
+	id, err := eng.CreateContainer(ctx, cfg)
+	if errors.Is(err, engine.ErrConflict) {
+		return Result{}, clash(ctx, eng, key, cfg.Name, err)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("create: %w", err)
+	}
+	if err := eng.StartContainer(ctx, id); err != nil {
+		return Result{}, fmt.Errorf("start: %w", err)
+	}
+	c.act(verb, key, reasons...)
+	r.ready(key, obj, id, 0, time.Now(), "running")
+	return Result{}, nil
+}
+
+// clash turns a name conflict into an error that names the other owner.
+func clash(ctx context.Context, eng engine.Engine, key spec.Key, n string, cause error) error {
+	all, err := eng.Containers(ctx, nil)
+	if err == nil {
+		for _, o := range all {
+			if o.Name != n {
+				continue
+			}
+			if o.Labels[engine.LabelManaged] != "true" {
+				return fmt.Errorf("a container named %q already exists on host %s and is not managed by reconciler (no %s label): rename or remove it, or rename this object", n, key.Host, engine.LabelManaged)
+			}
+			return fmt.Errorf("container name %q is taken by %s/%s on host %s: rename one of them", n, o.Labels[engine.LabelKind], o.Labels[engine.LabelName], key.Host)
+		}
+	}
+	return fmt.Errorf("create: %w", cause)
+}
+
+func (r containerReconciler) start(ctx context.Context, eng engine.Engine, key spec.Key, obj spec.Object, cur *engine.Container, why string) (Result, error) {
+	if err := eng.StartContainer(ctx, cur.ID); err != nil {
+		return Result{}, fmt.Errorf("start: %w", err)
+	}
+	r.c.act("start", key, why)
+	r.ready(key, obj, cur.ID, cur.Restarts, cur.Created, "running")
+	return Result{}, nil
+}
+
+func (r containerReconciler) ready(key spec.Key, obj spec.Object, id string, restarts int, created time.Time, msg string) {
+	r.c.markReady(key, obj, func(s *ObjectStatus) {
+		s.ID, s.Restarts, s.Created, s.Message = id, restarts, created, msg
+	})
+}

@@ -1,0 +1,329 @@
+package reconcile
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/reconciler/reconciler/engine"
+	"github.com/reconciler/reconciler/engine/fake"
+	"github.com/reconciler/reconciler/spec"
+)
+
+func TestApplyFresh(t *testing.T) {
+	dir := t.TempDir()
+	objs := manifest(t, dir, "app.yaml", appYAML)
+	e := fake.New()
+	c, out := newController(t, e, Options{})
+	st := apply(t, c, objs)
+	for _, s := range st {
+		if s.Phase != Ready {
+			t.Errorf("%s: %s %s", s.Key, s.Phase, s.Message)
+		}
+	}
+	for _, want := range []string{"build image/app", "create volume/data", "create volume/cache", "create container/web", "create container/worker"} {
+		if !strings.Contains(out.String(), want+"\n") {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	cfg, ok := e.ContainerConfig("web")
+	if !ok {
+		t.Fatal("no container web")
+	}
+	if got := strings.Join(cfg.Entrypoint, " "); got != "/bin/web" || cfg.Env[0] != "PORT=8080" || cfg.Resources.MemoryBytes != 64<<20 || cfg.Resources.NanoCPUs != 5e8 {
+		t.Errorf("config: %+v", cfg)
+	}
+	if cfg.Restart.Name != "always" || cfg.StopGrace != 10*time.Second || len(cfg.Mounts) != 2 {
+		t.Errorf("config: %+v", cfg)
+	}
+	for _, l := range []string{engine.LabelManaged, engine.LabelSpecHash, engine.LabelSource, engine.LabelImageID, LabelSpec, "app"} {
+		if cfg.Labels[l] == "" {
+			t.Errorf("label %s missing: %v", l, cfg.Labels)
+		}
+	}
+	if !running(e, "web") || !running(e, "worker") {
+		t.Fatal("containers not running")
+	}
+}
+
+func TestReapplyTouchesNothing(t *testing.T) {
+	dir := t.TempDir()
+	objs := manifest(t, dir, "app.yaml", appYAML)
+	e := fake.New()
+	c, _ := newController(t, e, Options{})
+	apply(t, c, objs)
+	e.ResetCalls()
+	apply(t, c, objs)
+	if n := e.Mutations(); n != 0 {
+		t.Fatalf("re-apply made %d changes: %v", n, e.Calls())
+	}
+	// A restarted controller (new process) and a reformatted file: still nothing.
+	reformatted := strings.ReplaceAll(appYAML, `env: [{name: PORT, value: "8080"}]`, "env:\n    - value: \"8080\"\n      name: PORT   # the port")
+	objs2 := manifest(t, dir, "app.yaml", reformatted)
+	c2, out := newController(t, e, Options{})
+	st := apply(t, c2, objs2)
+	if n := e.Mutations(); n != 0 {
+		t.Fatalf("restarted controller made %d changes: %v\n%s", n, e.Calls(), out)
+	}
+	for _, s := range st {
+		if s.Phase != Ready {
+			t.Errorf("%s: %s", s.Key, s.Phase)
+		}
+	}
+}
+
+func TestEditRecreatesExactlyTheAffected(t *testing.T) {
+	dir := t.TempDir()
+	e := fake.New()
+	c, _ := newController(t, e, Options{})
+	apply(t, c, manifest(t, dir, "app.yaml", appYAML))
+	workerID := containerID(t, e, "worker")
+	webID := containerID(t, e, "web")
+
+	edited := strings.Replace(appYAML, `value: "8080"`, `value: "9090"`, 1)
+	c2, out := newController(t, e, Options{}) // after a restart: reasons come from labels
+	apply(t, c2, manifest(t, dir, "app.yaml", edited))
+	want := `recreate container/web: spec.env[PORT]: "8080" -> "9090"`
+	if got := out.lines("recreate"); len(got) != 1 || got[0] != want {
+		t.Fatalf("recreate lines %q, want [%q]\n%s", got, want, out)
+	}
+	if containerID(t, e, "worker") != workerID {
+		t.Fatal("worker was recreated without a reason")
+	}
+	if containerID(t, e, "web") == webID || !running(e, "web") {
+		t.Fatal("web not recreated and running")
+	}
+}
+
+func containerID(t *testing.T, e *fake.Engine, name string) string {
+	t.Helper()
+	cs, _ := e.Containers(context.Background(), map[string]string{engine.LabelName: name})
+	if len(cs) != 1 {
+		t.Fatalf("%d containers named %s", len(cs), name)
+	}
+	return cs[0].ID
+}
+
+func TestRebuiltImageRecreatesItsContainers(t *testing.T) {
+	dir := t.TempDir()
+	e := fake.New()
+	c, out := newController(t, e, Options{})
+	apply(t, c, manifest(t, dir, "app.yaml", appYAML))
+	out.Reset()
+	edited := strings.Replace(appYAML, "build: {context: ./app}", "build: {context: ./app, args: {V: \"2\"}}", 1)
+	apply(t, c, manifest(t, dir, "app.yaml", edited))
+	if got := out.lines("rebuild"); len(got) != 1 || !strings.Contains(got[0], `spec.build.args: <unset> -> {"V":"2"}`) {
+		t.Fatalf("rebuild lines %q\n%s", got, out)
+	}
+	rec := out.lines("recreate")
+	if len(rec) != 2 || !strings.Contains(rec[0], "image app:1 changed: ") {
+		t.Fatalf("recreate lines %q", rec)
+	}
+}
+
+func TestDriftHealedPromptly(t *testing.T) {
+	dir := t.TempDir()
+	e := fake.New()
+	reg := prometheus.NewRegistry()
+	c, out := newController(t, e, Options{Registry: reg, Resync: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	apply(t, c, manifest(t, dir, "app.yaml", appYAML))
+
+	if err := e.Delete("web"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Second, "removed container recreated", func() bool { return running(e, "web") })
+	if err := e.Kill("worker", 1); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Second, "stopped container started", func() bool { return running(e, "worker") })
+	if n := metricValue(t, reg, "reconciler_drift_corrections_total", "removed"); n != 1 {
+		t.Errorf("drift removed = %v", n)
+	}
+	if n := metricValue(t, reg, "reconciler_drift_corrections_total", "stopped"); n != 1 {
+		t.Errorf("drift stopped = %v", n)
+	}
+	if !strings.Contains(out.String(), "drift container/web: removed behind our back") {
+		t.Errorf("no drift line:\n%s", out)
+	}
+	if n := metricValue(t, reg, "reconciler_objects", "Ready"); n != 5 {
+		t.Errorf("objects Ready = %v, want 5", n)
+	}
+}
+
+func TestResyncHealsWithoutEvents(t *testing.T) {
+	dir := t.TempDir()
+	e := fake.New()
+	c, _ := newController(t, e, Options{})
+	apply(t, c, manifest(t, dir, "app.yaml", appYAML))
+	e.Kill("web", 0)
+	e.ResetCalls()
+	c.Resync(context.Background())
+	stop := c.runWorkers(context.Background())
+	defer stop()
+	eventually(t, time.Second, "web started by resync", func() bool { return running(e, "web") })
+	if calls := e.Calls(); calls["CreateContainer"] != 0 || calls["StartContainer"] != 1 {
+		t.Fatalf("calls %v", calls)
+	}
+}
+
+func TestPruneKeepsRetainVolumes(t *testing.T) {
+	dir := t.TempDir()
+	e := fake.New()
+	c, out := newController(t, e, Options{})
+	objs := manifest(t, dir, "app.yaml", appYAML)
+	apply(t, c, objs)
+	// The file is removed: its source now declares nothing.
+	apply(t, c, nil, objs[0].Source.File)
+	ctx := context.Background()
+	if cs, _ := e.Containers(ctx, nil); len(cs) != 0 {
+		t.Fatalf("containers left: %v", cs)
+	}
+	vols, _ := e.Volumes(ctx, nil)
+	if len(vols) != 1 || vols[0].Name != "data" {
+		t.Fatalf("volumes left %v, want only the Retain volume data", vols)
+	}
+	if imgs, _ := e.Images(ctx, map[string]string{engine.LabelManaged: "true"}); len(imgs) != 0 {
+		t.Fatalf("images left: %v", imgs)
+	}
+	for _, want := range []string{"remove container/web: no longer declared", "remove volume/cache: ", "keep volume/data: reclaimPolicy Retain"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if len(c.Status()) != 0 {
+		t.Fatalf("statuses left: %+v", c.Status())
+	}
+}
+
+func TestNameClashWithUnmanagedIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	e := fake.New()
+	e.AddImage("busybox:latest")
+	if _, err := e.CreateContainer(context.Background(), engine.ContainerConfig{Name: "web", Image: "busybox"}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := newController(t, e, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := c.ApplyOnce(ctx, manifest(t, dir, "app.yaml", appYAML), nil)
+	if err == nil || !strings.Contains(err.Error(), "not managed by reconciler") {
+		t.Fatalf("apply: %v", err)
+	}
+	for _, s := range st {
+		want := Ready
+		if s.Key.Name == "web" {
+			want = Failed
+		}
+		if s.Phase != want {
+			t.Errorf("%s: %s (%s), want %s", s.Key, s.Phase, s.Message, want)
+		}
+	}
+	if cfg, _ := e.ContainerConfig("web"); cfg.Labels[engine.LabelManaged] != "" {
+		t.Fatal("unmanaged container was replaced")
+	}
+}
+
+func TestPlanChangesNothing(t *testing.T) {
+	dir := t.TempDir()
+	e := fake.New()
+	c, _ := newController(t, e, Options{})
+	objs := manifest(t, dir, "app.yaml", appYAML)
+	acts, err := c.Plan(context.Background(), objs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Mutations() != 0 {
+		t.Fatalf("plan changed the engine: %v", e.Calls())
+	}
+	var got []string
+	for _, a := range acts {
+		got = append(got, a.String())
+	}
+	want := "create volume/cache|create volume/data|build image/app|create container/web|create container/worker"
+	if strings.Join(got, "|") != want {
+		t.Fatalf("plan %q", got)
+	}
+	apply(t, c, objs)
+	edited := strings.Replace(appYAML, `value: "8080"`, `value: "9090"`, 1)
+	acts, err = c.Plan(context.Background(), manifest(t, dir, "app.yaml", edited), nil)
+	if err != nil || len(acts) != 1 || acts[0].String() != `recreate container/web: spec.env[PORT]: "8080" -> "9090"` {
+		t.Fatalf("plan of an edit: %v %v", acts, err)
+	}
+}
+
+func TestDeleteRemovesButKeepsRetain(t *testing.T) {
+	dir := t.TempDir()
+	e := fake.New()
+	c, _ := newController(t, e, Options{})
+	objs := manifest(t, dir, "app.yaml", appYAML)
+	apply(t, c, objs)
+	c2, out := newController(t, e, Options{})
+	var keys []spec.Key
+	for _, o := range objs {
+		keys = append(keys, o.Key)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c2.Delete(ctx, keys); err != nil {
+		t.Fatal(err)
+	}
+	vols, _ := e.Volumes(ctx, nil)
+	cs, _ := e.Containers(ctx, nil)
+	if len(cs) != 0 || len(vols) != 1 {
+		t.Fatalf("left: %v %v\n%s", cs, vols, out)
+	}
+}
+
+func TestWaitsForFailedImage(t *testing.T) {
+	dir := t.TempDir()
+	e := fake.New()
+	for i := 0; i < 20; i++ {
+		e.FailNext("EnsureImage", errFake("build failed: step 2"))
+	}
+	c, _ := newController(t, e, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := c.ApplyOnce(ctx, manifest(t, dir, "app.yaml", appYAML), nil)
+	if err == nil || !strings.Contains(err.Error(), "image/app: Failed") || !strings.Contains(err.Error(), "container/web: Failed: image app:1 failed") {
+		t.Fatalf("apply: %v", err)
+	}
+	// The volumes, which do not depend on the image, are there.
+	if vols, _ := e.Volumes(ctx, nil); len(vols) != 2 {
+		t.Fatalf("volumes %v", vols)
+	}
+}
+
+type errFake string
+
+func (e errFake) Error() string { return string(e) }
+
+// metricValue sums the counters or gauges of family name whose label
+// values include value.
+func metricValue(t *testing.T, reg *prometheus.Registry, name, value string) float64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == value {
+					sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return sum
+}
