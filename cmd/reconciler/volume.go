@@ -145,8 +145,8 @@ func newVolumeInspectCmd() *cobra.Command {
 			var errs []string
 			for _, name := range args {
 				v, err := m.Get(name)
-				if errors.Is(err, volumes.ErrNotFound) {
-					errs = append(errs, "Error: No such volume: "+name)
+				if errors.Is(err, volumes.ErrNotFound) || errors.Is(err, volumes.ErrInvalid) {
+					errs = append(errs, "Error: "+err.Error())
 					continue
 				} else if err != nil {
 					return err
@@ -161,7 +161,7 @@ func newVolumeInspectCmd() *cobra.Command {
 					}
 					fmt.Fprintln(out)
 				}
-			} else if len(found) > 0 || len(errs) == 0 {
+			} else {
 				b, err := json.MarshalIndent(found, "", "    ")
 				if err != nil {
 					return err

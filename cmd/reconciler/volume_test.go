@@ -67,7 +67,7 @@ func TestVolumeCLICreateLsInspectRm(t *testing.T) {
 	}
 
 	out, errs, code = runVolumeCLI(t, root, "", "volume", "inspect", "data", "nosuch")
-	if code != 1 || !strings.Contains(errs, "No such volume: nosuch") {
+	if code != 1 || !strings.Contains(errs, "Error: get nosuch: no such volume") {
 		t.Errorf("inspect with a missing volume: %q %d", errs, code)
 	}
 	var got []map[string]any
@@ -89,6 +89,9 @@ func TestVolumeCLICreateLsInspectRm(t *testing.T) {
 	}
 	if !strings.HasPrefix(out, "[\n    {\n        \"CreatedAt\": ") {
 		t.Errorf("inspect is not docker's 4-space indented array:\n%s", out)
+	}
+	if out, _, code := runVolumeCLI(t, root, "", "volume", "inspect", "nosuch"); out != "[]\n" || code != 1 {
+		t.Errorf("inspect of only a missing volume: %q, exit %d; docker prints [] and fails", out, code)
 	}
 	out, _, _ = runVolumeCLI(t, root, "", "volume", "inspect", "--format", "{{.Name}} {{json .Labels}}", "data")
 	if out != "data {\"app\":\"shop\"}\n" {
