@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -77,7 +78,7 @@ func helperMain(setup func(*wireSpec) error) {
 		}
 		return execProgram(&s)
 	}()
-	status.WriteString(err.Error())
+	json.NewEncoder(status).Encode(toStartError(err))
 	os.Exit(1)
 }
 
@@ -110,9 +111,11 @@ func execProgram(s *wireSpec) error {
 	unix.Umask(0o022)
 	err = unix.Exec(path, s.Args, env)
 	if errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("exec %s: no such file or directory in the image (or its ELF interpreter is missing)", path)
+		return &StartError{Program: true, Errno: unix.ENOENT,
+			Msg: fmt.Sprintf("exec %s: no such file or directory in the image (or its ELF interpreter is missing)", path)}
 	}
-	return fmt.Errorf("exec %s: %w", path, err)
+	errno, _ := err.(syscall.Errno)
+	return &StartError{Program: true, Errno: errno, Msg: fmt.Sprintf("exec %s: %v", path, err)}
 }
 
 // buildEnv adds Docker's defaults for PATH, HOSTNAME and HOME when the
@@ -162,7 +165,8 @@ func lookPath(prog string, env []string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("exec: %q: executable file not found in $PATH (%s) of the image", prog, path)
+	return "", &StartError{Program: true, NotFound: true,
+		Msg: fmt.Sprintf("exec: %q: executable file not found in $PATH (%s) of the image", prog, path)}
 }
 
 // dropPrivileges applies Docker's default capability set, no_new_privs and

@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -248,5 +250,30 @@ func TestManyLayers(t *testing.T) {
 	out := sh(t, "ls /layers | wc -l; cat /top", func(c *Config) { c.LowerDirs = lowers })
 	if out != "119\n119\n" {
 		t.Fatalf("want 119 layer files and the top layer's /top, got %q", out)
+	}
+}
+
+func TestStartErrorClassifiesProgramFailures(t *testing.T) {
+	for args, want := range map[string]struct {
+		is   error
+		code int
+	}{
+		"/bin/web":  {os.ErrNotExist, 127},
+		"web":       {exec.ErrNotFound, 127},
+		"/etc/motd": {os.ErrPermission, 126},
+	} {
+		cfg, _ := testConfig(t, args)
+		_, err := Start(cfg)
+		var se *StartError
+		if !errors.As(err, &se) || !errors.Is(err, want.is) || se.ExitCode() != want.code {
+			t.Errorf("%s: error %v (%#v): want errors.Is %v and exit code %d", args, err, se, want.is, want.code)
+		}
+	}
+	cfg, _ := testConfig(t, "true")
+	cfg.User = "ghost"
+	_, err := Start(cfg)
+	var se *StartError
+	if !errors.As(err, &se) || se.Program || se.ExitCode() != 128 {
+		t.Errorf("unknown user: %#v", se)
 	}
 }

@@ -174,7 +174,11 @@ func launch(role string, spec *wireSpec, attr *syscall.SysProcAttr, stdin io.Rea
 	cfgW.Close()
 	msg, rerr := io.ReadAll(stR)
 	if len(msg) > 0 {
-		return fail(errors.New(string(msg)))
+		se := &StartError{}
+		if err := json.Unmarshal(msg, se); err != nil {
+			se.Msg = string(msg)
+		}
+		return fail(se)
 	}
 	if err != nil {
 		return fail(fmt.Errorf("send config to %s: %w", role, err))
