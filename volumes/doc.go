@@ -20,6 +20,20 @@
 // cannot be removed, and Prune keeps volumes the reconciler manages with a
 // Retain reclaim policy.
 //
+// A container's volume mount is wired by the engine in this order:
+//
+//	Create(opts)                       idempotent: safe on every apply
+//	Use(name, containerID)             when the container is created
+//	CopyUpFromImage(name, lowers, dst) before its first start; whole-volume
+//	                                   mounts only (Docker does not copy
+//	                                   into a subPath); read-only or not
+//	OpenSubPath / Resolve(name, sub)   the host path to bind-mount
+//	Release(name, containerID)         when the container is removed
+//
+// Binds are checked with CheckBind; -v/Binds strings are parsed by
+// ParseVolumeFlag. tmpfs sizes are parsed by spec.ParseQuantity, the
+// project's one parser of byte quantities; tmpfs needs nothing stored here.
+//
 // Reads (Get, List, Users) take no lock: they read metadata that is only
 // ever replaced whole. Writes take the in-process mutex and the ROOT/.lock
 // flock, so a daemon and a CLI working on the same folder never interleave.
