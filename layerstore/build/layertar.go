@@ -46,19 +46,6 @@ func (p *plan) digest() (string, error) {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func fileSHA256(name string) (string, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // writeTar writes the plan as an uncompressed layer tar.
 func (p *plan) writeTar(w io.Writer) error {
 	tw := tar.NewWriter(w)
