@@ -27,11 +27,12 @@ func FamiliarRef(ref string) string {
 	return ref
 }
 
-// JoinRef makes "repo:tag" from a tag request (repo may be fully
-// qualified; an empty tag means latest), in familiar form.
+// JoinRef makes "repo:tag" from a tag or import request, in familiar
+// form. repo may be fully qualified and may carry its own tag when tag is
+// empty ("imported:1"); no tag at all means latest.
 func JoinRef(repo, tag string) string {
 	if tag == "" {
-		tag = "latest"
+		return FamiliarRef(repo)
 	}
 	return FamiliarRef(repo + ":" + tag)
 }

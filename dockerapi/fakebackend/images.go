@@ -137,27 +137,34 @@ func (b *Backend) ImageList(ctx context.Context, o dockerapi.ImageListOptions) (
 		if d := o.Filters.Values("dangling"); len(d) > 0 && (d[0] == "true") != (len(i.Tags) == 0) {
 			continue
 		}
-		if refs := o.Filters.Values("reference"); len(refs) > 0 && !matchReference(refs, i.Tags) {
-			continue
+		sum := b.summary(i)
+		if refs := o.Filters.Values("reference"); len(refs) > 0 {
+			if sum.RepoTags = matchReference(refs, i.Tags); len(sum.RepoTags) == 0 {
+				continue
+			}
 		}
-		out = append(out, b.summary(i))
+		out = append(out, sum)
 	}
 	return out, nil
 }
 
-func matchReference(patterns, tags []string) bool {
-	for _, p := range patterns {
-		for _, t := range tags {
-			repo, _, _ := strings.Cut(t, ":")
-			if ok, _ := path.Match(p, t); ok {
-				return true
-			}
-			if ok, _ := path.Match(p, repo); ok {
-				return true
+// matchReference returns the tags matching any pattern (as repo:tag or
+// as repo alone), sorted.
+func matchReference(patterns, tags []string) []string {
+	var out []string
+	for _, t := range tags {
+		repo := t[:strings.LastIndex(t, ":")]
+		for _, p := range patterns {
+			okTag, _ := path.Match(p, t)
+			okRepo, _ := path.Match(p, repo)
+			if okTag || okRepo {
+				out = append(out, t)
+				break
 			}
 		}
 	}
-	return false
+	sort.Strings(out)
+	return out
 }
 
 // ImageInspect implements dockerapi.ImageBackend.

@@ -98,7 +98,8 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
 // Serve answers API requests on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 30 * time.Second}
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -181,7 +182,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if pattern == "/_ping" {
 			lvl = slog.LevelDebug
 		}
-		s.log.Log(r.Context(), lvl, "api request", "method", r.Method, "route", pattern, "path", r.URL.Path, "status", code, "duration", d.Round(time.Microsecond))
+		s.log.Log(r.Context(), lvl, "api request", "method", r.Method, "route", pattern, "path", r.URL.RequestURI(), "status", code, "duration", d.Round(time.Microsecond))
 	}()
 
 	switch {
