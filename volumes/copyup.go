@@ -41,8 +41,8 @@ func (m *Manager) CopyUp(name, src string) (copied bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if md.CopiedUp {
-		return false, nil
+	if done, err := m.copyUpDone(md); done || err != nil {
+		return false, err
 	}
 	fi, err := os.Lstat(src)
 	switch {
@@ -54,6 +54,16 @@ func (m *Manager) CopyUp(name, src string) (copied bool, err error) {
 		return false, fmt.Errorf("copy-up into volume %s: %w: %s is not a folder, so a volume cannot be mounted there", name, ErrInvalid, src)
 	}
 	return m.copyUpLocked(md, src, fi)
+}
+
+// copyUpDone reports whether the volume's one copy-up has happened, first
+// finishing one whose move an earlier call left unfinished (it failed, or
+// the process died before Open could finish it).
+func (m *Manager) copyUpDone(md *meta) (bool, error) {
+	if md.CopyUp == copyUpMoving {
+		return true, m.finishCopyUp(md.Name, md)
+	}
+	return md.CopiedUp, nil
 }
 
 // copyUpLocked copies the folder src (described by fi) into the volume of
@@ -100,6 +110,7 @@ func (m *Manager) finishCopyUp(name string, md *meta) error {
 	data := filepath.Join(m.dir(name), dataDir)
 	staging := filepath.Join(m.dir(name), stagingDir)
 	entries, err := os.ReadDir(staging)
+	staged := err == nil // else an earlier run got past removing it
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("copy-up into volume %s: %w", name, err)
 	}
@@ -109,7 +120,7 @@ func (m *Manager) finishCopyUp(name string, md *meta) error {
 			return fmt.Errorf("copy-up into volume %s: move %s: %w", name, e.Name(), err)
 		}
 	}
-	if err == nil {
+	if staged {
 		fi, err := os.Lstat(staging)
 		if err != nil {
 			return err

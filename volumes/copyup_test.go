@@ -181,3 +181,27 @@ func TestCopyUpCrashRecovery(t *testing.T) {
 		t.Errorf("CopyUp after an interrupted one = %v, %v", copied, err)
 	}
 }
+
+// A move left unfinished by a failed call (not by a crash, so Open did not
+// run) is finished by the next CopyUp, not mistaken for user data.
+func TestCopyUpResumesUnfinishedMove(t *testing.T) {
+	root := t.TempDir()
+	m := openT(t, root)
+	v := mustCreate(t, m, "data", nil)
+	os.MkdirAll(filepath.Join(root, "data", stagingDir, "late"), 0o755)
+	os.WriteFile(filepath.Join(v.Mountpoint, "early"), []byte("e"), 0o644)
+	md, _ := readMeta(filepath.Join(root, "data", metaFile))
+	md.CopyUp = copyUpMoving
+	writeMeta(filepath.Join(root, "data", metaFile), md)
+
+	if _, err := m.CopyUp("data", t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	if got := listTree(t, v.Mountpoint); got != "early,late" {
+		t.Errorf("volume holds %s, want early,late", got)
+	}
+	if v, _ := m.Get("data"); !v.CopiedUp {
+		t.Error("resumed copy-up not recorded")
+	}
+	assertNoTemp(t, root)
+}

@@ -41,7 +41,10 @@ func (m *Manager) CopyUpFromImage(name string, lowerDirs []string, containerPath
 	}
 	defer unlock()
 	md, err := m.load(name)
-	if err != nil || md.CopiedUp {
+	if err != nil {
+		return false, err
+	}
+	if done, err := m.copyUpDone(md); done || err != nil {
 		return false, err
 	}
 	fd, err := unix.Openat2(view, containerPath, &unix.OpenHow{
