@@ -1,0 +1,323 @@
+package source
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/reconciler/reconciler/spec"
+)
+
+// WatchOptions configure a Watcher. Dir and Sink are required.
+type WatchOptions struct {
+	Dir  string
+	Sink Sink
+	// Decode parses one file; default spec.Decode.
+	Decode func(file string, data []byte) ([]spec.Object, error)
+	// Debounce is the quiet time after the last filesystem event before
+	// the tree is rescanned; default 50ms. Editors and git write in bursts.
+	Debounce time.Duration
+	// Poll is the interval of full rescans, which catch what events
+	// missed and replace them where the folder cannot be watched; default 5s.
+	Poll time.Duration
+	// Out receives one line per loaded, removed or broken file.
+	Out io.Writer
+	// Metrics, each optional.
+	Files       prometheus.Gauge
+	Errors      prometheus.Counter
+	WatchEvents prometheus.Counter
+}
+
+// Watcher follows a folder tree of manifests. It rescans the whole tree
+// on any change and compares file contents by hash, so renames over a
+// file (editors' atomic saves), a git checkout rewriting many files, and
+// a `..data` symlink swap (Kubernetes ConfigMap volumes) all come down to
+// "these files now have this content". Hidden files and folders and
+// editors' temporary files are not manifests and are ignored.
+type Watcher struct {
+	opts WatchOptions
+	dir  string
+
+	scanMu sync.Mutex // one scan at a time
+	mu     sync.Mutex
+	files  map[string]*fileState
+}
+
+type fileState struct {
+	sum  [32]byte
+	good bool   // the content with sum parsed
+	err  string // the parse error of sum, if not good
+}
+
+// NewWatcher returns a watcher of opts.Dir; Run starts it.
+func NewWatcher(opts WatchOptions) (*Watcher, error) {
+	if opts.Sink == nil {
+		return nil, errors.New("source: WatchOptions.Sink is required")
+	}
+	info, err := os.Stat(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("watch %s: %w", opts.Dir, err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("watch %s: not a folder", opts.Dir)
+	}
+	if opts.Decode == nil {
+		opts.Decode = spec.Decode
+	}
+	if opts.Debounce <= 0 {
+		opts.Debounce = 50 * time.Millisecond
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = 5 * time.Second
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	return &Watcher{opts: opts, dir: filepath.Clean(Abs(opts.Dir)), files: map[string]*fileState{}}, nil
+}
+
+// Dir is the absolute folder watched; every source the watcher sets lies
+// under it.
+func (w *Watcher) Dir() string { return w.dir }
+
+// Prunable reports whether a source lies in the watched tree: objects
+// from such a source that no longer exists may be pruned.
+func (w *Watcher) Prunable(source string) bool { return Under(w.dir, source) }
+
+// Errors returns the files whose current content fails to parse, with why.
+func (w *Watcher) Errors() map[string]string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[string]string{}
+	for f, s := range w.files {
+		if !s.good {
+			out[f] = s.err
+		}
+	}
+	return out
+}
+
+// Run scans the tree, then follows it until ctx ends: by filesystem events
+// where it can, by polling where it cannot.
+func (w *Watcher) Run(ctx context.Context) error {
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		fmt.Fprintf(w.opts.Out, "warning: cannot watch %s (%v): polling every %v\n", w.dir, err, w.opts.Poll)
+		fw = nil
+	} else {
+		defer fw.Close()
+	}
+	watched := map[string]bool{}
+	w.scan(fw, watched)
+
+	poll := time.NewTicker(w.opts.Poll)
+	defer poll.Stop()
+	debounce := time.NewTimer(time.Hour)
+	debounce.Stop()
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	if fw != nil {
+		events, errs = fw.Events, fw.Errors
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case _, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			if w.opts.WatchEvents != nil {
+				w.opts.WatchEvents.Inc()
+			}
+			debounce.Reset(w.opts.Debounce)
+		case err, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			// Overflow or a vanished watch: events were lost, rescan.
+			fmt.Fprintf(w.opts.Out, "warning: watching %s: %v (rescanning)\n", w.dir, err)
+			debounce.Reset(w.opts.Debounce)
+		case <-debounce.C:
+			w.scan(fw, watched)
+		case <-poll.C:
+			w.scan(fw, watched)
+		}
+	}
+}
+
+// Scan reads the tree once and hands every changed file to the sink.
+func (w *Watcher) Scan() { w.scan(nil, nil) }
+
+// scan is Scan that also keeps fw (if not nil) watching every folder
+// found; watched tracks them.
+func (w *Watcher) scan(fw *fsnotify.Watcher, watched map[string]bool) {
+	w.scanMu.Lock()
+	defer w.scanMu.Unlock()
+	files, dirs := w.walk()
+	if fw != nil {
+		w.watchDirs(fw, watched, dirs)
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		seen[f] = true
+		data, err := os.ReadFile(f)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				delete(seen, f) // gone between walk and read: treat as removed
+			}
+			continue
+		}
+		w.load(f, data)
+	}
+	w.mu.Lock()
+	var gone []string
+	for f := range w.files {
+		if !seen[f] {
+			gone = append(gone, f)
+			delete(w.files, f)
+		}
+	}
+	n := len(w.files)
+	w.mu.Unlock()
+	sort.Strings(gone)
+	for _, f := range gone {
+		fmt.Fprintf(w.opts.Out, "file %s removed: pruning its objects\n", w.rel(f))
+		w.opts.Sink.SetObjects(f, nil)
+	}
+	if w.opts.Files != nil {
+		w.opts.Files.Set(float64(n))
+	}
+}
+
+// load parses a file whose content changed and hands its objects on; a
+// broken file is reported once and its last good objects stay.
+func (w *Watcher) load(f string, data []byte) {
+	sum := sha256.Sum256(data)
+	w.mu.Lock()
+	st, known := w.files[f]
+	if known && st.sum == sum {
+		w.mu.Unlock()
+		return
+	}
+	if !known {
+		st = &fileState{}
+		w.files[f] = st
+	}
+	w.mu.Unlock()
+
+	objs, err := w.opts.Decode(f, data)
+	w.mu.Lock()
+	st.sum = sum
+	if err != nil {
+		st.good, st.err = false, err.Error()
+		w.mu.Unlock()
+		if w.opts.Errors != nil {
+			w.opts.Errors.Inc()
+		}
+		keep := "it declared nothing before"
+		if known {
+			keep = "its objects are kept as they were until it parses again"
+		}
+		fmt.Fprintf(w.opts.Out, "error: %s: %s\n", indent(err.Error()), keep)
+		return
+	}
+	st.good, st.err = true, ""
+	w.mu.Unlock()
+	verb := "loaded"
+	if known {
+		verb = "changed"
+	}
+	fmt.Fprintf(w.opts.Out, "file %s %s: %d objects\n", w.rel(f), verb, len(objs))
+	w.opts.Sink.SetObjects(f, objs)
+}
+
+func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n  ") }
+
+func (w *Watcher) rel(f string) string {
+	if r, err := filepath.Rel(w.dir, f); err == nil {
+		return r
+	}
+	return f
+}
+
+// walk lists the manifest files and the folders of the tree. Symlinks to
+// files and folders are followed (a ConfigMap's files are symlinks into
+// ..data), each real folder once; hidden names are skipped, except that
+// folders reached through a visible symlink are read.
+func (w *Watcher) walk() (files, dirs []string) {
+	visited := map[string]bool{}
+	var visit func(dir string)
+	visit = func(dir string) {
+		real, err := filepath.EvalSymlinks(dir)
+		if err != nil || visited[real] {
+			return
+		}
+		visited[real] = true
+		dirs = append(dirs, dir)
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			p := filepath.Join(dir, e.Name())
+			isDir := e.IsDir()
+			if e.Type()&fs.ModeSymlink != 0 {
+				info, err := os.Stat(p)
+				if err != nil {
+					continue // dangling, for now
+				}
+				isDir = info.IsDir()
+			}
+			switch {
+			case isDir:
+				visit(p)
+			case spec.IsManifestFile(p):
+				files = append(files, p)
+			}
+		}
+	}
+	visit(w.dir)
+	sort.Strings(files)
+	return files, dirs
+}
+
+// watchDirs keeps a watch on each folder of the tree; where that fails,
+// polling covers it.
+func (w *Watcher) watchDirs(fw *fsnotify.Watcher, watched map[string]bool, dirs []string) {
+	now := map[string]bool{}
+	for _, d := range dirs {
+		now[d] = true
+		if watched[d] {
+			continue
+		}
+		if err := fw.Add(d); err != nil {
+			fmt.Fprintf(w.opts.Out, "warning: cannot watch %s (%v): polling every %v\n", d, err, w.opts.Poll)
+			continue
+		}
+		watched[d] = true
+	}
+	for d := range watched {
+		if !now[d] {
+			fw.Remove(d)
+			delete(watched, d)
+		}
+	}
+}
