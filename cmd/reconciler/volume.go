@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -81,6 +83,7 @@ func newVolumeCreateCmd() *cobra.Command {
 func newVolumeLsCmd() *cobra.Command {
 	var quiet bool
 	var filters []string
+	var format string
 	cmd := &cobra.Command{
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
@@ -90,6 +93,12 @@ func newVolumeLsCmd() *cobra.Command {
 			f, err := volumes.ParseFilter(filters)
 			if err != nil {
 				return volumeUsageError(cmd, err.Error())
+			}
+			var tmpl *template.Template
+			if format != "" && format != "json" {
+				if tmpl, err = template.New("").Funcs(template.FuncMap{"json": volumeJSON}).Parse(format); err != nil {
+					return volumeUsageError(cmd, "template parsing error: "+err.Error())
+				}
 			}
 			m, err := openVolumes()
 			if err != nil {
@@ -101,6 +110,21 @@ func newVolumeLsCmd() *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
+			if format != "" && !quiet {
+				for _, v := range vols {
+					row := newVolumeRow(v)
+					if tmpl == nil {
+						b, _ := json.Marshal(row)
+						fmt.Fprintf(out, "%s\n", b)
+						continue
+					}
+					if err := tmpl.Execute(out, row); err != nil {
+						return fmt.Errorf("template: %w", err)
+					}
+					fmt.Fprintln(out)
+				}
+				return nil
+			}
 			if quiet {
 				for _, v := range vols {
 					fmt.Fprintln(out, v.Name)
@@ -117,6 +141,7 @@ func newVolumeLsCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display volume names")
+	cmd.Flags().StringVar(&format, "format", "", "Format output: 'json', or a Go template over .Name .Driver .Scope .Mountpoint .Labels (e.g. '{{.Name}}', '{{.Label \"app\"}}')")
 	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "Provide filter values (label=KEY[=VALUE], dangling=true|false, name=PART, driver=local)")
 	return cmd
 }
@@ -265,6 +290,24 @@ io.reconciler.reclaim-policy=Delete) are always kept: remove them by name with
 	f.StringArrayVar(&filters, "filter", nil, "Provide filter values (label=KEY[=VALUE])")
 	return cmd
 }
+
+// volumeRow is one line of docker volume ls --format: the fields of
+// docker's volume formatter, Labels as "k=v,k2=v2".
+type volumeRow struct {
+	Driver, Labels, Mountpoint, Name, Scope string
+	labels                                  map[string]string
+}
+
+func newVolumeRow(v *volumes.Volume) volumeRow {
+	var labels []string
+	for _, k := range slices.Sorted(maps.Keys(v.Labels)) {
+		labels = append(labels, k+"="+v.Labels[k])
+	}
+	return volumeRow{Driver: v.Driver, Labels: strings.Join(labels, ","), Mountpoint: v.Mountpoint, Name: v.Name, Scope: v.Scope, labels: v.Labels}
+}
+
+// Label is the value of one label, as in docker's '{{.Label "key"}}'.
+func (r volumeRow) Label(key string) string { return r.labels[key] }
 
 // apiVolume is v as the Docker Engine API and docker volume inspect show it.
 func apiVolume(v *volumes.Volume) apivolume.Volume {

@@ -62,6 +62,14 @@ func TestVolumeCLICreateLsInspectRm(t *testing.T) {
 	if out != "data\n" {
 		t.Errorf("ls -q --filter label=app=shop: %q", out)
 	}
+	out, _, _ = runVolumeCLI(t, root, "", "volume", "ls", "--format", `{{.Name}} {{.Driver}} {{.Labels}} {{.Label "app"}}`)
+	if out != "data local app=shop shop\nother local  \n" {
+		t.Errorf("ls --format: %q", out)
+	}
+	out, _, _ = runVolumeCLI(t, root, "", "volume", "ls", "--format", "json", "--filter", "name=data")
+	if !strings.HasPrefix(out, `{"Driver":"local","Labels":"app=shop","Mountpoint":`) || strings.Count(out, "\n") != 1 {
+		t.Errorf("ls --format json: %q", out)
+	}
 	if _, _, code := runVolumeCLI(t, root, "", "volume", "ls", "--filter", "color=red"); code != 2 {
 		t.Errorf("ls with a bad filter: exit %d, want 2", code)
 	}
