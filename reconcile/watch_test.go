@@ -1,0 +1,74 @@
+package reconcile
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reconciler/reconciler/engine"
+	"github.com/reconciler/reconciler/engine/fake"
+	"github.com/reconciler/reconciler/reconcile/source"
+)
+
+// TestWatchedFolder drives the controller from a watched folder: a file
+// dropped in runs, an edit rolls out, a typo changes nothing, and removal
+// prunes all but the Retain volume.
+func TestWatchedFolder(t *testing.T) {
+	dir := t.TempDir()
+	e := fake.New()
+	var w *source.Watcher
+	c, out := newController(t, e, Options{Prunable: func(s string) bool { return w.Prunable(s) }})
+	var err error
+	w, err = source.NewWatcher(source.WatchOptions{Dir: dir, Sink: c, Poll: time.Hour, Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, 2)
+	go func() { c.Run(ctx); done <- struct{}{} }()
+	go func() { w.Run(ctx); done <- struct{}{} }()
+	defer func() { cancel(); <-done; <-done }()
+
+	p := filepath.Join(dir, "app.yaml")
+	start := time.Now()
+	write(t, p, appYAML)
+	eventually(t, 2*time.Second, "web running", func() bool { return running(e, "web") && running(e, "worker") })
+	t.Logf("file drop to running: %v", time.Since(start))
+
+	id := containerIDOf(e, "web")
+	write(t, p, strings.Replace(appYAML, `value: "8080"`, `value: "9090"`, 1))
+	eventually(t, 2*time.Second, "web recreated", func() bool { return containerIDOf(e, "web") != id && running(e, "web") })
+
+	e.ResetCalls()
+	write(t, p, strings.Replace(appYAML, "kind: Container", "kind: Containr", 1))
+	eventually(t, 2*time.Second, "parse error reported", func() bool { return len(w.Errors()) == 1 })
+	time.Sleep(100 * time.Millisecond)
+	if e.Mutations() != 0 || !running(e, "web") {
+		t.Fatalf("a broken file changed the engine: %v", e.Calls())
+	}
+
+	os.Remove(p)
+	eventually(t, 2*time.Second, "objects pruned", func() bool {
+		cs, _ := e.Containers(context.Background(), nil)
+		vs, _ := e.Volumes(context.Background(), nil)
+		return len(cs) == 0 && len(vs) == 1 && vs[0].Name == "data"
+	})
+}
+
+func write(t *testing.T, p, s string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func containerIDOf(e *fake.Engine, name string) string {
+	cs, _ := e.Containers(context.Background(), map[string]string{engine.LabelName: name})
+	if len(cs) != 1 {
+		return ""
+	}
+	return cs[0].ID
+}
