@@ -157,7 +157,7 @@ func planCopy(spec copySpec, dst tree) (*plan, error) {
 			return nil, err
 		}
 		hdr := tar.Header{Typeflag: tar.TypeReg, Name: target, Mode: 0o644, Size: int64(len(f.data)), ModTime: epoch}
-		spec.own(&hdr, nil)
+		spec.own(&hdr, nil, true)
 		p.put(&entry{hdr: hdr, data: []byte(f.data)})
 	}
 	return p, nil
@@ -185,7 +185,7 @@ func addParents(p *plan, spec copySpec, dst tree, dir string) error {
 			// A missing directory (or a file in the way, which the
 			// directory replaces, as Docker does) is created.
 			hdr := tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o755, ModTime: epoch}
-			spec.own(&hdr, nil)
+			spec.own(&hdr, nil, false)
 			p.put(&entry{hdr: hdr})
 		default:
 			return fmt.Errorf("%s: destination /%s: %w", spec.instr, name, err)
@@ -218,7 +218,7 @@ func addDirRoot(p *plan, spec copySpec, dst tree, dest string, src node) error {
 		hdr.Mode = tarMode(src.fi.Mode())
 		hdr.ModTime = src.fi.ModTime().Truncate(time.Second)
 	}
-	spec.own(&hdr, nil)
+	spec.own(&hdr, nil, true)
 	p.put(&entry{hdr: hdr})
 	return nil
 }
@@ -273,14 +273,15 @@ func (spec copySpec) entryFor(target string, n node) *entry {
 	default:
 		return nil
 	}
-	spec.own(&hdr, &n)
+	spec.own(&hdr, &n, true)
 	e.hdr = hdr
 	return e
 }
 
 // own applies --chown (else root for the context, else the source's owner)
-// and --chmod (not to symlinks) to hdr.
-func (spec copySpec) own(hdr *tar.Header, src *node) {
+// and, if chmod, --chmod (never to symlinks) to hdr. Parent directories a
+// COPY creates get the owner but not the mode.
+func (spec copySpec) own(hdr *tar.Header, src *node, chmod bool) {
 	switch {
 	case spec.chown != nil:
 		hdr.Uid, hdr.Gid = spec.chown.uid, spec.chown.gid
@@ -289,7 +290,7 @@ func (spec copySpec) own(hdr *tar.Header, src *node) {
 	default:
 		hdr.Uid, hdr.Gid = 0, 0
 	}
-	if spec.chmod != nil && hdr.Typeflag != tar.TypeSymlink {
+	if chmod && spec.chmod != nil && hdr.Typeflag != tar.TypeSymlink {
 		hdr.Mode = int64(*spec.chmod)
 	}
 }
