@@ -82,8 +82,8 @@ COPY link-to-dir /e
 	r := mustBuild(t, s, dir, df, Options{})
 	for p, want := range map[string]string{
 		"/a/x": "x", "/a/sub/y": "y", // a directory's contents, not the directory
-		"/b/x": "x",
-		"/c":   "f", // a file to a new name
+		"/b/x":    "x",
+		"/c":      "f", // a file to a new name
 		"/d/file": "f",
 		"/a/file": "f", // an existing directory receives the file
 		"/w/rel":  "f", "/w/file": "f", "/w/sub/x": "x",
