@@ -203,5 +203,8 @@ type Event struct {
 	Action string
 	ID     string
 	Labels map[string]string
-	Time   time.Time
+	// Attributes are Docker's actor attributes beyond the labels (name,
+	// image, exitCode, signal).
+	Attributes map[string]string
+	Time       time.Time
 }

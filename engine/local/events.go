@@ -71,7 +71,7 @@ func (e *Engine) publish(typ, action, id string, labels map[string]string) {
 // forwardContainerEvents puts the runtime's container events on the bus.
 func (e *Engine) forwardContainerEvents() {
 	for ev := range e.containers.Subscribe(context.Background()) {
-		e.bus.publish(engine.Event{Type: engine.EventContainer, Action: ev.Action, ID: ev.ID, Labels: ev.Labels, Time: ev.Time})
+		e.bus.publish(engine.Event{Type: engine.EventContainer, Action: ev.Action, ID: ev.ID, Labels: ev.Labels, Attributes: ev.Attributes, Time: ev.Time})
 	}
 }
 
