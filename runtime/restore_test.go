@@ -1,0 +1,153 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/reexec"
+	"github.com/reconciler/reconciler/runtime/logs"
+)
+
+// testDaemon is a "daemon" in a subprocess: it opens a Runtime, starts two
+// containers, reports their IDs and init PIDs, and waits to be SIGKILLed.
+const testDaemon = "runtime-test-daemon"
+
+func init() { reexec.Register(testDaemon, testDaemonMain) }
+
+func testDaemonMain() {
+	root, lower := os.Args[1], os.Args[2]
+	r, err := New(root, Options{})
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	ticker := Spec{Name: "ticker", LowerDirs: []string{lower}, Args: []string{"sh", "-c", "i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.05; done"}}
+	crasher := Spec{Name: "crasher", LowerDirs: []string{lower}, Args: []string{"sh", "-c", "echo up; sleep 0.3; exit 1"},
+		RestartPolicy: RestartPolicy{Name: RestartOnFailure}}
+	for _, s := range []Spec{ticker, crasher} {
+		id, err := r.Create(context.Background(), s)
+		if err == nil {
+			err = r.Start(context.Background(), id)
+		}
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		c, _ := r.Inspect(id)
+		fmt.Println(s.Name, id, c.State.Pid)
+	}
+	fmt.Println("ready")
+	select {}
+}
+
+func TestDaemonKilledContainersSurvive(t *testing.T) {
+	needRoot(t)
+	lower := busybox(t)
+	root := filepath.Join(t.TempDir(), "containers")
+	t.Cleanup(func() { cleanupRoot(t, root) })
+	out, err := os.Create(filepath.Join(t.TempDir(), "daemon.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	daemon := reexec.Command(testDaemon, root, lower)
+	daemon.Stdout, daemon.Stderr = out, out
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pids := map[string]int{}
+	ids := map[string]string{}
+	eventually(t, "the daemon to start its containers", func() bool {
+		b, _ := os.ReadFile(out.Name())
+		if strings.Contains(string(b), "error:") {
+			daemon.Process.Kill()
+			t.Fatalf("daemon: %s", b)
+		}
+		if !strings.Contains(string(b), "ready") {
+			return false
+		}
+		sc := bufio.NewScanner(strings.NewReader(string(b)))
+		for sc.Scan() {
+			if f := strings.Fields(sc.Text()); len(f) == 3 {
+				ids[f[0]] = f[1]
+				pids[f[0]], _ = strconv.Atoi(f[2])
+			}
+		}
+		return true
+	})
+	daemon.Process.Signal(unix.SIGKILL)
+	daemon.Wait()
+
+	// Restarts go on while no daemon runs.
+	time.Sleep(500 * time.Millisecond)
+
+	r, err := New(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ev := r.Subscribe(ctx)
+	list, _ := r.List()
+	if len(list) != 2 {
+		t.Fatalf("found %d containers, want 2", len(list))
+	}
+	tk, _ := r.Inspect("ticker")
+	if tk.State.Status != StateRunning || tk.State.Pid != pids["ticker"] || tk.State.StartCount != 1 {
+		t.Errorf("ticker after daemon restart: %+v, want running pid %d started once", tk.State, pids["ticker"])
+	}
+	cr, _ := r.Inspect("crasher")
+	if cr.State.RestartCount < 1 {
+		t.Errorf("crasher was not restarted while the daemon was down: %+v", cr.State)
+	}
+	// Its log goes on.
+	n := len(readAll(t, must(r.Logs(ctx, "ticker", LogOptions{Tail: logs.TailAll}))))
+	time.Sleep(300 * time.Millisecond)
+	if m := len(readAll(t, must(r.Logs(ctx, "ticker", LogOptions{Tail: logs.TailAll})))); m <= n {
+		t.Errorf("ticker log did not grow: %d -> %d lines", n, m)
+	}
+	// The new runtime notices what the shims do.
+	timeout := time.After(5 * time.Second)
+	for seen := false; !seen; {
+		select {
+		case e := <-ev:
+			seen = e.Action == "die" && e.Name == "crasher" && e.Attributes["exitCode"] == "1"
+		case <-timeout:
+			t.Fatal("no die event of the crasher after the daemon restart")
+		}
+	}
+	// Stop works on an adopted container.
+	if err := r.Stop(ctx, "ticker", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := procStartTime(pids["ticker"]); err == nil {
+		t.Errorf("ticker's init %d still alive after stop", pids["ticker"])
+	}
+
+	// A shim killed with SIGKILL takes its container along: the next
+	// runtime records the loss, and restarts the container by its policy.
+	cr, _ = r.Inspect("crasher")
+	unix.Kill(cr.State.ShimPid, unix.SIGKILL)
+	eventually(t, "the shim to die", func() bool { return !alive(cr.State.ShimPid, cr.State.ShimStartTime) })
+	r2, err := New(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	cr2, _ := r2.Inspect("crasher")
+	if cr2.State.ShimPid == cr.State.ShimPid || !alive(cr2.State.ShimPid, cr2.State.ShimStartTime) {
+		t.Errorf("crasher not restarted under a new shim: %+v", cr2.State)
+	}
+	if _, err := procStartTime(cr.State.Pid); err == nil && cr.State.Pid != cr2.State.Pid {
+		t.Errorf("the lost shim's container %d still runs", cr.State.Pid)
+	}
+}

@@ -1,0 +1,166 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reconciler/reconciler/runtime/logs"
+)
+
+func TestIsolatedContainer(t *testing.T) {
+	r := newRuntime(t, false)
+	ctx := context.Background()
+	lower := busybox(t)
+	id := mustCreate(t, r, boxSpec(t, "box", "echo pid=$$; hostname; echo changed > /etc/motd; rm /bin/vi; echo new > /new"))
+	att, _ := r.Attach(ctx, id)
+	mustStart(t, r, id)
+	got := readAll(t, att)
+	if strings.Join(got, "|") != "stdout:pid=1|stdout:"+id[:12] {
+		t.Errorf("output = %q, want PID 1 and the short ID as hostname", got)
+	}
+	if code := waitExit(t, r, id); code != 0 {
+		t.Fatalf("exit %d: %q", code, readAll(t, must(r.Logs(ctx, id, LogOptions{Tail: logs.TailAll}))))
+	}
+	upper, _ := r.UpperDir(id)
+	if b, err := os.ReadFile(filepath.Join(upper, "new")); err != nil || string(b) != "new\n" {
+		t.Errorf("container layer lacks /new: %q %v", b, err)
+	}
+	if st, err := os.Lstat(filepath.Join(upper, "bin/vi")); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		t.Errorf("deleting /bin/vi left no whiteout in the container layer: %v", err)
+	}
+	if _, err := os.Lstat(filepath.Join(lower, "bin/vi")); err != nil {
+		t.Errorf("the image layer was written: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(lower, "new")); err == nil {
+		t.Errorf("the image layer got /new")
+	}
+	// A second run sees the first run's changes (same container layer).
+	c, _ := r.Inspect(id)
+	if err := r.Remove(ctx, id, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(c.Dir); !os.IsNotExist(err) {
+		t.Errorf("container layer left after remove: %v", err)
+	}
+}
+
+// staticBinary reports whether this binary has no ELF interpreter. The
+// sandbox's exec helper is this binary started after joining the
+// container's mount namespace, where the host's dynamic loader is absent:
+// exec needs a static build (CGO_ENABLED=0, as the Makefile builds).
+func staticBinary() bool {
+	f, err := elf.Open("/proc/self/exe")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return false
+		}
+	}
+	return true
+}
+
+func TestExecAndStopInSandbox(t *testing.T) {
+	r := newRuntime(t, false)
+	if !staticBinary() {
+		t.Skip("exec needs a statically linked binary (the sandbox runs its exec helper inside the container's root): run with CGO_ENABLED=0")
+	}
+	ctx := context.Background()
+	s := boxSpec(t, "svc", "echo $$ > /tmp/init.pid; exec sleep 1000")
+	s.Env = []string{"FROM_SPEC=1"}
+	id := mustCreate(t, r, s)
+	mustStart(t, r, id)
+	var out bytes.Buffer
+	code, err := r.Exec(ctx, id, ExecSpec{Args: []string{"sh", "-c", "cat /tmp/init.pid; hostname; echo $FROM_SPEC$EXTRA; exit 4"}, Env: []string{"EXTRA=2"}, Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 4 || out.String() != "1\n"+id[:12]+"\n12\n" {
+		t.Errorf("exec: code %d, output %q", code, out.String())
+	}
+	// SIGTERM to a PID 1 without a handler is ignored: SIGKILL after grace.
+	begin := time.Now()
+	if err := r.Stop(ctx, id, 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := r.Inspect(id)
+	if c.State.ExitCode != 137 || time.Since(begin) < 200*time.Millisecond {
+		t.Errorf("stop: %+v after %v", c.State, time.Since(begin))
+	}
+	if _, err := r.Exec(ctx, id, ExecSpec{Args: []string{"true"}}); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("exec in stopped container: %v", err)
+	}
+}
+
+func TestOOMKillRecorded(t *testing.T) {
+	r := newRuntime(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ev := r.Subscribe(ctx)
+	s := boxSpec(t, "hog", "tail /dev/zero")
+	s.Resources.MemoryBytes = 16 << 20
+	id := mustCreate(t, r, s)
+	mustStart(t, r, id)
+	code := waitExit(t, r, id)
+	c, _ := r.Inspect(id)
+	if !c.State.OOMKilled || code != 137 {
+		t.Fatalf("state: %+v", c.State)
+	}
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case e := <-ev:
+			if e.Action == "oom" {
+				if !strings.Contains(gather(t, r), "reconciler_container_oom_kills_total 1") {
+					t.Errorf("oom kill not counted")
+				}
+				return
+			}
+		case <-timeout:
+			t.Fatal("no oom event")
+		}
+	}
+}
+
+func TestRunOnce(t *testing.T) {
+	r := newRuntime(t, false)
+	dir := t.TempDir()
+	upper, work := filepath.Join(dir, "upper"), filepath.Join(dir, "work")
+	os.Mkdir(upper, 0o755)
+	os.Mkdir(work, 0o755)
+	var out bytes.Buffer
+	err := r.RunOnce(context.Background(), OnceSpec{LowerDirs: []string{busybox(t)}, UpperDir: upper, WorkDir: work,
+		Args: []string{"sh", "-c", "echo built > /artifact; echo to-stdout; echo to-stderr >&2"}, Output: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(upper, "artifact")); string(b) != "built\n" {
+		t.Errorf("upper lacks the artifact: %q", b)
+	}
+	if !strings.Contains(out.String(), "to-stdout\n") || !strings.Contains(out.String(), "to-stderr\n") {
+		t.Errorf("output %q", out.String())
+	}
+	os.RemoveAll(upper)
+	os.RemoveAll(work)
+	os.Mkdir(upper, 0o755)
+	os.Mkdir(work, 0o755)
+	err = r.RunOnce(context.Background(), OnceSpec{LowerDirs: []string{busybox(t)}, UpperDir: upper, WorkDir: work, Args: []string{"sh", "-c", "exit 5"}})
+	if ExitCode(err) != 5 {
+		t.Errorf("RunOnce exit: %v (code %d)", err, ExitCode(err))
+	}
+	ents, _ := os.ReadDir(r.Root())
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), onceDirPrefix) {
+			t.Errorf("RunOnce left %s", e.Name())
+		}
+	}
+}
