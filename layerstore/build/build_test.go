@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 )
 
 const appDockerfile = `ARG BASE=scratch
@@ -386,5 +387,59 @@ func TestLabelsOption(t *testing.T) {
 	}
 	if !strings.Contains(r.out, "Step 4/4 : LABEL b=2") {
 		t.Errorf("output:\n%s", r.out)
+	}
+}
+
+func TestHeredocEntrypointAndArgCache(t *testing.T) {
+	s := openStore(t)
+	dir := t.TempDir()
+	df := "FROM scratch\nCOPY <<EOF /etc/motd\nhello $NAME\nEOF\nCMD [\"base\"]\n"
+	base := mustBuild(t, s, dir, df, Options{Tags: []string{"base"}})
+	if got, _ := readImageFile(t, s, base.img, "/etc/motd"); got != "hello $NAME\n" {
+		t.Errorf("heredoc COPY: %q", got)
+	}
+	// A new ENTRYPOINT drops the CMD inherited from the base image, unless the stage sets one.
+	r := mustBuild(t, s, dir, "FROM base\nENTRYPOINT [\"/app\"]\n", Options{})
+	if r.img.Config.Config.Cmd != nil {
+		t.Errorf("inherited CMD kept: %v", r.img.Config.Config.Cmd)
+	}
+	r = mustBuild(t, s, dir, "FROM base\nCMD [\"x\"]\nENTRYPOINT [\"/app\"]\n", Options{})
+	if d := cmp.Diff([]string{"x"}, r.img.Config.Config.Cmd); d != "" {
+		t.Errorf("CMD of the stage lost: %s", d)
+	}
+	// A --build-arg that changes an ARG's value changes that step's result.
+	a := mustBuild(t, s, dir, "FROM scratch\nARG V=1\n", Options{})
+	b := mustBuild(t, s, dir, "", Options{BuildArgs: map[string]string{"V": "2"}})
+	if a.img.ID == b.img.ID || strings.Contains(b.out, "Using cache") {
+		t.Errorf("ARG value change hit the cache:\n%s", b.out)
+	}
+}
+
+func TestRunLayerKeepsWhiteouts(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: overlay whiteouts are character devices")
+	}
+	s := openStore(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"gone": "x", "kept": "y"})
+	runner := &fakeRunner{fn: func(_ int, r RunRequest) error {
+		// What overlayfs leaves in the upper dir for `rm /gone; echo new > /new`.
+		if err := unix.Mknod(filepath.Join(r.UpperDir, "gone"), unix.S_IFCHR, 0); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(r.UpperDir, "new"), []byte("new"), 0o600)
+	}}
+	r := mustBuild(t, s, dir, "FROM scratch\nCOPY gone kept /\nRUN rm /gone && echo new > /new\n", Options{Runner: runner})
+	if _, ok := statImage(t, s, r.img, "/gone"); ok {
+		t.Error("a file removed by RUN is still in the image")
+	}
+	if got, _ := readImageFile(t, s, r.img, "/kept"); got != "y" {
+		t.Errorf("/kept = %q", got)
+	}
+	if n, ok := statImage(t, s, r.img, "/new"); !ok || n.fi.Mode().Perm() != 0o600 {
+		t.Errorf("/new: %v", ok)
+	}
+	if len(r.img.Layers) != 2 {
+		t.Errorf("layers = %d, want 2", len(r.img.Layers))
 	}
 }

@@ -152,7 +152,10 @@ func planCopy(spec copySpec, dst tree) (*plan, error) {
 		}
 	}
 	for _, f := range spec.inline {
-		target := path.Join(dest, f.name)
+		target := dest
+		if destDir {
+			target = path.Join(dest, f.name)
+		}
 		if err := addParents(p, spec, dst, path.Dir(target)); err != nil {
 			return nil, err
 		}

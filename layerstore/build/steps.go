@@ -97,7 +97,8 @@ func (b *builder) dispatch(ctx context.Context, st *stage, cmd instructions.Comm
 		return meta(nil)
 	case *instructions.ArgCommand:
 		b.arg(st, c)
-		return meta(nil)
+		// The values (a --build-arg may override the default) are inputs.
+		return b.commit(ctx, st, cmd, change{inputs: strings.Join(st.args.pairs(), "\n"), createdBy: nop})
 	case *instructions.WorkdirCommand:
 		return b.workdir(ctx, st, c)
 	case *instructions.CopyCommand:
