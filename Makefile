@@ -24,7 +24,7 @@ examples:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o examples/counter/counter ./examples/counter
 
 run: build
-	./$(BIN) --root $(STATE) validate -R -f examples/
+	./$(BIN) --root $(STATE) validate -f examples/
 
 # deps installs what the tests need on a fresh Debian machine (idempotent).
 deps:
