@@ -115,7 +115,7 @@ func planCopy(spec copySpec, dst tree) (*plan, error) {
 	}
 
 	for _, src := range srcs {
-		_, n, err := resolve(spec.from, src, true)
+		real, n, err := resolve(spec.from, src, true)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: file not found in the %s (or excluded by .dockerignore)", spec.instr, "/"+src, spec.fromName)
 		}
@@ -127,7 +127,9 @@ func planCopy(spec copySpec, dst tree) (*plan, error) {
 			if err := addDirRoot(p, spec, dst, dest, n); err != nil {
 				return nil, err
 			}
-			if err := copyTree(p, spec, src, dest); err != nil {
+			// Walk the resolved path: a symlinked source directory is read
+			// where it points inside the tree, never on the host.
+			if err := copyTree(p, spec, real, dest); err != nil {
 				return nil, err
 			}
 		case spec.add && isArchive(n.host):
@@ -330,7 +332,11 @@ func glob(t tree, pattern string) ([]string, error) {
 			if _, err := path.Match(elem, ""); err != nil {
 				return nil, err
 			}
-			names, err := t.list(dir)
+			real, _, err := resolve(t, dir, true) // list a symlinked dir inside t
+			if err != nil {
+				continue
+			}
+			names, err := t.list(real)
 			if err != nil {
 				continue
 			}

@@ -254,3 +254,24 @@ func TestResolveStaysInsideTree(t *testing.T) {
 		t.Errorf("missing path resolves to %q (%v), want etc/new/file", r, err)
 	}
 }
+
+func TestContextSymlinksStayInContext(t *testing.T) {
+	s := openStore(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"abs-etc": "->/etc", "up": "->../../..", "etc/app.conf": "mine"})
+	df := "FROM scratch\nCOPY abs-etc /a/\nCOPY up/etc/app.conf /b\nCOPY abs-etc/* /c/\n"
+	r := mustBuild(t, s, dir, df, Options{})
+	names, err := imageTree(t, s, r.img).list("a")
+	if err != nil || !slices.Equal(names, []string{"app.conf"}) {
+		t.Errorf("/a = %v (%v): an absolute symlink must point into the context, not the host's /etc", names, err)
+	}
+	if got, _ := readImageFile(t, s, r.img, "/b"); got != "mine" {
+		t.Errorf("/b = %q", got)
+	}
+	if names, _ := imageTree(t, s, r.img).list("c"); !slices.Equal(names, []string{"app.conf"}) {
+		t.Errorf("glob through a symlink: /c = %v", names)
+	}
+	if r := build(t, s, dir, "FROM scratch\nCOPY abs-etc/passwd /p\n", Options{}); r.err == nil {
+		t.Error("the host's /etc/passwd was reachable through a context symlink")
+	}
+}
