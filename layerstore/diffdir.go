@@ -27,9 +27,14 @@ import (
 // or metacopy cannot be expressed as an OCI layer and is refused: mount
 // with redirect_dir=off,metacopy=off.
 func (s *Store) DiffDir(ctx context.Context, upperDir string, w io.Writer) error {
+	upperFd, err := unix.Open(upperDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("diff of %s: %w", upperDir, err)
+	}
+	defer unix.Close(upperFd)
 	tw := tar.NewWriter(w)
 	inodes := map[uint64]string{} // hardlinks: inode -> first name written
-	err := filepath.WalkDir(upperDir, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(upperDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -41,7 +46,7 @@ func (s *Store) DiffDir(ctx context.Context, upperDir string, w io.Writer) error
 			return err
 		}
 		name := filepath.ToSlash(rel)
-		return writeDiffEntry(tw, p, name, inodes)
+		return writeDiffEntry(tw, upperFd, p, name, inodes)
 	})
 	if err != nil {
 		return fmt.Errorf("diff of %s: %w", upperDir, err)
@@ -49,7 +54,7 @@ func (s *Store) DiffDir(ctx context.Context, upperDir string, w io.Writer) error
 	return tw.Close()
 }
 
-func writeDiffEntry(tw *tar.Writer, p, name string, inodes map[uint64]string) error {
+func writeDiffEntry(tw *tar.Writer, upperFd int, p, name string, inodes map[uint64]string) error {
 	var st unix.Stat_t
 	if err := unix.Lstat(p, &st); err != nil {
 		return err
@@ -121,14 +126,21 @@ func writeDiffEntry(tw *tar.Writer, p, name string, inodes map[uint64]string) er
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if hdr.Typeflag == tar.TypeReg && hdr.Size > 0 {
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(tw, f)
-		f.Close()
+		// Opened beneath the upperdir without following any symlink: a
+		// container still running cannot swap a directory for a link
+		// to a host file between the walk and the read.
+		fd, err := unix.Openat2(upperFd, name, &unix.OpenHow{
+			Flags:   unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
+		}
+		f := os.NewFile(uintptr(fd), p)
+		_, err = io.CopyN(tw, f, hdr.Size)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: changed while being read (stop the container first): %w", name, err)
 		}
 	}
 	if opaque {
