@@ -89,12 +89,16 @@ type splitError struct {
 }
 
 // splitDocuments cuts a file into documents. A file whose first character
-// is '{' is a JSON stream; anything else is YAML, split on lines that are
-// "---" (optionally followed by a comment).
+// is '{' is a JSON stream (one or more objects); anything else is YAML,
+// split on lines that are "---" (optionally followed by a comment).
 func splitDocuments(data []byte) ([]document, *splitError) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if trimmed := bytes.TrimLeft(data, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '{' {
-		return splitJSON(data)
+		// A JSON stream, unless not even its first value is JSON: then it
+		// is a YAML flow mapping like {kind: Volume, ...}.
+		if docs, err := splitJSON(data); err == nil || len(docs) > 0 {
+			return docs, err
+		}
 	}
 	var docs []document
 	start, startLine, line := 0, 1, 1

@@ -85,6 +85,7 @@ func TestDecodeDocuments(t *testing.T) {
 		{"CRLF", strings.ReplaceAll(sprintf(vol, "a")+"---\n"+sprintf(vol, "b"), "\n", "\r\n"), []string{"a 1 1", "b 2 5"}},
 		{"json stream", `{"apiVersion":"reconciler/v1","kind":"Volume","metadata":{"name":"a"}}` + "\n\n" +
 			`{"apiVersion": "reconciler/v1", "kind": "Volume",` + "\n" + `"metadata": {"name": "b"}}`, []string{"a 1 1", "b 2 3"}},
+		{"yaml flow mapping", "{apiVersion: reconciler/v1, kind: Volume, metadata: {name: a}}\n", []string{"a 1 1"}},
 		{"empty file", "", nil},
 		{"only comments", "# nothing\n---\n", nil},
 	} {
@@ -139,8 +140,8 @@ func TestDecodeErrors(t *testing.T) {
 			[]string{`f.yaml: document 1 (line 6): spec.volumes[0].subPath: "../x" must be a relative path inside the volume`,
 				`f.yaml: document 1 (line 7): spec.tmpfs[0].mountPath: /data is already mounted by spec.volumes[0]`,
 				`f.yaml: document 1 (line 7): spec.tmpfs[0].sizeLimit: "1x" is not a quantity: want a byte count like 64Mi, 1.5Gi, 100M or 4096`}},
-		{"json syntax", `{"kind": "Volume",` + "\n" + `"metadata": }`,
-			[]string{`f.yaml: line 2: invalid JSON: invalid character '}' looking for beginning of value`}},
+		{"json syntax", `{"apiVersion":"reconciler/v1","kind":"Volume","metadata":{"name":"a"}}` + "\n" + `{"kind": ]`,
+			[]string{`f.yaml: line 2: invalid JSON: invalid character ']' looking for beginning of value`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Decode("f.yaml", []byte(tc.in))
