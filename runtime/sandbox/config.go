@@ -4,14 +4,14 @@
 // masked and read-only paths, read-only /sys, Docker's default capability
 // set, no_new_privs and cgroup limits.
 //
-// The container's init is this binary re-executed (internal/reexec) from a
-// sealed in-memory copy (memfd), so nothing inside the container can reach
-// the runtime binary on disk (CVE-2019-5736). The init sets everything up in
-// its fresh namespaces and then execs the user's program, which becomes
-// PID 1. The overlay is mounted inside the container's own mount namespace
-// only: it disappears with the container and never leaks onto the host.
-//
-// main (and every TestMain) must call reexec.Init first.
+// The container's init is this binary re-executed from a sealed in-memory
+// copy (memfd), so nothing inside the container can reach the runtime
+// binary on disk (CVE-2019-5736). The init (package internal/nsinit, run
+// from a package init function before the rest of the binary initializes)
+// sets everything up in its fresh namespaces and then execs the user's
+// program, which becomes PID 1. The overlay is mounted inside the
+// container's own mount namespace only: it disappears with the container
+// and never leaks onto the host.
 package sandbox
 
 import (
@@ -82,5 +82,3 @@ type ExecConfig struct {
 	Stdout, Stderr io.Writer
 }
 
-// defaultPath is Docker's PATH when the image and the user set none.
-const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

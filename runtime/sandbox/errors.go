@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"errors"
 	"os/exec"
 	"syscall"
 )
@@ -13,9 +12,9 @@ import (
 // os.ErrPermission (not executable); ExitCode gives Docker's code for them.
 type StartError struct {
 	Msg      string
-	Program  bool          `json:",omitempty"`
-	Errno    syscall.Errno `json:",omitempty"`
-	NotFound bool          `json:",omitempty"` // not found in PATH
+	Program  bool
+	Errno    syscall.Errno
+	NotFound bool // not found in PATH
 }
 
 func (e *StartError) Error() string { return e.Msg }
@@ -46,11 +45,3 @@ func (e *StartError) ExitCode() int {
 	return 128
 }
 
-// toStartError turns an init failure into what is sent to the parent.
-func toStartError(err error) *StartError {
-	var se *StartError
-	if errors.As(err, &se) {
-		return se
-	}
-	return &StartError{Msg: err.Error()}
-}

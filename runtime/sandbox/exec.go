@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/reconciler/reconciler/runtime/cgroups"
+	"github.com/reconciler/reconciler/runtime/sandbox/internal/nsinit"
 )
 
 // execNamespaces are joined in this order; mnt comes last because it
@@ -62,7 +63,7 @@ func execIn(pid int, p ExecConfig, hold func(helperPid int) error) (*Process, er
 		}
 		fds = append(fds, fd)
 	}
-	spec := &wireSpec{Args: p.Args, Env: p.Env, Cwd: p.Cwd, User: p.User}
+	spec := &nsinit.Spec{Args: p.Args, Env: p.Env, Cwd: p.Cwd, User: p.User}
 	type result struct {
 		cmd *exec.Cmd
 		err error

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/reconciler/reconciler/runtime/sandbox/internal/nsinit"
 )
 
 func TestPID1AndHostname(t *testing.T) {
@@ -137,7 +139,7 @@ func TestStartErrorsNameTheCause(t *testing.T) {
 
 func TestEnvironmentDefaults(t *testing.T) {
 	out := sh(t, `echo "$PATH|$HOME|$FOO"`, func(c *Config) { c.Env = []string{"FOO=bar"} })
-	if want := defaultPath[len("PATH="):] + "|/root|bar\n"; out != want {
+	if want := nsinit.DefaultPath[len("PATH="):] + "|/root|bar\n"; out != want {
 		t.Fatalf("got %q, want %q", out, want)
 	}
 	out = sh(t, `echo "$PATH"`, func(c *Config) { c.Env = []string{"PATH=/bin"} })

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,36 +12,20 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/reconciler/reconciler/internal/reexec"
+	"github.com/reconciler/reconciler/runtime/sandbox/internal/nsinit"
 	"github.com/reconciler/reconciler/runtime/cgroups"
 )
 
-// Entry point names of the re-executed roles.
+// roles maps the argv[0] shown in ps to the nsinit role.
+var roles = map[string]string{
+	"reconciler-sandbox-init": nsinit.RoleInit,
+	"reconciler-sandbox-exec": nsinit.RoleExec,
+}
+
 const (
 	initRole = "reconciler-sandbox-init"
 	execRole = "reconciler-sandbox-exec"
 )
-
-func init() {
-	reexec.Register(initRole, initMain)
-	reexec.Register(execRole, execMain)
-}
-
-// wireSpec is what the parent sends to the init (or exec helper) over its
-// config pipe: the Config without the streams.
-type wireSpec struct {
-	LowerDirs []string `json:",omitempty"`
-	UpperDir  string   `json:",omitempty"`
-	WorkDir   string   `json:",omitempty"`
-	RootfsDir string   `json:",omitempty"`
-	Mounts    []Mount  `json:",omitempty"`
-	Args      []string
-	Env       []string `json:",omitempty"`
-	Cwd       string   `json:",omitempty"`
-	User      string   `json:",omitempty"`
-	Hostname  string   `json:",omitempty"`
-	Network   string   `json:",omitempty"`
-}
 
 // Start sets up and starts the container's init process. It returns once
 // the user's program has been exec'd as PID 1 of the container, or an
@@ -59,9 +42,13 @@ func Start(cfg Config) (*Process, error) {
 			hostname = hostname[:12]
 		}
 	}
-	spec := &wireSpec{
+	mounts := make([]nsinit.Mount, len(cfg.Mounts))
+	for i, m := range cfg.Mounts {
+		mounts[i] = nsinit.Mount(m)
+	}
+	spec := &nsinit.Spec{
 		LowerDirs: cfg.LowerDirs, UpperDir: cfg.UpperDir, WorkDir: cfg.WorkDir,
-		RootfsDir: cfg.RootfsDir, Mounts: cfg.Mounts,
+		RootfsDir: cfg.RootfsDir, Mounts: mounts,
 		Args: cfg.Args, Env: cfg.Env, Cwd: cfg.Cwd, User: cfg.User,
 		Hostname: hostname, Network: cfg.Network,
 	}
@@ -130,7 +117,7 @@ func (cfg *Config) validate() error {
 // before the spec is sent, so the child runs the user's program only once
 // it is in its cgroup. The status pipe is close-on-exec in the child: EOF
 // means the user's program was exec'd, anything written is the error.
-func launch(role string, spec *wireSpec, attr *syscall.SysProcAttr, stdin io.Reader, stdout, stderr io.Writer, join func(pid int) error) (*exec.Cmd, error) {
+func launch(role string, spec *nsinit.Spec, attr *syscall.SysProcAttr, stdin io.Reader, stdout, stderr io.Writer, join func(pid int) error) (*exec.Cmd, error) {
 	exe, err := selfExe()
 	if err != nil {
 		return nil, err
@@ -147,7 +134,7 @@ func launch(role string, spec *wireSpec, attr *syscall.SysProcAttr, stdin io.Rea
 	}
 	defer stR.Close()
 	cmd := &exec.Cmd{
-		Path: exe, Args: []string{role}, Env: []string{},
+		Path: exe, Args: []string{role}, Env: []string{nsinit.RoleEnv + "=" + roles[role]},
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		ExtraFiles:  []*os.File{cfgR, stW},
 		SysProcAttr: attr,
@@ -170,15 +157,11 @@ func launch(role string, spec *wireSpec, attr *syscall.SysProcAttr, stdin io.Rea
 			return fail(err)
 		}
 	}
-	err = json.NewEncoder(cfgW).Encode(spec)
+	_, err = cfgW.Write(spec.Marshal())
 	cfgW.Close()
 	msg, rerr := io.ReadAll(stR)
 	if len(msg) > 0 {
-		se := &StartError{}
-		if err := json.Unmarshal(msg, se); err != nil {
-			se.Msg = string(msg)
-		}
-		return fail(se)
+		return fail((*StartError)(nsinit.UnmarshalFailure(msg)))
 	}
 	if err != nil {
 		return fail(fmt.Errorf("send config to %s: %w", role, err))

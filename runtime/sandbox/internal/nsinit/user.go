@@ -1,9 +1,7 @@
-package sandbox
+package nsinit
 
 import (
-	"bufio"
-	"fmt"
-	"os"
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -22,49 +20,44 @@ var (
 )
 
 // resolveUser resolves "", "uid", "uid:gid", "name", "name:group" (and
-// mixes) like Docker: names must exist in the image's /etc/passwd and
-// /etc/group, numeric IDs need not; a user found by name or ID gets its
-// primary group, home and the groups listing it as a member.
+// mixes) like Docker and runc: names must exist in the image's /etc/passwd
+// and /etc/group, numeric IDs need not; a user found in /etc/passwd gets
+// its primary group and home, and the groups listing it as a member
+// become its supplementary groups.
 func resolveUser(spec string) (execUser, error) {
 	userPart, groupPart, hasGroup := strings.Cut(spec, ":")
 	if userPart == "" {
 		userPart = "0"
 	}
 	u := execUser{Home: "/"}
-	users, _ := readColonFile(passwdFile, 7)
 	uid, numeric := atoi(userPart)
-	found := false
-	var name string
-	for _, f := range users {
+	name := ""
+	for _, f := range colonFile(passwdFile, 7) {
 		if (numeric && f[2] == userPart) || (!numeric && f[0] == userPart) {
 			id, ok1 := atoi(f[2])
 			gid, ok2 := atoi(f[3])
-			if !ok1 || !ok2 {
-				continue
+			if ok1 && ok2 {
+				uid, u.Gid, u.Home, name = id, gid, f[5], f[0]
+				break
 			}
-			uid, u.Gid, u.Home, name, found = id, gid, f[5], f[0], true
-			break
 		}
 	}
-	if !numeric && !found {
-		return u, fmt.Errorf("unable to find user %s: no matching entries in %s of the image", userPart, passwdFile)
+	if !numeric && name == "" {
+		return u, errors.New("unable to find user " + userPart + ": no matching entries in " + passwdFile + " of the image")
 	}
 	u.Uid = uid
-	groups, _ := readColonFile(groupFile, 4)
+	groups := colonFile(groupFile, 4)
 	if hasGroup {
 		gid, ok := atoi(groupPart)
 		if !ok {
-			found := false
 			for _, f := range groups {
 				if f[0] == groupPart {
-					if gid, ok = atoi(f[2]); ok {
-						found = true
-						break
-					}
+					gid, ok = atoi(f[2])
+					break
 				}
 			}
-			if !found {
-				return u, fmt.Errorf("unable to find group %s: no matching entries in %s of the image", groupPart, groupFile)
+			if !ok {
+				return u, errors.New("unable to find group " + groupPart + ": no matching entries in " + groupFile + " of the image")
 			}
 		}
 		u.Gid = gid
@@ -83,27 +76,26 @@ func resolveUser(spec string) (execUser, error) {
 	return u, nil
 }
 
-// readColonFile reads /etc/passwd-style lines with at least n fields.
-func readColonFile(path string, n int) ([][]string, error) {
-	f, err := os.Open(path)
+// colonFile reads /etc/passwd-style lines padded to at least n fields; a
+// missing file has no entries.
+func colonFile(path string, n int) [][]string {
+	b, err := readFile(path)
 	if err != nil {
-		return nil, err
+		return nil
 	}
-	defer f.Close()
 	var out [][]string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		fields := strings.Split(line, ":")
-		if len(fields) < n {
-			fields = append(fields, make([]string, n-len(fields))...)
+		for len(fields) < n {
+			fields = append(fields, "")
 		}
 		out = append(out, fields)
 	}
-	return out, sc.Err()
+	return out
 }
 
 func atoi(s string) (int, bool) {

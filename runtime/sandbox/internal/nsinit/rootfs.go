@@ -1,9 +1,8 @@
-package sandbox
+package nsinit
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
+	"errors"
+	"path"
 	"strconv"
 	"strings"
 
@@ -15,9 +14,9 @@ import (
 // mounts. Bind sources are captured (open_tree) before the pivot, while the
 // host is still visible; every target is resolved after it, inside the new
 // root, so a symlink in the image can never point a mount at the host.
-func setupRootfs(s *wireSpec) error {
+func setupRootfs(s *Spec) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make / private: %w", err)
+		return wrap("make / private", err)
 	}
 	binds := make([]int, len(s.Mounts))
 	for i, m := range s.Mounts {
@@ -53,13 +52,13 @@ func setupRootfs(s *wireSpec) error {
 func cloneMount(src string, readOnly bool) (int, error) {
 	fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
 	if err != nil {
-		return -1, fmt.Errorf("bind mount source %s: %w", src, err)
+		return -1, wrap("bind mount source "+src, err)
 	}
 	if readOnly {
 		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
 			unix.Close(fd)
-			return -1, fmt.Errorf("make bind mount of %s read-only: %w", src, err)
+			return -1, wrap("make bind mount of "+src+" read-only", err)
 		}
 	}
 	return fd, nil
@@ -75,7 +74,7 @@ const maxMountData = 4095
 // a separator, each layer is opened and named by its short descriptor
 // number relative to /proc/self/fd, which is our working directory for the
 // mount call only (this process is the container's own init).
-func mountOverlay(s *wireSpec) error {
+func mountOverlay(s *Spec) error {
 	lowers := make([]string, len(s.LowerDirs))
 	for i, d := range s.LowerDirs {
 		lowers[len(lowers)-1-i] = d
@@ -86,22 +85,22 @@ func mountOverlay(s *wireSpec) error {
 		for i, d := range lowers {
 			fd, err := unix.Open(d, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 			if err != nil {
-				return fmt.Errorf("open image layer %s: %w", d, err)
+				return wrap("open image layer "+d, err)
 			}
 			defer unix.Close(fd)
 			short[i] = strconv.Itoa(fd)
 		}
 		opts = overlayOptions(short, s.UpperDir, s.WorkDir)
 		if err := unix.Chdir("/proc/self/fd"); err != nil {
-			return fmt.Errorf("overlay: %w", err)
+			return wrap("overlay: chdir /proc/self/fd", err)
 		}
 		defer unix.Chdir("/")
 		if len(opts) > maxMountData {
-			return fmt.Errorf("overlay: %d layers do not fit in the mount options even with short names", len(lowers))
+			return errors.New("overlay: " + strconv.Itoa(len(lowers)) + " layers do not fit in the mount options even with short names")
 		}
 	}
 	if err := unix.Mount("overlay", s.RootfsDir, "overlay", 0, opts); err != nil {
-		return fmt.Errorf("mount overlay of %d layers on %s (upperdir %s): %w", len(lowers), s.RootfsDir, s.UpperDir, err)
+		return wrap("mount overlay of "+strconv.Itoa(len(lowers))+" layers on "+s.RootfsDir+" (upperdir "+s.UpperDir+")", err)
 	}
 	return nil
 }
@@ -119,19 +118,19 @@ func pivotRoot(rootfs string) error {
 	}
 	defer unix.Close(oldroot)
 	if err := unix.Chdir(rootfs); err != nil {
-		return fmt.Errorf("pivot_root: %w", err)
+		return wrap("pivot_root: chdir "+rootfs, err)
 	}
 	if err := unix.PivotRoot(".", "."); err != nil {
-		return fmt.Errorf("pivot_root to %s: %w", rootfs, err)
+		return wrap("pivot_root to "+rootfs, err)
 	}
 	if err := unix.Fchdir(oldroot); err != nil {
 		return err
 	}
 	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("pivot_root: make old root slave: %w", err)
+		return wrap("pivot_root: make old root slave", err)
 	}
 	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
-		return fmt.Errorf("pivot_root: detach old root: %w", err)
+		return wrap("pivot_root: detach old root", err)
 	}
 	return unix.Chdir("/")
 }
@@ -165,11 +164,11 @@ func mountSpecial() error {
 		{"mqueue", "/dev/mqueue", "mqueue", nsd | unix.MS_NOEXEC, ""},
 		{"sysfs", "/sys", "sysfs", nsd | unix.MS_NOEXEC | unix.MS_RDONLY, ""},
 	} {
-		if err := os.MkdirAll(x.dst, 0o755); err != nil {
-			return fmt.Errorf("create mount point %s: %w", x.dst, err)
+		if err := mkdirAll(x.dst); err != nil {
+			return wrap("create mount point "+x.dst, err)
 		}
 		if err := unix.Mount(x.src, x.dst, x.fstype, x.flags, x.data); err != nil {
-			return fmt.Errorf("mount %s on %s: %w", x.fstype, x.dst, err)
+			return wrap("mount "+x.fstype+" on "+x.dst, err)
 		}
 		if x.dst == "/dev" {
 			if err := populateDev(); err != nil {
@@ -187,10 +186,10 @@ func mountSpecial() error {
 			if err == unix.ENOENT {
 				continue
 			}
-			return fmt.Errorf("bind %s read-only: %w", p, err)
+			return wrap("bind "+p+" read-only", err)
 		}
 		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|nsd|unix.MS_NOEXEC, ""); err != nil {
-			return fmt.Errorf("remount %s read-only: %w", p, err)
+			return wrap("remount "+p+" read-only", err)
 		}
 	}
 	return nil
@@ -204,7 +203,7 @@ func populateDev() error {
 	}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}} {
 		p := "/dev/" + d.name
 		if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {
-			return fmt.Errorf("create %s: %w", p, err)
+			return wrap("create "+p, err)
 		}
 	}
 	for link, target := range map[string]string{
@@ -212,7 +211,7 @@ func populateDev() error {
 		"/dev/stderr": "/proc/self/fd/2", "/dev/core": "/proc/kcore", "/dev/ptmx": "pts/ptmx",
 	} {
 		if err := unix.Symlink(target, link); err != nil {
-			return fmt.Errorf("create %s: %w", link, err)
+			return wrap("create "+link, err)
 		}
 	}
 	return nil
@@ -232,19 +231,19 @@ func maskPath(p string) error {
 		err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
 	}
 	if err != nil {
-		return fmt.Errorf("mask %s: %w", p, err)
+		return wrap("mask "+p, err)
 	}
 	return nil
 }
 
 // mountUser attaches one user mount; fd is the captured bind source.
 func mountUser(m Mount, fd int) error {
-	target := filepath.Clean(m.Target)
+	target := path.Clean(m.Target)
 	isDir := true
 	if fd >= 0 {
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil {
-			return fmt.Errorf("bind mount %s: %w", m.Source, err)
+			return wrap("bind mount "+m.Source, err)
 		}
 		isDir = st.Mode&unix.S_IFMT == unix.S_IFDIR
 	}
@@ -254,7 +253,7 @@ func mountUser(m Mount, fd int) error {
 	if fd >= 0 {
 		defer unix.Close(fd)
 		if err := unix.MoveMount(fd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
-			return fmt.Errorf("bind mount %s on %s: %w", m.Source, target, err)
+			return wrap("bind mount "+m.Source+" on "+target, err)
 		}
 		return nil
 	}
@@ -267,7 +266,7 @@ func mountUser(m Mount, fd int) error {
 		data += ",size=" + strconv.FormatInt(m.Size, 10)
 	}
 	if err := unix.Mount("tmpfs", target, "tmpfs", flags, data); err != nil {
-		return fmt.Errorf("mount tmpfs on %s: %w", target, err)
+		return wrap("mount tmpfs on "+target, err)
 	}
 	return nil
 }
@@ -275,21 +274,20 @@ func mountUser(m Mount, fd int) error {
 // makeTarget creates a missing mount point: a directory, or an empty file
 // for a file bind mount.
 func makeTarget(target string, isDir bool) error {
-	if _, err := os.Lstat(target); err == nil {
+	if exists(target) {
 		return nil
 	}
-	if isDir {
-		if err := os.MkdirAll(target, 0o755); err != nil {
-			return fmt.Errorf("create mount point %s: %w", target, err)
+	dir := target
+	if !isDir {
+		dir = path.Dir(target)
+	}
+	if err := mkdirAll(dir); err != nil {
+		return wrap("create mount point "+target, err)
+	}
+	if !isDir {
+		if err := touch(target); err != nil {
+			return wrap("create mount point "+target, err)
 		}
-		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return fmt.Errorf("create mount point %s: %w", target, err)
-	}
-	f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("create mount point %s: %w", target, err)
-	}
-	return f.Close()
+	return nil
 }

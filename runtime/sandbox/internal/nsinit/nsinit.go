@@ -1,0 +1,218 @@
+// Package nsinit is what runs inside a new container before the user's
+// program: the container's init (mounts, pivot_root, hostname, loopback)
+// and the exec helper, both ending with the user, capabilities,
+// no_new_privs and the execve of the program.
+//
+// It runs from this package's init function, selected by the RoleEnv
+// environment variable, and never returns there. Go initializes a package
+// as soon as its imports are ready; this one imports only syscall-level
+// packages (no os, no fmt), so it runs before the heavy packages of the
+// reconciler binary (registries, protobuf, prometheus, ...) would spend
+// milliseconds initializing: the container starts in about the time a
+// minimal Go program does. For that reason it must never import os, fmt,
+// encoding/json or anything built on them.
+package nsinit
+
+import (
+	"errors"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// The protocol between the parent (package sandbox) and this code.
+const (
+	// RoleEnv selects the role: RoleInit or RoleExec.
+	RoleEnv  = "_RECONCILER_SANDBOX_ROLE"
+	RoleInit = "init"
+	RoleExec = "exec"
+	// ConfigFD carries the Spec (parent writes, then closes); StatusFD is
+	// close-on-exec: EOF means the program was exec'd, anything else is
+	// a Failure.
+	ConfigFD = 3
+	StatusFD = 4
+	// DefaultPath is Docker's PATH when the image and the user set none.
+	DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	// NetworkHost keeps the host's network namespace (no loopback setup).
+	NetworkHost = "host"
+)
+
+func init() {
+	role, ok := syscall.Getenv(RoleEnv)
+	if !ok {
+		return
+	}
+	// Capabilities, the bounding set and no_new_privs are per thread:
+	// everything happens on the thread that finally calls execve.
+	runtime.LockOSThread()
+	err := run(role)
+	syscall.Write(StatusFD, failureOf(err).Marshal())
+	syscall.Exit(1)
+}
+
+// run only returns on failure.
+func run(role string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.New("panic in container init: " + panicString(r))
+		}
+	}()
+	syscall.CloseOnExec(StatusFD)
+	b, err := readFD(ConfigFD)
+	syscall.Close(ConfigFD)
+	if err != nil {
+		return wrap("read config", err)
+	}
+	s, err := Unmarshal(b)
+	if err != nil {
+		return err
+	}
+	syscall.Umask(0)
+	switch role {
+	case RoleInit:
+		if err := setupRootfs(s); err != nil {
+			return err
+		}
+		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+			return wrap("set hostname "+strconv.Quote(s.Hostname), err)
+		}
+		if s.Network != NetworkHost {
+			if err := loopbackUp(); err != nil {
+				return err
+			}
+		}
+	case RoleExec:
+		// The parent joined the container's namespaces for us.
+		var u unix.Utsname
+		if err := unix.Uname(&u); err == nil {
+			s.Hostname = unix.ByteSliceToString(u.Nodename[:])
+		}
+	default:
+		return errors.New("unknown sandbox role " + strconv.Quote(role))
+	}
+	return execProgram(s)
+}
+
+func panicString(r any) string {
+	switch v := r.(type) {
+	case error:
+		return v.Error()
+	case string:
+		return v
+	}
+	return "(non-string panic value)"
+}
+
+// execProgram switches to the container's user, working directory,
+// capabilities and environment, and execs the program.
+func execProgram(s *Spec) error {
+	if len(s.Args) == 0 {
+		return errors.New("no program given")
+	}
+	u, err := resolveUser(s.User)
+	if err != nil {
+		return err
+	}
+	cwd := s.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	if err := mkdirAll(cwd); err != nil {
+		return wrap("create working directory "+cwd, err)
+	}
+	if err := syscall.Chdir(cwd); err != nil {
+		return wrap("change to working directory "+cwd, err)
+	}
+	env := buildEnv(s.Env, s.Hostname, u.Home)
+	path, err := lookPath(s.Args[0], env)
+	if err != nil {
+		return err
+	}
+	if err := dropPrivileges(u); err != nil {
+		return err
+	}
+	syscall.Umask(0o022)
+	err = syscall.Exec(path, s.Args, env)
+	errno, _ := err.(syscall.Errno)
+	if errno == syscall.ENOENT {
+		return &Failure{Program: true, Errno: errno,
+			Msg: "exec " + path + ": no such file or directory in the image (or its ELF interpreter is missing)"}
+	}
+	return &Failure{Program: true, Errno: errno, Msg: "exec " + path + ": " + err.Error()}
+}
+
+// buildEnv adds Docker's defaults for PATH, HOSTNAME and HOME when the
+// configuration does not set them.
+func buildEnv(env []string, hostname, home string) []string {
+	has := func(k string) bool {
+		for _, e := range env {
+			if strings.HasPrefix(e, k+"=") {
+				return true
+			}
+		}
+		return false
+	}
+	out := append([]string(nil), env...)
+	if !has("PATH") {
+		out = append(out, DefaultPath)
+	}
+	if hostname != "" && !has("HOSTNAME") {
+		out = append(out, "HOSTNAME="+hostname)
+	}
+	if !has("HOME") {
+		if home == "" {
+			home = "/"
+		}
+		out = append(out, "HOME="+home)
+	}
+	return out
+}
+
+// lookPath finds prog in the container's PATH (from env, not ours).
+func lookPath(prog string, env []string) (string, error) {
+	if strings.Contains(prog, "/") {
+		return prog, nil
+	}
+	path := ""
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range strings.Split(path, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		p := dir + "/" + prog
+		var st syscall.Stat_t
+		if syscall.Stat(p, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Mode&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", &Failure{Program: true, NotFound: true,
+		Msg: "exec: " + strconv.Quote(prog) + ": executable file not found in $PATH (" + path + ") of the image"}
+}
+
+// loopbackUp brings up lo in the container's fresh network namespace.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return wrap("loopback: socket", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return wrap("loopback: get flags", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return wrap("loopback: bring up lo", err)
+	}
+	return nil
+}

@@ -1,0 +1,238 @@
+package nsinit
+
+import (
+	"encoding/binary"
+	"errors"
+	"strconv"
+	"syscall"
+)
+
+// Mount is a bind or tmpfs mount inside the container.
+type Mount struct {
+	Type     string // "bind" or "tmpfs"
+	Source   string
+	Target   string
+	ReadOnly bool
+	Size     int64
+}
+
+// Spec is what the parent tells the init or exec helper.
+type Spec struct {
+	LowerDirs                    []string // base first
+	UpperDir, WorkDir, RootfsDir string
+	Mounts                       []Mount
+	Args, Env                    []string
+	Cwd, User, Hostname          string
+	Network                      string
+}
+
+// The wire format is a list of (tag, length-prefixed string) records, so
+// neither side needs encoding/json (see the package comment).
+const (
+	tLower = 'L' + iota
+	tUpper
+	tWork
+	tRootfs
+	tMountType
+	tMountSource
+	tMountTarget
+	tMountRO
+	tMountSize
+	tArg
+	tEnv
+	tCwd
+	tUser
+	tHostname
+	tNetwork
+)
+
+type encoder []byte
+
+func (e *encoder) put(tag byte, v string) {
+	*e = append(*e, tag)
+	*e = binary.AppendUvarint(*e, uint64(len(v)))
+	*e = append(*e, v...)
+}
+
+func (e *encoder) opt(tag byte, v string) {
+	if v != "" {
+		e.put(tag, v)
+	}
+}
+
+// Marshal encodes s.
+func (s *Spec) Marshal() []byte {
+	var e encoder
+	for _, d := range s.LowerDirs {
+		e.put(tLower, d)
+	}
+	e.opt(tUpper, s.UpperDir)
+	e.opt(tWork, s.WorkDir)
+	e.opt(tRootfs, s.RootfsDir)
+	for _, m := range s.Mounts {
+		e.put(tMountType, m.Type) // starts a new mount
+		e.put(tMountSource, m.Source)
+		e.put(tMountTarget, m.Target)
+		if m.ReadOnly {
+			e.put(tMountRO, "1")
+		}
+		if m.Size > 0 {
+			e.put(tMountSize, strconv.FormatInt(m.Size, 10))
+		}
+	}
+	for _, a := range s.Args {
+		e.put(tArg, a)
+	}
+	for _, v := range s.Env {
+		e.put(tEnv, v)
+	}
+	e.opt(tCwd, s.Cwd)
+	e.opt(tUser, s.User)
+	e.opt(tHostname, s.Hostname)
+	e.opt(tNetwork, s.Network)
+	return e
+}
+
+var errCorrupt = errors.New("corrupt sandbox config")
+
+// records calls fn for every record in b.
+func records(b []byte, fn func(tag byte, v string) error) error {
+	for len(b) > 0 {
+		tag := b[0]
+		n, k := binary.Uvarint(b[1:])
+		if k <= 0 || uint64(len(b)-1-k) < n {
+			return errCorrupt
+		}
+		if err := fn(tag, string(b[1+k:1+k+int(n)])); err != nil {
+			return err
+		}
+		b = b[1+k+int(n):]
+	}
+	return nil
+}
+
+// Unmarshal decodes a Spec.
+func Unmarshal(b []byte) (*Spec, error) {
+	s := &Spec{}
+	err := records(b, func(tag byte, v string) error {
+		var m *Mount
+		if len(s.Mounts) > 0 {
+			m = &s.Mounts[len(s.Mounts)-1]
+		}
+		switch tag {
+		case tLower:
+			s.LowerDirs = append(s.LowerDirs, v)
+		case tUpper:
+			s.UpperDir = v
+		case tWork:
+			s.WorkDir = v
+		case tRootfs:
+			s.RootfsDir = v
+		case tMountType:
+			s.Mounts = append(s.Mounts, Mount{Type: v})
+		case tMountSource, tMountTarget, tMountRO, tMountSize:
+			if m == nil {
+				return errCorrupt
+			}
+			switch tag {
+			case tMountSource:
+				m.Source = v
+			case tMountTarget:
+				m.Target = v
+			case tMountRO:
+				m.ReadOnly = v == "1"
+			case tMountSize:
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return errCorrupt
+				}
+				m.Size = n
+			}
+		case tArg:
+			s.Args = append(s.Args, v)
+		case tEnv:
+			s.Env = append(s.Env, v)
+		case tCwd:
+			s.Cwd = v
+		case tUser:
+			s.User = v
+		case tHostname:
+			s.Hostname = v
+		case tNetwork:
+			s.Network = v
+		default:
+			return errCorrupt
+		}
+		return nil
+	})
+	return s, err
+}
+
+// Failure is why the init or exec helper could not run the program.
+// Program marks failures of the program itself (not found, not
+// executable), as opposed to the container's setup.
+type Failure struct {
+	Msg      string
+	Program  bool
+	Errno    syscall.Errno
+	NotFound bool // not found in PATH
+}
+
+func (f *Failure) Error() string { return f.Msg }
+
+const (
+	tMsg = 'm' + iota
+	tProgram
+	tErrno
+	tNotFound
+)
+
+// Marshal encodes f.
+func (f *Failure) Marshal() []byte {
+	var e encoder
+	e.put(tMsg, f.Msg)
+	if f.Program {
+		e.put(tProgram, "1")
+	}
+	if f.Errno != 0 {
+		e.put(tErrno, strconv.Itoa(int(f.Errno)))
+	}
+	if f.NotFound {
+		e.put(tNotFound, "1")
+	}
+	return e
+}
+
+// UnmarshalFailure decodes a Failure; undecodable input becomes its text.
+func UnmarshalFailure(b []byte) *Failure {
+	f := &Failure{}
+	err := records(b, func(tag byte, v string) error {
+		switch tag {
+		case tMsg:
+			f.Msg = v
+		case tProgram:
+			f.Program = true
+		case tErrno:
+			n, _ := strconv.Atoi(v)
+			f.Errno = syscall.Errno(n)
+		case tNotFound:
+			f.NotFound = true
+		default:
+			return errCorrupt
+		}
+		return nil
+	})
+	if err != nil || f.Msg == "" {
+		return &Failure{Msg: string(b)}
+	}
+	return f
+}
+
+// failureOf turns an error into what is sent to the parent.
+func failureOf(err error) *Failure {
+	var f *Failure
+	if errors.As(err, &f) {
+		return f
+	}
+	return &Failure{Msg: err.Error()}
+}
