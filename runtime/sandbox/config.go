@@ -81,4 +81,3 @@ type ExecConfig struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 }
-

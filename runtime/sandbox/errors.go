@@ -44,4 +44,3 @@ func (e *StartError) ExitCode() int {
 	}
 	return 128
 }
-

@@ -12,8 +12,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/reconciler/reconciler/runtime/sandbox/internal/nsinit"
 	"github.com/reconciler/reconciler/runtime/cgroups"
+	"github.com/reconciler/reconciler/runtime/sandbox/internal/nsinit"
 )
 
 // roles maps the argv[0] shown in ps to the nsinit role.
