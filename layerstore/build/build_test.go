@@ -443,3 +443,17 @@ func TestRunLayerKeepsWhiteouts(t *testing.T) {
 		t.Errorf("layers = %d, want 2", len(r.img.Layers))
 	}
 }
+
+func TestStageStateIsPartOfTheKey(t *testing.T) {
+	s := openStore(t)
+	dir := t.TempDir()
+	// Same parent image and instruction, different stage state (SHELL, CMD set in this stage).
+	x := mustBuild(t, s, dir, "FROM scratch AS a\nSHELL [\"/bin/bash\", \"-c\"]\nCMD [\"x\"]\nENTRYPOINT run\n", Options{})
+	y := mustBuild(t, s, dir, "FROM scratch AS a\nSHELL [\"/bin/bash\", \"-c\"]\nCMD [\"x\"]\nFROM a\nENTRYPOINT run\n", Options{})
+	if d := cmp.Diff([]string{"/bin/bash", "-c", "run"}, x.img.Config.Config.Entrypoint); d != "" || x.img.Config.Config.Cmd == nil {
+		t.Errorf("x: entrypoint %v cmd %v", x.img.Config.Config.Entrypoint, x.img.Config.Config.Cmd)
+	}
+	if d := cmp.Diff([]string{"/bin/sh", "-c", "run"}, y.img.Config.Config.Entrypoint); d != "" || y.img.Config.Config.Cmd != nil {
+		t.Errorf("y: entrypoint %v cmd %v", y.img.Config.Config.Entrypoint, y.img.Config.Config.Cmd)
+	}
+}

@@ -98,7 +98,7 @@ func (b *builder) run(ctx context.Context, st *stage, c *instructions.RunCommand
 		return b.s.DiffDir(ctx, req.UpperDir, w)
 	}
 	return b.commit(ctx, st, c, change{
-		inputs:    fmt.Sprintf("args=%q network=%s", argPairs, network),
+		inputs:    fmt.Sprintf("argv=%q args=%q network=%s", argv, argPairs, network),
 		layer:     layer,
 		createdBy: createdBy,
 	})

@@ -80,18 +80,22 @@ func (b *builder) dispatch(ctx context.Context, st *stage, cmd instructions.Comm
 			return err
 		}
 		st.cmdSet = true
-		return meta(func(cfg *ocispec.ImageConfig) { cfg.Cmd = args })
+		// The argv (after SHELL) is an input: the shell is stage state, not
+		// part of the parent image.
+		return b.commit(ctx, st, cmd, change{config: func(cfg *ocispec.ImageConfig) { cfg.Cmd = args },
+			inputs: fmt.Sprintf("argv=%q", args), createdBy: nop})
 	case *instructions.EntrypointCommand:
 		args, err := st.commandLine(c.ShellDependantCmdLine)
 		if err != nil {
 			return err
 		}
-		return meta(func(cfg *ocispec.ImageConfig) {
+		keepCmd := st.cmdSet
+		return b.commit(ctx, st, cmd, change{config: func(cfg *ocispec.ImageConfig) {
 			cfg.Entrypoint = args
-			if !st.cmdSet {
+			if !keepCmd {
 				cfg.Cmd = nil // a base image's CMD does not fit a new ENTRYPOINT
 			}
-		})
+		}, inputs: fmt.Sprintf("argv=%q keepCmd=%v", args, keepCmd), createdBy: nop})
 	case *instructions.ShellCommand:
 		st.shell = append([]string(nil), c.Shell...)
 		return meta(nil)
