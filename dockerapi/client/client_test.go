@@ -1,0 +1,245 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reconciler/reconciler/dockerapi"
+	"github.com/reconciler/reconciler/dockerapi/certs"
+	"github.com/reconciler/reconciler/dockerapi/fakebackend"
+	"github.com/reconciler/reconciler/dockerapi/listen"
+	"github.com/reconciler/reconciler/dockerapi/server"
+	"github.com/reconciler/reconciler/engine"
+)
+
+// serveFake serves a fake engine on a unix socket (and, with tlsDir, on a
+// mutual-TLS loopback port); it returns both addresses.
+func serveFake(t *testing.T, tlsDir string) (fake *fakebackend.Backend, unixAddr, tlsAddr string) {
+	t.Helper()
+	fake = fakebackend.New(t.TempDir())
+	if _, err := fake.ImageImport(context.Background(), strings.NewReader("rootfs"), dockerapi.ImportOptions{Repo: "busybox", Tag: "local"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Backend: fake, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	l, err := listen.Listen("unix://"+sock, listen.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	if tlsDir != "" {
+		p := func(n string) string { return filepath.Join(tlsDir, n) }
+		cfg, err := certs.ServerConfig(p(certs.CAFile), p(certs.ServerCertFile), p(certs.ServerKeyFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tl, err := listen.Listen("tcp://127.0.0.1:0", listen.Options{TLS: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go srv.Serve(tl)
+		tlsAddr = "tcp://" + tl.Addr().String()
+	}
+	return fake, "unix://" + sock, tlsAddr
+}
+
+func TestEngineOverOurServer(t *testing.T) {
+	fake, addr, _ := serveFake(t, "")
+	e, err := Open(addr, nil, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	if err := e.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evCtx, stopEvents := context.WithCancel(ctx)
+	defer stopEvents()
+	evs, _ := e.Events(evCtx)
+
+	labels := map[string]string{engine.LabelManaged: "true", engine.LabelName: "web"}
+	id, err := e.CreateContainer(ctx, engine.ContainerConfig{
+		Name: "web", Image: "busybox:local", Cmd: []string{"sleep", "30"}, Env: []string{"PORT=8080"}, Labels: labels,
+		Mounts:    []engine.Mount{{Type: engine.MountVolume, Source: "data", Target: "/data"}},
+		Restart:   engine.RestartPolicy{Name: "on-failure", MaxRetries: 3},
+		Resources: engine.Resources{MemoryBytes: 64 << 20, NanoCPUs: 5e8, PidsLimit: 128},
+		StopGrace: 3 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins, err := fake.ContainerInspect(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ins.HostConfig
+	if h.RestartPolicy.Name != "on-failure" || h.RestartPolicy.MaximumRetryCount != 3 || h.Memory != 64<<20 || h.NanoCPUs != 5e8 ||
+		h.PidsLimit == nil || *h.PidsLimit != 128 || len(h.Mounts) != 1 || h.Mounts[0].Source != "data" || h.NetworkMode != "none" {
+		t.Errorf("host config sent: %+v", h)
+	}
+	if ins.Config.StopTimeout == nil || *ins.Config.StopTimeout != 3 {
+		t.Errorf("stop timeout: %v", ins.Config.StopTimeout)
+	}
+	if _, err := e.CreateContainer(ctx, engine.ContainerConfig{Name: "web", Image: "busybox:local"}); !errors.Is(err, engine.ErrConflict) {
+		t.Errorf("name conflict: %v", err)
+	}
+	if _, err := e.CreateContainer(ctx, engine.ContainerConfig{Name: "x1", Image: "nosuch:1"}); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("missing image: %v", err)
+	}
+	if err := e.StartContainer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	list, err := e.Containers(ctx, map[string]string{engine.LabelName: "web"})
+	if err != nil || len(list) != 1 || list[0].State != engine.StateRunning || list[0].Name != "web" || list[0].Labels[engine.LabelManaged] != "true" || list[0].Started.IsZero() {
+		t.Fatalf("Containers: %+v %v", list, err)
+	}
+	if other, _ := e.Containers(ctx, map[string]string{engine.LabelName: "db"}); len(other) != 0 {
+		t.Errorf("label filter: %+v", other)
+	}
+	if err := e.RemoveVolume(ctx, "data"); !errors.Is(err, engine.ErrConflict) {
+		t.Errorf("remove volume in use: %v", err)
+	}
+	if err := e.StopContainer(ctx, id, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := e.Containers(ctx, labels); len(list) != 1 || list[0].State != engine.StateExited || list[0].ExitCode != 143 {
+		t.Errorf("after stop: %+v", list)
+	}
+	if err := e.RemoveContainer(ctx, id, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.RemoveContainer(ctx, id, false); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("remove twice: %v", err)
+	}
+
+	v, err := e.EnsureVolume(ctx, engine.VolumeConfig{Name: "cache", Labels: labels})
+	if err != nil || v.Name != "cache" || v.Labels[engine.LabelName] != "web" {
+		t.Fatalf("EnsureVolume: %+v %v", v, err)
+	}
+	if v2, err := e.EnsureVolume(ctx, engine.VolumeConfig{Name: "cache", Labels: map[string]string{"other": "x"}}); err != nil || v2.Labels["other"] != "" {
+		t.Errorf("EnsureVolume on existing changed it: %+v %v", v2, err)
+	}
+	if vols, _ := e.Volumes(ctx, labels); len(vols) != 1 || vols[0].Name != "cache" {
+		t.Errorf("Volumes: %+v", vols)
+	}
+	if err := e.RemoveVolume(ctx, "cache"); err != nil {
+		t.Fatal(err)
+	}
+
+	img, err := e.InspectImage(ctx, "busybox:local")
+	if err != nil || !strings.HasPrefix(img.ID, "sha256:") || img.RepoTags[0] != "busybox:local" {
+		t.Errorf("InspectImage: %+v %v", img, err)
+	}
+	if _, err := e.InspectImage(ctx, "nosuch:1"); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("InspectImage missing: %v", err)
+	}
+
+	want := []string{"container create web", "container start web", "container die web", "container destroy web"}
+	var got []string
+	timeout := time.After(5 * time.Second)
+	for len(got) < len(want) {
+		select {
+		case ev := <-evs:
+			if ev.Type == engine.EventContainer {
+				got = append(got, ev.Type+" "+ev.Action+" "+ev.Attributes["name"])
+				if ev.Labels[engine.LabelManaged] != "true" || ev.Time.IsZero() {
+					t.Errorf("event without labels or time: %+v", ev)
+				}
+			}
+		case <-timeout:
+			t.Fatalf("events: got %v, want %v", got, want)
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("events %v, want %v", got, want)
+	}
+}
+
+// TestTLSRefusals: a 2376-style listener of ours refuses a client without
+// a certificate, with one from another CA and with an expired one; a wrong
+// CA on the client side is named as such. Nothing falls back to plain TCP.
+func TestTLSRefusals(t *testing.T) {
+	dir := t.TempDir()
+	if err := certs.Init(dir, certs.InitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, addr := serveFake(t, dir)
+	p := func(n string) string { return filepath.Join(dir, n) }
+	ctx := context.Background()
+
+	good, err := Open(addr, &TLSFiles{CA: p(certs.CAFile), Cert: p(certs.ClientCertFile), Key: p(certs.ClientKeyFile)}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := good.Ping(ctx); err != nil {
+		t.Fatalf("valid certificate: %v", err)
+	}
+	if _, err := good.Containers(ctx, nil); err != nil {
+		t.Fatalf("valid certificate: %v", err)
+	}
+
+	if _, err := New(addr, &TLSFiles{CA: p(certs.CAFile)}, time.Second); !errors.Is(err, certs.ErrNoClientCert) && !strings.Contains(fmtErr(err), "client certificate") {
+		t.Errorf("no client certificate: %v", err)
+	}
+	plain, _ := Open(addr, nil, 2*time.Second)
+	if err := plain.Ping(ctx); err == nil || !strings.Contains(err.Error(), "the server speaks TLS") {
+		t.Errorf("plain HTTP client against the TLS listener: %v", err)
+	}
+
+	other := t.TempDir()
+	if err := certs.Init(other, certs.InitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	o := func(n string) string { return filepath.Join(other, n) }
+	foreign, _ := Open(addr, &TLSFiles{CA: p(certs.CAFile), Cert: o(certs.ClientCertFile), Key: o(certs.ClientKeyFile)}, 2*time.Second)
+	err = foreign.Ping(ctx)
+	if err == nil || !strings.Contains(err.Error(), "refused our client certificate") {
+		t.Errorf("certificate from another CA: %v", err)
+	}
+	wrongCA, _ := Open(addr, &TLSFiles{CA: o(certs.CAFile), Cert: p(certs.ClientCertFile), Key: p(certs.ClientKeyFile)}, 2*time.Second)
+	err = wrongCA.Ping(ctx)
+	if err == nil || !strings.Contains(err.Error(), "not signed by the CA") {
+		t.Errorf("wrong CA: %v", err)
+	}
+
+	ca, err := certs.LoadAuthority(p(certs.CAFile), p(certs.CAKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := ca.IssueClient("old", certs.Validity{NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := t.TempDir()
+	writeFile(t, filepath.Join(exp, "cert.pem"), certPEM)
+	writeFile(t, filepath.Join(exp, "key.pem"), keyPEM)
+	expired, _ := Open(addr, &TLSFiles{CA: p(certs.CAFile), Cert: filepath.Join(exp, "cert.pem"), Key: filepath.Join(exp, "key.pem")}, 2*time.Second)
+	err = expired.Ping(ctx)
+	if err == nil || !strings.Contains(err.Error(), "refused our client certificate") {
+		t.Errorf("expired certificate: %v", err)
+	}
+	if _, err := New("unix:///x.sock", &TLSFiles{CA: p(certs.CAFile), Cert: p(certs.ClientCertFile), Key: p(certs.ClientKeyFile)}, time.Second); !errors.Is(err, engine.ErrInvalid) {
+		t.Errorf("TLS on a unix socket: %v", err)
+	}
+}
+
+func fmtErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
