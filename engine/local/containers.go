@@ -50,7 +50,7 @@ func toEngineContainer(c *runtime.Container) engine.Container {
 func (e *Engine) CreateContainer(ctx context.Context, cfg engine.ContainerConfig) (string, error) {
 	img, err := e.images.Resolve(cfg.Image)
 	if err != nil {
-		return "", wrapErr(err)
+		return "", WrapError(err)
 	}
 	lower, err := e.images.LowerDirs(img)
 	if err != nil {
@@ -84,7 +84,7 @@ func (e *Engine) CreateContainer(ctx context.Context, cfg engine.ContainerConfig
 	id, err := e.containers.Create(ctx, spec)
 	if err != nil {
 		e.releaseVolumes(spec.ID, used)
-		return "", wrapErr(err)
+		return "", WrapError(err)
 	}
 	return id, nil
 }
@@ -112,7 +112,7 @@ func (e *Engine) resolveMounts(id string, lower []string, ms []engine.Mount, spe
 				return used, err
 			}
 			if err := e.volumes.Use(m.Source, id); err != nil {
-				return used, wrapErr(err)
+				return used, WrapError(err)
 			}
 			used = append(used, m.Source)
 			if m.SubPath == "" {
@@ -122,7 +122,7 @@ func (e *Engine) resolveMounts(id string, lower []string, ms []engine.Mount, spe
 			}
 			path, err := e.volumes.Resolve(m.Source, m.SubPath)
 			if err != nil {
-				return used, wrapErr(err)
+				return used, WrapError(err)
 			}
 			spec.Mounts = append(spec.Mounts, runtime.Mount{Type: runtime.MountBind, Source: path, Target: m.Target, ReadOnly: m.ReadOnly})
 		default:
@@ -140,12 +140,12 @@ func (e *Engine) releaseVolumes(id string, names []string) {
 
 // StartContainer starts a created or exited container.
 func (e *Engine) StartContainer(ctx context.Context, id string) error {
-	return wrapErr(e.containers.Start(ctx, id))
+	return WrapError(e.containers.Start(ctx, id))
 }
 
 // StopContainer sends the stop signal, then SIGKILL after grace.
 func (e *Engine) StopContainer(ctx context.Context, id string, grace time.Duration) error {
-	return wrapErr(e.containers.Stop(ctx, id, grace))
+	return WrapError(e.containers.Stop(ctx, id, grace))
 }
 
 // RemoveContainer removes the container and its writable layer, and
@@ -153,10 +153,10 @@ func (e *Engine) StopContainer(ctx context.Context, id string, grace time.Durati
 func (e *Engine) RemoveContainer(ctx context.Context, ref string, force bool) error {
 	c, err := e.containers.Inspect(ref)
 	if err != nil {
-		return wrapErr(err)
+		return WrapError(err)
 	}
 	if err := e.containers.Remove(ctx, c.ID, force); err != nil {
-		return wrapErr(err)
+		return WrapError(err)
 	}
 	if _, err := e.volumes.ReleaseAll(c.ID); err != nil {
 		return fmt.Errorf("container %s removed, but releasing its volumes failed: %w", c.Name, err)
@@ -219,19 +219,26 @@ func hasLabels(have, want map[string]string) bool {
 	return true
 }
 
-// wrapErr maps the parts' errors onto the engine's, keeping the message.
-func wrapErr(err error) error {
+// WrapError maps the parts' errors onto the engine's sentinels, keeping
+// the message as it is (the parts already say "not found" or "conflict").
+func WrapError(err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, engine.ErrNotFound), errors.Is(err, engine.ErrConflict), errors.Is(err, engine.ErrInvalid):
 		return err
 	case errors.Is(err, runtime.ErrNotFound), errors.Is(err, layerstore.ErrNotFound), errors.Is(err, volumes.ErrNotFound):
-		return fmt.Errorf("%w: %w", engine.ErrNotFound, err)
+		return kindError{engine.ErrNotFound, err}
 	case errors.Is(err, runtime.ErrConflict), errors.Is(err, layerstore.ErrInUse), errors.Is(err, layerstore.ErrConflict), errors.Is(err, volumes.ErrInUse), errors.Is(err, volumes.ErrConflict):
-		return fmt.Errorf("%w: %w", engine.ErrConflict, err)
+		return kindError{engine.ErrConflict, err}
 	case errors.Is(err, runtime.ErrInvalid), errors.Is(err, volumes.ErrInvalid):
-		return fmt.Errorf("%w: %w", engine.ErrInvalid, err)
+		return kindError{engine.ErrInvalid, err}
 	}
 	return err
 }
+
+// kindError is err, also matching the engine sentinel kind.
+type kindError struct{ kind, err error }
+
+func (k kindError) Error() string   { return k.err.Error() }
+func (k kindError) Unwrap() []error { return []error{k.kind, k.err} }

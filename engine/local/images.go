@@ -58,7 +58,7 @@ func (e *Engine) Build(ctx context.Context, b engine.BuildSource, tags []string,
 		Progress:   progress,
 		Runner:     BuildRunner{e.containers},
 	})
-	return img, wrapErr(err)
+	return img, WrapError(err)
 }
 
 // BuildRunner runs Dockerfile RUN steps in containers of the runtime.
@@ -123,7 +123,7 @@ func (e *Engine) Images(ctx context.Context, labels map[string]string) ([]engine
 func (e *Engine) InspectImage(ctx context.Context, ref string) (engine.Image, error) {
 	img, err := e.images.Resolve(ref)
 	if err != nil {
-		return engine.Image{}, wrapErr(err)
+		return engine.Image{}, WrapError(err)
 	}
 	return toEngineImage(img), nil
 }
@@ -133,7 +133,7 @@ func (e *Engine) InspectImage(ctx context.Context, ref string) (engine.Image, er
 func (e *Engine) RemoveImage(ctx context.Context, ref string) error {
 	_, deleted, err := e.images.Remove(ref, false)
 	if err != nil {
-		return wrapErr(err)
+		return WrapError(err)
 	}
 	for _, id := range deleted {
 		e.publish(engine.EventImage, "delete", id.String(), nil)

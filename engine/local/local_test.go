@@ -172,3 +172,27 @@ func TestLabelsAndImageDefaults(t *testing.T) {
 		t.Fatalf("image used by a container was deleted: %v", err)
 	}
 }
+
+// A commit keeps the container's changes (deletions too) in a new layer
+// on top of the image's, and applies --change instructions.
+func TestCommit(t *testing.T) {
+	e := openEngine(t)
+	buildBusybox(t, e, "bb:1", "RUN echo old > /old && echo keep > /keep\n")
+	id, code := runToExit(t, e, engine.ContainerConfig{Name: "committer", Image: "bb:1", Cmd: []string{"sh", "-c", "rm /old && echo new > /new"}})
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, logsOf(t, e, id))
+	}
+	img, err := e.Commit(context.Background(), id, CommitOptions{Tag: "bb:committed", Message: "m", Changes: []string{`CMD ["sh", "-c", "ls /; echo $X"]`, "ENV X=changed"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := e.ImageStore().Resolve("bb:1")
+	if len(img.Layers) != len(base.Layers)+1 {
+		t.Fatalf("committed image has %d layers, want the base's %d plus one", len(img.Layers), len(base.Layers))
+	}
+	r, code := runToExit(t, e, engine.ContainerConfig{Name: "runner", Image: "bb:committed"})
+	out := logsOf(t, e, r)
+	if code != 0 || !strings.Contains(out, "new\n") || strings.Contains(out, "old\n") || !strings.Contains(out, "keep\n") || !strings.HasSuffix(out, "changed\n") {
+		t.Fatalf("exit %d, output %q: want /new and /keep, no /old, and the changed CMD and ENV", code, out)
+	}
+}

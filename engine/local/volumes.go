@@ -18,11 +18,11 @@ func (e *Engine) ensureVolume(v engine.VolumeConfig) (engine.Volume, error) {
 	if got, err := e.volumes.Get(v.Name); err == nil {
 		return toEngineVolume(got), nil
 	} else if !errors.Is(err, volumes.ErrNotFound) {
-		return engine.Volume{}, wrapErr(err)
+		return engine.Volume{}, WrapError(err)
 	}
 	got, err := e.volumes.Create(volumes.CreateOptions{Name: v.Name, Driver: v.Driver, Labels: v.Labels})
 	if err != nil {
-		return engine.Volume{}, wrapErr(err)
+		return engine.Volume{}, WrapError(err)
 	}
 	e.publish(engine.EventVolume, "create", got.Name, got.Labels)
 	return toEngineVolume(got), nil
@@ -47,7 +47,7 @@ func (e *Engine) Volumes(ctx context.Context, labels map[string]string) ([]engin
 // naming them).
 func (e *Engine) RemoveVolume(ctx context.Context, name string) error {
 	if err := e.volumes.Remove(name, false); err != nil {
-		return wrapErr(err)
+		return WrapError(err)
 	}
 	e.publish(engine.EventVolume, "destroy", name, nil)
 	return nil

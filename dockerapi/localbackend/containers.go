@@ -1,0 +1,418 @@
+package localbackend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
+
+	"github.com/reconciler/reconciler/dockerapi"
+	"github.com/reconciler/reconciler/engine"
+	"github.com/reconciler/reconciler/engine/local"
+	"github.com/reconciler/reconciler/runtime"
+	"github.com/reconciler/reconciler/runtime/logs"
+)
+
+const timeFormat = time.RFC3339Nano
+
+func (b *Backend) rt() *runtime.Runtime { return b.e.Runtime() }
+
+// inspect resolves ref and maps the runtime's errors to the engine's.
+func (b *Backend) inspect(ref string) (*runtime.Container, error) {
+	c, err := b.rt().Inspect(ref)
+	if err != nil {
+		return nil, local.WrapError(err)
+	}
+	return c, nil
+}
+
+// ContainerList implements dockerapi.ContainerBackend.
+func (b *Backend) ContainerList(ctx context.Context, o dockerapi.ContainerListOptions) ([]container.Summary, error) {
+	if err := o.Filters.Validate("label", "label!", "name", "id", "status", "ancestor", "exited"); err != nil {
+		return nil, err
+	}
+	cs, err := b.rt().List()
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Created.After(cs[j].Created) })
+	out := []container.Summary{}
+	for _, c := range cs {
+		st := c.State
+		if !o.All && !st.Running() && len(o.Filters["status"]) == 0 {
+			continue
+		}
+		if !o.Filters.MatchLabels(c.Spec.Labels) || !o.Filters.Match("status", st.Status) ||
+			!o.Filters.MatchPrefix("id", c.ID) || !matchName(o.Filters, c.Name) ||
+			!o.Filters.Match("ancestor", c.Spec.ImageRef) || !o.Filters.Match("exited", itoa(st.ExitCode)) {
+			continue
+		}
+		out = append(out, summary(c))
+		if o.Limit > 0 && len(out) == o.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+func matchName(f dockerapi.Filters, name string) bool {
+	vals := f.Values("name")
+	if len(vals) == 0 {
+		return true
+	}
+	for _, v := range vals {
+		if strings.Contains(name, strings.TrimPrefix(v, "/")) {
+			return true
+		}
+	}
+	return false
+}
+
+func summary(c *runtime.Container) container.Summary {
+	s := container.Summary{
+		ID:      c.ID,
+		Names:   []string{"/" + c.Name},
+		Image:   c.Spec.ImageRef,
+		ImageID: c.Spec.ImageID,
+		Command: strings.Join(c.Spec.Args, " "),
+		Created: c.Created.Unix(),
+		Labels:  nonNil(c.Spec.Labels),
+		Ports:   []container.PortSummary{},
+		State:   container.ContainerState(c.State.Status),
+		Status:  dockerapi.ContainerStatus(c.State.Status, c.State.ExitCode, c.State.StartedAt, c.State.FinishedAt, time.Now()),
+		Mounts:  mountPoints(c),
+	}
+	s.HostConfig.NetworkMode = networkOf(c)
+	return s
+}
+
+func networkOf(c *runtime.Container) string {
+	if c.Spec.Network == engine.NetworkHost {
+		return "host"
+	}
+	return "none"
+}
+
+func mountPoints(c *runtime.Container) []container.MountPoint {
+	out := []container.MountPoint{}
+	for _, m := range c.Spec.Mounts {
+		out = append(out, container.MountPoint{Type: mountType(m.Type), Source: m.Source, Destination: m.Target, RW: !m.ReadOnly})
+	}
+	return out
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// ContainerCreate implements dockerapi.ContainerBackend.
+func (b *Backend) ContainerCreate(ctx context.Context, cc dockerapi.ContainerCreateConfig) (container.CreateResponse, error) {
+	cfg, err := engineConfig(cc)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
+	id, err := b.e.CreateContainer(ctx, cfg)
+	if err != nil {
+		if errors.Is(err, engine.ErrNotFound) && strings.Contains(err.Error(), "image") {
+			return container.CreateResponse{}, fmt.Errorf("%w: No such image: %s", engine.ErrNotFound, cfg.Image)
+		}
+		return container.CreateResponse{}, err
+	}
+	if cc.HostConfig != nil && cc.HostConfig.AutoRemove {
+		go b.autoRemove(id)
+	}
+	resp := container.CreateResponse{ID: id, Warnings: []string{}}
+	if cc.HostConfig != nil && cc.HostConfig.NetworkMode != "" && cc.HostConfig.NetworkMode != "host" && cc.HostConfig.NetworkMode != "none" && cc.HostConfig.NetworkMode != "default" && cc.HostConfig.NetworkMode != "bridge" {
+		resp.Warnings = append(resp.Warnings, "network "+string(cc.HostConfig.NetworkMode)+" is not supported: the container has no network (use --network host for the host's)")
+	}
+	return resp, nil
+}
+
+// autoRemove is --rm: the container goes once it has run and exited.
+func (b *Backend) autoRemove(id string) {
+	ctx := context.Background()
+	c, err := b.rt().Inspect(id)
+	if err != nil {
+		return
+	}
+	if _, err := b.rt().WaitFrom(ctx, id, runtime.WaitNextExit, c.State.ExitCount); err != nil {
+		return
+	}
+	b.e.RemoveContainer(ctx, id, true)
+}
+
+// ContainerInspect implements dockerapi.ContainerBackend.
+func (b *Backend) ContainerInspect(ctx context.Context, ref string) (container.InspectResponse, error) {
+	c, err := b.inspect(ref)
+	if err != nil {
+		return container.InspectResponse{}, err
+	}
+	st := c.State
+	resp := container.InspectResponse{
+		ID:      c.ID,
+		Created: c.Created.UTC().Format(timeFormat),
+		State: &container.State{
+			Status: container.ContainerState(st.Status), Running: st.Status == runtime.StateRunning,
+			Restarting: st.Status == runtime.StateRestarting, Dead: st.Status == runtime.StateDead,
+			OOMKilled: st.OOMKilled, Pid: st.Pid, ExitCode: st.ExitCode, Error: st.Error,
+			StartedAt: zeroTime(st.StartedAt), FinishedAt: zeroTime(st.FinishedAt),
+		},
+		Image:        c.Spec.ImageID,
+		LogPath:      c.LogPath,
+		Name:         "/" + c.Name,
+		RestartCount: st.RestartCount,
+		Driver:       "overlay",
+		Platform:     "linux",
+		ExecIDs:      b.execIDs(c.ID),
+		HostConfig:   hostConfig(c),
+		Mounts:       mountPoints(c),
+		Config: &container.Config{
+			Hostname:     hostname(c),
+			User:         c.Spec.User,
+			Env:          c.Spec.Env,
+			Cmd:          c.Spec.Args,
+			Image:        c.Spec.ImageRef,
+			WorkingDir:   c.Spec.Cwd,
+			Labels:       nonNil(c.Spec.Labels),
+			StopSignal:   c.Spec.StopSignal,
+			AttachStdout: true,
+			AttachStderr: true,
+		},
+		NetworkSettings: &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{networkOf(c): {}}},
+	}
+	if len(c.Spec.Args) > 0 {
+		resp.Path, resp.Args = c.Spec.Args[0], c.Spec.Args[1:]
+	}
+	if grace := int(c.Spec.StopGrace / time.Second); grace > 0 {
+		resp.Config.StopTimeout = &grace
+	}
+	return resp, nil
+}
+
+func hostname(c *runtime.Container) string {
+	if c.Spec.Hostname != "" {
+		return c.Spec.Hostname
+	}
+	return c.ID[:12]
+}
+
+func hostConfig(c *runtime.Container) *container.HostConfig {
+	hc := &container.HostConfig{
+		NetworkMode:   container.NetworkMode(networkOf(c)),
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(c.Spec.RestartPolicy.Name), MaximumRetryCount: c.Spec.RestartPolicy.MaxRetries},
+		LogConfig:     container.LogConfig{Type: "json-file"},
+	}
+	if hc.RestartPolicy.Name == "" {
+		hc.RestartPolicy.Name = "no"
+	}
+	hc.Memory = c.Spec.Resources.MemoryBytes
+	hc.NanoCPUs = c.Spec.Resources.NanoCPUs
+	if c.Spec.Resources.PidsLimit > 0 {
+		p := c.Spec.Resources.PidsLimit
+		hc.PidsLimit = &p
+	}
+	for _, m := range c.Spec.Mounts {
+		if m.Type == runtime.MountBind {
+			bind := m.Source + ":" + m.Target
+			if m.ReadOnly {
+				bind += ":ro"
+			}
+			hc.Binds = append(hc.Binds, bind)
+		}
+	}
+	return hc
+}
+
+func zeroTime(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00Z"
+	}
+	return t.UTC().Format(timeFormat)
+}
+
+// ContainerStart implements dockerapi.ContainerBackend.
+func (b *Backend) ContainerStart(ctx context.Context, ref string) error {
+	c, err := b.inspect(ref)
+	if err != nil {
+		return err
+	}
+	if c.State.Running() {
+		return fmt.Errorf("%w: container %s is already running", dockerapi.ErrNotModified, c.Name)
+	}
+	return local.WrapError(b.e.StartContainer(ctx, c.ID))
+}
+
+// ContainerStop implements dockerapi.ContainerBackend.
+func (b *Backend) ContainerStop(ctx context.Context, ref string, o dockerapi.StopOptions) error {
+	c, err := b.inspect(ref)
+	if err != nil {
+		return err
+	}
+	if !c.State.Running() {
+		return fmt.Errorf("%w: container %s is not running", dockerapi.ErrNotModified, c.Name)
+	}
+	if o.Signal != "" {
+		// A one-off stop signal: send it, then stop with the grace left.
+		if err := b.rt().Kill(ctx, c.ID, o.Signal); err != nil {
+			return local.WrapError(err)
+		}
+	}
+	return local.WrapError(b.rt().Stop(ctx, c.ID, stopGrace(o)))
+}
+
+// ContainerRestart implements dockerapi.ContainerBackend.
+func (b *Backend) ContainerRestart(ctx context.Context, ref string, o dockerapi.StopOptions) error {
+	c, err := b.inspect(ref)
+	if err != nil {
+		return err
+	}
+	return local.WrapError(b.rt().Restart(ctx, c.ID, stopGrace(o)))
+}
+
+// ContainerKill implements dockerapi.ContainerBackend.
+func (b *Backend) ContainerKill(ctx context.Context, ref string, signal string) error {
+	c, err := b.inspect(ref)
+	if err != nil {
+		return err
+	}
+	return local.WrapError(b.rt().Kill(ctx, c.ID, signal))
+}
+
+// ContainerWait implements dockerapi.ContainerBackend.
+func (b *Backend) ContainerWait(ctx context.Context, ref string, cond container.WaitCondition) (<-chan container.WaitResponse, error) {
+	c, err := b.inspect(ref)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan container.WaitResponse, 1)
+	exits := c.State.ExitCount
+	go func() {
+		defer close(ch)
+		code, err := b.rt().WaitFrom(ctx, c.ID, string(cond), exits)
+		if ctx.Err() != nil {
+			return
+		}
+		resp := container.WaitResponse{StatusCode: int64(code)}
+		if err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			resp.Error = &container.WaitExitError{Message: err.Error()}
+		}
+		ch <- resp
+	}()
+	return ch, nil
+}
+
+// ContainerLogs implements dockerapi.ContainerBackend.
+func (b *Backend) ContainerLogs(ctx context.Context, ref string, o dockerapi.LogsOptions, stdout, stderr io.Writer) error {
+	c, err := b.inspect(ref)
+	if err != nil {
+		return err
+	}
+	s, err := b.rt().Logs(ctx, c.ID, runtime.LogOptions{Follow: o.Follow, Tail: o.Tail, Since: o.Since, Until: o.Until,
+		Timestamps: o.Timestamps, Stdout: stdout != nil, Stderr: stderr != nil})
+	if err != nil {
+		return local.WrapError(err)
+	}
+	return copyLog(s, stdout, stderr, o.Timestamps)
+}
+
+// copyLog writes a log stream to the writers requested (nil: skipped).
+func copyLog(s *logs.Stream, stdout, stderr io.Writer, timestamps bool) error {
+	defer s.Close()
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	err := s.CopyTo(stdout, stderr, timestamps)
+	if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// ContainerAttach implements dockerapi.ContainerBackend. Containers have no
+// stdin here: input is read and dropped so the client never blocks.
+func (b *Backend) ContainerAttach(ctx context.Context, ref string, o dockerapi.AttachOptions) error {
+	c, err := b.inspect(ref)
+	if err != nil {
+		return err
+	}
+	if o.Stdin != nil {
+		go io.Copy(io.Discard, o.Stdin)
+	}
+	if o.Logs {
+		s, err := b.rt().Logs(ctx, c.ID, runtime.LogOptions{Tail: -1})
+		if err != nil {
+			return local.WrapError(err)
+		}
+		if err := copyLog(s, o.Stdout, o.Stderr, false); err != nil {
+			return err
+		}
+	}
+	if !o.Stream {
+		if o.Attached != nil {
+			o.Attached()
+		}
+		return nil
+	}
+	s, err := b.rt().Attach(ctx, c.ID)
+	if err != nil {
+		return local.WrapError(err)
+	}
+	if o.Attached != nil {
+		o.Attached()
+	}
+	return copyLog(s, o.Stdout, o.Stderr, false)
+}
+
+// ContainerRemove implements dockerapi.ContainerBackend.
+func (b *Backend) ContainerRemove(ctx context.Context, ref string, o dockerapi.RemoveOptions) error {
+	c, err := b.inspect(ref)
+	if err != nil {
+		return err
+	}
+	if c.State.Running() && !o.Force {
+		return fmt.Errorf("%w: cannot remove container \"/%s\": container is running: stop the container before removing or force remove", engine.ErrConflict, c.Name)
+	}
+	return local.WrapError(b.e.RemoveContainer(ctx, c.ID, o.Force))
+}
+
+// ContainersPrune implements dockerapi.ContainerBackend: stopped
+// containers go.
+func (b *Backend) ContainersPrune(ctx context.Context, f dockerapi.Filters) (container.PruneReport, error) {
+	if err := f.Validate("label", "label!", "until"); err != nil {
+		return container.PruneReport{}, err
+	}
+	cs, err := b.rt().List()
+	if err != nil {
+		return container.PruneReport{}, err
+	}
+	rep := container.PruneReport{ContainersDeleted: []string{}}
+	for _, c := range cs {
+		if c.State.Running() || !f.MatchLabels(c.Spec.Labels) {
+			continue
+		}
+		if err := b.e.RemoveContainer(ctx, c.ID, false); err == nil {
+			rep.ContainersDeleted = append(rep.ContainersDeleted, c.ID)
+		}
+	}
+	return rep, nil
+}
+
+func mountType(t string) mount.Type {
+	if t == runtime.MountTmpfs {
+		return mount.TypeTmpfs
+	}
+	return mount.TypeBind
+}

@@ -1,0 +1,150 @@
+package localbackend
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/moby/moby/api/types/container"
+
+	"github.com/reconciler/reconciler/dockerapi"
+	"github.com/reconciler/reconciler/engine"
+	"github.com/reconciler/reconciler/engine/local"
+	"github.com/reconciler/reconciler/runtime"
+	"github.com/reconciler/reconciler/runtime/sandbox"
+)
+
+// execution is one `docker exec`: created, then started once.
+type execution struct {
+	id, containerID string
+	cfg             container.ExecCreateRequest
+
+	mu       sync.Mutex
+	started  bool
+	running  bool
+	exitCode *int
+}
+
+// ExecCreate implements dockerapi.ExecBackend.
+func (b *Backend) ExecCreate(ctx context.Context, ref string, cfg container.ExecCreateRequest) (string, error) {
+	c, err := b.inspect(ref)
+	if err != nil {
+		return "", err
+	}
+	if c.State.Status != runtime.StateRunning {
+		return "", fmt.Errorf("%w: container %s is not running", engine.ErrConflict, c.ID)
+	}
+	if len(cfg.Cmd) == 0 {
+		return "", fmt.Errorf("%w: no exec command specified", engine.ErrInvalid)
+	}
+	if cfg.Tty || cfg.Privileged {
+		return "", fmt.Errorf("%w: exec with a TTY (-t) or --privileged is not supported by this engine", engine.ErrInvalid)
+	}
+	x := &execution{id: randomID(), containerID: c.ID, cfg: cfg}
+	b.mu.Lock()
+	b.execs[x.id] = x
+	b.mu.Unlock()
+	return x.id, nil
+}
+
+func (b *Backend) execution(id string) (*execution, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	x, ok := b.execs[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: No such exec instance: %s", engine.ErrNotFound, id)
+	}
+	return x, nil
+}
+
+func (b *Backend) execIDs(containerID string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var ids []string
+	for _, x := range b.execs {
+		if x.containerID == containerID {
+			ids = append(ids, x.id)
+		}
+	}
+	return ids
+}
+
+// ExecStart implements dockerapi.ExecBackend.
+func (b *Backend) ExecStart(ctx context.Context, id string, o dockerapi.ExecStartOptions) error {
+	x, err := b.execution(id)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	if x.started {
+		x.mu.Unlock()
+		return fmt.Errorf("%w: exec %s has already been started", engine.ErrConflict, id)
+	}
+	x.started, x.running = true, true
+	x.mu.Unlock()
+
+	spec := runtime.ExecSpec{Args: x.cfg.Cmd, Env: x.cfg.Env, Cwd: x.cfg.WorkingDir, User: x.cfg.User,
+		Stdin: o.Stdin, Stdout: orDiscard(o.Stdout), Stderr: orDiscard(o.Stderr)}
+	if !x.cfg.AttachStdin {
+		spec.Stdin = nil
+	}
+	run := func(ctx context.Context) {
+		code, err := b.rt().Exec(ctx, x.containerID, spec)
+		if err != nil && ctx.Err() == nil {
+			// Docker reports a command that cannot start in the output,
+			// with exit code 126 (127 when it is not found).
+			fmt.Fprintf(spec.Stdout, "exec failed: %v\n", local.WrapError(err))
+			code = 126
+			var se *sandbox.StartError
+			if errors.As(err, &se) {
+				code = se.ExitCode()
+			}
+		}
+		x.mu.Lock()
+		x.running, x.exitCode = false, &code
+		x.mu.Unlock()
+	}
+	if o.Detach {
+		spec.Stdout, spec.Stderr, spec.Stdin = io.Discard, io.Discard, nil
+		go run(context.Background())
+		return nil
+	}
+	if o.Started != nil {
+		o.Started()
+	}
+	run(ctx)
+	return nil
+}
+
+// ExecInspect implements dockerapi.ExecBackend.
+func (b *Backend) ExecInspect(ctx context.Context, id string) (container.ExecInspectResponse, error) {
+	x, err := b.execution(id)
+	if err != nil {
+		return container.ExecInspectResponse{}, err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	resp := container.ExecInspectResponse{
+		ID: x.id, Running: x.running, ExitCode: x.exitCode, ContainerID: x.containerID,
+		OpenStdin: x.cfg.AttachStdin, OpenStdout: x.cfg.AttachStdout, OpenStderr: x.cfg.AttachStderr,
+		ProcessConfig: &container.ExecProcessConfig{Entrypoint: x.cfg.Cmd[0], Arguments: x.cfg.Cmd[1:], User: x.cfg.User},
+	}
+	return resp, nil
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+func randomID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
