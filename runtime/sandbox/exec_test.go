@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/reexec"
 )
 
 // startSleeper starts a long-running container and registers its cleanup.
@@ -209,5 +212,66 @@ func TestCVE20195736Reexec(t *testing.T) {
 		true`)
 	if !strings.HasPrefix(out, "/memfd:") || strings.Contains(out, "WROTE") {
 		t.Fatalf("the runtime binary is reachable from the container:\n%s", out)
+	}
+}
+
+// sealedRole prints the inode of the sealed copy this process uses.
+const sealedRole = "sandbox-test-sealed"
+
+func sealedMain() {
+	f, err := sealed()
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	fmt.Println(inode(f))
+	os.Exit(0)
+}
+
+func inode(f *os.File) uint64 {
+	var st unix.Stat_t
+	unix.Fstat(int(f.Fd()), &st)
+	return st.Ino
+}
+
+// TestSealedBinaryPassedToChild checks that a re-executed child adopts the
+// parent's sealed copy instead of making its own.
+func TestSealedBinaryPassedToChild(t *testing.T) {
+	needRoot(t)
+	f, err := sealed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(pass bool) string {
+		cmd := reexec.Command(sealedRole)
+		if pass {
+			if err := PassSealedBinary(cmd); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	want := strconv.FormatUint(inode(f), 10)
+	if got := run(true); got != want {
+		t.Fatalf("child uses memfd inode %s, want the parent's %s", got, want)
+	}
+	if got := run(false); got == want {
+		t.Fatal("child without PassSealedBinary claims the parent's memfd")
+	}
+	// adopt refuses what is not a sealed memfd.
+	r, w, _ := os.Pipe()
+	defer r.Close()
+	defer w.Close()
+	if _, err := adopt(int(r.Fd())); err == nil {
+		t.Fatal("adopted a pipe")
+	}
+	mfd, _ := unix.MemfdCreate("unsealed", unix.MFD_CLOEXEC)
+	defer unix.Close(mfd)
+	if _, err := adopt(mfd); err == nil {
+		t.Fatal("adopted an unsealed memfd")
 	}
 }

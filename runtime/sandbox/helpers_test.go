@@ -16,6 +16,7 @@ import (
 
 func TestMain(m *testing.M) {
 	reexec.Register(evilRole, evilMain)
+	reexec.Register(sealedRole, sealedMain)
 	if reexec.Init() {
 		return
 	}

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -12,57 +15,114 @@ import (
 // The container init and exec helpers run from a sealed memfd copy of this
 // binary, never from the file on disk: a process in the container that
 // opens /proc/PID/exe of a helper gets the memfd, which is read-only
-// forever (CVE-2019-5736). The copy is made once per process and reused.
+// forever (CVE-2019-5736). The copy is made once per process and reused;
+// a daemon hands it to the shims it starts (PassSealedBinary), so a shim
+// does not copy the binary again.
 var (
 	selfOnce sync.Once
-	selfFD   int
+	selfFile *os.File
 	selfErr  error
 )
+
+// SealedBinaryEnv names the inherited descriptor of the sealed copy in a
+// process started with PassSealedBinary.
+const SealedBinaryEnv = "RECONCILER_SANDBOX_SEALED_FD"
 
 // memfdMinFD keeps the cached descriptor above the descriptors os/exec
 // dup2()s into place in the child (0-2 and ExtraFiles), which would
 // otherwise clobber it before the exec of /proc/self/fd/N.
 const memfdMinFD = 100
 
+const requiredSeals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+
+// sealed returns the sealed copy, adopting an inherited one if valid.
+func sealed() (*os.File, error) {
+	selfOnce.Do(func() {
+		if v := os.Getenv(SealedBinaryEnv); v != "" {
+			os.Unsetenv(SealedBinaryEnv)
+			if fd, err := strconv.Atoi(v); err == nil {
+				if f, err := adopt(fd); err == nil {
+					selfFile = f
+					return
+				}
+			}
+		}
+		selfFile, selfErr = sealedCopy("/proc/self/exe")
+	})
+	return selfFile, selfErr
+}
+
 // selfExe returns the path under /proc/self/fd of the sealed copy.
 func selfExe() (string, error) {
-	selfOnce.Do(func() { selfFD, selfErr = sealedCopy("/proc/self/exe") })
-	if selfErr != nil {
-		return "", selfErr
+	f, err := sealed()
+	if err != nil {
+		return "", err
 	}
-	return fmt.Sprintf("/proc/self/fd/%d", selfFD), nil
+	return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())), nil
+}
+
+// PassSealedBinary makes cmd (this binary re-executed, e.g. a shim)
+// inherit the sealed copy, so its own Start and Exec calls reuse it
+// instead of copying the binary once more.
+func PassSealedBinary(cmd *exec.Cmd) error {
+	f, err := sealed()
+	if err != nil {
+		return err
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, SealedBinaryEnv+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
+	return nil
+}
+
+// adopt accepts an inherited descriptor only if it is a memfd sealed
+// against every change, and moves it out of the way (close-on-exec, high).
+func adopt(fd int) (*os.File, error) {
+	link, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+	if err != nil || !strings.HasPrefix(link, "/memfd:") {
+		return nil, fmt.Errorf("sandbox: inherited fd %d is not a memfd", fd)
+	}
+	seals, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
+	if err != nil || seals&requiredSeals != requiredSeals {
+		return nil, fmt.Errorf("sandbox: inherited memfd %d is not sealed", fd)
+	}
+	hi, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, memfdMinFD)
+	if err != nil {
+		return nil, err
+	}
+	unix.Close(fd)
+	return os.NewFile(uintptr(hi), "memfd:reconciler-init"), nil
 }
 
 // sealedCopy copies the file at path into a memfd and seals it against
-// any further change, returning the (close-on-exec) descriptor.
-func sealedCopy(path string) (int, error) {
+// any further change.
+func sealedCopy(path string) (*os.File, error) {
 	src, err := os.Open(path)
 	if err != nil {
-		return -1, fmt.Errorf("sandbox: open own binary: %w", err)
+		return nil, fmt.Errorf("sandbox: open own binary: %w", err)
 	}
 	defer src.Close()
 	fd, err := unix.MemfdCreate("reconciler-init", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
-		return -1, fmt.Errorf("sandbox: memfd_create: %w", err)
+		return nil, fmt.Errorf("sandbox: memfd_create: %w", err)
 	}
 	if hi, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, memfdMinFD); err == nil {
 		unix.Close(fd)
 		fd = hi
 	}
 	dst := os.NewFile(uintptr(fd), "memfd:reconciler-init")
+	if st, err := src.Stat(); err == nil {
+		unix.Fallocate(fd, 0, 0, st.Size())
+	}
 	if _, err := io.Copy(dst, src); err != nil {
 		dst.Close()
-		return -1, fmt.Errorf("sandbox: copy own binary into memfd: %w", err)
+		return nil, fmt.Errorf("sandbox: copy own binary into memfd: %w", err)
 	}
-	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, requiredSeals); err != nil {
 		dst.Close()
-		return -1, fmt.Errorf("sandbox: seal memfd: %w", err)
+		return nil, fmt.Errorf("sandbox: seal memfd: %w", err)
 	}
-	// Keep the descriptor for the life of the process: dst must not be
-	// garbage collected (its finalizer would close fd).
-	selfFile = dst
-	return fd, nil
+	return dst, nil
 }
-
-var selfFile *os.File

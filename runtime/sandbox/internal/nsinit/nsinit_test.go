@@ -1,0 +1,101 @@
+package nsinit
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestSpecRoundTrip(t *testing.T) {
+	in := &Spec{
+		LowerDirs: []string{"/l/0", "/l/1,with:odd chars"}, UpperDir: "/u", WorkDir: "/w", RootfsDir: "/r",
+		Mounts: []Mount{{Type: "bind", Source: "/src", Target: "/dst", ReadOnly: true},
+			{Type: "tmpfs", Target: "/t", Size: 1 << 20}},
+		Args: []string{"sh", "-c", "echo \x00 ünïcode"}, Env: []string{"A=1", "B="},
+		Cwd: "/app", User: "app:staff", Hostname: "h", Network: "none",
+	}
+	out, err := Unmarshal(in.Marshal())
+	if err != nil || !reflect.DeepEqual(in, out) {
+		t.Fatalf("round trip:\n%+v\n%+v (%v)", in, out, err)
+	}
+	if _, err := Unmarshal([]byte{tArg, 200}); err == nil {
+		t.Fatal("truncated record accepted")
+	}
+}
+
+func TestFailureRoundTrip(t *testing.T) {
+	in := &Failure{Msg: "exec /x: nope", Program: true, Errno: syscall.ENOENT, NotFound: true}
+	if out := UnmarshalFailure(in.Marshal()); !reflect.DeepEqual(in, out) {
+		t.Fatalf("%+v != %+v", in, out)
+	}
+	if out := UnmarshalFailure([]byte("plain text")); out.Msg != "plain text" {
+		t.Fatalf("plain text failure: %+v", out)
+	}
+}
+
+func TestResolveUser(t *testing.T) {
+	dir := t.TempDir()
+	passwdFile, groupFile = filepath.Join(dir, "passwd"), filepath.Join(dir, "group")
+	defer func() { passwdFile, groupFile = "/etc/passwd", "/etc/group" }()
+	os.WriteFile(passwdFile, []byte("root:x:0:0::/root:/bin/sh\n# comment\napp:x:1000:1001:App:/home/app:/bin/sh\nshort:x:7\n"), 0o644)
+	os.WriteFile(groupFile, []byte("root:x:0:\napp:x:1001:\nstaff:x:50:app,other\nwheel:x:10:root,app\n"), 0o644)
+	for spec, want := range map[string]execUser{
+		"":           {0, 0, []int{10}, "/root"},
+		"app":        {1000, 1001, []int{50, 10}, "/home/app"},
+		"1000":       {1000, 1001, []int{50, 10}, "/home/app"},
+		"app:staff":  {1000, 50, []int{10}, "/home/app"},
+		"app:0":      {1000, 0, []int{50, 10}, "/home/app"},
+		"555":        {555, 0, nil, "/"},
+		"555:wheel":  {555, 10, nil, "/"},
+		"1000:12345": {1000, 12345, []int{50, 10}, "/home/app"},
+	} {
+		got, err := resolveUser(spec)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("resolveUser(%q) = %+v, %v; want %+v", spec, got, err, want)
+		}
+	}
+	for _, spec := range []string{"ghost", "app:ghosts", "short"} {
+		if _, err := resolveUser(spec); err == nil || !strings.Contains(err.Error(), "unable to find") {
+			t.Errorf("resolveUser(%q) error = %v", spec, err)
+		}
+	}
+}
+
+func TestBuildEnvAndLookPath(t *testing.T) {
+	env := buildEnv([]string{"A=1"}, "host", "/home/x")
+	want := []string{"A=1", DefaultPath, "HOSTNAME=host", "HOME=/home/x"}
+	if !reflect.DeepEqual(env, want) {
+		t.Fatalf("buildEnv = %q", env)
+	}
+	if env := buildEnv([]string{"PATH=/x", "HOME=/h", "HOSTNAME=y"}, "host", "/home/x"); len(env) != 3 {
+		t.Fatalf("buildEnv overrode explicit values: %q", env)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "prog"), nil, 0o755)
+	os.WriteFile(filepath.Join(dir, "data"), nil, 0o644)
+	if p, err := lookPath("prog", []string{"PATH=/nonexistent:" + dir}); err != nil || p != dir+"/prog" {
+		t.Fatalf("lookPath = %q, %v", p, err)
+	}
+	_, err := lookPath("data", []string{"PATH=" + dir})
+	if f, ok := err.(*Failure); !ok || !f.NotFound || !f.Program {
+		t.Fatalf("non-executable file found: %v", err)
+	}
+	if p, _ := lookPath("./rel", nil); p != "./rel" {
+		t.Fatalf("path with a slash looked up: %q", p)
+	}
+}
+
+func TestMkdirAll(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a/b//c/")
+	if err := mkdirAll(p); err != nil || !isDir(filepath.Join(dir, "a/b/c")) {
+		t.Fatalf("mkdirAll: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "file"), nil, 0o644)
+	if err := mkdirAll(filepath.Join(dir, "file")); err == nil {
+		t.Fatal("mkdirAll over a file succeeded")
+	}
+}
