@@ -94,6 +94,29 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+func TestErrorListFor(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"a.yaml": hdr + "kind: Volume\nmetadata: {name: A}\n",
+		"b.yaml": hdr + "kind: Container\nmetadata: {name: c}\nspec: {image: 'x:1'}\n",
+		"c.yaml": hdr + "kind: Volume\nmetadata: {name: c}\n",
+	})
+	t.Chdir(dir)
+	objs, err := Load([]string{"."}, false, nil)
+	var list ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("err = %v", err)
+	}
+	if diff := cmp.Diff([]string{"a.yaml", "b.yaml"}, list.Files()); diff != "" {
+		t.Errorf("Files (-want +got):\n%s", diff)
+	}
+	if got := list.For("b.yaml"); len(got) != 1 || got[0].Field != "spec.image" {
+		t.Errorf("For(b.yaml) = %v", got)
+	}
+	if len(list.For("c.yaml")) != 0 || len(objs) != 2 {
+		t.Errorf("c.yaml is fine; objects %d, want the 2 valid ones", len(objs))
+	}
+}
+
 func TestExpandPaths(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
 		"b.yaml": "", "a.yml": "", "c.json": "", "README.md": "", ".hidden.yaml": "",

@@ -162,9 +162,6 @@ func decodeDocument(file string, n int, doc document, dir string) (o Object, err
 	src := Source{File: file, Document: n, Line: doc.line}
 	j, err := yaml.YAMLToJSONStrict(doc.data)
 	if err != nil {
-		if bytes.TrimSpace(doc.data) == nil {
-			return o, nil, true
-		}
 		return Object{Source: src}, yamlErrors(src, err), false
 	}
 	if string(j) == "null" {

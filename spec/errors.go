@@ -56,6 +56,18 @@ func (l ErrorList) Files() []string {
 	return files
 }
 
+// For returns the problems of one file: a controller that keeps each
+// file's last good objects replaces only the files without problems.
+func (l ErrorList) For(file string) ErrorList {
+	var out ErrorList
+	for _, e := range l {
+		if e.Source.File == file {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // orNil returns nil for an empty list, so "err != nil" means "problems".
 func (l ErrorList) orNil() error {
 	if len(l) == 0 {
