@@ -1,8 +1,6 @@
 package layerstore
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +14,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 
+	"github.com/reconciler/reconciler/internal/decompress"
 	"github.com/reconciler/reconciler/internal/tarsafe"
 )
 
@@ -88,7 +87,7 @@ type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
-// AddLayer stores a layer tar (gzip or plain, detected) on top of the chain
+// AddLayer stores a layer tar (gzip, zstd or plain, detected) on top of the chain
 // parent ("" for a base layer), verifies expectDiffID if non-empty and
 // unpacks it safely, whiteouts in overlayfs form, into its own directory.
 // Idempotent: an existing chain ID is reused, not rewritten (with a known
@@ -120,20 +119,14 @@ func (s *Store) AddLayer(ctx context.Context, parent digest.Digest, r io.Reader,
 	defer blobF.Close()
 	blobD := digest.SHA256.Digester()
 	var blobN countWriter
-	br := bufio.NewReaderSize(io.TeeReader(r, io.MultiWriter(blobF, blobD.Hash(), &blobN)), 64<<10)
-	magic, _ := br.Peek(2)
-	compressed := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
-	var tarStream io.Reader = br
-	if compressed {
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return Layer{}, fmt.Errorf("add layer: gzip: %w", err)
-		}
-		tarStream = gz
+	dr, kind, err := decompress.Reader(io.TeeReader(r, io.MultiWriter(blobF, blobD.Hash(), &blobN)))
+	if err != nil {
+		return Layer{}, fmt.Errorf("add layer: %w", err)
 	}
+	defer dr.Close()
 	diffD := digest.SHA256.Digester()
 	var tarN countWriter
-	tr := io.TeeReader(tarStream, io.MultiWriter(diffD.Hash(), &tarN))
+	tr := io.TeeReader(dr, io.MultiWriter(diffD.Hash(), &tarN))
 
 	diffDir := filepath.Join(tmp, "diff")
 	if err := os.Mkdir(diffDir, 0o755); err != nil {
@@ -146,11 +139,8 @@ func (s *Store) AddLayer(ctx context.Context, parent digest.Digest, r io.Reader,
 			return Layer{}, fmt.Errorf("add layer: %w", err)
 		}
 	}
-	// The rest of the stream (tar padding, gzip trailer) still counts.
+	// The rest of the stream (tar padding, compression trailer) still counts.
 	if _, err := io.Copy(io.Discard, tr); err != nil {
-		return Layer{}, fmt.Errorf("add layer: read: %w", err)
-	}
-	if _, err := io.Copy(io.Discard, br); err != nil {
 		return Layer{}, fmt.Errorf("add layer: read: %w", err)
 	}
 	diffID := diffD.Digest()
@@ -158,10 +148,11 @@ func (s *Store) AddLayer(ctx context.Context, parent digest.Digest, r io.Reader,
 		return Layer{}, fmt.Errorf("add layer: diff ID mismatch: the archive's layer has %s, the image config says %s (corrupt or tampered layer)", diffID, expectDiffID)
 	}
 	chain := ChainID(parent, diffID)
-	mt := ocispec.MediaTypeImageLayer
-	if compressed {
-		mt = ocispec.MediaTypeImageLayerGzip
-	}
+	mt := map[decompress.Kind]string{
+		decompress.None: ocispec.MediaTypeImageLayer,
+		decompress.Gzip: ocispec.MediaTypeImageLayerGzip,
+		decompress.Zstd: ocispec.MediaTypeImageLayerZstd,
+	}[kind]
 	layer := Layer{DiffID: diffID, ChainID: chain, Digest: blobD.Digest(), MediaType: mt, Size: blobN.n, TarSize: tarN.n}
 	if err := blobF.Sync(); err != nil {
 		return Layer{}, err

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
 	digest "github.com/opencontainers/go-digest"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
@@ -99,6 +100,11 @@ func TestAddLayerIdempotentAndVerified(t *testing.T) {
 	l3 := addLayer(t, s, "", gz(t, b))
 	if l3.ChainID != l1.ChainID || l3.Digest == l1.Digest {
 		t.Fatalf("gzip'd layer = %+v", l3)
+	}
+	zw, _ := zstd.NewWriter(nil)
+	l4 := addLayer(t, s, "", zw.EncodeAll(b, nil))
+	if l4.ChainID != l1.ChainID || l4.MediaType != "application/vnd.oci.image.layer.v1.tar+zstd" {
+		t.Fatalf("zstd layer = %+v", l4)
 	}
 	if n := countDir(t, filepath.Join(s.Root(), "layers")); n != 1 {
 		t.Fatalf("%d layer dirs, want 1", n)

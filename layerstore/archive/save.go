@@ -2,9 +2,7 @@ package archive
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +17,7 @@ import (
 	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/reconciler/reconciler/internal/decompress"
 	"github.com/reconciler/reconciler/layerstore"
 )
 
@@ -238,7 +237,7 @@ func saveDocker(ctx context.Context, s *layerstore.Store, sel []*selected, a *ar
 }
 
 // writeUncompressed writes layer l as blobs/sha256/DIFFID, decompressing
-// a gzip'd blob; it returns the tar's size.
+// a compressed blob; it returns the tar's size.
 func writeUncompressed(s *layerstore.Store, l layerstore.Layer, a *archiveWriter) (int64, error) {
 	p, err := s.BlobPath(l.Digest)
 	if err != nil {
@@ -249,16 +248,12 @@ func writeUncompressed(s *layerstore.Store, l layerstore.Layer, a *archiveWriter
 		if err != nil {
 			return nil, nil, err
 		}
-		br := bufio.NewReader(f)
-		if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-			gz, err := gzip.NewReader(br)
-			if err != nil {
-				f.Close()
-				return nil, nil, err
-			}
-			return gz, func() { f.Close() }, nil
+		r, _, err := decompress.Reader(f)
+		if err != nil {
+			f.Close()
+			return nil, nil, err
 		}
-		return br, func() { f.Close() }, nil
+		return r, func() { r.Close(); f.Close() }, nil
 	}
 	size := l.TarSize
 	if size == 0 {

@@ -2,19 +2,18 @@ package archive
 
 import (
 	"archive/tar"
-	"bufio"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"path/filepath"
 
+	"github.com/reconciler/reconciler/internal/decompress"
 	"github.com/reconciler/reconciler/internal/tarsafe"
 	"github.com/reconciler/reconciler/layerstore"
 )
 
-// spooled is an input archive copied (decompressed) to an unlinked temp
+// spooled is an input archive copied (decompressed if gzip or zstd) to an unlinked temp
 // file, with the offset of every regular file's data: members are read in
 // place, in any order, without unpacking the archive.
 type spooled struct {
@@ -46,16 +45,12 @@ func spool(s *layerstore.Store, r io.Reader) (*spooled, error) {
 		return nil, err
 	}
 	os.Remove(f.Name()) // anonymous: gone however this ends
-	br := bufio.NewReader(r)
-	var src io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("gzip: %w", err)
-		}
-		src = gz
+	src, _, err := decompress.Reader(r)
+	if err != nil {
+		f.Close()
+		return nil, err
 	}
+	defer src.Close()
 	n, err := io.Copy(f, src)
 	if err != nil {
 		f.Close()
