@@ -32,6 +32,9 @@ func (r *Runtime) Start(ctx context.Context, ref string) error {
 	if c.State.Running() {
 		return nil
 	}
+	// The previous shim may still be cleaning up after the last exit (its
+	// cleanup removes the cgroup of this very ID): let it finish.
+	waitShimGone(c.State)
 	begin := time.Now()
 	if err := r.spawnShim(ctx, c); err != nil {
 		return fmt.Errorf("start container %s: %w", c.Name, err)
@@ -98,6 +101,14 @@ func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
 	}
 }
 
+// waitShimGone waits (up to 5 s) for the shim recorded in st to exit: it
+// exits right after recording the final state and cleaning up.
+func waitShimGone(st State) {
+	for deadline := time.Now().Add(5 * time.Second); alive(st.ShimPid, st.ShimStartTime) && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func lastLine(path string) string {
 	b, err := os.ReadFile(path)
 	if err != nil || len(b) == 0 {
@@ -142,11 +153,7 @@ func (r *Runtime) stop(ctx context.Context, id string, grace time.Duration) erro
 		}
 		return fmt.Errorf("stop container %s: %w", c.Name, err)
 	}
-	// The shim exits right after the final state: wait for it, so that a
-	// Remove next never races its last writes.
-	for deadline := time.Now().Add(5 * time.Second); alive(c.State.ShimPid, c.State.ShimStartTime) && time.Now().Before(deadline); {
-		time.Sleep(2 * time.Millisecond)
-	}
+	waitShimGone(c.State)
 	r.watch.observe(id)
 	r.emit(id, "stop", nil)
 	return nil
@@ -222,6 +229,7 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 	if err != nil {
 		return err
 	}
+	waitShimGone(c.State)
 	r.watch.observe(id) // report its last transitions before "destroy"
 	if l, err := launcherFor(cfg); err == nil {
 		if err := l.cleanup(c.Dir, cfg); err != nil {

@@ -145,7 +145,16 @@ func TestStopKillRemove(t *testing.T) {
 func TestStartFailureIsRecorded(t *testing.T) {
 	r := newRuntime(t, true)
 	id := mustCreate(t, r, Spec{Name: "nope", Args: []string{"/does/not/exist"}})
+	waited := make(chan int, 1)
+	go func() {
+		code, _ := r.Wait(ctxT(t, 10*time.Second), id, WaitNextExit)
+		waited <- code
+	}()
+	time.Sleep(20 * time.Millisecond)
 	err := r.Start(context.Background(), id)
+	if code := <-waited; code != 127 {
+		t.Errorf("next-exit wait across a failed start = %d, want 127", code)
+	}
 	if err == nil || !strings.Contains(err.Error(), "/does/not/exist") {
 		t.Fatalf("start error: %v", err)
 	}

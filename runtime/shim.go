@@ -276,8 +276,12 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 
 func (s *shim) startFailed(first bool, err error) error {
 	if first {
+		// Counted as an exit (Docker's "die" with 126/127), so waiters
+		// and attached clients see the end.
 		s.st.Error = err.Error()
 		s.st.ExitCode = startExitCode(err)
+		s.st.ExitCount++
+		s.st.FinishedAt = time.Now().UTC()
 		if s.st.Status == "" {
 			s.st.Status = StateCreated
 		}

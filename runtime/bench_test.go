@@ -1,0 +1,157 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// BenchmarkCreateStartExitTrue is `docker run --rm busybox true`: create,
+// start, wait for the exit, remove, on a busybox image.
+func BenchmarkCreateStartExitTrue(b *testing.B) {
+	r := newRuntime(b, false)
+	ctx := context.Background()
+	spec := Spec{LowerDirs: []string{busybox(b)}, Args: []string{"/bin/true"}}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id, err := r.Create(ctx, spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Start(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+		if code, err := r.Wait(ctx, id, WaitNotRunning); err != nil || code != 0 {
+			b.Fatalf("wait: %d %v", code, err)
+		}
+		if err := r.Remove(ctx, id, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// fifoProbe makes a FIFO in a fresh directory: the container opens it for
+// writing as its first action, which the benchmark observes by opening it
+// for reading.
+func fifoProbe(b *testing.B) (dir string, opened func() error) {
+	dir = b.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o666); err != nil {
+		b.Fatal(err)
+	}
+	return dir, func() error {
+		f, err := os.OpenFile(fifo, os.O_RDONLY, 0)
+		if err == nil {
+			f.Close()
+		}
+		return err
+	}
+}
+
+// BenchmarkTimeToFirstInstruction measures from Create until the
+// container's program runs (its first open of a bind-mounted FIFO).
+func BenchmarkTimeToFirstInstruction(b *testing.B) {
+	r := newRuntime(b, false)
+	ctx := context.Background()
+	dir, opened := fifoProbe(b)
+	spec := Spec{LowerDirs: []string{busybox(b)}, Args: []string{"/bin/busybox", "tee", "/m/fifo"},
+		Mounts: []Mount{{Type: MountBind, Source: dir, Target: "/m"}}}
+	var total time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		begin := time.Now()
+		id, err := r.Create(ctx, spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- opened() }()
+		if err := r.Start(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(begin)
+		b.StopTimer()
+		r.Wait(ctx, id, WaitNotRunning)
+		r.Remove(ctx, id, true)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/first-instruction")
+}
+
+// runcBundle writes an OCI bundle for runc on the busybox image.
+func runcBundle(b *testing.B, args []string, mounts ...map[string]any) string {
+	if _, err := exec.LookPath("runc"); err != nil {
+		b.Skip("needs runc (Debian package runc)")
+	}
+	bundle := b.TempDir()
+	if out, err := exec.Command("runc", "spec", "--bundle", bundle).CombinedOutput(); err != nil {
+		b.Fatalf("runc spec: %v: %s", err, out)
+	}
+	var spec map[string]any
+	raw, _ := os.ReadFile(filepath.Join(bundle, "config.json"))
+	json.Unmarshal(raw, &spec)
+	proc := spec["process"].(map[string]any)
+	proc["terminal"] = false
+	proc["args"] = args
+	spec["root"] = map[string]any{"path": busybox(b), "readonly": true}
+	for _, m := range mounts {
+		spec["mounts"] = append(spec["mounts"].([]any), m)
+	}
+	raw, _ = json.Marshal(spec)
+	os.WriteFile(filepath.Join(bundle, "config.json"), raw, 0o644)
+	return bundle
+}
+
+func runcRun(b *testing.B, bundle string, i int) *exec.Cmd {
+	cmd := exec.Command("runc", "--root", filepath.Join(bundle, "state"), "run", "--bundle", bundle, fmt.Sprintf("bench-%d-%d", os.Getpid(), i))
+	return cmd
+}
+
+// BenchmarkRuncRunTrue is the same as BenchmarkCreateStartExitTrue with
+// `runc run` (read-only busybox root, no overlay), for comparison.
+func BenchmarkRuncRunTrue(b *testing.B) {
+	needRoot(b)
+	bundle := runcBundle(b, []string{"/bin/true"})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if out, err := runcRun(b, bundle, i).CombinedOutput(); err != nil {
+			b.Fatalf("runc run: %v: %s", err, out)
+		}
+	}
+}
+
+// BenchmarkRuncTimeToFirstInstruction is BenchmarkTimeToFirstInstruction
+// with `runc run`.
+func BenchmarkRuncTimeToFirstInstruction(b *testing.B) {
+	needRoot(b)
+	dir, opened := fifoProbe(b)
+	bundle := runcBundle(b, []string{"/bin/busybox", "tee", "/m/fifo"},
+		map[string]any{"destination": "/m", "type": "bind", "source": dir, "options": []string{"rbind", "rw"}})
+	var total time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		begin := time.Now()
+		cmd := runcRun(b, bundle, i)
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		if err := opened(); err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(begin)
+		b.StopTimer()
+		cmd.Wait()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/first-instruction")
+}
