@@ -1,7 +1,16 @@
 // Package spec is the manifest language: the types users write in YAML or
 // JSON, their decoding, defaulting, validation and canonical hash.
 //
-// Nothing in spec does I/O beyond reading the bytes it is given.
+// Decode turns one file's bytes into defaulted, validated Objects; Check
+// verifies a whole set (duplicate keys, references between objects); Load
+// does both for files, folders and stdin, as the CLI's -f does. Problems
+// come back as an ErrorList of FieldErrors, each with its Source (file,
+// document, line) and field path, so a caller can print them one per line
+// or, like the controller, keep the last good objects of a failing file
+// (ErrorList.For).
+//
+// Nothing in spec touches a host: the only I/O is Load reading the
+// manifest files it is pointed at.
 package spec
 
 // APIVersion is the only apiVersion this release understands.
