@@ -267,8 +267,8 @@ func (s *Store) List() ([]*Image, error) {
 }
 
 // Resolve finds an image by tag ("name" means "name:latest"; a
-// "docker.io/library/" prefix is ignored), full ID ("sha256:...") or unique
-// ID prefix. The error wraps ErrNotFound (or ErrConflict if ambiguous).
+// "docker.io/library/" prefix is ignored), full ID ("sha256:..."), unique
+// ID prefix, or NAME@DIGEST with its manifest digest. The error wraps ErrNotFound (or ErrConflict if ambiguous).
 func (s *Store) Resolve(ref string) (*Image, error) {
 	entries, err := s.readIndex()
 	if err != nil {
@@ -282,6 +282,15 @@ func (s *Store) Resolve(ref string) (*Image, error) {
 }
 
 func resolveEntry(entries []*indexEntry, ref string) (*indexEntry, error) {
+	if _, d, ok := strings.Cut(ref, "@"); ok {
+		// name@sha256:... names a manifest (as pulled by digest).
+		for _, e := range entries {
+			if e.Manifest.Digest.String() == d {
+				return e, nil
+			}
+		}
+		return nil, fmt.Errorf("no such image: %s: %w", ref, ErrNotFound)
+	}
 	if tag, err := NormalizeTag(ref); err == nil {
 		for _, e := range entries {
 			if slices.Contains(e.Tags, tag) {

@@ -41,6 +41,9 @@ func TestLayersImagesAndTags(t *testing.T) {
 			t.Fatalf("Resolve(%q) = %v, %v", ref, got, err)
 		}
 	}
+	if got, err := s.Resolve("any/name@" + img.ManifestDigest.String()); err != nil || got.ID != img.ID {
+		t.Fatalf("Resolve by manifest digest = %v, %v", got, err)
+	}
 	if _, err := s.Resolve("nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Resolve(nope) = %v, want ErrNotFound", err)
 	}
@@ -219,5 +222,30 @@ func TestTenImagesShareTheBase(t *testing.T) {
 	if got["reconciler_layerstore_layers"] != 11 || got["reconciler_layerstore_images"] != 11 ||
 		got["reconciler_layerstore_shared_bytes_saved"] != float64(10*len(big)) {
 		t.Fatalf("metrics = %v", got)
+	}
+}
+
+// Concurrent imports of the same layer end with one directory, and every
+// caller gets the layer.
+func TestConcurrentAddLayer(t *testing.T) {
+	s := openStore(t)
+	b := tarOf(t, [2]string{"d/", ""}, [2]string{"d/f", "same"})
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := s.AddLayer(context.Background(), "", bytes.NewReader(b), "")
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := countDir(t, filepath.Join(s.Root(), "layers")); n != 1 {
+		t.Fatalf("%d layer dirs, want 1", n)
+	}
+	if n := countDir(t, filepath.Join(s.Root(), "tmp")); n != 0 {
+		t.Fatalf("tmp/ holds %d entries", n)
 	}
 }
