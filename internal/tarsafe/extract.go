@@ -215,7 +215,11 @@ func (x *extractor) whiteout(hdr *tar.Header, dir, base string) error {
 	case strings.HasPrefix(base, WhiteoutMetaPrefix):
 		return nil // aufs hardlink/metadata entries have no overlay meaning
 	}
-	target := path.Join(dir, strings.TrimPrefix(base, WhiteoutPrefix))
+	hidden := strings.TrimPrefix(base, WhiteoutPrefix)
+	if hidden == "" || hidden == "." || hidden == ".." {
+		return &BreakoutError{Name: hdr.Name, Reason: "is a whiteout of no valid name"}
+	}
+	target := path.Join(dir, hidden)
 	return x.withParent(target, true, func(pfd int, b string) error {
 		if err := x.prepare(pfd, b, false); err != nil {
 			return fmt.Errorf("whiteout %q: %w", hdr.Name, err)

@@ -245,6 +245,11 @@ func TestExtractOverlayWhiteouts(t *testing.T) {
 			t.Fatalf("whiteout marker %s unpacked as a file", p)
 		}
 	}
+	for _, bad := range []string{"a/b/.wh..", ".wh..", "a/.wh."} {
+		if _, err := Extract(context.Background(), root, mkTar(t, file(bad, "")), Options{OverlayWhiteouts: true}); err == nil {
+			t.Errorf("whiteout %q accepted", bad)
+		}
+	}
 }
 
 func TestExtractReplacesEntries(t *testing.T) {
