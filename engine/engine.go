@@ -108,6 +108,12 @@ type ContainerConfig struct {
 	Network    string // "none" or "host"
 }
 
+// Network modes of a container.
+const (
+	NetworkNone = "none" // its own network namespace with loopback only
+	NetworkHost = "host" // the host's network
+)
+
 // Mount types.
 const (
 	MountVolume = "volume"
