@@ -140,6 +140,20 @@ func TestEngineOverOurServer(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	rootfs := filepath.Join(t.TempDir(), "rootfs.tar")
+	writeFile(t, rootfs, tarOf(t, "hello.txt", "hi"))
+	imp, err := e.EnsureImage(ctx, engine.ImageSource{Tag: "imported:2", Import: &engine.ImportSource{Path: rootfs}}, nil)
+	if err != nil || imp.RepoTags[0] != "imported:2" {
+		t.Errorf("EnsureImage import through our server: %+v %v", imp, err)
+	}
+	bctx := t.TempDir()
+	writeFile(t, filepath.Join(bctx, "Dockerfile"), []byte("FROM imported:2\nCMD [\"echo\"]\n"))
+	var progress strings.Builder
+	built, err := e.EnsureImage(ctx, engine.ImageSource{Tag: "built:1", Labels: map[string]string{"k": "v"}, Build: &engine.BuildSource{Context: bctx}}, &progress)
+	if err != nil || built.Labels["k"] != "v" || !strings.Contains(progress.String(), "Step 1/2 : FROM imported:2") {
+		t.Errorf("EnsureImage build through our server: %+v %v %q", built, err, progress.String())
+	}
+
 	img, err := e.InspectImage(ctx, "busybox:local")
 	if err != nil || !strings.HasPrefix(img.ID, "sha256:") || img.RepoTags[0] != "busybox:local" {
 		t.Errorf("InspectImage: %+v %v", img, err)
