@@ -100,18 +100,25 @@ func (c *Controller) runWorkers(ctx context.Context) (stop func()) {
 // waitSettled polls until keys are Ready or failed for good and nothing
 // awaits pruning.
 func (c *Controller) waitSettled(ctx context.Context, keys []spec.Key) ([]ObjectStatus, error) {
-	t := time.NewTicker(5 * time.Millisecond)
+	// Woken after every reconcile, but a check costs a pass over every
+	// key: at most one a millisecond; the ticker makes the last one.
+	t := time.NewTicker(2 * time.Millisecond)
 	defer t.Stop()
+	var last time.Time
 	for {
-		out, bad, done := c.settled(keys)
-		if done {
-			if len(bad) > 0 {
-				return out, fmt.Errorf("%d of %d objects not ready:\n  %s", len(bad), len(keys), strings.Join(bad, "\n  "))
+		if time.Since(last) >= time.Millisecond {
+			last = time.Now()
+			out, bad, done := c.settled(keys)
+			if done {
+				if len(bad) > 0 {
+					return out, fmt.Errorf("%d of %d objects not ready:\n  %s", len(bad), len(keys), strings.Join(bad, "\n  "))
+				}
+				return out, nil
 			}
-			return out, nil
 		}
 		select {
 		case <-ctx.Done():
+			out, _, _ := c.settled(keys)
 			var waiting []string
 			for _, s := range out {
 				if s.Phase != Ready {
@@ -125,6 +132,7 @@ func (c *Controller) waitSettled(ctx context.Context, keys []spec.Key) ([]Object
 			c.mu.Unlock()
 			sort.Strings(waiting)
 			return out, fmt.Errorf("timed out (%v) with %d objects not done:\n  %s", context.Cause(ctx), len(waiting), strings.Join(waiting, "\n  "))
+		case <-c.progress:
 		case <-t.C:
 		}
 	}

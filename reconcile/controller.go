@@ -92,6 +92,7 @@ type Controller struct {
 	notices  map[string]bool           // one-time messages already printed
 	lastErr  map[spec.Key]string       // last error printed per key
 	onAct    func(Action)              // set by Plan to collect actions
+	progress chan struct{}             // signalled after each reconcile, for waiters
 	outMu    sync.Mutex
 }
 
@@ -132,6 +133,7 @@ func New(opts Options) (*Controller, error) {
 		images:   map[spec.Key]appliedImage{},
 		notices:  map[string]bool{},
 		lastErr:  map[spec.Key]string{},
+		progress: make(chan struct{}, 1),
 	}
 	if c.opts.Prunable == nil {
 		c.opts.Prunable = c.desired.isKnown
@@ -242,6 +244,10 @@ func (c *Controller) work(ctx context.Context) {
 		}
 		c.process(ctx, key)
 		c.queue.Done(key)
+		select {
+		case c.progress <- struct{}{}:
+		default:
+		}
 	}
 }
 

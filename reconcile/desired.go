@@ -16,8 +16,11 @@ type desiredSet struct {
 	mu       sync.RWMutex
 	bySource map[string][]spec.Object
 	byKey    map[spec.Key]spec.Object
-	clashes  map[string][]string // source -> messages
-	known    map[string]bool     // every source ever set, for pruning
+	clashes  map[string][]string    // source -> messages
+	known    map[string]bool        // every source ever set, for pruning
+	images   map[string]spec.Object // host\x00normalized tag -> Image object
+	users    map[string][]spec.Key  // host\x00i|v\x00image or volume -> containers
+	hostObjs map[string]spec.Object // host name -> Host object
 }
 
 func newDesiredSet() *desiredSet {
@@ -70,6 +73,26 @@ func (d *desiredSet) rebuild() {
 		}
 	}
 	d.byKey, d.clashes = byKey, clashes
+	d.images, d.users, d.hostObjs = map[string]spec.Object{}, map[string][]spec.Key{}, map[string]spec.Object{}
+	for k, o := range byKey {
+		switch {
+		case o.HostObj != nil:
+			d.hostObjs[k.Name] = o
+		case o.Image != nil:
+			d.images[k.Host+"\x00"+normalizeRef(o.Image.Spec.Tag)] = o
+		case o.Container != nil:
+			ik := k.Host + "\x00i\x00" + normalizeRef(o.Container.Spec.Image)
+			d.users[ik] = append(d.users[ik], k)
+			seen := map[string]bool{}
+			for _, v := range o.Container.Spec.Volumes {
+				if !seen[v.Name] {
+					seen[v.Name] = true
+					vk := k.Host + "\x00v\x00" + v.Name
+					d.users[vk] = append(d.users[vk], k)
+				}
+			}
+		}
+	}
 }
 
 func where(s spec.Source) string {
@@ -137,12 +160,8 @@ func (d *desiredSet) hosts() []string {
 func (d *desiredSet) hostObject(host string) (spec.Object, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	for k, o := range d.byKey {
-		if k.Kind == spec.KindHost && k.Name == host && o.HostObj != nil {
-			return o, true
-		}
-	}
-	return spec.Object{}, false
+	o, ok := d.hostObjs[host]
+	return o, ok
 }
 
 // onHost returns the desired keys on host.
@@ -163,36 +182,18 @@ func (d *desiredSet) onHost(host string) []spec.Key {
 func (d *desiredSet) containersUsing(host, imageTag, volume string) []spec.Key {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	var out []spec.Key
-	for k, o := range d.byKey {
-		if k.Kind != spec.KindContainer || k.Host != host || o.Container == nil {
-			continue
-		}
-		if imageTag != "" && sameImage(o.Container.Spec.Image, imageTag) {
-			out = append(out, k)
-		}
-		if volume != "" {
-			for _, v := range o.Container.Spec.Volumes {
-				if v.Name == volume {
-					out = append(out, k)
-					break
-				}
-			}
-		}
+	if imageTag != "" {
+		return append([]spec.Key(nil), d.users[host+"\x00i\x00"+normalizeRef(imageTag)]...)
 	}
-	return out
+	return append([]spec.Key(nil), d.users[host+"\x00v\x00"+volume]...)
 }
 
 // imageFor finds the desired Image object on host whose tag ref names.
 func (d *desiredSet) imageFor(host, ref string) (spec.Object, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	for k, o := range d.byKey {
-		if k.Kind == spec.KindImage && k.Host == host && o.Image != nil && sameImage(o.Image.Spec.Tag, ref) {
-			return o, true
-		}
-	}
-	return spec.Object{}, false
+	o, ok := d.images[host+"\x00"+normalizeRef(ref)]
+	return o, ok
 }
 
 // sameImage compares references, reading "name" as "name:latest".

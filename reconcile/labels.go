@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"sync"
 
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/spec"
@@ -16,7 +17,7 @@ import (
 // Labels the controller adds beside engine's managed labels.
 const (
 	// LabelSpec holds the defaulted document an object was created from
-	// (gzip JSON, base64), so a later change can be explained field by
+	// (JSON; base64 gzip JSON when large), so a later change can be explained field by
 	// field even after the controller restarted.
 	LabelSpec = "io.reconciler.spec"
 	// LabelReclaim records a volume's reclaimPolicy, so pruning can honour
@@ -48,13 +49,23 @@ func ownLabels(o spec.Object, user map[string]string, doc any) map[string]string
 	return l
 }
 
+// gzipPool reuses compressors: a new one allocates over a megabyte.
+var gzipPool = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
+
+// encodeDoc writes doc as JSON, or for documents above 512 bytes as
+// base64 gzip JSON, to keep labels small.
 func encodeDoc(doc any) (string, error) {
 	b, err := json.Marshal(doc)
 	if err != nil {
 		return "", err
 	}
+	if len(b) <= 512 {
+		return string(b), nil
+	}
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw := gzipPool.Get().(*gzip.Writer)
+	defer gzipPool.Put(zw)
+	zw.Reset(&buf)
 	zw.Write(b)
 	if err := zw.Close(); err != nil {
 		return "", err
@@ -67,6 +78,9 @@ func encodeDoc(doc any) (string, error) {
 func decodeDoc(s string, doc any) bool {
 	if s == "" {
 		return false
+	}
+	if s[0] == '{' {
+		return json.Unmarshal([]byte(s), doc) == nil
 	}
 	raw, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {

@@ -35,3 +35,21 @@ func TestWhyNamesFields(t *testing.T) {
 		t.Fatalf("unknown old: %q", r)
 	}
 }
+
+func TestSpecLabelRoundTrip(t *testing.T) {
+	small := &spec.Container{Metadata: spec.ObjectMeta{Name: "web"}, Spec: spec.ContainerSpec{Image: "a:1"}}
+	big := &spec.Container{Metadata: spec.ObjectMeta{Name: "web"}, Spec: spec.ContainerSpec{Image: "a:1"}}
+	for i := 0; i < 100; i++ {
+		big.Spec.Env = append(big.Spec.Env, spec.EnvVar{Name: "V" + string(rune('A'+i%26)) + string(rune('a'+i/26)), Value: "some value"})
+	}
+	for _, doc := range []*spec.Container{small, big} {
+		enc, err := encodeDoc(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back spec.Container
+		if !decodeDoc(enc, &back) || len(Why(doc, &back)) != 0 {
+			t.Fatalf("round trip of %d-byte label failed", len(enc))
+		}
+	}
+}

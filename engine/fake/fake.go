@@ -30,9 +30,10 @@ import (
 type Engine struct {
 	mu         sync.Mutex
 	seq        int
-	containers map[string]*container // by ID
-	images     map[string]*image     // by ID
-	tags       map[string]string     // tag -> image ID
+	containers map[string]*container            // by ID
+	byName     map[string]map[string]*container // io.reconciler.name label -> ID -> container
+	images     map[string]*image                // by ID
+	tags       map[string]string                // tag -> image ID
 	volumes    map[string]*engine.Volume
 	calls      map[string]int
 	failures   map[string][]error
@@ -55,6 +56,7 @@ type image struct {
 func New() *Engine {
 	return &Engine{
 		containers: map[string]*container{},
+		byName:     map[string]map[string]*container{},
 		images:     map[string]*image{},
 		tags:       map[string]string{},
 		volumes:    map[string]*engine.Volume{},
@@ -175,7 +177,11 @@ func (e *Engine) Containers(ctx context.Context, labels map[string]string) ([]en
 		return nil, err
 	}
 	var out []engine.Container
-	for _, c := range e.containers {
+	candidates := e.containers
+	if n, ok := labels[engine.LabelName]; ok {
+		candidates = e.byName[n]
+	}
+	for _, c := range candidates {
 		if hasLabels(c.Labels, labels) {
 			cc := c.Container
 			cc.Labels = maps.Clone(c.Labels)
@@ -253,6 +259,11 @@ func (e *Engine) CreateContainer(ctx context.Context, cfg engine.ContainerConfig
 		cfg: cfg,
 	}
 	e.containers[id] = c
+	n := c.Labels[engine.LabelName]
+	if e.byName[n] == nil {
+		e.byName[n] = map[string]*container{}
+	}
+	e.byName[n][id] = c
 	e.emit(engine.EventContainer, "create", id, c.Labels)
 	return id, nil
 }
@@ -324,7 +335,7 @@ func (e *Engine) RemoveContainer(ctx context.Context, id string, force bool) err
 		}
 		e.exit(c, 137)
 	}
-	delete(e.containers, c.ID)
+	e.forget(c)
 	e.emit(engine.EventContainer, "destroy", c.ID, c.Labels)
 	return nil
 }
@@ -355,7 +366,7 @@ func (e *Engine) Delete(nameOrID string) error {
 	if c.State == engine.StateRunning {
 		e.exit(c, 137)
 	}
-	delete(e.containers, c.ID)
+	e.forget(c)
 	e.emit(engine.EventContainer, "destroy", c.ID, c.Labels)
 	return nil
 }
@@ -642,4 +653,10 @@ func (e *Engine) RemoveVolume(ctx context.Context, name string) error {
 	delete(e.volumes, name)
 	e.emit(engine.EventVolume, "destroy", name, v.Labels)
 	return nil
+}
+
+// forget drops a container from the maps. Call with e.mu held.
+func (e *Engine) forget(c *container) {
+	delete(e.containers, c.ID)
+	delete(e.byName[c.Labels[engine.LabelName]], c.ID)
 }
