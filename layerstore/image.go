@@ -86,6 +86,13 @@ func (s *Store) AddImage(ctx context.Context, rawConfig []byte, layers []Layer, 
 	if len(cfg.RootFS.DiffIDs) != len(layers) {
 		return nil, fmt.Errorf("image %s: config lists %d layers (rootfs.diff_ids), %d given", id, len(cfg.RootFS.DiffIDs), len(layers))
 	}
+	// Under the lock from here: GC cannot take a layer between the check
+	// and the index update.
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	var chain digest.Digest
 	layers = slices.Clone(layers)
 	for i := range layers {
@@ -144,11 +151,6 @@ func (s *Store) AddImage(ctx context.Context, rawConfig []byte, layers []Layer, 
 		}
 	}
 
-	unlock, err := s.lock()
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
 	if _, err := s.putBlob(rawConfig); err != nil {
 		return nil, err
 	}
