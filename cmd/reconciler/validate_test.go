@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden .err files of examples/invalid")
+var updateGolden = flag.Bool("update", false, "rewrite the golden .err files of examples/invalid")
 
 // repoRoot is computed before any test changes directory.
 var repoRoot = func() string {
@@ -71,7 +71,7 @@ func TestInvalidExamples(t *testing.T) {
 			if code != 1 || stdout != "" {
 				t.Errorf("exit %d, stdout %q: want exit 1 and no output", code, stdout)
 			}
-			if *update {
+			if *updateGolden {
 				if err := os.WriteFile(golden, []byte(stderr), 0o644); err != nil {
 					t.Fatal(err)
 				}
