@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/reconciler/reconciler/dockerapi"
 	"github.com/reconciler/reconciler/dockerapi/certs"
@@ -30,6 +31,26 @@ import (
 // registering its metrics on reg; the returned func closes it. The local
 // engine sets it; while it is nil, `reconciler daemon` refuses to start.
 var newBackend func(root string, reg *prometheus.Registry) (dockerapi.Backend, func() error, error)
+
+// daemonService is something the daemon runs beside the API, such as the
+// controller of --watch. Another file of this command appends one to
+// daemonServices in its init: flags adds its flags to the daemon command,
+// start runs it once the engine is open (ctx ends at shutdown) and returns
+// how to stop it; stops run before the engine closes.
+type daemonService struct {
+	flags func(*pflag.FlagSet)
+	start func(ctx context.Context, env daemonEnv) (stop func(), err error)
+}
+
+// daemonEnv is what a daemonService gets to work with.
+type daemonEnv struct {
+	Root     string
+	Backend  dockerapi.Backend
+	Registry *prometheus.Registry // register the service's collectors here
+	Log      *slog.Logger
+}
+
+var daemonServices []daemonService
 
 // DefaultMetricsAddr follows dockerd's --metrics-addr convention.
 const DefaultMetricsAddr = "127.0.0.1:9323"
@@ -84,6 +105,11 @@ Only one daemon may serve a state root: a second one refuses, naming the first.`
 	f.StringArrayVarP(&o.hosts, "host", "H", nil, "address to listen on: unix:///PATH or tcp://ADDR:PORT (repeatable; default "+DefaultSocket+")")
 	f.BoolVar(&o.insecureTCP, "insecure-tcp", false, "allow plain-HTTP tcp:// listeners on non-loopback addresses (anyone reaching them has root)")
 	f.StringVar(&o.metricsAddr, "metrics-addr", DefaultMetricsAddr, "address to serve Prometheus /metrics on (\"\" disables)")
+	for _, svc := range daemonServices {
+		if svc.flags != nil {
+			svc.flags(f)
+		}
+	}
 	return cmd
 }
 
@@ -116,6 +142,18 @@ func runDaemon(ctx context.Context, o daemonOptions, log *slog.Logger, ready fun
 			}
 		}
 	}()
+	for _, svc := range daemonServices {
+		if svc.start == nil {
+			continue
+		}
+		stopSvc, err := svc.start(ctx, daemonEnv{Root: o.root, Backend: backend, Registry: reg, Log: log})
+		if err != nil {
+			return err
+		}
+		if stopSvc != nil {
+			defer stopSvc()
+		}
+	}
 	srv, err := server.New(server.Config{Backend: backend, Version: version, Root: o.root, Logger: log})
 	if err != nil {
 		return err

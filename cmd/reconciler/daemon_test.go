@@ -117,6 +117,26 @@ func TestDaemonServesDockerCLIAndMetrics(t *testing.T) {
 	}
 }
 
+func TestDaemonRunsServices(t *testing.T) {
+	withFakeBackend(t)
+	old := daemonServices
+	defer func() { daemonServices = old }()
+	var started, stopped bool
+	daemonServices = append(daemonServices, daemonService{start: func(ctx context.Context, env daemonEnv) (func(), error) {
+		started = env.Backend != nil && env.Registry != nil && env.Root != ""
+		return func() { stopped = true }, nil
+	}})
+	root := t.TempDir()
+	d := startDaemon(t, daemonOptions{root: root, hosts: []string{"unix://" + filepath.Join(root, "s.sock")}})
+	if !started {
+		t.Error("service not started with the engine")
+	}
+	d.stop()
+	if !stopped {
+		t.Error("service not stopped at shutdown")
+	}
+}
+
 func TestDaemonRefusals(t *testing.T) {
 	old := newBackend
 	newBackend = nil

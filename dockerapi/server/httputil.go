@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -187,6 +186,3 @@ func (s *jsonStream) finish(err error) error {
 	s.send(map[string]any{"error": message(err), "errorDetail": map[string]string{"message": message(err)}})
 	return nil
 }
-
-// discard is an io.Writer for progress nobody reads (build -q).
-var discard io.Writer = io.Discard

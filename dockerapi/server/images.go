@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -122,11 +123,11 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request, _ params) error {
 		return err
 	}
 	out := newJSONStream(w)
-	progress := out.Write
+	var progress io.Writer = out
 	if opts.Quiet {
-		progress = discard.Write
+		progress = io.Discard
 	}
-	id, err := s.backend.ImageBuild(r.Context(), r.Body, opts, writerFunc(progress))
+	id, err := s.backend.ImageBuild(r.Context(), r.Body, opts, progress)
 	if err != nil {
 		return out.finish(err)
 	}
@@ -141,10 +142,6 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request, _ params) error {
 	}
 	return out.finish(nil)
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func (s *Server) imageLoad(w http.ResponseWriter, r *http.Request, _ params) error {
 	out := newJSONStream(w)
@@ -171,11 +168,10 @@ func (s *Server) imageSave(w http.ResponseWriter, r *http.Request, p params) err
 	if len(refs) == 0 {
 		return errorf("no image names given: images/get?names=NAME")
 	}
+	// Once the archive started, an error can only be logged (by the caller)
+	// and the client sees a truncated archive.
 	lw := &lazyWriter{w: w, contentType: "application/x-tar"}
 	if err := s.backend.ImageSave(r.Context(), refs, lw); err != nil {
-		if lw.Started() {
-			return err // logged; the client sees a truncated archive
-		}
 		return err
 	}
 	lw.Start()

@@ -77,14 +77,12 @@ func outputs(w io.Writer, tty, wantOut, wantErr bool) (stdout, stderr io.Writer)
 // The upgrade head is written once, before the first output byte (or by
 // upgrade), and an error before that is still sent as an HTTP reply.
 type hijack struct {
-	s        *Server
-	rec      *recorder
-	conn     net.Conn
-	buf      *bufio.ReadWriter
-	head     string
-	once     sync.Once
-	mu       sync.Mutex
-	upgraded bool
+	s    *Server
+	rec  *recorder
+	conn net.Conn
+	buf  *bufio.ReadWriter
+	head string
+	once sync.Once
 }
 
 // startHijack takes over the connection of r. The reply will be a 101 if
@@ -114,12 +112,7 @@ func (s *Server) startHijack(w http.ResponseWriter, r *http.Request, tty bool) (
 
 // upgrade sends the upgrade head (once).
 func (h *hijack) upgrade() {
-	h.once.Do(func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		h.upgraded = true
-		h.conn.Write([]byte(h.head))
-	})
+	h.once.Do(func() { h.conn.Write([]byte(h.head)) })
 }
 
 // Write sends output, upgrading first.
