@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -51,15 +50,16 @@ func launcherFor(c *config) (launcher, error) {
 }
 
 // startExitCode is Docker's exit code for a process that could not start:
-// 127 when the command does not exist, 126 when it cannot be executed.
-// The sandbox reports its init's errors as text, hence the string checks.
+// 127 when the command does not exist, 126 when it cannot be executed
+// (the sandbox's StartError knows; host errors are checked with errors.Is).
 func startExitCode(err error) int {
-	msg := err.Error()
+	var coded interface{ ExitCode() int }
 	switch {
-	case errors.Is(err, os.ErrNotExist), errors.Is(err, exec.ErrNotFound),
-		strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
+	case errors.As(err, &coded):
+		return coded.ExitCode()
+	case errors.Is(err, os.ErrNotExist), errors.Is(err, exec.ErrNotFound):
 		return 127
-	case errors.Is(err, os.ErrPermission), strings.Contains(msg, "permission denied"):
+	case errors.Is(err, os.ErrPermission):
 		return 126
 	}
 	return 128

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/reconciler/reconciler/internal/reexec"
+	"github.com/reconciler/reconciler/runtime/sandbox"
 )
 
 // Start starts a created or exited container under a new shim and returns
@@ -65,6 +66,10 @@ func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
 	cmd := reexec.Command(ShimName, c.Dir)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, errLog
 	cmd.ExtraFiles = []*os.File{readyW}
+	// The shim reuses our sealed copy of the binary for the container's
+	// init instead of copying the binary again (a missing copy only costs
+	// time: the shim makes its own).
+	sandbox.PassSealedBinary(cmd)
 	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
 	cmd.Dir = "/"
 	err = cmd.Start()
@@ -315,6 +320,19 @@ const (
 // Wait blocks until the condition holds and returns the container's last
 // exit code. "" means not-running.
 func (r *Runtime) Wait(ctx context.Context, ref, condition string) (int, error) {
+	c, err := r.Inspect(ref)
+	if err != nil {
+		return 0, err
+	}
+	return r.WaitFrom(ctx, c.ID, condition, c.State.ExitCount)
+}
+
+// WaitFrom is Wait counted from an earlier observation: with next-exit, any
+// exit after the container had exited exits times (State.ExitCount)
+// satisfies it, even one that happened before this call. The Docker API
+// registers a wait before the client's start, then waits in the
+// background: this closes that gap.
+func (r *Runtime) WaitFrom(ctx context.Context, ref, condition string, exits int) (int, error) {
 	id, err := r.Resolve(ref)
 	if err != nil {
 		return 0, err
@@ -330,7 +348,7 @@ func (r *Runtime) Wait(ctx context.Context, ref, condition string) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	return r.wait(ctx, first, condition, first.State.ExitCount)
+	return r.wait(ctx, first, condition, exits)
 }
 
 // waitExit waits until the container has exited more than exits times (or

@@ -252,6 +252,10 @@ func TestWaitConditions(t *testing.T) {
 	if code, err := r.Wait(ctx, id, WaitNotRunning); err != nil || code != 7 {
 		t.Errorf("not-running on exited = %d %v", code, err)
 	}
+	// Counted from before the start, the exit that already happened counts.
+	if code, err := r.WaitFrom(ctxT(t, time.Second), id, WaitNextExit, 0); err != nil || code != 7 {
+		t.Errorf("WaitFrom(next-exit, 0) = %d %v", code, err)
+	}
 	go func() {
 		code, _ := r.Wait(ctxT(t, 10*time.Second), id, WaitRemoved)
 		res <- code
