@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
 	"syscall"
@@ -62,6 +63,25 @@ func execIn(pid int, p ExecConfig, hold func(helperPid int) error) (*Process, er
 			return nil, fmt.Errorf("sandbox: exec in pid %d: container is not running: %w", pid, err)
 		}
 		fds = append(fds, fd)
+	}
+	// os/exec opens /dev/null for missing streams in the calling thread,
+	// which will be in the container's mount namespace: open the host's
+	// now rather than whatever the container put at /dev/null.
+	if p.Stdin == nil || p.Stdout == nil || p.Stderr == nil {
+		null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer null.Close()
+		if p.Stdin == nil {
+			p.Stdin = null
+		}
+		if p.Stdout == nil {
+			p.Stdout = null
+		}
+		if p.Stderr == nil {
+			p.Stderr = null
+		}
 	}
 	spec := &nsinit.Spec{Args: p.Args, Env: p.Env, Cwd: p.Cwd, User: p.User}
 	type result struct {

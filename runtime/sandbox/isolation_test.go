@@ -279,3 +279,23 @@ func TestStartErrorClassifiesProgramFailures(t *testing.T) {
 		t.Errorf("unknown user: %#v", se)
 	}
 }
+
+// TestDeviceNodesUnusable: a container keeps CAP_MKNOD (Docker's set) but
+// a node it makes, anywhere, cannot be opened; the standard ones work.
+func TestDeviceNodesUnusable(t *testing.T) {
+	vol := t.TempDir()
+	out := sh(t, `
+		for d in /tmp /dev /dev/shm /vol /scratch; do
+			mknod $d/disk b 8 0 && mknod $d/mem c 1 1 || echo mknod-failed-$d
+			{ head -c1 $d/disk; } 2>/dev/null && echo OPENED-$d/disk
+			{ head -c1 $d/mem; } 2>/dev/null && echo OPENED-$d/mem
+		done
+		echo x > /dev/null && head -c 3 /dev/zero | wc -c && head -c 3 /dev/urandom | wc -c
+		echo x > /dev/full 2>/dev/null || echo full-is-full
+		true`, func(c *Config) {
+		c.Mounts = []Mount{{Type: "bind", Source: vol, Target: "/vol"}, {Type: "tmpfs", Target: "/scratch"}}
+	})
+	if out != "3\n3\nfull-is-full\n" {
+		t.Fatalf("got %q", out)
+	}
+}

@@ -48,18 +48,20 @@ func setupRootfs(s *Spec) error {
 }
 
 // cloneMount captures a detached copy of the mount tree at src (a bind
-// mount not yet attached anywhere), made read-only if asked.
+// mount not yet attached anywhere), nodev (see populateDev) and read-only
+// if asked.
 func cloneMount(src string, readOnly bool) (int, error) {
 	fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
 	if err != nil {
 		return -1, wrap("bind mount source "+src, err)
 	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NODEV}
 	if readOnly {
-		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
-			unix.Close(fd)
-			return -1, wrap("make bind mount of "+src+" read-only", err)
-		}
+		attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
+	}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+		unix.Close(fd)
+		return -1, wrap("set nodev/read-only on bind mount of "+src, err)
 	}
 	return fd, nil
 }
@@ -99,7 +101,7 @@ func mountOverlay(s *Spec) error {
 			return errors.New("overlay: " + strconv.Itoa(len(lowers)) + " layers do not fit in the mount options even with short names")
 		}
 	}
-	if err := unix.Mount("overlay", s.RootfsDir, "overlay", 0, opts); err != nil {
+	if err := unix.Mount("overlay", s.RootfsDir, "overlay", unix.MS_NODEV, opts); err != nil {
 		return wrap("mount overlay of "+strconv.Itoa(len(lowers))+" layers on "+s.RootfsDir+" (upperdir "+s.UpperDir+")", err)
 	}
 	return nil
@@ -196,6 +198,13 @@ func mountSpecial() error {
 }
 
 // populateDev creates the device nodes and links of Docker's minimal /dev.
+//
+// Docker keeps CAP_MKNOD and relies on the devices cgroup to stop a
+// container from opening a node it made itself (say, the host's disk).
+// Instead, every mount a container can write to is nodev (root, user
+// mounts, tmpfs, and /dev itself once populated), and only the six nodes
+// below, each bind-mounted onto itself before /dev turns nodev, stay
+// usable. That works the same on cgroup v1 and v2, with no device filter.
 func populateDev() error {
 	for _, d := range []struct {
 		name         string
@@ -205,6 +214,12 @@ func populateDev() error {
 		if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {
 			return wrap("create "+p, err)
 		}
+		if err := unix.Mount(p, p, "", unix.MS_BIND, ""); err != nil {
+			return wrap("bind "+p, err)
+		}
+	}
+	if err := unix.Mount("", "/dev", "", unix.MS_REMOUNT|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
+		return wrap("remount /dev nodev", err)
 	}
 	for link, target := range map[string]string{
 		"/dev/fd": "/proc/self/fd", "/dev/stdin": "/proc/self/fd/0", "/dev/stdout": "/proc/self/fd/1",
