@@ -172,7 +172,7 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 		return nil
 	case tar.TypeXGlobalHeader:
 		return nil
-	case tar.TypeDir, tar.TypeReg, tar.TypeRegA, tar.TypeSymlink, tar.TypeLink, tar.TypeFifo:
+	case tar.TypeDir, tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeSymlink, tar.TypeLink, tar.TypeFifo:
 	default:
 		return fmt.Errorf("archive entry %q: unsupported tar type %q", hdr.Name, hdr.Typeflag)
 	}
@@ -241,7 +241,7 @@ func (x *extractor) create(pfd int, name, base string, hdr *tar.Header, r io.Rea
 		if err := unix.Mkdirat(pfd, base, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("mkdir: %w", err)
 		}
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
 		fd, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if err != nil {
 			return fmt.Errorf("create: %w", err)
