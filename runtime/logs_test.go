@@ -1,0 +1,52 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/reconciler/reconciler/runtime/logs"
+)
+
+func TestLogRotationAndFollow(t *testing.T) {
+	r := newRuntime(t, true)
+	ctx := context.Background()
+	s := hostSpec("chatty", "i=1; while [ $i -le 100 ]; do echo line $i; i=$((i+1)); sleep 0.005; done")
+	s.LogMaxSize, s.LogMaxFiles = 1000, 3
+	id := mustCreate(t, r, s)
+	att, _ := r.Attach(ctx, id)
+	mustStart(t, r, id)
+	got := readAll(t, att)
+	if len(got) != 100 || got[99] != "stdout:line 100" {
+		t.Fatalf("attach across rotations: %d lines, last %q", len(got), got[len(got)-1])
+	}
+	c, _ := r.Inspect(id)
+	for _, name := range []string{logFile, logFile + ".1", logFile + ".2"} {
+		st, err := os.Stat(filepath.Join(c.Dir, name))
+		if err != nil || st.Size() > 1000 {
+			t.Errorf("%s: %v (size limit 1000)", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(c.Dir, logFile+".3")); err == nil {
+		t.Errorf("more than 3 log files kept")
+	}
+	kept := readAll(t, must(r.Logs(ctx, id, LogOptions{Tail: logs.TailAll})))
+	if len(kept) == 0 || len(kept) >= 100 || kept[len(kept)-1] != "stdout:line 100" {
+		t.Errorf("stored after rotation: %d lines ending %q", len(kept), kept[len(kept)-1])
+	}
+}
+
+func TestLogsFollowAcrossRestarts(t *testing.T) {
+	r := newRuntime(t, true)
+	s := hostSpec("again", "echo run; sleep 0.1; exit 1")
+	s.RestartPolicy = RestartPolicy{Name: RestartOnFailure, MaxRetries: 2}
+	id := mustCreate(t, r, s)
+	mustStart(t, r, id)
+	got := readAll(t, must(r.Logs(ctxT(t, 20*time.Second), id, LogOptions{Tail: logs.TailAll, Follow: true})))
+	if fmt.Sprint(got) != "[stdout:run stdout:run stdout:run]" {
+		t.Errorf("follow across restarts = %q", got)
+	}
+}
