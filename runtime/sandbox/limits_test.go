@@ -1,10 +1,13 @@
 package sandbox
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reconciler/reconciler/runtime/cgroups"
 )
@@ -82,5 +85,35 @@ func TestCgroupLimitsAppliedAndRemoved(t *testing.T) {
 		if _, err := os.Stat(d); !os.IsNotExist(err) {
 			t.Errorf("cgroup %s not removed: %v", d, err)
 		}
+	}
+}
+
+func TestRunReportsExitCodeAndCancels(t *testing.T) {
+	cfg, _ := testConfig(t, "sh", "-c", "exit 3")
+	err := Run(context.Background(), cfg)
+	var ee *ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(err.Error(), "non-zero code: 3") {
+		t.Fatalf("Run of exit 3: %v", err)
+	}
+	cfg, _ = testConfig(t, "sleep", "30")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	t0 := time.Now()
+	if err := Run(ctx, cfg); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run with a cancelled context: %v", err)
+	}
+	if time.Since(t0) > 10*time.Second {
+		t.Fatal("cancel did not kill the container")
+	}
+	if g, _ := cgroups.Open("", cfg.ID); g != nil {
+		for _, d := range g.Dirs {
+			if _, err := os.Stat(d); err == nil {
+				t.Errorf("cgroup %s left after Run", d)
+			}
+		}
+	}
+	cfg, _ = testConfig(t, "true")
+	if err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
 	}
 }
