@@ -1,0 +1,114 @@
+package localbackend
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reconciler/reconciler/dockerapi"
+	"github.com/reconciler/reconciler/engine/local"
+	"github.com/reconciler/reconciler/internal/reexec"
+)
+
+// TestMain lets the test binary serve as the engine's shim and build
+// runner when it re-executes itself. Shared by every test of the package.
+func TestMain(m *testing.M) {
+	if reexec.Init() {
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// newBackend opens a local engine on a temporary root and serves it; when
+// the test ends every container is removed so no shim outlives it.
+func newBackend(t *testing.T) *Backend {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: overlay mounts, namespaces and shims")
+	}
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		t.Skip("needs /bin/busybox (Debian's busybox-static)")
+	}
+	e, err := local.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(e)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		cs, _ := e.Containers(ctx, nil)
+		for _, c := range cs {
+			e.RemoveContainer(ctx, c.ID, true)
+		}
+		b.Close()
+		e.Close()
+	})
+	return b
+}
+
+// tarFile is one member of a test tar: a regular file unless Link is set
+// (a symlink to Link).
+type tarFile struct {
+	Name, Body, Link string
+	Mode             int64
+}
+
+func makeTar(t *testing.T, files ...tarFile) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range files {
+		h := &tar.Header{Name: f.Name, Mode: f.Mode, Size: int64(len(f.Body)), ModTime: time.Unix(1700000000, 0), Typeflag: tar.TypeReg}
+		if h.Mode == 0 {
+			h.Mode = 0o644
+		}
+		if f.Link != "" {
+			h.Typeflag, h.Linkname, h.Size = tar.TypeSymlink, f.Link, 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(f.Body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// busyboxContext is a build context: Debian's static busybox and a
+// Dockerfile copying it FROM scratch, followed by extra instructions.
+func busyboxContext(t *testing.T, extra string, more ...tarFile) []byte {
+	t.Helper()
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	df := "FROM scratch\nCOPY busybox /bin/busybox\nENV PATH=/bin\n" + extra
+	files := append([]tarFile{{Name: "busybox", Body: string(bb), Mode: 0o755}, {Name: "Dockerfile", Body: df}}, more...)
+	return makeTar(t, files...)
+}
+
+// build runs ImageBuild on a busybox context and returns the image ID.
+func build(t *testing.T, b *Backend, tag, extra string) string {
+	t.Helper()
+	var progress bytes.Buffer
+	var tags []string
+	if tag != "" {
+		tags = []string{tag}
+	}
+	id, err := b.ImageBuild(context.Background(), bytes.NewReader(busyboxContext(t, extra)), dockerapi.BuildOptions{Tags: tags}, &progress)
+	if err != nil {
+		t.Fatalf("build %s: %v\n%s", tag, err, progress.String())
+	}
+	if !strings.HasPrefix(id, "sha256:") {
+		t.Fatalf("build returned ID %q", id)
+	}
+	return id
+}
