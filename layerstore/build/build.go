@@ -121,9 +121,7 @@ func normalizeTags(in []string) ([]string, error) {
 		if _, ok := named.(reference.Digested); ok {
 			return nil, fmt.Errorf("invalid tag %q: a tag cannot contain a digest", t)
 		}
-		if _, ok := named.(reference.Tagged); !ok {
-			t += ":latest"
-		}
+		t = reference.FamiliarString(reference.TagNameOnly(named))
 		out = append(out, t)
 	}
 	return out, nil

@@ -457,3 +457,20 @@ func TestStageStateIsPartOfTheKey(t *testing.T) {
 		t.Errorf("y: entrypoint %v cmd %v", y.img.Config.Config.Entrypoint, y.img.Config.Config.Cmd)
 	}
 }
+
+func TestTagsAreNormalized(t *testing.T) {
+	s := openStore(t)
+	dir := t.TempDir()
+	r := mustBuild(t, s, dir, "FROM scratch\nENV A=1\n", Options{Tags: []string{"docker.io/library/web", "registry.local:5000/team/api:v2"}})
+	for _, want := range []string{"Successfully tagged web:latest\n", "Successfully tagged registry.local:5000/team/api:v2\n"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.out)
+		}
+	}
+	if _, err := s.Resolve("web:latest"); err != nil {
+		t.Error(err)
+	}
+	if r := build(t, s, dir, "", Options{Tags: []string{"Bad:Tag"}}); r.err == nil || !strings.Contains(r.err.Error(), `invalid tag "Bad:Tag"`) {
+		t.Errorf("bad tag: %v", r.err)
+	}
+}
