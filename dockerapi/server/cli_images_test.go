@@ -133,7 +133,7 @@ func TestDockerCLIVolumesEventsDF(t *testing.T) {
 		t.Errorf("volume rm: %q", got)
 	}
 	_, errOut, code := docker(t, host, nil, "", "volume", "inspect", "v2")
-	if code != 1 || !strings.Contains(errOut, "no such volume") {
+	if code != 1 || !strings.Contains(strings.ToLower(errOut), "no such volume") {
 		t.Errorf("inspect removed volume: %d %q", code, errOut)
 	}
 	if got := mustDocker(t, host, "volume", "prune", "-f"); !strings.Contains(got, "v3") {

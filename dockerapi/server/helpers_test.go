@@ -62,12 +62,23 @@ func (ts *testServer) serve(t *testing.T, addr string, tlsCfg *tls.Config) net.A
 	return l.Addr()
 }
 
-const dockerCLI = "/usr/local/bin/docker"
+// dockerCLI is the docker CLI the tests drive: DOCKER_CLI if set, else
+// the CLI 28 in /usr/local/bin, else Debian's (docker.io) on PATH.
+var dockerCLI = func() string {
+	if p := os.Getenv("DOCKER_CLI"); p != "" {
+		return p
+	}
+	if _, err := os.Stat("/usr/local/bin/docker"); err == nil {
+		return "/usr/local/bin/docker"
+	}
+	p, _ := exec.LookPath("docker")
+	return p
+}()
 
 func needDocker(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(dockerCLI); err != nil {
-		t.Skip("needs the docker CLI at " + dockerCLI)
+	if dockerCLI == "" {
+		t.Skip("needs the docker CLI (/usr/local/bin/docker, or Debian's docker.io)")
 	}
 }
 
