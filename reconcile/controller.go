@@ -92,7 +92,9 @@ type Controller struct {
 	notices  map[string]bool           // one-time messages already printed
 	lastErr  map[spec.Key]string       // last error printed per key
 	onAct    func(Action)              // set by Plan to collect actions
+	planning bool                      // set by Plan: no waiting on engines
 	progress chan struct{}             // signalled after each reconcile, for waiters
+	stopped  map[spec.Key]stoppedSeen  // containers seen down that should run
 	outMu    sync.Mutex
 }
 
@@ -134,6 +136,7 @@ func New(opts Options) (*Controller, error) {
 		notices:  map[string]bool{},
 		lastErr:  map[spec.Key]string{},
 		progress: make(chan struct{}, 1),
+		stopped:  map[spec.Key]stoppedSeen{},
 	}
 	if c.opts.Prunable == nil {
 		c.opts.Prunable = c.desired.isKnown

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,6 +252,12 @@ func TestPlanChangesNothing(t *testing.T) {
 		t.Fatalf("plan %q", got)
 	}
 	apply(t, c, objs)
+	e.Kill("worker", 0)
+	acts, err = c.Plan(context.Background(), objs, nil)
+	if err != nil || len(acts) != 1 || acts[0].String() != "start container/worker: exited (exit code 0), restartPolicy Always" {
+		t.Fatalf("plan for a stopped container: %v %v", acts, err)
+	}
+	e.StartContainer(context.Background(), "worker")
 	edited := strings.Replace(appYAML, `value: "8080"`, `value: "9090"`, 1)
 	acts, err = c.Plan(context.Background(), manifest(t, dir, "app.yaml", edited), nil)
 	if err != nil || len(acts) != 1 || acts[0].String() != `recreate container/web: spec.env[PORT]: "8080" -> "9090"` {
@@ -326,4 +333,53 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, value string) flo
 		}
 	}
 	return sum
+}
+
+func TestUnreachableHostIsUnknownUntilItAnswers(t *testing.T) {
+	dir := t.TempDir()
+	objs := manifest(t, dir, "far.yaml", `apiVersion: reconciler/v1
+kind: Host
+metadata: {name: far}
+spec: {address: "tcp://192.0.2.1:2375"}
+---
+apiVersion: reconciler/v1
+kind: Volume
+metadata: {name: v}
+spec: {host: far}
+`)
+	e := fake.New()
+	var mu sync.Mutex
+	up := false
+	c, err := New(Options{
+		BaseBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+		Engines: func(host string, decl *spec.Host) (engine.Engine, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if host == "far" && (!up || decl == nil || decl.Spec.Address != "tcp://192.0.2.1:2375") {
+				return nil, errFake("dial tcp 192.0.2.1:2375: connection refused")
+			}
+			return e, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	c.SetObjects(objs[0].Source.File, objs)
+	phase := func(kind string) Phase {
+		for _, s := range c.Status() {
+			if s.Key.Kind == kind {
+				return s.Phase
+			}
+		}
+		return ""
+	}
+	eventually(t, 2*time.Second, "host and volume Unknown", func() bool { return phase(spec.KindHost) == Unknown && phase(spec.KindVolume) == Unknown })
+	mu.Lock()
+	up = true
+	mu.Unlock()
+	eventually(t, 2*time.Second, "host and volume Ready", func() bool { return phase(spec.KindHost) == Ready && phase(spec.KindVolume) == Ready })
 }

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/engine/fake"
@@ -137,4 +140,54 @@ func TestNoEngine(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "no engine available for host local") {
 		t.Fatalf("code %d: %s", code, errs)
 	}
+}
+
+func TestWatchCommand(t *testing.T) {
+	e := useFakeEngine(t)
+	e.AddImage("docker.io/library/busybox:1.36")
+	dir := t.TempDir()
+	root := newRootCmd()
+	var out syncBuf
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs([]string{"watch", dir, "--poll", "1h"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(cliApp), 0o644)
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		cs, _ := e.Containers(context.Background(), map[string]string{engine.LabelName: "web"})
+		if len(cs) == 1 && cs[0].State == engine.StateRunning {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("web not running:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "create container/web") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -48,19 +49,9 @@ are kept as they were. Stop it with Ctrl-C: what it made keeps running.`,
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			var eng engines
 			defer eng.close()
-			var w *source.Watcher
-			c, err := reconcile.New(reconcile.Options{
+			_, run, err := watchController(args[0], reconcile.Options{
 				Engines: eng.get, Workers: workers, Resync: resync, Out: out, Registry: reg,
-				Prunable: func(s string) bool { return w.Prunable(s) },
-			})
-			if err != nil {
-				return err
-			}
-			files, fileErrors, events := c.ManifestMetrics()
-			w, err = source.NewWatcher(source.WatchOptions{
-				Dir: args[0], Sink: c, Poll: poll, Out: out,
-				Files: files, Errors: fileErrors, WatchEvents: events,
-			})
+			}, poll)
 			if err != nil {
 				return &exitError{code: 1, msg: "Error: " + err.Error()}
 			}
@@ -76,12 +67,7 @@ are kept as they were. Stop it with Ctrl-C: what it made keeps running.`,
 				defer srv.Close()
 				fmt.Fprintf(out, "metrics on http://%s/metrics\n", ln.Addr())
 			}
-			fmt.Fprintf(out, "watching %s\n", w.Dir())
-			done := make(chan error, 1)
-			go func() { done <- c.Run(ctx) }()
-			werr := w.Run(ctx)
-			cerr := <-done
-			return errors.Join(werr, cerr)
+			return run(ctx)
 		},
 	}
 	f := cmd.Flags()
@@ -90,6 +76,38 @@ are kept as they were. Stop it with Ctrl-C: what it made keeps running.`,
 	f.IntVar(&workers, "workers", 8, "objects reconciled in parallel")
 	f.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (host:port)")
 	return cmd
+}
+
+// watchController returns a controller fed by a watcher of dir, and the
+// function running both until ctx ends. Objects from files under dir that
+// are removed are pruned (Volumes only under reclaimPolicy Delete). The
+// daemon's --watch uses it with its own engines, output and registry;
+// Status on the controller serves its API.
+func watchController(dir string, opts reconcile.Options, poll time.Duration) (*reconcile.Controller, func(context.Context) error, error) {
+	var w *source.Watcher
+	opts.Prunable = func(s string) bool { return w.Prunable(s) }
+	c, err := reconcile.New(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	files, fileErrors, events := c.ManifestMetrics()
+	w, err = source.NewWatcher(source.WatchOptions{
+		Dir: dir, Sink: c, Poll: poll, Out: opts.Out,
+		Files: files, Errors: fileErrors, WatchEvents: events,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	run := func(ctx context.Context) error {
+		if opts.Out != nil {
+			fmt.Fprintf(opts.Out, "watching %s\n", w.Dir())
+		}
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		werr := w.Run(ctx)
+		return errors.Join(werr, <-done)
+	}
+	return c, run, nil
 }
 
 // lockedWriter serializes the controller's and the watcher's lines.
