@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,7 @@ func newBuildCmd() *cobra.Command {
 		opts      build.Options
 		buildArgs []string
 		labels    []string
+		quiet     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "build [OPTIONS] PATH",
@@ -49,6 +51,14 @@ func newBuildCmd() *cobra.Command {
 				return &exitError{code: 2, msg: "Error: " + err.Error()}
 			}
 			opts.ContextDir = args[0]
+			if opts.Dockerfile == "-" {
+				df, cleanup, err := stdinDockerfile(cmd.InOrStdin())
+				if err != nil {
+					return err
+				}
+				defer cleanup()
+				opts.Dockerfile = df
+			}
 			if opts.Dockerfile != "" && !filepath.IsAbs(opts.Dockerfile) {
 				// -f is relative to the current directory, as with docker.
 				if opts.Dockerfile, err = filepath.Abs(opts.Dockerfile); err != nil {
@@ -56,6 +66,9 @@ func newBuildCmd() *cobra.Command {
 				}
 			}
 			opts.Progress = cmd.OutOrStdout()
+			if quiet {
+				opts.Progress = io.Discard
+			}
 			if buildRunner != nil {
 				if opts.Runner, err = buildRunner(global.root); err != nil {
 					return err
@@ -65,18 +78,41 @@ func newBuildCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = build.Build(cmd.Context(), s, opts)
+			img, err := build.Build(cmd.Context(), s, opts)
+			if err == nil && quiet {
+				fmt.Fprintln(cmd.OutOrStdout(), img.ID)
+			}
 			return err
 		},
 	}
 	f := cmd.Flags()
 	f.StringArrayVarP(&opts.Tags, "tag", "t", nil, `Name and optionally a tag in the "name:tag" format (repeatable)`)
-	f.StringVarP(&opts.Dockerfile, "file", "f", "", `Path of the Dockerfile, relative to the current directory (default: "PATH/Dockerfile")`)
+	f.StringVarP(&opts.Dockerfile, "file", "f", "", `Path of the Dockerfile, relative to the current directory, or "-" for stdin (default: "PATH/Dockerfile")`)
+	f.BoolVarP(&quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
 	f.StringArrayVar(&buildArgs, "build-arg", nil, "Set build-time variables (KEY=VALUE, or KEY to take it from the environment; repeatable)")
 	f.BoolVar(&opts.NoCache, "no-cache", false, "Do not use cache when building the image")
 	f.StringVar(&opts.Target, "target", "", "Set the target build stage to build")
 	f.StringArrayVar(&labels, "label", nil, "Set metadata for an image (KEY=VALUE, repeatable)")
 	return cmd
+}
+
+// stdinDockerfile saves a Dockerfile read from stdin (-f -) to a temporary
+// file for the build.
+func stdinDockerfile(in io.Reader) (string, func(), error) {
+	f, err := os.CreateTemp("", "Dockerfile-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.Remove(f.Name()) }
+	_, err = io.Copy(f, in)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("reading the Dockerfile from stdin: %w", err)
+	}
+	return f.Name(), cleanup, nil
 }
 
 // parseBuildArgs reads --build-arg values: KEY=VALUE, or KEY alone for the

@@ -41,6 +41,10 @@ func TestBuildCLI(t *testing.T) {
 	if buildRunner == nil && (code != 1 || !strings.Contains(errs, "alt/Dockerfile:2: RUN true") || !strings.Contains(errs, "runner")) {
 		t.Errorf("RUN without runner: exit %d: %s", code, errs)
 	}
+	out, errs, code = runVolumeCLI(t, root, "FROM hello:1\nENV B=2\n", "build", "-q", "-f", "-", ".")
+	if code != 0 || !strings.HasPrefix(out, "sha256:") || strings.Count(out, "\n") != 1 {
+		t.Errorf("-q -f -: exit %d: %q %s", code, out, errs)
+	}
 	if _, errs, code = runVolumeCLI(t, root, "", "build"); code != 2 || !strings.Contains(errs, "requires exactly 1 argument") {
 		t.Errorf("no context: exit %d: %s", code, errs)
 	}
