@@ -112,7 +112,7 @@ func execIn(pid int, p ExecConfig, hold func(helperPid int) error) (*Process, er
 				return hold(pid)
 			}
 		}
-		cmd, err := launch(execRole, spec, &syscall.SysProcAttr{Setsid: true}, p.Stdin, p.Stdout, p.Stderr, join)
+		cmd, err := launch(nsinit.RoleExec, spec, &syscall.SysProcAttr{Setsid: true}, p.Stdin, p.Stdout, p.Stderr, join)
 		done <- result{cmd, err}
 	}()
 	r := <-done

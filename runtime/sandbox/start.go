@@ -16,16 +16,11 @@ import (
 	"github.com/reconciler/reconciler/runtime/sandbox/internal/nsinit"
 )
 
-// roles maps the argv[0] shown in ps to the nsinit role.
-var roles = map[string]string{
-	"reconciler-sandbox-init": nsinit.RoleInit,
-	"reconciler-sandbox-exec": nsinit.RoleExec,
+// argv0 names the helpers' roles in ps until they exec the program.
+var argv0 = map[string]string{
+	nsinit.RoleInit: "reconciler-sandbox-init",
+	nsinit.RoleExec: "reconciler-sandbox-exec",
 }
-
-const (
-	initRole = "reconciler-sandbox-init"
-	execRole = "reconciler-sandbox-exec"
-)
 
 // Start sets up and starts the container's init process. It returns once
 // the user's program has been exec'd as PID 1 of the container, or an
@@ -66,7 +61,7 @@ func Start(cfg Config) (*Process, error) {
 		}
 		return g.Add(pid)
 	}
-	cmd, err := launch(initRole, spec, attr, cfg.Stdin, cfg.Stdout, cfg.Stderr, join)
+	cmd, err := launch(nsinit.RoleInit, spec, attr, cfg.Stdin, cfg.Stdout, cfg.Stderr, join)
 	if err != nil {
 		if g != nil {
 			g.Remove()
@@ -134,7 +129,7 @@ func launch(role string, spec *nsinit.Spec, attr *syscall.SysProcAttr, stdin io.
 	}
 	defer stR.Close()
 	cmd := &exec.Cmd{
-		Path: exe, Args: []string{role}, Env: []string{nsinit.RoleEnv + "=" + roles[role]},
+		Path: exe, Args: []string{argv0[role]}, Env: []string{nsinit.RoleEnv + "=" + role},
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		ExtraFiles:  []*os.File{cfgR, stW},
 		SysProcAttr: attr,
