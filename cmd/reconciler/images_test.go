@@ -86,6 +86,18 @@ func TestImageCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustImageCLI(t, root, "image", "inspect", "base:1")), &insp); err != nil || len(insp) != 1 || insp[0].Id != id || len(insp[0].RepoTags) != 2 || len(insp[0].RootFS.Layers) != 1 {
 		t.Fatalf("inspect = %+v %v", insp, err)
 	}
+	if out := mustImageCLI(t, root, "image", "inspect", "-f", "{{.Id}} {{json .RepoTags}}", "base:1"); out != id+` ["base:1","reg.example/base:2"]`+"\n" {
+		t.Fatalf("inspect -f = %q", out)
+	}
+	if out := mustImageCLI(t, root, "images", "--format", "{{.Repository}}:{{.Tag}}", "-f", "reference=reg.*/*"); out != "reg.example/base:2\n" {
+		t.Fatalf("images --format --filter = %q", out)
+	}
+	if out := mustImageCLI(t, root, "images", "-q", "-f", "dangling=true"); out != "" {
+		t.Fatalf("dangling images = %q", out)
+	}
+	if _, errs, code := runImageCLI(t, root, "images", "-f", "nope=1"); code != 2 || !strings.Contains(errs, "invalid filter") {
+		t.Fatalf("bad filter: %d %q", code, errs)
+	}
 	if _, errs, code := runImageCLI(t, root, "image", "inspect", "nope"); code != 1 || !strings.Contains(errs, "No such image: nope") {
 		t.Fatalf("inspect nope: %d %q", code, errs)
 	}
