@@ -140,6 +140,11 @@ func TestDecodeErrors(t *testing.T) {
 			[]string{`f.yaml: document 1 (line 6): spec.volumes[0].subPath: "../x" must be a relative path inside the volume`,
 				`f.yaml: document 1 (line 7): spec.tmpfs[0].mountPath: /data is already mounted by spec.volumes[0]`,
 				`f.yaml: document 1 (line 7): spec.tmpfs[0].sizeLimit: "1x" is not a quantity: want a byte count like 64Mi, 1.5Gi, 100M or 4096`}},
+		{"label keys, quoted in paths, at their lines", "apiVersion: reconciler/v1\nkind: Volume\nmetadata:\n  name: v\n  labels:\n    ok.example/a: x\n    io.reconciler.kind: x\n    bad key: x\n",
+			[]string{`f.yaml: document 1 (line 7): metadata.labels["io.reconciler.kind"]: labels starting with "io.reconciler." are set by the reconciler itself`,
+				`f.yaml: document 1 (line 8): metadata.labels["bad key"]: "bad key" is not a valid label key: use letters, digits, '-', '_', '.' and '/', starting and ending with a letter or digit`}},
+		{"anchors and merge keys", "apiVersion: reconciler/v1\nkind: Container\nmetadata: {name: a}\nspec:\n  image: docker.io/library/x:1\n  env: &e\n  - {name: A, value: b}\n  args: *e\n",
+			[]string{`f.yaml: document 1 (line 8): spec.args[0]: must be a string, not a mapping`}},
 		{"json syntax", `{"apiVersion":"reconciler/v1","kind":"Volume","metadata":{"name":"a"}}` + "\n" + `{"kind": ]`,
 			[]string{`f.yaml: line 2: invalid JSON: invalid character ']' looking for beginning of value`}},
 	} {

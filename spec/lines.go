@@ -20,16 +20,27 @@ func indexLines(doc []byte, first int) lineIndex {
 	if err := yamlv3.Unmarshal(doc, &root); err != nil || len(root.Content) == 0 {
 		return idx
 	}
-	var walk func(n *yamlv3.Node, path string, depth int)
-	walk = func(n *yamlv3.Node, path string, depth int) {
+	// Under an alias (*name), every field is reported at the alias's line:
+	// that is where the user wrote it into this place.
+	var walk func(n *yamlv3.Node, path string, depth, aliasLine int)
+	walk = func(n *yamlv3.Node, path string, depth, aliasLine int) {
 		if n == nil || depth > 64 { // deep nesting has no fields of ours
 			return
 		}
 		if n.Kind == yamlv3.AliasNode {
+			if aliasLine == 0 {
+				aliasLine = n.Line
+			}
 			n = n.Alias
 			if n == nil {
 				return
 			}
+		}
+		at := func(line int) int {
+			if aliasLine > 0 {
+				return first + aliasLine - 1
+			}
+			return first + line - 1
 		}
 		switch n.Kind {
 		case yamlv3.MappingNode:
@@ -40,20 +51,20 @@ func indexLines(doc []byte, first int) lineIndex {
 				}
 				p := child(path, k.Value)
 				if _, ok := idx[p]; !ok {
-					idx[p] = first + k.Line - 1
+					idx[p] = at(k.Line)
 				}
-				walk(v, p, depth+1)
+				walk(v, p, depth+1, aliasLine)
 			}
 		case yamlv3.SequenceNode:
 			for i, item := range n.Content {
 				p := index(path, i)
-				idx[p] = first + item.Line - 1
-				walk(item, p, depth+1)
+				idx[p] = at(item.Line)
+				walk(item, p, depth+1, aliasLine)
 			}
 		}
 	}
 	idx[""] = first + root.Content[0].Line - 1
-	walk(root.Content[0], "", 0)
+	walk(root.Content[0], "", 0, 0)
 	return idx
 }
 

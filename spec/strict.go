@@ -71,8 +71,12 @@ func checkSchema(v any, t reflect.Type, path string, errs *fieldErrs) bool {
 			}
 		}
 	case reflect.String:
-		if _, ok := v.(string); !ok {
+		switch v.(type) {
+		case string:
+		case json.Number, bool:
 			return bad("must be a string, not %s: put the value in quotes", describe(v))
+		default:
+			return bad("must be a string, not %s", describe(v))
 		}
 	case reflect.Bool:
 		if _, ok := v.(bool); !ok {
