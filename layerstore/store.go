@@ -70,14 +70,14 @@ func Open(root string) (*Store, error) {
 			return nil, fmt.Errorf("create image store %s: %w", abs, err)
 		}
 	}
-	if err := s.cleanTmp(); err != nil {
-		return nil, err
-	}
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	if err := s.cleanTmp(); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(s.path(ocispec.ImageLayoutFile)); os.IsNotExist(err) {
 		if err := writeFileAtomic(s, ocispec.ImageLayoutFile, []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
 			return nil, err
@@ -117,9 +117,10 @@ func (s *Store) lock() (func(), error) {
 	}, nil
 }
 
-// cleanTmp removes leftovers of writes interrupted by a crash. Writers in
-// other live processes hold a shared flock on their temp entry, which
-// keeps it from being removed.
+// cleanTmp removes leftovers of writes interrupted by a crash; callers
+// hold the lock. Temp files are only written under the lock; temp folders
+// live longer (an unpacking layer) and their writers hold a shared flock
+// on them, which keeps them from being removed.
 func (s *Store) cleanTmp() error {
 	entries, err := os.ReadDir(s.path("tmp"))
 	if err != nil {
@@ -151,8 +152,14 @@ func busy(p string) bool {
 }
 
 // tempDir makes a directory under tmp/ and holds a shared flock on it
-// until release, so a concurrent Open never removes it.
+// until release, so a concurrent Open never removes it (made under the
+// lock, so no Open sees it before it is flocked).
 func (s *Store) tempDir(prefix string) (dir string, release func(), err error) {
+	unlock, err := s.lock()
+	if err != nil {
+		return "", nil, err
+	}
+	defer unlock()
 	dir, err = os.MkdirTemp(s.path("tmp"), prefix)
 	if err != nil {
 		return "", nil, fmt.Errorf("image store temp folder: %w", err)
