@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"os"
 	"path/filepath"
 	"sync"
@@ -91,7 +92,7 @@ func (r *Runtime) event(c *Container, action string, attrs map[string]string) Ev
 }
 
 func (r *Runtime) emit(id, action string, attrs map[string]string) {
-	cfg, err := readConfig(r.dir(id))
+	cfg, err := shim.ReadConfig(r.dir(id))
 	if err != nil {
 		return
 	}
@@ -122,7 +123,7 @@ func newWatcher(r *Runtime) (*watcher, error) {
 	w := &watcher{r: r, fs: fs, seen: map[string]counts{}, changes: make(chan struct{}), done: make(chan struct{})}
 	r.mu.Lock()
 	for _, id := range r.names {
-		st, _ := readState(r.dir(id))
+		st, _ := shim.ReadState(r.dir(id))
 		w.seen[id] = counts{st.StartCount, st.ExitCount, st.RestartCount}
 		fs.Add(r.dir(id))
 	}
@@ -142,7 +143,7 @@ func (w *watcher) loop() {
 			if !ok {
 				return
 			}
-			if filepath.Base(ev.Name) == stateFile {
+			if filepath.Base(ev.Name) == shim.StateFile {
 				w.observe(filepath.Base(filepath.Dir(ev.Name)))
 			}
 		case <-w.fs.Errors:
@@ -201,7 +202,7 @@ func (w *watcher) notify() {
 // observe compares a container's state with what was last seen and emits
 // the events in between, in order: start, then (oom and) die, per run.
 func (w *watcher) observe(id string) {
-	st, err := readState(w.r.dir(id))
+	st, err := shim.ReadState(w.r.dir(id))
 	if err != nil {
 		if os.IsNotExist(err) {
 			w.notify()
@@ -220,7 +221,7 @@ func (w *watcher) observe(id string) {
 		w.notify()
 		return
 	}
-	cfg, err := readConfig(w.r.dir(id))
+	cfg, err := shim.ReadConfig(w.r.dir(id))
 	if err != nil {
 		return
 	}

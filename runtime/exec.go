@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"io"
 	"os"
 	"strings"
@@ -39,7 +40,7 @@ func (r *Runtime) Exec(ctx context.Context, ref string, e ExecSpec) (int, error)
 	if c.State.Status != StateRunning || c.State.Pid == 0 {
 		return 0, fmt.Errorf("%w: cannot exec in container %s (%s)", ErrNotRunning, c.Name, c.State.Status)
 	}
-	cfg, err := readConfig(c.Dir)
+	cfg, err := shim.ReadConfig(c.Dir)
 	if err != nil {
 		return 0, err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,7 +54,7 @@ func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
 		return err
 	}
 	defer devnull.Close()
-	errLog, err := os.OpenFile(filepath.Join(c.Dir, shimLog), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	errLog, err := os.OpenFile(filepath.Join(c.Dir, shim.ShimLogFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
@@ -63,7 +64,7 @@ func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
 		return err
 	}
 	defer readyR.Close()
-	cmd := reexec.Command(ShimName, c.Dir)
+	cmd := reexec.Command(shim.Name, c.Dir)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, errLog
 	cmd.ExtraFiles = []*os.File{readyW}
 	// The shim reuses our sealed copy of the binary for the container's
@@ -83,11 +84,11 @@ func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
 
 	timeout := time.NewTimer(r.opts.StartTimeout)
 	defer timeout.Stop()
-	got := make(chan readyMsg, 1)
+	got := make(chan shim.ReadyMsg, 1)
 	go func() {
-		var m readyMsg
+		var m shim.ReadyMsg
 		if err := json.NewDecoder(readyR).Decode(&m); err != nil {
-			m.Error = "the shim exited before reporting: " + lastLine(filepath.Join(c.Dir, shimLog))
+			m.Error = "the shim exited before reporting: " + lastLine(filepath.Join(c.Dir, shim.ShimLogFile))
 		}
 		got <- m
 	}()
@@ -99,7 +100,7 @@ func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
 		return nil
 	case <-timeout.C:
 		cmd.Process.Kill()
-		return fmt.Errorf("the shim did not report within %s (see %s)", r.opts.StartTimeout, filepath.Join(c.Dir, shimLog))
+		return fmt.Errorf("the shim did not report within %s (see %s)", r.opts.StartTimeout, filepath.Join(c.Dir, shim.ShimLogFile))
 	case <-ctx.Done():
 		// The shim goes on: the start is already under way.
 		return ctx.Err()
@@ -109,7 +110,7 @@ func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
 // waitShimGone waits (up to 5 s) for the shim recorded in st to exit: it
 // exits right after recording the final state and cleaning up.
 func waitShimGone(st State) {
-	for deadline := time.Now().Add(5 * time.Second); alive(st.ShimPid, st.ShimStartTime) && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(5 * time.Second); shim.Alive(st.ShimPid, st.ShimStartTime) && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
 }
@@ -146,13 +147,13 @@ func (r *Runtime) stop(ctx context.Context, id string, grace time.Duration) erro
 	}
 	sig := unix.SIGTERM
 	if c.Spec.StopSignal != "" {
-		sig, _ = parseSignal(c.Spec.StopSignal)
+		sig, _ = shim.ParseSignal(c.Spec.StopSignal)
 	}
 	if grace < 0 {
 		grace = c.Spec.StopGrace
 	}
 	r.emit(id, "kill", map[string]string{"signal": fmt.Sprint(int(sig))})
-	if _, err := shimCall(ctx, c.Dir, ctlRequest{Op: "stop", Signal: int(sig), Grace: grace}); err != nil {
+	if _, err := shim.Call(ctx, c.Dir, shim.Request{Op: "stop", Signal: int(sig), Grace: grace}); err != nil {
 		if st, _ := r.reconcileShim(id); !st.Running() {
 			return nil // it ended meanwhile
 		}
@@ -173,7 +174,7 @@ func (r *Runtime) Kill(ctx context.Context, ref, signal string) error {
 	}
 	sig := unix.SIGKILL
 	if signal != "" {
-		if sig, err = parseSignal(signal); err != nil {
+		if sig, err = shim.ParseSignal(signal); err != nil {
 			return fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 	}
@@ -184,7 +185,7 @@ func (r *Runtime) Kill(ctx context.Context, ref, signal string) error {
 	if !c.State.Running() {
 		return fmt.Errorf("%w: cannot kill container %s", ErrNotRunning, c.Name)
 	}
-	if _, err := shimCall(ctx, c.Dir, ctlRequest{Op: "kill", Signal: int(sig)}); err != nil {
+	if _, err := shim.Call(ctx, c.Dir, shim.Request{Op: "kill", Signal: int(sig)}); err != nil {
 		if err.Error() == ErrNotRunning.Error() {
 			return fmt.Errorf("%w: cannot kill container %s", ErrNotRunning, c.Name)
 		}
@@ -230,16 +231,14 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 			return err
 		}
 	}
-	cfg, err := readConfig(c.Dir)
+	cfg, err := shim.ReadConfig(c.Dir)
 	if err != nil {
 		return err
 	}
 	waitShimGone(c.State)
 	r.watch.observe(id) // report its last transitions before "destroy"
-	if l, err := launcherFor(cfg); err == nil {
-		if err := l.cleanup(c.Dir, cfg); err != nil {
-			return fmt.Errorf("remove container %s: %w", c.Name, err)
-		}
+	if err := shim.Cleanup(c.Dir, cfg); err != nil {
+		return fmt.Errorf("remove container %s: %w", c.Name, err)
 	}
 	// Never recurse into a mount: a bind inside a leftover rootfs would
 	// take the host's files with it.
@@ -248,7 +247,7 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 	}
 	// config.json first, so a crash mid-way leaves a crashed create that
 	// the next New sweeps away.
-	os.Remove(filepath.Join(c.Dir, configFile))
+	os.Remove(filepath.Join(c.Dir, shim.ConfigFile))
 	if err := os.RemoveAll(c.Dir); err != nil {
 		return fmt.Errorf("remove container %s: %w", c.Name, err)
 	}

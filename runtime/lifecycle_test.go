@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"os"
 	"strings"
 	"testing"
@@ -82,7 +83,7 @@ func TestStopKillRemove(t *testing.T) {
 	id := mustCreate(t, r, hostSpec("sleeper", "exec sleep 1000"))
 	mustStart(t, r, id)
 	c, _ := r.Inspect(id)
-	if c.State.Status != StateRunning || c.State.Pid == 0 || !alive(c.State.ShimPid, c.State.ShimStartTime) {
+	if c.State.Status != StateRunning || c.State.Pid == 0 || !shim.Alive(c.State.ShimPid, c.State.ShimStartTime) {
 		t.Fatalf("running state: %+v", c.State)
 	}
 	if err := r.Start(ctx, id); err != nil {
@@ -98,7 +99,7 @@ func TestStopKillRemove(t *testing.T) {
 	if c.State.Status != StateExited || c.State.ExitCode != 143 {
 		t.Errorf("after stop: %+v, want exited 143 (SIGTERM)", c.State)
 	}
-	eventually(t, "shim exit", func() bool { return !alive(c.State.ShimPid, c.State.ShimStartTime) })
+	eventually(t, "shim exit", func() bool { return !shim.Alive(c.State.ShimPid, c.State.ShimStartTime) })
 
 	// A process ignoring the stop signal is killed after the grace time.
 	stubborn := mustCreate(t, r, hostSpec("stubborn", "trap '' TERM; echo ready; while :; do sleep 0.05; done"))
@@ -137,7 +138,7 @@ func TestStopKillRemove(t *testing.T) {
 	if err := r.Remove(ctx, k, true); err != nil {
 		t.Fatal(err)
 	}
-	if alive(kc.State.ShimPid, kc.State.ShimStartTime) {
+	if shim.Alive(kc.State.ShimPid, kc.State.ShimStartTime) {
 		t.Errorf("shim survived a forced remove")
 	}
 }

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"path/filepath"
 	"time"
 
@@ -40,7 +41,7 @@ func (r *Runtime) Logs(ctx context.Context, ref string, o LogOptions) (*logs.Str
 			r.Wait(ctx, c.ID, WaitNotRunning)
 		}()
 	}
-	return logs.Read(ctx, filepath.Join(c.Dir, logFile), opts), nil
+	return logs.Read(ctx, filepath.Join(c.Dir, shim.LogFile), opts), nil
 }
 
 // Attach streams the container's output from this moment until its next
@@ -56,7 +57,7 @@ func (r *Runtime) Attach(ctx context.Context, ref string) (*logs.Stream, error) 
 	// The log position is fixed inside Read, after the exit count was
 	// taken: output of the run that ends with the next exit is all there.
 	exits := c.State.ExitCount
-	s := logs.Read(ctx, filepath.Join(c.Dir, logFile), logs.ReadOptions{Tail: 0, Follow: true, Stop: stop})
+	s := logs.Read(ctx, filepath.Join(c.Dir, shim.LogFile), logs.ReadOptions{Tail: 0, Follow: true, Stop: stop})
 	go func() {
 		defer close(stop)
 		r.waitExit(ctx, c.ID, exits)

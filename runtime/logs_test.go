@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,13 +25,13 @@ func TestLogRotationAndFollow(t *testing.T) {
 		t.Fatalf("attach across rotations: %d lines, last %q", len(got), got[len(got)-1])
 	}
 	c, _ := r.Inspect(id)
-	for _, name := range []string{logFile, logFile + ".1", logFile + ".2"} {
+	for _, name := range []string{shim.LogFile, shim.LogFile + ".1", shim.LogFile + ".2"} {
 		st, err := os.Stat(filepath.Join(c.Dir, name))
 		if err != nil || st.Size() > 1000 {
 			t.Errorf("%s: %v (size limit 1000)", name, err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(c.Dir, logFile+".3")); err == nil {
+	if _, err := os.Stat(filepath.Join(c.Dir, shim.LogFile+".3")); err == nil {
 		t.Errorf("more than 3 log files kept")
 	}
 	kept := readAll(t, must(r.Logs(ctx, id, LogOptions{Tail: logs.TailAll})))

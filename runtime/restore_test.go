@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -88,7 +89,7 @@ func TestDaemonKilledContainersSurvive(t *testing.T) {
 
 	// Restarts go on while no daemon runs (read the state file directly).
 	eventually(t, "a restart of the crasher without a daemon", func() bool {
-		st, _ := readState(filepath.Join(root, ids["crasher"]))
+		st, _ := shim.ReadState(filepath.Join(root, ids["crasher"]))
 		return st.RestartCount >= 1
 	})
 
@@ -128,7 +129,7 @@ func TestDaemonKilledContainersSurvive(t *testing.T) {
 	if err := r.Stop(ctx, "ticker", time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := procStartTime(pids["ticker"]); err == nil {
+	if _, err := shim.ProcStartTime(pids["ticker"]); err == nil {
 		t.Errorf("ticker's init %d still alive after stop", pids["ticker"])
 	}
 
@@ -136,17 +137,17 @@ func TestDaemonKilledContainersSurvive(t *testing.T) {
 	// runtime records the loss, and restarts the container by its policy.
 	cr, _ := r.Inspect("crasher")
 	unix.Kill(cr.State.ShimPid, unix.SIGKILL)
-	eventually(t, "the shim to die", func() bool { return !alive(cr.State.ShimPid, cr.State.ShimStartTime) })
+	eventually(t, "the shim to die", func() bool { return !shim.Alive(cr.State.ShimPid, cr.State.ShimStartTime) })
 	r2, err := New(root, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r2.Close()
 	cr2, _ := r2.Inspect("crasher")
-	if cr2.State.ShimPid == cr.State.ShimPid || !alive(cr2.State.ShimPid, cr2.State.ShimStartTime) {
+	if cr2.State.ShimPid == cr.State.ShimPid || !shim.Alive(cr2.State.ShimPid, cr2.State.ShimStartTime) {
 		t.Errorf("crasher not restarted under a new shim: %+v", cr2.State)
 	}
-	if _, err := procStartTime(cr.State.Pid); err == nil && cr.State.Pid != cr2.State.Pid {
+	if _, err := shim.ProcStartTime(cr.State.Pid); err == nil && cr.State.Pid != cr2.State.Pid {
 		t.Errorf("the lost shim's container %d still runs", cr.State.Pid)
 	}
 }

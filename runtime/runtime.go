@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -98,7 +99,7 @@ func New(root string, opts Options) (*Runtime, error) {
 			continue
 		}
 		id := e.Name()
-		cfg, err := readConfig(r.dir(id))
+		cfg, err := shim.ReadConfig(r.dir(id))
 		if err != nil {
 			// A create that crashed before its config landed: nothing
 			// references it.
@@ -109,7 +110,7 @@ func New(root string, opts Options) (*Runtime, error) {
 		}
 		r.names[cfg.Spec.Name] = id
 		st, lost := r.reconcileShim(id)
-		if lost && !st.ManualStop && cfg.Spec.RestartPolicy.shouldRestart(st.ExitCode, 0) {
+		if lost && !st.ManualStop && cfg.Spec.RestartPolicy.ShouldRestart(st.ExitCode, 0) {
 			restart = append(restart, id)
 		}
 	}
@@ -174,7 +175,7 @@ func (r *Runtime) Resolve(ref string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if validID(ref) {
-		if _, err := os.Stat(filepath.Join(r.dir(ref), configFile)); err == nil {
+		if _, err := os.Stat(filepath.Join(r.dir(ref), shim.ConfigFile)); err == nil {
 			return ref, nil
 		}
 	}
@@ -230,24 +231,24 @@ func (r *Runtime) create(spec Spec) error {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}
-	for _, sub := range []string{upperDir, workDir, rootfsDir} {
+	for _, sub := range []string{shim.UpperDir, shim.WorkDir, shim.RootfsDir} {
 		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
 			return fmt.Errorf("create container: %w", err)
 		}
 	}
 	// The log exists from the start, so an attach before the first start
 	// has a file to follow.
-	if f, err := os.OpenFile(filepath.Join(dir, logFile), os.O_CREATE|os.O_WRONLY, 0o640); err != nil {
+	if f, err := os.OpenFile(filepath.Join(dir, shim.LogFile), os.O_CREATE|os.O_WRONLY, 0o640); err != nil {
 		return fmt.Errorf("create container: %w", err)
 	} else {
 		f.Close()
 	}
-	if err := writeState(dir, State{Status: StateCreated}); err != nil {
+	if err := shim.WriteState(dir, State{Status: StateCreated}); err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}
 	// config.json last: a directory without it is a crashed create.
-	cfg := config{Spec: spec, Created: time.Now().UTC(), Launcher: r.launcher}
-	if err := writeJSON(filepath.Join(dir, configFile), cfg); err != nil {
+	cfg := shim.Config{Spec: spec, Created: time.Now().UTC(), Launcher: r.launcher}
+	if err := shim.WriteJSON(filepath.Join(dir, shim.ConfigFile), cfg); err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}
 	return nil
@@ -277,11 +278,11 @@ func (r *Runtime) validate(spec *Spec) error {
 	if spec.RestartPolicy.Name == "" {
 		spec.RestartPolicy.Name = RestartNo
 	}
-	if err := spec.RestartPolicy.validate(); err != nil {
+	if err := spec.RestartPolicy.Validate(); err != nil {
 		return bad("container %s: %v", spec.Name, err)
 	}
 	if spec.StopSignal != "" {
-		if _, err := parseSignal(spec.StopSignal); err != nil {
+		if _, err := shim.ParseSignal(spec.StopSignal); err != nil {
 			return bad("container %s: stop signal: %v", spec.Name, err)
 		}
 	}
@@ -338,7 +339,7 @@ func (r *Runtime) UpperDir(ref string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(r.dir(id), upperDir), nil
+	return filepath.Join(r.dir(id), shim.UpperDir), nil
 }
 
 // Inspect returns one container.
@@ -352,7 +353,7 @@ func (r *Runtime) Inspect(ref string) (*Container, error) {
 
 func (r *Runtime) inspect(id string) (*Container, error) {
 	dir := r.dir(id)
-	cfg, err := readConfig(dir)
+	cfg, err := shim.ReadConfig(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
@@ -360,7 +361,7 @@ func (r *Runtime) inspect(id string) (*Container, error) {
 		return nil, err
 	}
 	st, _ := r.reconcileShim(id)
-	return &Container{ID: id, Name: cfg.Spec.Name, Created: cfg.Created, Spec: cfg.Spec, State: st, Dir: dir, LogPath: filepath.Join(dir, logFile)}, nil
+	return &Container{ID: id, Name: cfg.Spec.Name, Created: cfg.Created, Spec: cfg.Spec, State: st, Dir: dir, LogPath: filepath.Join(dir, shim.LogFile)}, nil
 }
 
 // List returns every container, newest first.
@@ -391,24 +392,22 @@ func (r *Runtime) List() ([]*Container, error) {
 // code 255 and an error. lost reports that case.
 func (r *Runtime) reconcileShim(id string) (st State, lost bool) {
 	dir := r.dir(id)
-	st, err := readState(dir)
+	st, err := shim.ReadState(dir)
 	if err != nil {
 		return State{Status: StateDead, Error: "state unreadable: " + err.Error()}, false
 	}
-	if !st.Running() || alive(st.ShimPid, st.ShimStartTime) {
+	if !st.Running() || shim.Alive(st.ShimPid, st.ShimStartTime) {
 		return st, false
 	}
 	// Re-read: the shim may have written its final state and exited
 	// between the read and the check.
-	if st2, err := readState(dir); err == nil && (!st2.Running() || st2.ShimStartTime != st.ShimStartTime) {
+	if st2, err := shim.ReadState(dir); err == nil && (!st2.Running() || st2.ShimStartTime != st.ShimStartTime) {
 		return st2, false
 	}
 	// Whatever the shim left running (its container) goes with it, so a
 	// restart never runs the container twice.
-	if cfg, err := readConfig(dir); err == nil {
-		if l, err := launcherFor(cfg); err == nil {
-			l.cleanup(dir, cfg)
-		}
+	if cfg, err := shim.ReadConfig(dir); err == nil {
+		shim.Cleanup(dir, cfg)
 	}
 	st.Status = StateExited
 	st.Pid = 0
@@ -417,7 +416,7 @@ func (r *Runtime) reconcileShim(id string) (st State, lost bool) {
 	st.ExitCount++
 	st.Error = "the container's shim exited unexpectedly"
 	st.ShimPid, st.ShimStartTime = 0, 0
-	if err := writeState(dir, st); err != nil {
+	if err := shim.WriteState(dir, st); err != nil {
 		st.Status = StateDead
 	}
 	return st, true

@@ -1,0 +1,64 @@
+package shim
+
+import (
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/runtime/cgroups"
+	"github.com/reconciler/reconciler/runtime/sandbox"
+)
+
+// sandboxLauncher starts containers isolated by runtime/sandbox: overlay
+// root over the image layers and the container's upper dir, namespaces,
+// cgroup limits.
+type sandboxLauncher struct{}
+
+// sandboxConfig maps a container's config onto the sandbox's.
+func sandboxConfig(dir string, c *Config) sandbox.Config {
+	s := c.Spec
+	mounts := make([]sandbox.Mount, len(s.Mounts))
+	for i, m := range s.Mounts {
+		mounts[i] = sandbox.Mount{Type: m.Type, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly, Size: m.Size}
+	}
+	return sandbox.Config{
+		ID:        s.ID,
+		LowerDirs: s.LowerDirs,
+		UpperDir:  filepath.Join(dir, UpperDir),
+		WorkDir:   filepath.Join(dir, WorkDir),
+		RootfsDir: filepath.Join(dir, RootfsDir),
+		Mounts:    mounts,
+		Args:      s.Args,
+		Env:       s.Env,
+		Cwd:       s.Cwd,
+		User:      s.User,
+		Hostname:  s.Hostname,
+		Network:   s.Network,
+		Resources: cgroups.Resources{MemoryBytes: s.Resources.MemoryBytes, NanoCPUs: s.Resources.NanoCPUs, PidsLimit: s.Resources.PidsLimit},
+	}
+}
+
+func (sandboxLauncher) start(dir string, c *Config, stdout, stderr *os.File) (process, error) {
+	cfg := sandboxConfig(dir, c)
+	cfg.Stdout, cfg.Stderr = stdout, stderr
+	p, err := sandbox.Start(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return sandboxProcess{p}, nil
+}
+
+func (sandboxLauncher) cleanup(dir string, c *Config) error {
+	return sandbox.Cleanup(sandboxConfig(dir, c))
+}
+
+type sandboxProcess struct{ p *sandbox.Process }
+
+func (p sandboxProcess) pid() int                     { return p.p.Pid() }
+func (p sandboxProcess) signal(sig unix.Signal) error { return p.p.Signal(sig) }
+
+func (p sandboxProcess) wait() exitStatus {
+	st, err := p.p.Wait()
+	return exitStatus{code: st.Code, oomKilled: st.OOMKilled, err: err}
+}

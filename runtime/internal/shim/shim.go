@@ -1,0 +1,320 @@
+package shim
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/runtime/logs"
+)
+
+// Name is the argv[0] of a shim: the binary re-executed with it
+// supervises one container (reexec.Command(Name, DIR) starts one; no
+// reexec.Init call is needed, the init below runs it).
+const Name = "reconciler-shim"
+
+// The shim runs from this package's init, as soon as its few imports are
+// initialized: the heavier packages of the binary (metrics, API clients)
+// come later in the init order and never run in a shim. It exits the
+// process and never returns to the rest of the program.
+func init() {
+	if len(os.Args) > 0 && os.Args[0] == Name {
+		shimMain()
+	}
+}
+
+// Restart backoff, like Docker's: 100 ms doubling up to a minute, back to
+// the start once a run lasted 10 s.
+const (
+	backoffStart = 100 * time.Millisecond
+	backoffMax   = time.Minute
+	backoffReset = 10 * time.Second
+)
+
+// The shim runs as: reconciler-shim DIR, with fd 3 a pipe on which it
+// reports the first start ({"pid":N} or {"error":"..."}) and closes.
+// It runs the container through the launcher, copies its stdout and stderr
+// into the log, records every transition in state.json, applies the
+// restart policy, and serves the control socket DIR/shim.sock until the
+// container has exited for good. It needs no daemon: restarts go on while
+// the daemon is down.
+func shimMain() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: reconciler-shim DIR")
+		os.Exit(2)
+	}
+	unix.CloseOnExec(3) // the ready pipe must not leak into the container
+	ready := os.NewFile(3, "ready")
+	// Own session already (Setsid); ignore what a terminal or a dying
+	// parent could send.
+	signal.Ignore(unix.SIGHUP, unix.SIGPIPE, unix.SIGINT)
+	if err := runShim(os.Args[1], ready); err != nil {
+		fmt.Fprintf(os.Stderr, "%s shim: %v\n", time.Now().Format(time.RFC3339Nano), err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+type shim struct {
+	dir    string
+	cfg    *Config
+	launch launcher
+	log    *logs.Writer
+	ready  *os.File
+
+	mu      sync.Mutex // guards st, run, manual
+	st      State
+	run     *shimRun // the current run, nil between runs
+	manual  bool     // a user stopped or killed it: no more restarts
+	wake    chan struct{}
+	stopSig unix.Signal
+	final   chan struct{} // closed once the final state is recorded
+
+	handlers sync.WaitGroup // control requests in flight
+}
+
+type shimRun struct {
+	proc   process
+	done   chan struct{} // closed when the process exited and the exit is recorded
+	copies chan struct{} // one value per log copier at EOF
+}
+
+// ReadyMsg is what the shim reports on the ready pipe.
+type ReadyMsg struct {
+	Pid   int    `json:"pid,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+func runShim(dir string, ready *os.File) error {
+	cfg, err := ReadConfig(dir)
+	if err != nil {
+		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
+	}
+	st, err := ReadState(dir)
+	if err != nil {
+		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
+	}
+	s := &shim{dir: dir, cfg: cfg, ready: ready, st: st, wake: make(chan struct{}, 1), final: make(chan struct{})}
+	s.stopSig = unix.SIGTERM
+	if cfg.Spec.StopSignal != "" {
+		if s.stopSig, err = ParseSignal(cfg.Spec.StopSignal); err != nil {
+			return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
+		}
+	}
+	if s.launch, err = launcherFor(cfg); err != nil {
+		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
+	}
+	if s.log, err = logs.OpenWriter(filepath.Join(dir, LogFile), cfg.Spec.LogMaxSize, cfg.Spec.LogMaxFiles); err != nil {
+		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
+	}
+	defer s.log.Close()
+	l, err := listenDir(dir, SockFile)
+	if err != nil {
+		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
+	}
+	defer os.Remove(filepath.Join(dir, SockFile))
+	defer l.Close()
+	go s.serve(l)
+
+	self, err := ProcStartTime(os.Getpid())
+	if err != nil {
+		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
+	}
+	s.st.ShimPid, s.st.ShimStartTime = os.Getpid(), self
+	s.st.ManualStop, s.st.RestartCount, s.st.Error = false, 0, ""
+	s.supervise()
+	if err := s.launch.cleanup(dir, cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "%s shim: cleanup: %v\n", time.Now().Format(time.RFC3339Nano), err)
+	}
+	close(s.final)
+	// Let control clients waiting for the final state read it.
+	l.Close()
+	handled := make(chan struct{})
+	go func() { s.handlers.Wait(); close(handled) }()
+	select {
+	case <-handled:
+	case <-time.After(time.Second):
+	}
+	return nil
+}
+
+func reportReady(ready *os.File, m ReadyMsg, err error) error {
+	if ready != nil {
+		json.NewEncoder(ready).Encode(m)
+		ready.Close()
+	}
+	return err
+}
+
+// supervise runs the container until it exits and the policy does not
+// restart it (or a user stopped it).
+func (s *shim) supervise() {
+	var backoff time.Duration
+	for first := true; ; first = false {
+		r, startErr := s.startRun(first)
+		if first {
+			if startErr != nil {
+				reportReady(s.ready, ReadyMsg{Error: startErr.Error()}, nil)
+			} else {
+				reportReady(s.ready, ReadyMsg{Pid: r.proc.pid()}, nil)
+			}
+			s.ready = nil
+			if startErr != nil {
+				return // the state records the error; the container never ran
+			}
+		}
+		var exit exitStatus
+		started := time.Now()
+		if startErr != nil {
+			exit = exitStatus{code: startExitCode(startErr)}
+		} else {
+			exit = r.proc.wait()
+			s.drainCopies(r)
+			started = s.st.StartedAt
+		}
+
+		s.mu.Lock()
+		restart := !s.manual && s.cfg.Spec.RestartPolicy.ShouldRestart(exit.code, s.st.RestartCount)
+		s.st.Pid = 0
+		s.st.ExitCode = exit.code
+		s.st.OOMKilled = exit.oomKilled
+		s.st.FinishedAt = time.Now().UTC()
+		s.st.ExitCount++
+		s.st.ManualStop = s.manual
+		if startErr != nil {
+			s.st.Error = startErr.Error()
+		} else if exit.err != nil {
+			s.st.Error = exit.err.Error()
+		}
+		s.st.Status = StateExited
+		if restart {
+			s.st.Status = StateRestarting
+		}
+		s.record()
+		s.run = nil
+		s.mu.Unlock()
+		if r != nil {
+			close(r.done)
+		}
+		if !restart {
+			return
+		}
+
+		if time.Since(started) >= backoffReset {
+			backoff = 0
+		}
+		if backoff == 0 {
+			backoff = backoffStart
+		} else if backoff *= 2; backoff > backoffMax {
+			backoff = backoffMax
+		}
+		select {
+		case <-time.After(backoff):
+		case <-s.wake:
+		}
+		s.mu.Lock()
+		stop := s.manual
+		if stop {
+			s.st.Status = StateExited
+			s.st.ManualStop = true
+			s.record()
+		}
+		s.mu.Unlock()
+		if stop {
+			return
+		}
+	}
+}
+
+// startRun starts one run and records it. A failure to start is recorded
+// by the caller as an exit (first run: the container stays as it was, with
+// the error).
+func (s *shim) startRun(first bool) (*shimRun, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, s.startFailed(first, err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, s.startFailed(first, err)
+	}
+	proc, err := s.launch.start(s.dir, s.cfg, outW, errW)
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return nil, s.startFailed(first, err)
+	}
+	r := &shimRun{proc: proc, done: make(chan struct{}), copies: make(chan struct{}, 2)}
+	for _, p := range []struct {
+		stream string
+		f      *os.File
+	}{{logs.Stdout, outR}, {logs.Stderr, errR}} {
+		go func() {
+			s.log.Copy(p.stream, p.f)
+			p.f.Close()
+			r.copies <- struct{}{}
+		}()
+	}
+	if !first {
+		s.st.RestartCount++
+	}
+	s.st.Status = StateRunning
+	s.st.Pid = proc.pid()
+	s.st.StartedAt = time.Now().UTC()
+	s.st.StartCount++
+	s.st.Error = ""
+	s.st.OOMKilled = false
+	s.run = r
+	s.record()
+	return r, nil
+}
+
+func (s *shim) startFailed(first bool, err error) error {
+	if first {
+		// Counted as an exit (Docker's "die" with 126/127), so waiters
+		// and attached clients see the end.
+		s.st.Error = err.Error()
+		s.st.ExitCode = startExitCode(err)
+		s.st.ExitCount++
+		s.st.FinishedAt = time.Now().UTC()
+		if s.st.Status == "" {
+			s.st.Status = StateCreated
+		}
+		s.st.ShimPid, s.st.ShimStartTime = 0, 0
+		s.record()
+	}
+	return err
+}
+
+// drainCopies waits for the log copiers to reach EOF. A process that left
+// a child holding the pipes (possible only without a PID namespace) gets 2 s.
+func (s *shim) drainCopies(r *shimRun) {
+	deadline := time.After(2 * time.Second)
+	for i := 0; i < 2; i++ {
+		select {
+		case <-r.copies:
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// record writes the state; called with s.mu held. A failed write is logged
+// to the shim's stderr: the container goes on either way.
+func (s *shim) record() {
+	if err := WriteState(s.dir, s.st); err != nil {
+		fmt.Fprintf(os.Stderr, "%s shim: record state: %v\n", time.Now().Format(time.RFC3339Nano), err)
+	}
+}

@@ -1,0 +1,85 @@
+package shim
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Files in a container's directory (ROOT/<id>/).
+const (
+	ConfigFile  = "config.json" // written once at create
+	StateFile   = "state.json"  // rewritten atomically on every transition
+	LogFile     = "container.log"
+	SockFile    = "shim.sock"
+	ShimLogFile = "shim.log" // the shim's own stderr
+	UpperDir    = "upper"
+	WorkDir     = "work"
+	RootfsDir   = "rootfs"
+)
+
+// config is config.json: the Spec as created, plus what the shim needs.
+type Config struct {
+	Spec    Spec
+	Created time.Time
+	// Launcher selects how the shim starts the process: "" (the sandbox)
+	// or "host" (a plain host process; tests of the lifecycle use it).
+	Launcher string `json:",omitempty"`
+}
+
+// WriteJSON writes v to path atomically: temp file, fsync, rename, so a
+// reader (or a crash) sees the old or the new content, never a mix.
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func ReadConfig(dir string) (*Config, error) {
+	var c Config
+	if err := readJSON(filepath.Join(dir, ConfigFile), &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func ReadState(dir string) (State, error) {
+	var s State
+	err := readJSON(filepath.Join(dir, StateFile), &s)
+	return s, err
+}
+
+func WriteState(dir string, s State) error {
+	return WriteJSON(filepath.Join(dir, StateFile), s)
+}
