@@ -9,18 +9,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/reconciler/reconciler/layerstore"
+	"github.com/reconciler/reconciler/engine/local"
 	"github.com/reconciler/reconciler/layerstore/build"
 )
 
 func init() {
 	commands = append(commands, newBuildCmd)
 }
-
-// buildRunner, when set (by the code that wires the container runtime in),
-// gives `reconciler build` a Runner for RUN steps on the state root. While
-// it is nil, a RUN step that is not cached fails with a clear error.
-var buildRunner func(stateRoot string) (build.Runner, error)
 
 // newBuildCmd is `reconciler build`, docker build's classic builder in
 // docker's spelling, working on the state root's image store in process.
@@ -69,16 +64,13 @@ func newBuildCmd() *cobra.Command {
 			if quiet {
 				opts.Progress = io.Discard
 			}
-			if buildRunner != nil {
-				if opts.Runner, err = buildRunner(global.root); err != nil {
-					return err
-				}
-			}
-			s, err := layerstore.Open(filepath.Join(global.root, "images"))
+			e, err := openLocal()
 			if err != nil {
 				return err
 			}
-			img, err := build.Build(cmd.Context(), s, opts)
+			defer e.Close()
+			opts.Runner = local.BuildRunner{R: e.Runtime()}
+			img, err := build.Build(cmd.Context(), e.ImageStore(), opts)
 			if err == nil && quiet {
 				fmt.Fprintln(cmd.OutOrStdout(), img.ID)
 			}
