@@ -171,25 +171,37 @@ func (b *Backend) createdOf(f dockerapi.Filters, key string) (*time.Time, error)
 }
 
 // matchReference keeps the tags matching a pattern, as repo:tag or as the
-// repository alone ("mini", "mini:*", "localhost:5000/*/mini").
+// repository alone ("mini", "mini:*", "localhost:5000/*/mini"). Patterns
+// without wildcards are normalised like references (docker.io/library/x
+// is x).
 func matchReference(patterns, tags []string) []string {
 	var out []string
 	for _, t := range tags {
 		repo := t[:strings.LastIndex(t, ":")]
 		for _, p := range patterns {
-			fam := p
-			if !strings.ContainsAny(p, "*?[") {
-				fam = dockerapi.FamiliarRef(p)
-			}
-			okTag, _ := path.Match(fam, t)
-			okRepo, _ := path.Match(p, repo)
-			if okTag || okRepo {
+			tagPat, repoPat := referencePatterns(p)
+			okTag, _ := path.Match(tagPat, t)
+			okRepo, _ := path.Match(repoPat, repo)
+			if okTag || (repoPat != "" && okRepo) {
 				out = append(out, t)
 				break
 			}
 		}
 	}
 	return out
+}
+
+// referencePatterns are the patterns p sets for a whole tag and for a
+// repository ("" when p names a tag).
+func referencePatterns(p string) (tagPat, repoPat string) {
+	if strings.ContainsAny(p, "*?[") {
+		return p, p
+	}
+	fam := dockerapi.FamiliarRef(p)
+	if strings.Contains(p[strings.LastIndex(p, "/")+1:], ":") || strings.Contains(p, "@") {
+		return fam, ""
+	}
+	return fam, fam[:strings.LastIndex(fam, ":")]
 }
 
 // ImageInspect implements dockerapi.ImageBackend from the stored config,

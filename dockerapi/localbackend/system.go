@@ -108,17 +108,24 @@ func (b *Backend) DiskUsage(ctx context.Context) (dockerapi.DiskUsage, error) {
 	return du, nil
 }
 
-// imageUsage lists imgs newest first with real Containers counts and
-// SharedSize: the size of their layers that other images use too.
+// imageUsage lists imgs as `docker images` does (newest first, without
+// intermediate images) with real Containers counts and SharedSize: the
+// size of their layers that other listed images use too.
 func imageUsage(imgs []*layerstore.Image, users map[string]int64) []image.Summary {
+	hidden := parents(imgs)
+	var listed []*layerstore.Image
 	refs := map[digest.Digest]int{}
-	for _, img := range imgs {
+	for _, img := range slices.Backward(imgs) {
+		if len(img.RepoTags) == 0 && hidden[img.ID] {
+			continue
+		}
+		listed = append(listed, img)
 		for _, l := range img.Layers {
 			refs[l.ChainID]++
 		}
 	}
 	out := []image.Summary{}
-	for _, img := range slices.Backward(imgs) {
+	for _, img := range listed {
 		s := imageSummary(img)
 		s.Containers = users[img.ID.String()]
 		s.SharedSize = 0
