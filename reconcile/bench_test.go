@@ -3,12 +3,15 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/reconciler/reconciler/engine/fake"
+	"github.com/reconciler/reconciler/reconcile/source"
 	"github.com/reconciler/reconciler/spec"
 )
 
@@ -77,5 +80,37 @@ func BenchmarkNoopResync(b *testing.B) {
 	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
 	if e.Mutations() != 0 {
 		b.Fatalf("no-op resync changed the engine: %v", e.Calls())
+	}
+}
+
+// BenchmarkFileDropToRunning measures the time from a manifest written
+// into a watched folder to its container running (on the fake engine:
+// watcher debounce plus controller).
+func BenchmarkFileDropToRunning(b *testing.B) {
+	dir := b.TempDir()
+	e := fake.New()
+	e.AddImage("docker.io/library/busybox:1.36")
+	var w *source.Watcher
+	c, _ := newController(b, e, Options{Prunable: func(s string) bool { return w.Prunable(s) }})
+	var err error
+	w, err = source.NewWatcher(source.WatchOptions{Dir: dir, Sink: c, Poll: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, 2)
+	go func() { c.Run(ctx); done <- struct{}{} }()
+	go func() { w.Run(ctx); done <- struct{}{} }()
+	defer func() { cancel(); <-done; <-done }()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		name := fmt.Sprintf("drop%d", i)
+		doc := fmt.Sprintf("apiVersion: reconciler/v1\nkind: Container\nmetadata: {name: %s}\nspec: {image: docker.io/library/busybox:1.36}\n", name)
+		if err := os.WriteFile(filepath.Join(dir, name+".yaml"), []byte(doc), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		for !running(e, name) {
+			time.Sleep(time.Millisecond)
+		}
 	}
 }

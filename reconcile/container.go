@@ -100,6 +100,12 @@ func (r containerReconciler) converge(ctx context.Context, eng engine.Engine, ke
 	}
 	img, err := eng.InspectImage(ctx, spec_.Spec.Image)
 	if errors.Is(err, engine.ErrNotFound) {
+		if im, ok := c.desired.imageFor(key.Host, spec_.Spec.Image); ok {
+			// Declared and once made, now gone: have it made again.
+			c.queue.Add(im.Key)
+			c.status.update(key, func(s *ObjectStatus) { s.Phase, s.Message = Progressing, "waiting for image "+spec_.Spec.Image })
+			return Result{RequeueAfter: waitRetry}, nil
+		}
 		return Result{}, fmt.Errorf("image %q is not on host %s: declare an Image object with tag %q, or pull or load it", spec_.Spec.Image, key.Host, spec_.Spec.Image)
 	}
 	if err != nil {

@@ -95,6 +95,7 @@ type Controller struct {
 	planning bool                      // set by Plan: no waiting on engines
 	progress chan struct{}             // signalled after each reconcile, for waiters
 	stopped  map[spec.Key]stoppedSeen  // containers seen down that should run
+	contexts *contextHasher            // build context digests
 	outMu    sync.Mutex
 }
 
@@ -137,6 +138,7 @@ func New(opts Options) (*Controller, error) {
 		lastErr:  map[spec.Key]string{},
 		progress: make(chan struct{}, 1),
 		stopped:  map[spec.Key]stoppedSeen{},
+		contexts: newContextHasher(),
 	}
 	if c.opts.Prunable == nil {
 		c.opts.Prunable = c.desired.isKnown

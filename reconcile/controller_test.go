@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -117,7 +118,7 @@ func TestRebuiltImageRecreatesItsContainers(t *testing.T) {
 	edited := strings.Replace(appYAML, "build: {context: ./app}", "build: {context: ./app, args: {V: \"2\"}}", 1)
 	apply(t, c, manifest(t, dir, "app.yaml", edited))
 	if got := out.lines("rebuild"); len(got) != 1 || !strings.Contains(got[0], `spec.build.args: <unset> -> {"V":"2"}`) {
-		t.Fatalf("rebuild lines %q\n%s", got, out)
+		t.Fatalf("rebuild lines %q\n%s", got, out.String())
 	}
 	rec := out.lines("recreate")
 	if len(rec) != 2 || !strings.Contains(rec[0], "image app:1 changed: ") {
@@ -382,4 +383,31 @@ spec: {host: far}
 	up = true
 	mu.Unlock()
 	eventually(t, 2*time.Second, "host and volume Ready", func() bool { return phase(spec.KindHost) == Ready && phase(spec.KindVolume) == Ready })
+}
+
+func TestEditedBuildContextRebuildsAndRecreates(t *testing.T) {
+	dir := t.TempDir()
+	e := fake.New()
+	c, out := newController(t, e, Options{})
+	objs := manifest(t, dir, "app.yaml", appYAML)
+	ctxDir := filepath.Join(dir, "app")
+	write(t, filepath.Join(ctxDir, "main.go"), "package main\n")
+	write(t, filepath.Join(ctxDir, "Dockerfile"), "FROM scratch\n")
+	apply(t, c, objs)
+
+	e.ResetCalls()
+	c.Resync(context.Background())
+	if c.queue.Len() != 0 || e.Mutations() != 0 {
+		t.Fatalf("resync of an unchanged context queued %d keys", c.queue.Len())
+	}
+	out.Reset()
+	write(t, filepath.Join(ctxDir, "main.go"), "package main // v2\n")
+	e.Rebuild(ctxDir) // the engine's build now yields a new image
+	apply(t, c, objs)
+	if got := out.lines("rebuild"); len(got) != 1 || got[0] != "rebuild image/app: build context changed: main.go" {
+		t.Fatalf("rebuild lines %q\n%s", got, out.String())
+	}
+	if got := out.lines("recreate"); len(got) != 2 {
+		t.Fatalf("recreate lines %q", got)
+	}
 }

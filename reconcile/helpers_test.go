@@ -54,6 +54,10 @@ func (s *syncBuffer) lines(prefix string) []string {
 func manifest(t testing.TB, dir, file, yaml string) []spec.Object {
 	t.Helper()
 	p := filepath.Join(dir, file)
+	// The build context of appYAML's image.
+	if err := os.MkdirAll(filepath.Join(dir, "app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(p, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -34,18 +34,29 @@ func (r imageReconciler) Reconcile(ctx context.Context, key spec.Key) (Result, e
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %w", where(obj.Source), err)
 	}
+	var sums map[string]string
+	if src.Build != nil {
+		var digest string
+		if digest, sums, err = c.contexts.digest(src.Build.Context); err != nil {
+			return Result{}, err
+		}
+		src.Labels[LabelContext] = digest
+	}
 	cur, err := eng.InspectImage(ctx, src.Tag)
 	found := err == nil
 	if err != nil && !errors.Is(err, engine.ErrNotFound) {
 		return Result{}, unreachable{fmt.Errorf("inspect image %s: %w", src.Tag, err)}
 	}
 	st, _ := c.status.get(key)
-	if found && c.imageUpToDate(key, obj, cur) {
+	sameContext := src.Build == nil || cur.Labels[LabelContext] == src.Labels[LabelContext]
+	if found && c.imageUpToDate(key, obj, cur) && sameContext {
 		r.ready(key, obj, cur)
 		return Result{}, nil
 	}
 	verb, reasons := verbOf(src), []string(nil)
 	switch {
+	case found && cur.Labels[engine.LabelSpecHash] == obj.Hash:
+		verb, reasons = "re"+verb, []string{contextReason(c.contexts.changed(src.Build.Context, sums))}
 	case found && cur.Labels[engine.LabelSpecHash] != "":
 		verb, reasons = "re"+verb, specReasons(cur.Labels, obj.Image, obj.Hash)
 	case found:
@@ -65,6 +76,9 @@ func (r imageReconciler) Reconcile(ctx context.Context, key spec.Key) (Result, e
 	c.mu.Lock()
 	c.images[key] = appliedImage{hash: obj.Hash, id: img.ID}
 	c.mu.Unlock()
+	if src.Build != nil {
+		c.contexts.record(src.Build.Context, sums)
+	}
 	r.ready(key, obj, img)
 	return Result{}, nil
 }

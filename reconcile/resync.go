@@ -204,15 +204,23 @@ func (c *Controller) upToDate(obj spec.Object, act actualState, imageID func(str
 		if id == "" {
 			return false
 		}
+		wantContext := ""
+		if b := obj.Image.Spec.Build; b != nil {
+			d, _, err := c.contexts.digest(resolve(obj.Source.File, b.Context))
+			if err != nil {
+				return false
+			}
+			wantContext = d
+		}
 		for _, img := range act.images[k.Name] {
-			if img.ID == id && img.Labels[engine.LabelSpecHash] == obj.Hash {
+			if img.ID == id && img.Labels[engine.LabelSpecHash] == obj.Hash && img.Labels[LabelContext] == wantContext {
 				if st.Phase != Ready {
 					c.markReady(k, obj, func(s *ObjectStatus) { s.ID, s.Created, s.Message = img.ID, img.Created, "present" })
 				}
 				return true
 			}
 		}
-		if c.imageUpToDate(k, obj, engine.Image{ID: id}) {
+		if wantContext == "" && c.imageUpToDate(k, obj, engine.Image{ID: id}) {
 			return st.Phase == Ready
 		}
 		return false

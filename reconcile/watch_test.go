@@ -33,6 +33,7 @@ func TestWatchedFolder(t *testing.T) {
 	defer func() { cancel(); <-done; <-done }()
 
 	p := filepath.Join(dir, "app.yaml")
+	os.Mkdir(filepath.Join(dir, "app"), 0o755) // the image's build context
 	start := time.Now()
 	write(t, p, appYAML)
 	eventually(t, 2*time.Second, "web running", func() bool { return running(e, "web") && running(e, "worker") })

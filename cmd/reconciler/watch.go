@@ -91,14 +91,33 @@ func watchController(dir string, opts reconcile.Options, poll time.Duration) (*r
 		return nil, nil, err
 	}
 	files, fileErrors, events := c.ManifestMetrics()
+	resync := make(chan struct{}, 1)
 	w, err = source.NewWatcher(source.WatchOptions{
 		Dir: dir, Sink: c, Poll: poll, Out: opts.Out,
 		Files: files, Errors: fileErrors, WatchEvents: events,
+		// A changed build context in the folder rebuilds its image now,
+		// not at the next periodic resync.
+		Changed: func() {
+			select {
+			case resync <- struct{}{}:
+			default:
+			}
+		},
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	run := func(ctx context.Context) error {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-resync:
+					c.Resync(ctx)
+				}
+			}
+		}()
 		if opts.Out != nil {
 			fmt.Fprintf(opts.Out, "watching %s\n", w.Dir())
 		}

@@ -32,6 +32,10 @@ type WatchOptions struct {
 	// Poll is the interval of full rescans, which catch what events
 	// missed and replace them where the folder cannot be watched; default 5s.
 	Poll time.Duration
+	// Changed, if set, is called after a rescan caused by filesystem events,
+	// whether or not a manifest changed: files beside the manifests (an
+	// image's build context) may have, and the controller can resync.
+	Changed func()
 	// Out receives one line per loaded, removed or broken file.
 	Out io.Writer
 	// Metrics, each optional.
@@ -154,6 +158,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 			debounce.Reset(w.opts.Debounce)
 		case <-debounce.C:
 			w.scan(fw, watched)
+			if w.opts.Changed != nil {
+				w.opts.Changed()
+			}
 		case <-poll.C:
 			w.scan(fw, watched)
 		}
