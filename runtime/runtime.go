@@ -11,7 +11,7 @@
 // mistaken for a live shim.
 //
 // Layout of ROOT/<id>/: config.json (the Spec, written once), state.json,
-// container.log (+ .1, .2 rotated), upper/ and work/ (the container layer),
+// log/container.log (+ .1, .2 rotated), upper/ and work/ (the container layer),
 // rootfs/ (the overlay mount point), shim.sock, shim.log.
 package runtime
 
@@ -231,7 +231,7 @@ func (r *Runtime) create(spec Spec) error {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}
-	for _, sub := range []string{shim.UpperDir, shim.WorkDir, shim.RootfsDir} {
+	for _, sub := range []string{shim.UpperDir, shim.WorkDir, shim.RootfsDir, filepath.Dir(shim.LogFile)} {
 		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
 			return fmt.Errorf("create container: %w", err)
 		}

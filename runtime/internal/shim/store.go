@@ -10,9 +10,11 @@ import (
 
 // Files in a container's directory (ROOT/<id>/).
 const (
-	ConfigFile  = "config.json" // written once at create
-	StateFile   = "state.json"  // rewritten atomically on every transition
-	LogFile     = "container.log"
+	ConfigFile = "config.json" // written once at create
+	StateFile  = "state.json"  // rewritten atomically on every transition
+	// LogFile is in a directory of its own: log writes then wake no
+	// watcher of the state file.
+	LogFile     = "log/container.log"
 	SockFile    = "shim.sock"
 	ShimLogFile = "shim.log" // the shim's own stderr
 	UpperDir    = "upper"
