@@ -424,8 +424,8 @@ func (b *Backend) ContainerRestart(ctx context.Context, ref string, o dockerapi.
 	if err != nil {
 		return err
 	}
-	c.restarts++
-	b.startLocked(c)
+	b.startLocked(c) // a manual restart is not counted in RestartCount, as in Docker
+
 	return nil
 }
 

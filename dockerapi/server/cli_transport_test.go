@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/reconciler/reconciler/dockerapi/certs"
+	"github.com/reconciler/reconciler/dockerapi/clitest"
 )
 
 // TestDockerCLIOverTCPAndTLS runs the CLI over plain loopback TCP and over
@@ -28,22 +29,14 @@ func TestDockerCLIOverTCPAndTLS(t *testing.T) {
 	secure := "tcp://" + ts.serve(t, "tcp://127.0.0.1:0", cfg).String()
 	tlsEnv := []string{"DOCKER_CERT_PATH=" + dir, "DOCKER_TLS_VERIFY=1"}
 
-	for name, c := range map[string]struct {
-		host string
-		env  []string
-	}{"plain TCP": {plain, nil}, "mutual TLS": {secure, tlsEnv}} {
-		out, errOut, code := docker(t, c.host, c.env, "", "run", "--rm", "busybox:local", "echo", "over", name)
-		if code != 0 || out != "over "+name+"\n" {
-			t.Errorf("%s: run: %d %q %q", name, code, out, errOut)
-		}
-		out, errOut, code = docker(t, c.host, c.env, "in\n", "run", "-i", "--rm", "busybox:local", "cat")
-		if code != 0 || out != "in\n" {
-			t.Errorf("%s: run -i cat: %d %q %q", name, code, out, errOut)
-		}
-		if out, _, code := docker(t, c.host, c.env, "", "version", "--format", "{{.Server.APIVersion}}"); code != 0 || out != "1.41\n" {
-			t.Errorf("%s: version: %d %q", name, code, out)
-		}
-	}
+	t.Run("plain TCP", func(t *testing.T) {
+		clitest.Containers(t, clitest.Options{Host: plain, Image: "busybox:local", CLI: dockerCLI})
+	})
+	t.Run("mutual TLS", func(t *testing.T) {
+		o := clitest.Options{Host: secure, Env: tlsEnv, Image: "busybox:local", CLI: dockerCLI}
+		clitest.Containers(t, o)
+		clitest.StartAttach(t, o)
+	})
 
 	other := t.TempDir()
 	if err := certs.Init(other, certs.InitOptions{}); err != nil {
