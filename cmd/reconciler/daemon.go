@@ -164,6 +164,8 @@ func runDaemon(ctx context.Context, o daemonOptions, log *slog.Logger, ready fun
 	if len(hosts) == 0 {
 		hosts = []string{DefaultSocket}
 	}
+	// Commands given the same --root find the daemon here (engine.go).
+	hosts = append(hosts, "unix://"+rootSocket(o.root))
 	var listeners []net.Listener
 	defer func() {
 		for _, l := range listeners {

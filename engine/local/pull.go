@@ -2,13 +2,13 @@ package local
 
 import (
 	"context"
-	"fmt"
 	"io"
 
-	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/layerstore"
+	"github.com/reconciler/reconciler/layerstore/registry"
 )
 
 func (e *Engine) pull(ctx context.Context, ref string, progress io.Writer) (*layerstore.Image, error) {
-	return nil, fmt.Errorf("%w: pull %s: registry pulls are not wired into the local engine yet", engine.ErrInvalid, ref)
+	img, err := registry.Pull(ctx, e.images, ref, registry.Options{Progress: progress})
+	return img, WrapError(err)
 }
