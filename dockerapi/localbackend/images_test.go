@@ -2,6 +2,7 @@ package localbackend
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -150,6 +151,22 @@ func TestImageBuildRefusals(t *testing.T) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
 	}
+
+	// A gzip'd context (docker build --compress) with the Dockerfile
+	// elsewhere (-f) and a build arg.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(makeTar(t, tarFile{Name: "a.txt", Body: "a"}, tarFile{Name: "build/Containerfile", Body: "FROM scratch\nARG DEST\nCOPY a.txt $DEST\n"}))
+	zw.Close()
+	dest := "/b.txt"
+	id, err := b.ImageBuild(ctx, &gz, dockerapi.BuildOptions{Dockerfile: "build/Containerfile", BuildArgs: map[string]*string{"DEST": &dest, "UNSET": nil}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := b.ImageHistory(ctx, id)
+	if err != nil || !strings.Contains(hist[0].CreatedBy, "/b.txt") {
+		t.Fatalf("history of the gzip'd build: %+v, %v", hist, err)
+	}
 }
 
 func TestImageTagRemovePrune(t *testing.T) {
@@ -231,6 +248,24 @@ func TestImageTagRemovePrune(t *testing.T) {
 	}
 	if _, err := b.ImagesPrune(ctx, dockerapi.Filters{}.Add("until", "yesterday")); !errors.Is(err, engine.ErrInvalid) {
 		t.Errorf("prune until=yesterday: %v", err)
+	}
+	build(t, b, "later:1", "CMD [\"later\"]\n")
+	for f, want := range map[string][]string{
+		dockerapi.Filters{}.Add("before", "later:1").String(): {"app:1"},
+		dockerapi.Filters{}.Add("since", "app:1").String():    {"later:1"},
+	} {
+		fs, _ := dockerapi.ParseFilters(f)
+		if got, err := b.ImageList(ctx, dockerapi.ImageListOptions{Filters: fs}); err != nil || !slices.Equal(tagsOf(got), want) {
+			t.Errorf("images --filter %s = %v, %v; want %v", f, tagsOf(got), err, want)
+		}
+	}
+	if _, err := b.ImageList(ctx, dockerapi.ImageListOptions{Filters: dockerapi.Filters{}.Add("since", "nosuch:1")}); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("since=nosuch:1: %v", err)
+	}
+	// prune until= keeps what is newer.
+	rep, err = b.ImagesPrune(ctx, dockerapi.Filters{}.Add("dangling", "false").Add("until", "1h"))
+	if err != nil || len(rep.ImagesDeleted) != 0 {
+		t.Errorf("prune -a until=1h: %+v, %v", rep, err)
 	}
 
 	seen := map[events.Action]bool{}
