@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/testpeer"
 )
 
 // BenchmarkCreateStartExitTrue is `docker run --rm busybox true`: create,
@@ -154,4 +156,27 @@ func BenchmarkRuncTimeToFirstInstruction(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/first-instruction")
+}
+
+// BenchmarkDockerRunTrue is `docker run --rm --network none IMAGE
+// /bin/true` against an isolated dockerd (Debian's docker.io) on the same
+// busybox root file system, imported as an image, for comparison.
+func BenchmarkDockerRunTrue(b *testing.B) {
+	needRoot(b)
+	lower := busybox(b)
+	_, d := testpeer.StartDockerd(b)
+	ctx := context.Background()
+	tarball := filepath.Join(b.TempDir(), "busybox.tar")
+	if out, err := exec.Command("tar", "-C", lower, "-cf", tarball, ".").CombinedOutput(); err != nil {
+		b.Fatalf("tar: %v: %s", err, out)
+	}
+	if _, err := d.Docker(ctx, "import", tarball, "bench-busybox:latest"); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := d.Docker(ctx, "run", "--rm", "--network", "none", "bench-busybox", "/bin/true"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
