@@ -1,0 +1,370 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/reconciler/reconciler/engine"
+	"github.com/reconciler/reconciler/engine/local"
+	"github.com/reconciler/reconciler/internal/reexec"
+	"github.com/reconciler/reconciler/reconcile"
+	"github.com/reconciler/reconciler/reconcile/source"
+	"github.com/reconciler/reconciler/spec"
+)
+
+func TestMain(m *testing.M) {
+	if reexec.Init() {
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// counting wraps an engine and counts the calls that change something.
+type counting struct {
+	engine.Engine
+	n atomic.Int64
+}
+
+func (c *counting) mutated() int64 { return c.n.Load() }
+
+func (c *counting) CreateContainer(ctx context.Context, cfg engine.ContainerConfig) (string, error) {
+	c.n.Add(1)
+	return c.Engine.CreateContainer(ctx, cfg)
+}
+func (c *counting) StartContainer(ctx context.Context, id string) error {
+	c.n.Add(1)
+	return c.Engine.StartContainer(ctx, id)
+}
+func (c *counting) StopContainer(ctx context.Context, id string, grace time.Duration) error {
+	c.n.Add(1)
+	return c.Engine.StopContainer(ctx, id, grace)
+}
+func (c *counting) RemoveContainer(ctx context.Context, id string, force bool) error {
+	c.n.Add(1)
+	return c.Engine.RemoveContainer(ctx, id, force)
+}
+func (c *counting) EnsureImage(ctx context.Context, src engine.ImageSource, w io.Writer) (engine.Image, error) {
+	c.n.Add(1)
+	return c.Engine.EnsureImage(ctx, src, w)
+}
+func (c *counting) RemoveImage(ctx context.Context, ref string) error {
+	c.n.Add(1)
+	return c.Engine.RemoveImage(ctx, ref)
+}
+func (c *counting) EnsureVolume(ctx context.Context, v engine.VolumeConfig) (engine.Volume, error) {
+	c.n.Add(1)
+	return c.Engine.EnsureVolume(ctx, v)
+}
+func (c *counting) RemoveVolume(ctx context.Context, name string) error {
+	c.n.Add(1)
+	return c.Engine.RemoveVolume(ctx, name)
+}
+
+// openLocal opens the real engine on a temporary root; when the test ends
+// every container is removed, so no shim outlives it.
+func openLocal(t testing.TB) (*local.Engine, *counting) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: overlay mounts, namespaces and shims")
+	}
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		t.Skip("needs /bin/busybox (Debian's busybox-static)")
+	}
+	e, err := local.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cs, _ := e.Containers(context.Background(), nil)
+		for _, c := range cs {
+			e.RemoveContainer(context.Background(), c.ID, true)
+		}
+		e.Close()
+	})
+	return e, &counting{Engine: e}
+}
+
+// buildContext writes a FROM scratch busybox image's context into dir/app.
+func buildContext(t testing.TB, dir string) {
+	t.Helper()
+	app := filepath.Join(dir, "app")
+	if err := os.MkdirAll(app, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(app, "busybox"), string(bb))
+	os.Chmod(filepath.Join(app, "busybox"), 0o755)
+	write(t, filepath.Join(app, "Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nENV PATH=/bin\n")
+}
+
+func write(t testing.TB, p, s string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// loop is a container command that stops at once on SIGTERM.
+const loop = `["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]`
+
+const appYAML = `apiVersion: reconciler/v1
+kind: Image
+metadata: {name: app}
+spec:
+  tag: app:1
+  build: {context: ./app}
+---
+apiVersion: reconciler/v1
+kind: Volume
+metadata: {name: data}
+---
+apiVersion: reconciler/v1
+kind: Volume
+metadata: {name: scratch}
+spec: {reclaimPolicy: Delete}
+---
+apiVersion: reconciler/v1
+kind: Container
+metadata: {name: web}
+spec:
+  image: app:1
+  command: ` + loop + `
+  env: [{name: PORT, value: "8080"}]
+  volumes: [{name: data, mountPath: /data}, {name: scratch, mountPath: /scratch}]
+---
+apiVersion: reconciler/v1
+kind: Container
+metadata: {name: worker}
+spec:
+  image: app:1
+  command: ` + loop + `
+`
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > d {
+			t.Fatalf("not within %v: %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func container(e engine.Engine, name string) (engine.Container, bool) {
+	cs, _ := e.Containers(context.Background(), map[string]string{engine.LabelName: name, engine.LabelKind: spec.KindContainer})
+	if len(cs) != 1 {
+		return engine.Container{}, false
+	}
+	return cs[0], true
+}
+
+func running(e engine.Engine, name string) bool {
+	c, ok := container(e, name)
+	return ok && c.State == engine.StateRunning
+}
+
+// TestWatchedFolderOnTheRealEngine is the controller's life on one host:
+// a file dropped in runs, a re-apply touches nothing, an edit recreates
+// exactly what it changed, drift heals within a second, a typo changes
+// nothing, and removing the file prunes all but the Retain volume.
+func TestWatchedFolderOnTheRealEngine(t *testing.T) {
+	e, counted := openLocal(t)
+	dir := t.TempDir()
+	buildContext(t, dir)
+	out := &syncBuffer{}
+	var w *source.Watcher
+	c, err := reconcile.New(reconcile.Options{
+		Engines:  reconcile.Engines(map[string]engine.Engine{spec.LocalHost: counted}),
+		Out:      out,
+		Prunable: func(s string) bool { return w.Prunable(s) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err = source.NewWatcher(source.WatchOptions{Dir: dir, Sink: c, Out: out, Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, 2)
+	go func() { c.Run(ctx); done <- struct{}{} }()
+	go func() { w.Run(ctx); done <- struct{}{} }()
+	defer func() { cancel(); <-done; <-done }()
+	defer func() {
+		if t.Failed() {
+			t.Logf("controller output:\n%s", out)
+		}
+	}()
+
+	p := filepath.Join(dir, "app.yaml")
+	write(t, p, appYAML)
+	took := eventually(t, 60*time.Second, "web and worker running", func() bool { return running(e, "web") && running(e, "worker") })
+	t.Logf("file drop to running (with an image build): %v", took)
+
+	// Nothing to do: a resync and a reformatted file touch nothing.
+	before := counted.mutated()
+	c.Resync(ctx)
+	write(t, p, strings.ReplaceAll(appYAML, "metadata: {name: web}", "metadata:\n  name: web   # the front end"))
+	time.Sleep(300 * time.Millisecond)
+	if n := counted.mutated() - before; n != 0 {
+		t.Fatalf("a no-op made %d changes", n)
+	}
+
+	// An edit recreates exactly the container it changes, and says why.
+	web, _ := container(e, "web")
+	worker, _ := container(e, "worker")
+	write(t, p, strings.Replace(appYAML, `value: "8080"`, `value: "9090"`, 1))
+	eventually(t, 20*time.Second, "web recreated", func() bool {
+		c, ok := container(e, "web")
+		return ok && c.ID != web.ID && c.State == engine.StateRunning
+	})
+	if w2, _ := container(e, "worker"); w2.ID != worker.ID {
+		t.Fatal("worker recreated without a reason")
+	}
+	if !strings.Contains(out.String(), `recreate container/web: spec.env[PORT]: "8080" -> "9090"`) {
+		t.Fatalf("no reason printed:\n%s", out)
+	}
+
+	// Drift: stopped or removed behind our back, put back within a second.
+	worker, _ = container(e, "worker")
+	if err := e.StopContainer(ctx, worker.ID, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	took = eventually(t, time.Second, "stopped worker started again", func() bool { return running(e, "worker") })
+	t.Logf("stopped container healed in %v", took)
+	web, _ = container(e, "web")
+	if err := e.RemoveContainer(ctx, web.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	took = eventually(t, time.Second, "removed web recreated", func() bool { return running(e, "web") })
+	t.Logf("removed container healed in %v", took)
+
+	// A typo changes nothing.
+	before = counted.mutated()
+	write(t, p, strings.Replace(appYAML, "kind: Volume", "kind: Volum", 1))
+	eventually(t, 2*time.Second, "parse error", func() bool { return len(w.Errors()) == 1 })
+	time.Sleep(200 * time.Millisecond)
+	if n := counted.mutated() - before; n != 0 || !running(e, "web") {
+		t.Fatalf("a broken file made %d changes", n)
+	}
+
+	// Removed: everything goes but the Retain volume.
+	os.Remove(p)
+	eventually(t, 30*time.Second, "objects pruned", func() bool {
+		cs, _ := e.Containers(ctx, nil)
+		vs, _ := e.Volumes(ctx, nil)
+		return len(cs) == 0 && len(vs) == 1 && vs[0].Name == "data"
+	})
+	if !strings.Contains(out.String(), "keep volume/data: reclaimPolicy Retain") {
+		t.Fatalf("Retain not reported:\n%s", out)
+	}
+}
+
+// TestApplyConvergesOnTheRealEngine is `reconciler apply`: one converge,
+// every object Ready, and a second apply by a fresh controller (a new
+// process) changes nothing.
+func TestApplyConvergesOnTheRealEngine(t *testing.T) {
+	e, counted := openLocal(t)
+	dir := t.TempDir()
+	buildContext(t, dir)
+	write(t, filepath.Join(dir, "app.yaml"), appYAML)
+	objs, files, err := source.Files([]string{dir}, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply := func() []reconcile.ObjectStatus {
+		c, err := reconcile.New(reconcile.Options{Engines: reconcile.Engines(map[string]engine.Engine{spec.LocalHost: counted})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		st, err := c.ApplyOnce(ctx, objs, files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	for _, s := range apply() {
+		if s.Phase != reconcile.Ready {
+			t.Errorf("%s: %s %s", s.Key, s.Phase, s.Message)
+		}
+	}
+	before := counted.mutated()
+	apply()
+	if n := counted.mutated() - before; n != 0 {
+		t.Fatalf("re-apply made %d changes", n)
+	}
+	if !running(e, "web") {
+		t.Fatal("web not running")
+	}
+}
+
+// BenchmarkConvergeRealEngine measures a fresh apply of n containers of
+// one image on the real runtime (image built once, outside the timing).
+func BenchmarkConvergeRealEngine(b *testing.B) {
+	for _, n := range []int{10, 100} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			e, _ := openLocal(b)
+			dir := b.TempDir()
+			buildContext(b, dir)
+			write(b, filepath.Join(dir, "image.yaml"), "apiVersion: reconciler/v1\nkind: Image\nmetadata: {name: app}\nspec:\n  tag: app:1\n  build: {context: ./app}\n")
+			var sb strings.Builder
+			for i := 0; i < n; i++ {
+				fmt.Fprintf(&sb, "---\napiVersion: reconciler/v1\nkind: Container\nmetadata: {name: c%03d}\nspec:\n  image: app:1\n  command: %s\n", i, loop)
+			}
+			write(b, filepath.Join(dir, "containers.yaml"), sb.String())
+			objs, files, err := source.Files([]string{dir}, false, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				c, _ := reconcile.New(reconcile.Options{Engines: reconcile.Engines(map[string]engine.Engine{spec.LocalHost: e})})
+				if _, err := c.ApplyOnce(ctx, objs, files); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				cs, _ := e.Containers(ctx, nil)
+				for _, x := range cs {
+					e.RemoveContainer(ctx, x.ID, true)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
