@@ -427,6 +427,7 @@ func (b *Backend) ImageLoad(ctx context.Context, r io.Reader, progress io.Writer
 	defer b.mu.Unlock()
 	var loaded []string
 	for _, i := range list {
+		fmt.Fprintf(progress, "Loading layer %s\n", i.ID[7:19])
 		c := i
 		b.addImage(&c)
 		b.publish(events.ImageEventType, events.ActionLoad, c.ID, map[string]string{"name": c.ID})

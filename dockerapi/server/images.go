@@ -145,7 +145,11 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request, _ params) error {
 
 func (s *Server) imageLoad(w http.ResponseWriter, r *http.Request, _ params) error {
 	out := newJSONStream(w)
-	loaded, err := s.backend.ImageLoad(r.Context(), r.Body, out)
+	var progress io.Writer = out
+	if boolValue(r, "quiet") {
+		progress = io.Discard // as dockerd: only the "Loaded image" lines
+	}
+	loaded, err := s.backend.ImageLoad(r.Context(), r.Body, progress)
 	if err != nil {
 		return out.finish(err)
 	}
