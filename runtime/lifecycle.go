@@ -42,6 +42,7 @@ func (r *Runtime) Start(ctx context.Context, ref string) error {
 		return fmt.Errorf("start container %s: %w", c.Name, err)
 	}
 	r.metrics.startDuration.Observe(time.Since(begin).Seconds())
+	r.watch.observe(id) // "start" before Start returns, in order
 	return nil
 }
 

@@ -350,3 +350,32 @@ func TestValidation(t *testing.T) {
 		t.Errorf("defaults: %+v", c.Spec)
 	}
 }
+
+func TestRestartCommand(t *testing.T) {
+	r := newRuntime(t, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	id := mustCreate(t, r, hostSpec("rs", "exec sleep 1000"))
+	mustStart(t, r, id)
+	before, _ := r.Inspect(id)
+	ev := r.Subscribe(ctx)
+	if err := r.Restart(ctx, id, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := r.Inspect(id)
+	if after.State.Status != StateRunning || after.State.Pid == before.State.Pid || after.State.StartCount != 2 {
+		t.Errorf("after restart: %+v (before: pid %d)", after.State, before.State.Pid)
+	}
+	var got []string
+	for len(got) < 5 {
+		select {
+		case e := <-ev:
+			got = append(got, e.Action)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("events: %v", got)
+		}
+	}
+	if strings.Join(got, " ") != "kill die stop start restart" {
+		t.Errorf("restart events = %v, want Docker's kill die stop start restart", got)
+	}
+}
