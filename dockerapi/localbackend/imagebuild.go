@@ -87,7 +87,11 @@ func dockerfileIn(dir, name string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: dockerfile %s: %v", engine.ErrInvalid, name, err)
 	}
-	if inside, err := filepath.Rel(dir, p); err != nil || inside == ".." || strings.HasPrefix(inside, "../") {
+	root, err := filepath.EvalSymlinks(dir) // the state root's path may hold symlinks too
+	if err != nil {
+		return "", err
+	}
+	if inside, err := filepath.Rel(root, p); err != nil || inside == ".." || strings.HasPrefix(inside, "../") {
 		return "", fmt.Errorf("%w: dockerfile %s is a symlink leading out of the build context", engine.ErrInvalid, name)
 	}
 	return rel, nil

@@ -9,6 +9,8 @@ import (
 	"io"
 	"log"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -150,6 +152,15 @@ func TestImageBuildRefusals(t *testing.T) {
 		if _, err := b.ImageBuild(ctx, bytes.NewReader(c.ctx), c.opts, nil); !errors.Is(err, engine.ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
+	}
+
+	// A state root reached through a symlink is no escape.
+	link := filepath.Join(t.TempDir(), "root")
+	if err := os.Symlink(t.TempDir(), link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newBackendAt(t, link).ImageBuild(ctx, bytes.NewReader(makeTar(t, tarFile{Name: "Dockerfile", Body: "FROM scratch\nLABEL a=b\n"})), dockerapi.BuildOptions{}, nil); err != nil {
+		t.Fatalf("build under a symlinked root: %v", err)
 	}
 
 	// A gzip'd context (docker build --compress) with the Dockerfile

@@ -27,13 +27,19 @@ func TestMain(m *testing.M) {
 // the test ends every container is removed so no shim outlives it.
 func newBackend(t *testing.T) *Backend {
 	t.Helper()
+	return newBackendAt(t, t.TempDir())
+}
+
+// newBackendAt is newBackend on the state root given.
+func newBackendAt(t *testing.T, root string) *Backend {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: overlay mounts, namespaces and shims")
 	}
 	if _, err := os.Stat("/bin/busybox"); err != nil {
 		t.Skip("needs /bin/busybox (Debian's busybox-static)")
 	}
-	e, err := local.Open(t.TempDir())
+	e, err := local.Open(root)
 	if err != nil {
 		t.Fatal(err)
 	}
