@@ -131,7 +131,9 @@ func (s *Server) containerWait(w http.ResponseWriter, r *http.Request, p params)
 	default:
 		return errorf("invalid condition %q: want not-running, next-exit or removed", cond)
 	}
-	ch, err := s.backend.ContainerWait(r.Context(), p["id"], cond)
+	ctx, cancel := s.streamCtx(r)
+	defer cancel()
+	ch, err := s.backend.ContainerWait(ctx, p["id"], cond)
 	if err != nil {
 		return err
 	}
@@ -144,7 +146,7 @@ func (s *Server) containerWait(w http.ResponseWriter, r *http.Request, p params)
 			return nil
 		}
 		json.NewEncoder(w).Encode(resp) // the client may be gone (run -d): ignore
-	case <-r.Context().Done():
+	case <-ctx.Done():
 	}
 	return nil
 }
@@ -178,7 +180,9 @@ func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request, p params)
 	lw := &lazyWriter{w: w}
 	lw.Start()
 	stdout, stderr := outputs(lw, tty, wantOut, wantErr)
-	return s.backend.ContainerLogs(r.Context(), c.ID, opts, stdout, stderr)
+	ctx, cancel := s.streamCtx(r)
+	defer cancel()
+	return s.backend.ContainerLogs(ctx, c.ID, opts, stdout, stderr)
 }
 
 // containerAttach validates the container before taking over the
@@ -194,10 +198,8 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request, p param
 		return err
 	}
 	defer h.close()
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	ctx, cancel := s.hijackCtx(r)
 	defer cancel()
-	stop := context.AfterFunc(s.closedCtx(), cancel)
-	defer stop()
 	opts := dockerapi.AttachOptions{
 		Logs: boolValue(r, "logs"), Stream: boolValue(r, "stream"), DetachKeys: r.URL.Query().Get("detachKeys"),
 		Attached: h.upgrade,
@@ -299,10 +301,8 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request, p params) err
 		return err
 	}
 	defer h.close()
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	ctx, cancel := s.hijackCtx(r)
 	defer cancel()
-	stop := context.AfterFunc(s.closedCtx(), cancel)
-	defer stop()
 	opts := dockerapi.ExecStartOptions{Tty: tty, ConsoleSize: req.ConsoleSize, Started: h.upgrade}
 	opts.Stdout, opts.Stderr = outputs(h, tty, ex.OpenStdout, ex.OpenStderr)
 	if ex.OpenStdin {
@@ -323,6 +323,19 @@ func (s *Server) execInspect(w http.ResponseWriter, r *http.Request, p params) e
 	return nil
 }
 
-// closedCtx ends when the server shuts down, so hijacked streams (whose
-// request context net/http no longer watches) stop too.
-func (s *Server) closedCtx() context.Context { return s.shutdownCtx }
+// streamCtx is the context of a request that may stay open for good
+// (wait, logs -f, events): it also ends when the server shuts down, so
+// Shutdown does not wait for such streams. Other requests finish.
+func (s *Server) streamCtx(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(s.shutdownCtx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// hijackCtx is streamCtx for a hijacked connection, whose request context
+// net/http stops watching once the handler took the connection over.
+func (s *Server) hijackCtx(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	stop := context.AfterFunc(s.shutdownCtx, cancel)
+	return ctx, func() { stop(); cancel() }
+}

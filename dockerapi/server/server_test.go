@@ -253,3 +253,32 @@ func TestMetricsByRoutePattern(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownEndsStreams: open streams (events, wait, logs -f) do not
+// hold a shutting-down server.
+func TestShutdownEndsStreams(t *testing.T) {
+	ts := startServer(t)
+	ts.do(t, "POST", "/v1.41/containers/create?name=ss", `{"Image":"busybox:local","Cmd":["sleep","100"]}`)
+	ts.do(t, "POST", "/v1.41/containers/ss/start", "")
+	for _, path := range []string{"/v1.41/events", "/v1.41/containers/ss/wait", "/v1.41/containers/ss/logs?follow=1&stdout=1"} {
+		method := "GET"
+		if strings.HasSuffix(path, "wait") {
+			method = "POST"
+		}
+		req, _ := http.NewRequest(method, "http://d"+path, nil)
+		resp, err := ts.client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := ts.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Shutdown took %v with open streams", d)
+	}
+}

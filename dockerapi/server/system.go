@@ -212,6 +212,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, _ params) error 
 	if err := f.Validate("type", "event", "container", "image", "volume", "label", "label!", "scope", "network", "daemon", "plugin"); err != nil {
 		return err
 	}
+	ctx, cancelCtx := s.streamCtx(r)
+	defer cancelCtx()
 	past, live, cancel := s.backend.SubscribeEvents(since)
 	defer cancel()
 	w.Header().Set("Content-Type", "application/json")
@@ -248,7 +250,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, _ params) error 
 	}
 	for {
 		select {
-		case <-r.Context().Done():
+		case <-ctx.Done():
 			return nil
 		case <-deadline:
 			return nil
