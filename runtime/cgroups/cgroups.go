@@ -421,39 +421,3 @@ func firstErr(errs ...error) error {
 	}
 	return nil
 }
-
-// Procs holds the group's cgroup.procs files open, so processes can be
-// added from a thread that has left the host's mount namespace (an exec
-// entering a container).
-type Procs struct{ files []*os.File }
-
-// OpenProcs opens the group's cgroup.procs files for writing.
-func (g *Group) OpenProcs() (*Procs, error) {
-	p := &Procs{}
-	for _, d := range g.Dirs {
-		f, err := os.OpenFile(filepath.Join(d, "cgroup.procs"), os.O_WRONLY, 0)
-		if err != nil {
-			p.Close()
-			return nil, fmt.Errorf("cgroups: %w", err)
-		}
-		p.files = append(p.files, f)
-	}
-	return p, nil
-}
-
-// Add moves process pid into the group.
-func (p *Procs) Add(pid int) error {
-	for _, f := range p.files {
-		if _, err := f.WriteString(strconv.Itoa(pid)); err != nil {
-			return fmt.Errorf("cgroups: add pid %d to %s: %w", pid, f.Name(), err)
-		}
-	}
-	return nil
-}
-
-// Close closes the files.
-func (p *Procs) Close() {
-	for _, f := range p.files {
-		f.Close()
-	}
-}

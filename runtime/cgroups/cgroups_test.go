@@ -124,27 +124,6 @@ func TestV1LimitsMembershipAndRemoval(t *testing.T) {
 	}
 }
 
-func TestProcsAddFromOpenFiles(t *testing.T) {
-	needRoot(t)
-	g, err := Create("", testID(), Resources{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Remove()
-	p, err := g.OpenProcs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	cmd := sleeper(t)
-	if err := p.Add(cmd.Process.Pid); err != nil {
-		t.Fatal(err)
-	}
-	if pids, _ := g.Pids(); len(pids) != 1 {
-		t.Fatalf("Pids = %v", pids)
-	}
-}
-
 // TestV2 runs the v2 code path on the host's unified mount (the whole
 // tree on a v2 host, the controller-less /sys/fs/cgroup/unified on a
 // hybrid one, where only membership can be checked).

@@ -117,3 +117,24 @@ func TestRunReportsExitCodeAndCancels(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestConcurrentStarts(t *testing.T) {
+	needRoot(t)
+	const n = 8
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			cfg, out := testConfig(t, "sh", "-c", "echo $$ $(hostname)")
+			err := Run(context.Background(), cfg)
+			if err == nil && out.String() != "1 "+cfg.ID[:12]+"\n" {
+				err = errors.New("unexpected output " + out.String())
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

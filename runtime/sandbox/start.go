@@ -108,11 +108,11 @@ func (cfg *Config) validate() error {
 }
 
 // launch starts role from the sealed copy of this binary with a config
-// pipe (fd 3) and a status pipe (fd 4). join is called with the child's pid
+// pipe (fd 3), a status pipe (fd 4) and extra files from fd 5 on. join is called with the child's pid
 // before the spec is sent, so the child runs the user's program only once
 // it is in its cgroup. The status pipe is close-on-exec in the child: EOF
 // means the user's program was exec'd, anything written is the error.
-func launch(role string, spec *nsinit.Spec, attr *syscall.SysProcAttr, stdin io.Reader, stdout, stderr io.Writer, join func(pid int) error) (*exec.Cmd, error) {
+func launch(role string, spec *nsinit.Spec, attr *syscall.SysProcAttr, stdin io.Reader, stdout, stderr io.Writer, join func(pid int) error, extra ...*os.File) (*exec.Cmd, error) {
 	exe, err := selfExe()
 	if err != nil {
 		return nil, err
@@ -131,7 +131,7 @@ func launch(role string, spec *nsinit.Spec, attr *syscall.SysProcAttr, stdin io.
 	cmd := &exec.Cmd{
 		Path: exe, Args: []string{argv0[role]}, Env: []string{nsinit.RoleEnv + "=" + role},
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		ExtraFiles:  []*os.File{cfgR, stW},
+		ExtraFiles:  append([]*os.File{cfgR, stW}, extra...),
 		SysProcAttr: attr,
 	}
 	err = cmd.Start()

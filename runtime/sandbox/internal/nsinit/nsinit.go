@@ -34,6 +34,8 @@ const (
 	// a Failure.
 	ConfigFD = 3
 	StatusFD = 4
+	// MountNSFD is, for RoleExec, the container's mount namespace.
+	MountNSFD = 5
 	// DefaultPath is Docker's PATH when the image and the user set none.
 	DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	// NetworkHost keeps the host's network namespace (no loopback setup).
@@ -48,6 +50,10 @@ func init() {
 	// Capabilities, the bounding set and no_new_privs are per thread:
 	// everything happens on the thread that finally calls execve.
 	runtime.LockOSThread()
+	// Not dumpable: processes of the container, which may see this one in
+	// its PID namespace, cannot ptrace it or open its /proc files (its
+	// root, its exe) while it is still privileged. execve resets it.
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	err := run(role)
 	syscall.Write(StatusFD, failureOf(err).Marshal())
 	syscall.Exit(1)
@@ -85,7 +91,19 @@ func run(role string) (err error) {
 			}
 		}
 	case RoleExec:
-		// The parent joined the container's namespaces for us.
+		// The parent started us in the container's other namespaces;
+		// the mount namespace is joined only now, from this thread
+		// alone, so this binary was loaded from the host's file system.
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			return wrap("unshare fs", err)
+		}
+		if err := unix.Setns(MountNSFD, unix.CLONE_NEWNS); err != nil {
+			return wrap("join the container's mount namespace", err)
+		}
+		syscall.Close(MountNSFD)
+		if err := syscall.Chdir("/"); err != nil {
+			return wrap("chdir /", err)
+		}
 		var u unix.Utsname
 		if err := unix.Uname(&u); err == nil {
 			s.Hostname = unix.ByteSliceToString(u.Nodename[:])
