@@ -33,15 +33,28 @@ func (r *Runtime) Logs(ctx context.Context, ref string, o LogOptions) (*logs.Str
 		return nil, err
 	}
 	opts := logs.ReadOptions{Tail: o.Tail, Since: o.Since, Until: o.Until, Stdout: o.Stdout, Stderr: o.Stderr, Follow: o.Follow}
-	if o.Follow {
-		stop := make(chan struct{})
-		opts.Stop = stop
-		go func() {
-			defer close(stop)
-			r.Wait(ctx, c.ID, WaitNotRunning)
-		}()
+	if !o.Follow {
+		return logs.Read(ctx, filepath.Join(c.Dir, shim.LogFile), opts), nil
 	}
-	return logs.Read(ctx, filepath.Join(c.Dir, shim.LogFile), opts), nil
+	stop := make(chan struct{})
+	opts.Stop = stop
+	s := logs.Read(ctx, filepath.Join(c.Dir, shim.LogFile), opts)
+	r.stopWhen(ctx, s, stop, func(ctx context.Context) { r.Wait(ctx, c.ID, WaitNotRunning) })
+	return s, nil
+}
+
+// stopWhen closes stop once wait returns, and gives up waiting when the
+// stream ends first (closed by its reader), so no goroutine outlives it.
+func (r *Runtime) stopWhen(ctx context.Context, s *logs.Stream, stop chan struct{}, wait func(context.Context)) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		defer close(stop)
+		wait(ctx)
+	}()
+	go func() {
+		<-s.Done()
+		cancel()
+	}()
 }
 
 // Attach streams the container's output from this moment until its next
@@ -58,9 +71,6 @@ func (r *Runtime) Attach(ctx context.Context, ref string) (*logs.Stream, error) 
 	// taken: output of the run that ends with the next exit is all there.
 	exits := c.State.ExitCount
 	s := logs.Read(ctx, filepath.Join(c.Dir, shim.LogFile), logs.ReadOptions{Tail: 0, Follow: true, Stop: stop})
-	go func() {
-		defer close(stop)
-		r.waitExit(ctx, c.ID, exits)
-	}()
+	r.stopWhen(ctx, s, stop, func(ctx context.Context) { r.waitExit(ctx, c.ID, exits) })
 	return s, nil
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"testing"
 	"time"
 
@@ -50,4 +51,18 @@ func TestLogsFollowAcrossRestarts(t *testing.T) {
 	if fmt.Sprint(got) != "[stdout:run stdout:run stdout:run]" {
 		t.Errorf("follow across restarts = %q", got)
 	}
+}
+
+func TestClosedFollowLeavesNoGoroutine(t *testing.T) {
+	r := newRuntime(t, true)
+	id := mustCreate(t, r, hostSpec("quiet", "exec sleep 1000"))
+	mustStart(t, r, id)
+	base := goruntime.NumGoroutine()
+	for i := 0; i < 10; i++ {
+		s := must(r.Logs(context.Background(), id, LogOptions{Follow: true, Tail: logs.TailAll}))
+		s.Close()
+		a := must(r.Attach(context.Background(), id))
+		a.Close()
+	}
+	eventually(t, "follow goroutines to end", func() bool { return goruntime.NumGoroutine() <= base+2 })
 }

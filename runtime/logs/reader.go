@@ -36,7 +36,12 @@ type Stream struct {
 	ch     chan Entry
 	err    error // set before ch is closed
 	cancel context.CancelFunc
+	done   chan struct{}
 }
+
+// Done is closed once the stream has ended (delivered everything, failed,
+// or was closed), so whoever feeds its Stop can stop waiting.
+func (s *Stream) Done() <-chan struct{} { return s.done }
 
 // Next returns the next entry, io.EOF at the end, or the error that ended
 // the stream (the context's error if it was cancelled).
@@ -85,13 +90,14 @@ func (s *Stream) CopyTo(stdout, stderr io.Writer, timestamps bool) error {
 // returned are delivered (what an attach needs).
 func Read(ctx context.Context, path string, opts ReadOptions) *Stream {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &Stream{ch: make(chan Entry, 64), cancel: cancel}
+	s := &Stream{ch: make(chan Entry, 64), cancel: cancel, done: make(chan struct{})}
 	r := &reader{path: path, opts: opts, s: s, ctx: ctx}
 	r.cur, _ = os.Open(path) // may not exist yet: created by the first write
 	if r.cur != nil && opts.Tail == 0 {
 		r.pos, _ = r.cur.Seek(0, io.SeekEnd)
 	}
 	go func() {
+		defer close(s.done)
 		defer close(s.ch)
 		err := r.run()
 		if r.cur != nil {
