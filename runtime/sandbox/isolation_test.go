@@ -299,3 +299,22 @@ func TestDeviceNodesUnusable(t *testing.T) {
 		t.Fatalf("got %q", out)
 	}
 }
+
+func TestEtcFiles(t *testing.T) {
+	dir := t.TempDir()
+	mounts, err := EtcFiles(dir, "web1", NetworkNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := sh(t, `cat /etc/hostname; grep -c localhost /etc/hosts; echo "1.2.3.4 x" >> /etc/hosts && echo hosts-writable`, func(c *Config) {
+		c.Hostname = "web1"
+		c.Mounts = mounts
+	})
+	if out != "web1\n2\nhosts-writable\n" {
+		t.Fatalf("got %q", out)
+	}
+	// The files live in dir, not in the container layer.
+	if b, _ := os.ReadFile(filepath.Join(dir, "hosts")); !strings.Contains(string(b), "1.2.3.4 x") {
+		t.Fatalf("write did not reach %s/hosts: %q", dir, b)
+	}
+}
