@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"time"
 
@@ -33,9 +32,9 @@ type response struct {
 	State State
 }
 
-func (s *shim) serve(l *net.UnixListener) {
+func (s *shim) serve(l *listener) {
 	for {
-		c, err := l.AcceptUnix()
+		c, err := l.accept()
 		if err != nil {
 			return
 		}
@@ -47,7 +46,7 @@ func (s *shim) serve(l *net.UnixListener) {
 	}
 }
 
-func (s *shim) handle(c *net.UnixConn) {
+func (s *shim) handle(c *os.File) {
 	defer c.Close()
 	var req Request
 	if err := json.NewDecoder(c).Decode(&req); err != nil {

@@ -3,10 +3,10 @@ package shim
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -49,29 +49,98 @@ func Alive(pid int, start uint64) bool {
 // Unix socket paths are limited to 108 bytes, and state roots can be deep
 // (t.TempDir() plus a 64-hex ID). Both ends therefore address the socket
 // through an O_PATH descriptor of its directory: /proc/self/fd/N/NAME.
+// They use plain syscalls and *os.File (still on Go's poller, so deadlines
+// and Close work): package net would delay the shim's early start (see the
+// package init).
 
-func listenDir(dir, name string) (*net.UnixListener, error) {
+func socketAddr(dir, name string, fn func(addr *unix.SockaddrUnix) error) error {
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", dir, err)
+		return fmt.Errorf("open %s: %w", dir, err)
 	}
 	defer unix.Close(fd)
-	os.Remove(filepath.Join(dir, name))
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: fmt.Sprintf("/proc/self/fd/%d/%s", fd, name), Net: "unix"})
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", filepath.Join(dir, name), err)
-	}
-	l.SetUnlinkOnClose(false)
-	return l, nil
+	return fn(&unix.SockaddrUnix{Name: "/proc/self/fd/" + strconv.Itoa(fd) + "/" + name})
 }
 
-func dialDir(dir, name string) (*net.UnixConn, error) {
-	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+func newSocket() (int, error) {
+	return unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+}
+
+// listener is a listening unix socket.
+type listener struct{ f *os.File }
+
+func listenDir(dir, name string) (*listener, error) {
+	os.Remove(filepath.Join(dir, name))
+	sfd, err := newSocket()
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(fd)
-	return net.DialUnix("unix", nil, &net.UnixAddr{Name: fmt.Sprintf("/proc/self/fd/%d/%s", fd, name), Net: "unix"})
+	err = socketAddr(dir, name, func(a *unix.SockaddrUnix) error {
+		if err := unix.Bind(sfd, a); err != nil {
+			return err
+		}
+		return unix.Listen(sfd, 16)
+	})
+	if err != nil {
+		unix.Close(sfd)
+		return nil, fmt.Errorf("listen on %s: %w", filepath.Join(dir, name), err)
+	}
+	return &listener{f: os.NewFile(uintptr(sfd), filepath.Join(dir, name))}, nil
+}
+
+// accept waits for a connection; it fails once the listener is closed.
+func (l *listener) accept() (*os.File, error) {
+	rc, err := l.f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var nfd int
+	var aerr error
+	err = rc.Read(func(fd uintptr) bool {
+		nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
+		return aerr != unix.EAGAIN
+	})
+	if err != nil {
+		return nil, err
+	}
+	if aerr != nil {
+		return nil, aerr
+	}
+	return os.NewFile(uintptr(nfd), l.f.Name()), nil
+}
+
+func (l *listener) close() error { return l.f.Close() }
+
+// dialDir connects to the socket NAME in dir.
+func dialDir(dir, name string) (*os.File, error) {
+	sfd, err := newSocket()
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(sfd), filepath.Join(dir, name))
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	err = socketAddr(dir, name, func(a *unix.SockaddrUnix) error {
+		// A unix socket connects at once or, with a full backlog, says
+		// EAGAIN: then try again for a while.
+		for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
+			var cerr error
+			if err := rc.Control(func(fd uintptr) { cerr = unix.Connect(int(fd), a) }); err != nil {
+				return err
+			}
+			if cerr != unix.EAGAIN || time.Now().After(deadline) {
+				return cerr
+			}
+		}
+	})
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // ParseSignal accepts "SIGTERM", "TERM", "term" or "15".

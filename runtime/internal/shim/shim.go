@@ -119,7 +119,7 @@ func runShim(dir string, ready *os.File) error {
 		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
 	}
 	defer os.Remove(filepath.Join(dir, SockFile))
-	defer l.Close()
+	defer l.close()
 	go s.serve(l)
 
 	self, err := ProcStartTime(os.Getpid())
@@ -134,7 +134,7 @@ func runShim(dir string, ready *os.File) error {
 	}
 	close(s.final)
 	// Let control clients waiting for the final state read it.
-	l.Close()
+	l.close()
 	handled := make(chan struct{})
 	go func() { s.handlers.Wait(); close(handled) }()
 	select {
