@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -367,4 +368,82 @@ func BenchmarkConvergeRealEngine(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestGitCheckoutConverges: a watched folder that is a git work tree
+// follows a checkout of another commit, build context included.
+func TestGitCheckoutConverges(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("needs git")
+	}
+	e, _ := openLocal(t)
+	dir := t.TempDir()
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("init", "-q", "-b", "one")
+	buildContext(t, dir)
+	write(t, filepath.Join(dir, "app.yaml"), appYAML)
+	git("add", ".")
+	git("commit", "-qm", "one")
+	git("checkout", "-qb", "two")
+	two := strings.Replace(appYAML, `value: "8080"`, `value: "9090"`, 1)
+	two = strings.Replace(two, "metadata: {name: worker}", "metadata: {name: extra}", 1)
+	write(t, filepath.Join(dir, "app.yaml"), two)
+	write(t, filepath.Join(dir, "app", "VERSION"), "2\n") // the image changes too
+	git("add", ".")
+	git("commit", "-qm", "two")
+	git("checkout", "-q", "one")
+
+	out := &syncBuffer{}
+	var w *source.Watcher
+	c, err := reconcile.New(reconcile.Options{
+		Engines:  reconcile.Engines(map[string]engine.Engine{spec.LocalHost: e}),
+		Out:      out,
+		Prunable: func(s string) bool { return w.Prunable(s) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err = source.NewWatcher(source.WatchOptions{Dir: dir, Sink: c, Out: out, Poll: time.Hour,
+		Changed: func() { go c.Resync(context.Background()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, 2)
+	go func() { c.Run(ctx); done <- struct{}{} }()
+	go func() { w.Run(ctx); done <- struct{}{} }()
+	defer func() { cancel(); <-done; <-done }()
+	defer func() {
+		if t.Failed() {
+			t.Logf("controller output:\n%s", out)
+		}
+	}()
+	eventually(t, 60*time.Second, "commit one running", func() bool { return running(e, "web") && running(e, "worker") })
+	img1, _ := e.InspectImage(ctx, "app:1")
+
+	git("checkout", "-q", "two")
+	took := eventually(t, 30*time.Second, "commit two running", func() bool {
+		web, ok := container(e, "web")
+		_, worker := container(e, "worker")
+		img, _ := e.InspectImage(ctx, "app:1")
+		return ok && web.State == engine.StateRunning && running(e, "extra") && !worker && img.ID != img1.ID && web.ImageID == img.ID
+	})
+	t.Logf("checkout converged in %v", took)
+	if !strings.Contains(out.String(), "rebuild image/app: build context changed: VERSION") {
+		t.Fatalf("rebuild not explained:\n%s", out)
+	}
+
+	git("checkout", "-q", "one")
+	took = eventually(t, 30*time.Second, "commit one back", func() bool {
+		web, ok := container(e, "web")
+		_, extra := container(e, "extra")
+		return ok && web.ImageID == img1.ID && running(e, "worker") && !extra
+	})
+	t.Logf("checkout back converged in %v", took)
 }
