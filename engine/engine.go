@@ -33,6 +33,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
 	ErrInvalid  = errors.New("invalid argument")
+	// ErrUnavailable: the engine could not be reached (connection refused,
+	// timed out, dropped); its objects' state is unknown, not failed.
+	ErrUnavailable = errors.New("engine unavailable")
 )
 
 // Engine is one host's container engine.

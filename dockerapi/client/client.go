@@ -13,10 +13,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -140,7 +142,19 @@ func (e *Engine) wrap(op string, err error) error {
 	if hint := tlsHint(err, e.tls); hint != "" {
 		return fmt.Errorf("%s on %s: %s: %w", op, e.address, hint, err)
 	}
+	if unreachable(err) {
+		return fmt.Errorf("%w: %s on %s: %v", engine.ErrUnavailable, op, e.address, err)
+	}
 	return fmt.Errorf("%s on %s: %w", op, e.address, err)
+}
+
+// unreachable tells a lost or refused connection (the engine may come
+// back: retry) from an answer. TLS refusals are told apart before, as
+// they need a fix in the configuration.
+func unreachable(err error) bool {
+	var netErr net.Error
+	return moby.IsErrConnectionFailed(err) || errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func tlsHint(err error, files *TLSFiles) string {
@@ -149,7 +163,7 @@ func tlsHint(err error, files *TLSFiles) string {
 	var hostErr x509.HostnameError
 	msg := err.Error()
 	if files == nil {
-		if strings.Contains(msg, "malformed HTTP response") || strings.Contains(msg, "connection reset") || strings.Contains(msg, "EOF") {
+		if strings.Contains(msg, "malformed HTTP response") {
 			return "no answer to plain HTTP: if the server uses TLS (port 2376), give the host's tls: ca, cert and key"
 		}
 		return ""

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,24 @@ import (
 	"github.com/reconciler/reconciler/dockerapi/server"
 	"github.com/reconciler/reconciler/engine"
 )
+
+// serveFakeServer serves a fake engine on a unix socket and returns the
+// server, to stop it.
+func serveFakeServer(t *testing.T) (*server.Server, string) {
+	t.Helper()
+	srv, err := server.New(server.Config{Backend: fakebackend.New(t.TempDir()), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	l, err := listen.Listen("unix://"+sock, listen.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return srv, "unix://" + sock
+}
 
 // serveFake serves a fake engine on a unix socket (and, with tlsDir, on a
 // mutual-TLS loopback port); it returns both addresses.
@@ -248,6 +267,60 @@ func TestTLSRefusals(t *testing.T) {
 	}
 	if _, err := New("unix:///x.sock", &TLSFiles{CA: p(certs.CAFile), Cert: p(certs.ClientCertFile), Key: p(certs.ClientKeyFile)}, time.Second); !errors.Is(err, engine.ErrInvalid) {
 		t.Errorf("TLS on a unix socket: %v", err)
+	}
+}
+
+// TestUnreachableEngine: a refused or dropped connection is
+// engine.ErrUnavailable (retry later), not a failure of the object.
+func TestUnreachableEngine(t *testing.T) {
+	ctx := context.Background()
+	gone, err := Open("unix://"+filepath.Join(t.TempDir(), "nobody.sock"), nil, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gone.Containers(ctx, nil); !errors.Is(err, engine.ErrUnavailable) {
+		t.Errorf("missing socket: %v", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "tcp://" + l.Addr().String()
+	l.Close()
+	refused, _ := Open(addr, nil, time.Second)
+	if err := refused.Ping(ctx); !errors.Is(err, engine.ErrUnavailable) {
+		t.Errorf("refused port: %v", err)
+	}
+	_, sock, _ := serveFake(t, "")
+	up, _ := Open(sock, nil, time.Second)
+	if _, err := up.InspectImage(ctx, "nosuch:1"); errors.Is(err, engine.ErrUnavailable) {
+		t.Errorf("an answer counted as unavailable: %v", err)
+	}
+}
+
+// TestEventsStreamLoss: when the engine goes away, Events reports
+// ErrUnavailable and closes, so the caller resubscribes later.
+func TestEventsStreamLoss(t *testing.T) {
+	srv, sock := serveFakeServer(t)
+	e, _ := Open(sock, nil, time.Second)
+	evs, errs := e.Events(context.Background())
+	if err := e.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // let the stream connect
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx)
+	select {
+	case err := <-errs:
+		if !errors.Is(err, engine.ErrUnavailable) {
+			t.Errorf("stream loss: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no error after the engine went away")
+	}
+	if _, ok := <-evs; ok {
+		t.Error("events channel not closed")
 	}
 }
 
