@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	moby "github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+)
+
+func newExecCmd() *cobra.Command {
+	var detach, interactive, tty bool
+	var env, envFiles []string
+	var workdir, user string
+	cmd := &cobra.Command{
+		Use:   "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
+		Short: "Execute a command in a running container",
+		Long:  "Run a command in a running container's namespaces. The command's output is printed and exec exits\nwith its exit code (126 when it cannot be run, 127 when it is not found). -i feeds it this command's stdin.",
+		Args:  containerArgs(2, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if tty {
+				return containerUsageError(cmd, "-t is not supported: commands run without a terminal (use -i to feed stdin)")
+			}
+			envs, err := readEnv(envFiles, env)
+			if err != nil {
+				return containerUsageError(cmd, err.Error())
+			}
+			o := moby.ExecCreateOptions{Cmd: args[1:], Env: envs, WorkingDir: workdir, User: user,
+				AttachStdin: interactive && !detach, AttachStdout: !detach, AttachStderr: !detach}
+			return withAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				// docker inspects first: a missing container is a clear 404.
+				info, err := c.ContainerInspect(ctx, args[0], moby.ContainerInspectOptions{})
+				if err != nil {
+					return daemonError(err)
+				}
+				ex, err := c.ExecCreate(ctx, info.Container.ID, o)
+				if err != nil {
+					return daemonError(err)
+				}
+				if detach {
+					_, err := c.ExecStart(ctx, ex.ID, moby.ExecStartOptions{Detach: true})
+					return daemonError(err)
+				}
+				att, err := c.ExecAttach(ctx, ex.ID, moby.ExecAttachOptions{})
+				if err != nil {
+					return daemonError(err)
+				}
+				defer att.Close()
+				if interactive {
+					go func() {
+						io.Copy(att.Conn, cmd.InOrStdin())
+						att.CloseWrite()
+					}()
+				}
+				if _, err := stdcopy.StdCopy(cmd.OutOrStdout(), cmd.ErrOrStderr(), att.Reader); err != nil {
+					return daemonError(err)
+				}
+				res, err := c.ExecInspect(ctx, ex.ID, moby.ExecInspectOptions{})
+				if err != nil {
+					return daemonError(err)
+				}
+				if res.ExitCode != 0 {
+					return &exitError{code: res.ExitCode}
+				}
+				return nil
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.SetInterspersed(false) // flags after CONTAINER belong to the command
+	f.BoolVarP(&detach, "detach", "d", false, "Detached mode: run command in the background")
+	f.BoolVarP(&interactive, "interactive", "i", false, "Keep STDIN open and feed it to the command")
+	f.BoolVarP(&tty, "tty", "t", false, "Allocate a pseudo-TTY (not supported)")
+	f.StringArrayVarP(&env, "env", "e", nil, "Set environment variables")
+	f.StringArrayVar(&envFiles, "env-file", nil, "Read in a file of environment variables")
+	f.StringVarP(&workdir, "workdir", "w", "", "Working directory inside the container")
+	f.StringVarP(&user, "user", "u", "", "Username or UID (format: \"<name|uid>[:<group|gid>]\")")
+	return cmd
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/moby/moby/api/types/container"
+	moby "github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+)
+
+// The lifecycle commands: stop, start, restart, kill, rm and wait, each
+// on one or more containers, printing each one's name as typed.
+
+func newStopCmd() *cobra.Command {
+	var timeout int
+	var signal string
+	cmd := &cobra.Command{
+		Use:   "stop [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Stop one or more running containers",
+		Long:  "Stop containers: the stop signal (the container's, or -s), then SIGKILL once the timeout\n(the container's, or -t seconds) has passed.",
+		Args:  containerArgs(1, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o := moby.ContainerStopOptions{Signal: signal}
+			if cmd.Flags().Changed("timeout") {
+				o.Timeout = &timeout
+			}
+			return eachContainer(cmd, args, func(ctx context.Context, c *moby.Client, ref string) error {
+				_, err := c.ContainerStop(ctx, ref, o)
+				return err
+			})
+		},
+	}
+	cmd.Flags().IntVarP(&timeout, "timeout", "t", 0, "Seconds to wait before killing the container")
+	cmd.Flags().StringVarP(&signal, "signal", "s", "", "Signal to send to the container")
+	return cmd
+}
+
+func newRestartCmd() *cobra.Command {
+	var timeout int
+	var signal string
+	cmd := &cobra.Command{
+		Use:   "restart [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Restart one or more containers",
+		Args:  containerArgs(1, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o := moby.ContainerRestartOptions{Signal: signal}
+			if cmd.Flags().Changed("timeout") {
+				o.Timeout = &timeout
+			}
+			return eachContainer(cmd, args, func(ctx context.Context, c *moby.Client, ref string) error {
+				_, err := c.ContainerRestart(ctx, ref, o)
+				return err
+			})
+		},
+	}
+	cmd.Flags().IntVarP(&timeout, "timeout", "t", 0, "Seconds to wait before killing the container")
+	cmd.Flags().StringVarP(&signal, "signal", "s", "", "Signal to send to the container")
+	return cmd
+}
+
+func newKillCmd() *cobra.Command {
+	var signal string
+	cmd := &cobra.Command{
+		Use:   "kill [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Kill one or more running containers",
+		Args:  containerArgs(1, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return eachContainer(cmd, args, func(ctx context.Context, c *moby.Client, ref string) error {
+				_, err := c.ContainerKill(ctx, ref, moby.ContainerKillOptions{Signal: signal})
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&signal, "signal", "s", "", "Signal to send to the container (default SIGKILL)")
+	return cmd
+}
+
+func newRmCmd() *cobra.Command {
+	var o moby.ContainerRemoveOptions
+	cmd := &cobra.Command{
+		Use:   "rm [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Remove one or more containers",
+		Long:  "Remove containers and their container layers. A running container is refused unless -f is given\n(then it is killed first). Named volumes are kept.",
+		Args:  containerArgs(1, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return eachContainer(cmd, args, func(ctx context.Context, c *moby.Client, ref string) error {
+				_, err := c.ContainerRemove(ctx, ref, o)
+				return err
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&o.Force, "force", "f", false, "Force the removal of a running container (uses SIGKILL)")
+	cmd.Flags().BoolVarP(&o.RemoveVolumes, "volumes", "v", false, "Remove anonymous volumes associated with the container")
+	return cmd
+}
+
+func newStartCmd() *cobra.Command {
+	var attach bool
+	cmd := &cobra.Command{
+		Use:   "start [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Start one or more stopped containers",
+		Long:  "Start containers. With -a, print the container's output and exit with its exit code.",
+		Args:  containerArgs(1, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !attach {
+				return eachContainer(cmd, args, func(ctx context.Context, c *moby.Client, ref string) error {
+					_, err := c.ContainerStart(ctx, ref, moby.ContainerStartOptions{})
+					return err
+				})
+			}
+			if len(args) > 1 {
+				return containerUsageError(cmd, "you cannot start and attach multiple containers at once")
+			}
+			return withAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				info, err := c.ContainerInspect(ctx, args[0], moby.ContainerInspectOptions{})
+				if err != nil {
+					return daemonError(err)
+				}
+				return attachAndStart(ctx, cmd, c, info.Container.ID, container.WaitConditionNextExit, true, daemonError)
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "Attach STDOUT/STDERR and forward signals")
+	return cmd
+}
+
+func newWaitCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "wait CONTAINER [CONTAINER...]",
+		Short: "Block until one or more containers stop, then print their exit codes",
+		Args:  containerArgs(1, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				var failed []string
+				for _, ref := range args {
+					w := c.ContainerWait(ctx, ref, moby.ContainerWaitOptions{})
+					select {
+					case res := <-w.Result:
+						if res.Error != nil && res.Error.Message != "" {
+							failed = append(failed, "Error response from daemon: "+res.Error.Message)
+							continue
+						}
+						fmt.Fprintln(cmd.OutOrStdout(), res.StatusCode)
+					case err := <-w.Error:
+						failed = append(failed, err.Error())
+					}
+				}
+				if len(failed) > 0 {
+					return &exitError{code: 1, msg: strings.Join(failed, "\n")}
+				}
+				return nil
+			})
+		},
+	}
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	moby "github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+)
+
+// runFailed is docker run's exit code when the container could not be
+// created or started (the command's own code is the container's).
+const runFailed = 125
+
+func newRunCmd() *cobra.Command {
+	var o createOptions
+	var detach, sigProxy bool
+	cmd := &cobra.Command{
+		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Create and run a new container from an image",
+		Long: "Create and run a new container from an image. Attached (the default), the container's output is\n" +
+			"printed and the command exits with the container's exit code; with -d the container's ID is printed.",
+		Args: containerArgs(1, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, hc, err := o.config(cmd.Flags(), args[0], args[1:])
+			if err != nil {
+				return containerUsageError(cmd, err.Error())
+			}
+			if detach {
+				cfg.AttachStdout, cfg.AttachStderr = false, false
+			}
+			return withAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				id, err := createContainer(ctx, cmd, c, o.name, cfg, hc)
+				if err != nil {
+					return err
+				}
+				if detach {
+					if _, err := c.ContainerStart(ctx, id, moby.ContainerStartOptions{}); err != nil {
+						if o.autoRemove {
+							c.ContainerRemove(context.WithoutCancel(ctx), id, moby.ContainerRemoveOptions{Force: true})
+						}
+						return runError(cmd, startExitCode(err), err)
+					}
+					fmt.Fprintln(cmd.OutOrStdout(), id)
+					return nil
+				}
+				cond := container.WaitConditionNextExit
+				if o.autoRemove {
+					cond = container.WaitConditionRemoved
+				}
+				return attachAndStart(ctx, cmd, c, id, cond, sigProxy, func(err error) error {
+					if o.autoRemove {
+						c.ContainerRemove(context.WithoutCancel(ctx), id, moby.ContainerRemoveOptions{Force: true})
+					}
+					return runError(cmd, startExitCode(err), err)
+				})
+			})
+		},
+	}
+	f := cmd.Flags()
+	o.addFlags(f)
+	f.BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
+	f.BoolVar(&sigProxy, "sig-proxy", true, "Proxy received signals to the process")
+	return cmd
+}
+
+func newCreateCmd() *cobra.Command {
+	var o createOptions
+	cmd := &cobra.Command{
+		Use:   "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Create a new container",
+		Args:  containerArgs(1, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, hc, err := o.config(cmd.Flags(), args[0], args[1:])
+			if err != nil {
+				return containerUsageError(cmd, err.Error())
+			}
+			return withAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				id, err := createContainer(ctx, cmd, c, o.name, cfg, hc)
+				if err == nil {
+					fmt.Fprintln(cmd.OutOrStdout(), id)
+				}
+				return err
+			})
+		},
+	}
+	o.addFlags(cmd.Flags())
+	return cmd
+}
+
+// createContainer creates the container and prints the daemon's warnings.
+// A missing image is not pulled behind the user's back: the error says
+// how to get it.
+func createContainer(ctx context.Context, cmd *cobra.Command, c *moby.Client, name string, cfg *container.Config, hc *container.HostConfig) (string, error) {
+	res, err := c.ContainerCreate(ctx, moby.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: hc})
+	if err != nil {
+		if cerrdefs.IsNotFound(err) && strings.Contains(err.Error(), "image") {
+			img := cfg.Image
+			return "", &exitError{code: runFailed, msg: fmt.Sprintf("Unable to find image '%s' locally\n%s\n"+
+				"Build it (reconciler build -t %s DIR), load it (reconciler load -i FILE) or pull it (reconciler pull %s), then try again.",
+				img, err, img, img)}
+		}
+		return "", runError(cmd, runFailed, err)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(cmd.ErrOrStderr(), "WARNING:", w)
+	}
+	return res.ID, nil
+}
+
+// runError is docker run's way to fail: the error, a hint, and code.
+func runError(cmd *cobra.Command, code int, err error) error {
+	return &exitError{code: code, msg: fmt.Sprintf("reconciler: %v\n\nRun '%s --help' for more information", err, cmd.CommandPath())}
+}
+
+// startExitCode is docker's code for a container that could not start:
+// 127 for a command not found, 126 for one that cannot be run.
+func startExitCode(err error) int {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "executable file not found") || strings.Contains(msg, "no such file or directory"):
+		return 127
+	case strings.Contains(msg, "permission denied"):
+		return 126
+	}
+	return runFailed
+}
+
+// attachAndStart is docker run (attached) and start -a: attach to the
+// output, register the wait BEFORE start so no exit is missed (the wait's
+// response headers arrive before ContainerWait returns), start, copy the
+// output until the stream ends and exit with the container's code.
+// startFailed turns a start error into the command's error.
+func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id string, cond container.WaitCondition,
+	sigProxy bool, startFailed func(error) error) error {
+	att, err := c.ContainerAttach(ctx, id, moby.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if err != nil {
+		return startFailed(err)
+	}
+	defer att.Close()
+	wait := c.ContainerWait(ctx, id, moby.ContainerWaitOptions{Condition: cond})
+	copied := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(cmd.OutOrStdout(), cmd.ErrOrStderr(), att.Reader)
+		copied <- err
+	}()
+	if _, err := c.ContainerStart(ctx, id, moby.ContainerStartOptions{}); err != nil {
+		return startFailed(err)
+	}
+	if sigProxy {
+		defer proxySignals(ctx, c, id)()
+	}
+	var code int64
+	select {
+	case res := <-wait.Result:
+		code = res.StatusCode
+		if res.Error != nil && res.Error.Message != "" {
+			return &exitError{code: runFailed, msg: "reconciler: " + res.Error.Message}
+		}
+		// The stream ends when the container's output is closed; a
+		// container restarted by its policy may keep it open.
+		select {
+		case <-copied:
+		case <-time.After(5 * time.Second):
+		}
+	case err := <-wait.Error:
+		return daemonError(err)
+	}
+	if code != 0 {
+		return &exitError{code: int(code)}
+	}
+	return nil
+}
+
+// proxySignals forwards the signals a user sends this command to the
+// container (docker's --sig-proxy); the returned func stops it.
+func proxySignals(ctx context.Context, c *moby.Client, id string) func() {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				if n, ok := s.(syscall.Signal); ok {
+					c.ContainerKill(ctx, id, moby.ContainerKillOptions{Signal: strconv.Itoa(int(n))})
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+	}
+}

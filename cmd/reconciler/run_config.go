@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"math/big"
+	"os"
+	"strconv"
+	"strings"
+
+	units "github.com/docker/go-units"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/spf13/pflag"
+)
+
+// createOptions are the flags docker run and docker create share, read
+// into the create request the docker CLI would send.
+type createOptions struct {
+	name, workdir, user, hostname, network, restart string
+	memory, cpus, stopSignal, entrypoint            string
+	env, envFiles, volumes, mounts, tmpfs, labels   []string
+	pidsLimit                                       int64
+	stopTimeout                                     int
+	autoRemove, interactive, tty                    bool
+}
+
+func (o *createOptions) addFlags(f *pflag.FlagSet) {
+	f.SetInterspersed(false) // flags after IMAGE belong to the command
+	f.StringVar(&o.name, "name", "", "Assign a name to the container")
+	f.StringArrayVarP(&o.env, "env", "e", nil, "Set environment variables (KEY=VALUE, or KEY to pass this shell's value)")
+	f.StringArrayVar(&o.envFiles, "env-file", nil, "Read in a file of environment variables")
+	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "Bind mount a volume (NAME:DST or /HOST/PATH:DST, with :ro for read-only)")
+	f.StringArrayVar(&o.mounts, "mount", nil, "Attach a filesystem mount to the container (type=bind|volume|tmpfs,source=...,target=...[,readonly])")
+	f.StringArrayVar(&o.tmpfs, "tmpfs", nil, "Mount a tmpfs directory (PATH[:size=64m,ro])")
+	f.BoolVar(&o.autoRemove, "rm", false, "Automatically remove the container and its anonymous volumes when it exits")
+	f.StringVarP(&o.workdir, "workdir", "w", "", "Working directory inside the container")
+	f.StringVarP(&o.user, "user", "u", "", "Username or UID (format: \"<name|uid>[:<group|gid>]\")")
+	f.StringVarP(&o.hostname, "hostname", "h", "", "Container host name")
+	f.StringVar(&o.network, "network", "", "Connect a container to a network (none or host)")
+	f.StringVar(&o.restart, "restart", "no", "Restart policy to apply when a container exits (no, always, on-failure[:N], unless-stopped)")
+	f.StringVarP(&o.memory, "memory", "m", "", "Memory limit (e.g. 64m, 1g)")
+	f.StringVar(&o.cpus, "cpus", "", "Number of CPUs (e.g. 0.5)")
+	f.Int64Var(&o.pidsLimit, "pids-limit", 0, "Tune container pids limit (0 or -1 for unlimited)")
+	f.StringVar(&o.stopSignal, "stop-signal", "", "Signal to stop the container")
+	f.IntVar(&o.stopTimeout, "stop-timeout", 0, "Timeout (in seconds) to stop a container")
+	f.StringArrayVarP(&o.labels, "label", "l", nil, "Set meta data on a container (KEY=VALUE)")
+	f.StringVar(&o.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image (\"\" clears it)")
+	f.BoolVarP(&o.interactive, "interactive", "i", false, "Keep STDIN open (not supported: containers here have no stdin)")
+	f.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY (not supported: containers here have no terminal)")
+	// -h is --hostname, as in docker: help is --help alone.
+	f.Bool("help", false, "Print usage")
+}
+
+// config reads the flags into the create request's parts; errors are
+// usage errors, phrased as docker phrases them.
+func (o *createOptions) config(f *pflag.FlagSet, image string, cmd []string) (*container.Config, *container.HostConfig, error) {
+	if o.interactive || o.tty {
+		return nil, nil, fmt.Errorf("-i and -t are not supported: containers run without a terminal or stdin; use exec -i to feed a command input")
+	}
+	env, err := readEnv(o.envFiles, o.env)
+	if err != nil {
+		return nil, nil, err
+	}
+	labels, err := parseLabelFlags(o.labels)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := &container.Config{
+		Image: image, Env: env, Labels: labels, WorkingDir: o.workdir, User: o.user, Hostname: o.hostname,
+		StopSignal: o.stopSignal, AttachStdout: true, AttachStderr: true,
+	}
+	if len(cmd) > 0 {
+		cfg.Cmd = cmd
+	}
+	if f.Changed("entrypoint") {
+		cfg.Entrypoint = []string{}
+		if o.entrypoint != "" {
+			cfg.Entrypoint = []string{o.entrypoint}
+		}
+	}
+	if f.Changed("stop-timeout") {
+		t := o.stopTimeout
+		cfg.StopTimeout = &t
+	}
+	hc := &container.HostConfig{Binds: o.volumes, AutoRemove: o.autoRemove, NetworkMode: container.NetworkMode(o.network)}
+	if hc.NetworkMode == "" {
+		hc.NetworkMode = "default"
+	}
+	if hc.RestartPolicy, err = parseRestart(o.restart); err != nil {
+		return nil, nil, err
+	}
+	if o.autoRemove && hc.RestartPolicy.Name != container.RestartPolicyDisabled {
+		return nil, nil, fmt.Errorf("conflicting options: cannot specify both --restart and --rm")
+	}
+	for _, m := range o.mounts {
+		mt, err := parseMount(m)
+		if err != nil {
+			return nil, nil, err
+		}
+		hc.Mounts = append(hc.Mounts, mt)
+	}
+	for _, t := range o.tmpfs {
+		if hc.Tmpfs == nil {
+			hc.Tmpfs = map[string]string{}
+		}
+		dst, opts, _ := strings.Cut(t, ":")
+		hc.Tmpfs[dst] = opts
+	}
+	if o.memory != "" {
+		if hc.Memory, err = units.RAMInBytes(o.memory); err != nil {
+			return nil, nil, fmt.Errorf("invalid argument %q for \"-m, --memory\" flag: %v", o.memory, err)
+		}
+	}
+	if o.cpus != "" {
+		if hc.NanoCPUs, err = parseCPUs(o.cpus); err != nil {
+			return nil, nil, err
+		}
+	}
+	if f.Changed("pids-limit") {
+		p := o.pidsLimit
+		hc.PidsLimit = &p
+	}
+	return cfg, hc, nil
+}
+
+// parseRestart reads --restart: no, always, unless-stopped or
+// on-failure[:N].
+func parseRestart(s string) (container.RestartPolicy, error) {
+	name, count, hasCount := strings.Cut(s, ":")
+	p := container.RestartPolicy{Name: container.RestartPolicyMode(name)}
+	switch p.Name {
+	case "":
+		p.Name = container.RestartPolicyDisabled
+	case container.RestartPolicyDisabled, container.RestartPolicyAlways, container.RestartPolicyUnlessStopped:
+		if hasCount {
+			return p, fmt.Errorf("invalid restart policy %q: maximum retry count can only be used with 'on-failure'", s)
+		}
+	case container.RestartPolicyOnFailure:
+		if hasCount {
+			n, err := strconv.Atoi(count)
+			if err != nil || n < 0 {
+				return p, fmt.Errorf("invalid restart policy %q: the retry count must be a whole number", s)
+			}
+			p.MaximumRetryCount = n
+		}
+	default:
+		return p, fmt.Errorf("invalid restart policy %q: use no, always, on-failure[:N] or unless-stopped", s)
+	}
+	return p, nil
+}
+
+// parseCPUs reads --cpus (a decimal number of CPUs) as nano CPUs.
+func parseCPUs(s string) (int64, error) {
+	r, ok := new(big.Rat).SetString(s)
+	if !ok || r.Sign() < 0 {
+		return 0, fmt.Errorf("invalid argument %q for \"--cpus\" flag: want a number of CPUs such as 0.5", s)
+	}
+	n := new(big.Rat).Mul(r, big.NewRat(1e9, 1))
+	if !n.IsInt() {
+		return 0, fmt.Errorf("invalid argument %q for \"--cpus\" flag: too precise", s)
+	}
+	return n.Num().Int64(), nil
+}
+
+// parseMount reads one --mount value: comma-separated key=value fields,
+// as docker's CSV syntax.
+func parseMount(s string) (mount.Mount, error) {
+	fields, err := csv.NewReader(strings.NewReader(s)).Read()
+	if err != nil {
+		return mount.Mount{}, fmt.Errorf("invalid --mount %q: %v", s, err)
+	}
+	m := mount.Mount{Type: mount.TypeVolume}
+	bad := func(format string, a ...any) (mount.Mount, error) {
+		return mount.Mount{}, fmt.Errorf("invalid --mount %q: "+format, append([]any{s}, a...)...)
+	}
+	for _, field := range fields {
+		k, v, hasV := strings.Cut(field, "=")
+		switch strings.ToLower(k) {
+		case "type":
+			m.Type = mount.Type(strings.ToLower(v))
+		case "source", "src":
+			m.Source = v
+		case "target", "destination", "dst":
+			m.Target = v
+		case "readonly", "ro":
+			m.ReadOnly = !hasV || v == "1" || strings.EqualFold(v, "true")
+			if hasV && !m.ReadOnly && v != "0" && !strings.EqualFold(v, "false") {
+				return bad("readonly=%q: want true or false", v)
+			}
+		case "volume-subpath":
+			m.VolumeOptions = &mount.VolumeOptions{Subpath: v}
+		case "tmpfs-size":
+			n, err := units.RAMInBytes(v)
+			if err != nil {
+				return bad("tmpfs-size=%q: %v", v, err)
+			}
+			m.TmpfsOptions = &mount.TmpfsOptions{SizeBytes: n}
+		default:
+			return bad("unknown field %q (supported: type, source, target, readonly, volume-subpath, tmpfs-size)", k)
+		}
+	}
+	switch m.Type {
+	case mount.TypeBind, mount.TypeVolume, mount.TypeTmpfs:
+	default:
+		return bad("type %q: use bind, volume or tmpfs", m.Type)
+	}
+	if m.Target == "" {
+		return bad("target is required")
+	}
+	if m.Type == mount.TypeBind && m.Source == "" {
+		return bad("source is required for a bind mount")
+	}
+	return m, nil
+}
+
+// readEnv is docker's environment: the --env-file files first, then the
+// -e flags. A bare KEY takes this process's value, or is left out when
+// unset.
+func readEnv(files, flags []string) ([]string, error) {
+	var env []string
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("env file: %w", err)
+		}
+		sc := bufio.NewScanner(f)
+		for line := 1; sc.Scan(); line++ {
+			l := strings.TrimLeft(sc.Text(), " \t")
+			if l == "" || strings.HasPrefix(l, "#") {
+				continue
+			}
+			k, _, _ := strings.Cut(l, "=")
+			if strings.ContainsAny(k, " \t") {
+				f.Close()
+				return nil, fmt.Errorf("env file %s: line %d: variable %q contains whitespace", name, line, k)
+			}
+			env = appendEnv(env, l)
+		}
+		err = sc.Err()
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("env file %s: %w", name, err)
+		}
+	}
+	for _, kv := range flags {
+		if strings.HasPrefix(kv, "=") {
+			return nil, fmt.Errorf("invalid environment variable %q: the name is empty", kv)
+		}
+		env = appendEnv(env, kv)
+	}
+	return env, nil
+}
+
+func appendEnv(env []string, kv string) []string {
+	if strings.Contains(kv, "=") {
+		return append(env, kv)
+	}
+	if v, ok := os.LookupEnv(kv); ok {
+		return append(env, kv+"="+v)
+	}
+	return env
+}
