@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/moby/moby/api/types/volume"
+	"github.com/moby/moby/client/pkg/versions"
 )
 
 func (s *Server) volumeCreate(w http.ResponseWriter, r *http.Request, _ params) error {
@@ -58,6 +59,11 @@ func (s *Server) volumesPrune(w http.ResponseWriter, r *http.Request, _ params) 
 	f, err := filters(r)
 	if err != nil {
 		return err
+	}
+	// Before API 1.42 prune took named volumes too, and clients of those
+	// versions cannot ask for it (dockerd adds all=true the same way).
+	if len(f["all"]) == 0 && versions.LessThan(apiVersion(r), "1.42") {
+		f.Add("all", "true")
 	}
 	rep, err := s.backend.VolumesPrune(r.Context(), f)
 	if err != nil {
