@@ -119,7 +119,7 @@ func Containers(t *testing.T, o Options) {
 	if _, errOut, code := c.run("", "inspect", missing); code != 1 || !strings.Contains(errOut, "No such object: "+missing) {
 		t.Errorf("inspect %s: code %d err %q", missing, code, errOut)
 	}
-	if _, errOut, code := c.run("", "run", "-d", "--name", web, img, "true"); code != 125 || !strings.Contains(errOut, `The container name "/`+web+`" is already in use`) {
+	if _, errOut, code := c.run("", "run", "-d", "--name", web, img, "true"); code != 125 || !strings.Contains(strings.ToLower(errOut), `container name "/`+web+`" is already in use`) {
 		t.Errorf("name conflict: code %d err %q", code, errOut)
 	}
 	if _, errOut, code := c.run("", "volume", "rm", vol); code != 1 || !strings.Contains(errOut, "in use") {
