@@ -172,7 +172,7 @@ func runDaemon(ctx context.Context, o daemonOptions, log *slog.Logger, ready fun
 			l.Close()
 		}
 	}()
-	warn := func(msg string) { log.Warn(msg) }
+	warn := func(msg string) { log.Warn(msg); srv.AddWarning(msg) }
 	for _, h := range hosts {
 		lo := listen.Options{InsecureTCP: o.insecureTCP, Warn: warn}
 		if strings.HasPrefix(h, "tcp://") {

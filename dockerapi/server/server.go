@@ -63,6 +63,16 @@ type Server struct {
 
 	shutdownCtx    context.Context // ends at Shutdown
 	shutdownCancel context.CancelFunc
+
+	warnings []string // shown by `docker info`, guarded by mu
+}
+
+// AddWarning adds a warning `docker info` shows (as dockerd does for an
+// API listening without TLS on a public address).
+func (s *Server) AddWarning(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.warnings = append(s.warnings, msg)
 }
 
 // New makes a server for cfg.Backend.

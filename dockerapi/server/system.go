@@ -90,6 +90,9 @@ func (s *Server) fillInfo(i *system.Info) {
 	if i.NGoroutines == 0 {
 		i.NGoroutines = runtime.NumGoroutine()
 	}
+	s.mu.Lock()
+	i.Warnings = append(i.Warnings, s.warnings...)
+	s.mu.Unlock()
 	if i.Warnings == nil {
 		i.Warnings = []string{}
 	}
