@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	goruntime "runtime"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -85,6 +86,9 @@ func (b *Backend) ImagePull(ctx context.Context, ref string, o dockerapi.PullOpt
 		p, err := v1.ParsePlatform(o.Platform)
 		if err != nil {
 			return fmt.Errorf("%w: platform %q: %v", engine.ErrInvalid, o.Platform, err)
+		}
+		if p.Architecture == "" { // "linux" alone must not match another machine's image
+			p.Architecture = goruntime.GOARCH
 		}
 		opts.Platform = p
 	}
