@@ -1,0 +1,318 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// daemonOpts say how to start `reconciler daemon` besides its unix socket.
+type daemonOpts struct {
+	tcp    bool   // also listen on a free loopback TCP port
+	tlsDir string // with tcp: --tlsverify with the certificates of `certs init tlsDir`
+}
+
+// daemon is one `reconciler daemon` process on a state root; start and
+// stop may be called again to restart it on the same root.
+type daemon struct {
+	t        *testing.T
+	root     string
+	sock     string // API unix socket path (-H unix://sock)
+	tcpAddr  string // HOST:PORT when opts.tcp
+	metrics  string // bound --metrics-addr, from the daemon's log
+	opts     daemonOpts
+	logDir   string
+	starts   int
+	cmd      *exec.Cmd
+	done     chan struct{}
+	logPaths []string
+}
+
+// newRoot makes a state root for one test. When the test ends (after its
+// daemons are stopped) a fresh daemon force-removes every container left on
+// it, then whatever is still mounted under it is unmounted and any process
+// still running from it is killed.
+func newRoot(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	t.Cleanup(func() { cleanRoot(t, root) })
+	return root
+}
+
+// startDaemon starts a daemon on root and stops it when the test ends.
+func startDaemon(t *testing.T, root string, opts daemonOpts) *daemon {
+	t.Helper()
+	d := &daemon{t: t, root: root, sock: filepath.Join(root, "d.sock"), opts: opts, logDir: t.TempDir()}
+	if opts.tcp {
+		d.tcpAddr = freePort(t)
+	}
+	t.Cleanup(func() {
+		d.stop()
+		if t.Failed() {
+			d.dumpLogs()
+		}
+	})
+	d.start()
+	return d
+}
+
+// args is the daemon's command line.
+func (d *daemon) args() []string {
+	a := []string{"--root", d.root, "daemon", "-H", "unix://" + d.sock, "--metrics-addr", "127.0.0.1:0"}
+	if d.opts.tcp {
+		a = append(a, "-H", "tcp://"+d.tcpAddr)
+	}
+	if d.opts.tlsDir != "" {
+		a = append(a, "--tlsverify",
+			"--tlscacert", filepath.Join(d.opts.tlsDir, "ca.pem"),
+			"--tlscert", filepath.Join(d.opts.tlsDir, "server-cert.pem"),
+			"--tlskey", filepath.Join(d.opts.tlsDir, "server-key.pem"))
+	}
+	return a
+}
+
+// start runs the daemon and waits until it serves API and metrics.
+func (d *daemon) start() {
+	d.t.Helper()
+	if d.cmd != nil {
+		d.t.Fatal("daemon already running")
+	}
+	d.starts++
+	logPath := filepath.Join(d.logDir, fmt.Sprintf("daemon-%d.log", d.starts))
+	d.logPaths = append(d.logPaths, logPath)
+	cmd, done, err := spawn(logPath, reconcilerBin, d.args()...)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.cmd, d.done = cmd, done
+	metricsRe := regexp.MustCompile(`msg="metrics listening" addr=http://([^/\s]+)/metrics`)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		logText := readFile(logPath)
+		if m := metricsRe.FindStringSubmatch(logText); m != nil {
+			d.metrics = m[1]
+			break
+		}
+		select {
+		case <-done:
+			d.cmd = nil
+			d.t.Fatalf("reconciler %s exited at start: %v\n%s", strings.Join(d.args(), " "), cmd.ProcessState, logText)
+		default:
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("reconciler daemon did not report listening within 30s:\n%s", logText)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// spawn starts bin with its stdout and stderr in logPath (never the test's
+// own, or go test waits for it); done closes when it has exited.
+func spawn(logPath, bin string, args ...string) (*exec.Cmd, chan struct{}, error) {
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(done)
+	}()
+	return cmd, done, nil
+}
+
+// stop sends SIGTERM, then SIGKILL after 15 seconds; a no-op when stopped.
+func (d *daemon) stop() {
+	if d.cmd == nil {
+		return
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(15 * time.Second):
+		d.t.Errorf("reconciler daemon (pid %d) ignored SIGTERM for 15s; killing it", d.cmd.Process.Pid)
+		d.cmd.Process.Kill()
+		<-d.done
+	}
+	d.cmd = nil
+}
+
+// kill9 kills the daemon with SIGKILL, as a crash or the OOM killer would.
+func (d *daemon) kill9() {
+	d.t.Helper()
+	if d.cmd == nil {
+		d.t.Fatal("daemon not running")
+	}
+	d.cmd.Process.Kill()
+	<-d.done
+	d.cmd = nil
+}
+
+// pid is the running daemon's process ID.
+func (d *daemon) pid() int { return d.cmd.Process.Pid }
+
+// log is the output of the current (or last) daemon process.
+func (d *daemon) log() string { return readFile(d.logPaths[len(d.logPaths)-1]) }
+
+func (d *daemon) dumpLogs() {
+	for _, p := range d.logPaths {
+		text := readFile(p)
+		lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+		if len(lines) > 60 {
+			lines = lines[len(lines)-60:]
+		}
+		d.t.Logf("--- %s (last %d lines)\n%s", p, len(lines), strings.Join(lines, "\n"))
+	}
+}
+
+// cli is the docker CLI talking to this daemon over its unix socket, for t.
+func (d *daemon) cli(t *testing.T) *cli { return newCLI(t, "unix://"+d.sock) }
+
+// cleanRoot leaves nothing of a test's state root running or mounted.
+func cleanRoot(t *testing.T, root string) {
+	logPath := filepath.Join(os.TempDir(), fmt.Sprintf("reconciler-e2e-clean-%d.log", time.Now().UnixNano()))
+	defer os.Remove(logPath)
+	sock := filepath.Join(root, "clean.sock")
+	cmd, done, err := spawn(logPath, reconcilerBin, "--root", root, "daemon", "-H", "unix://"+sock, "--metrics-addr", "")
+	if err == nil {
+		c := &cli{t: t, host: "unix://" + sock, config: filepath.Join(root, "clean-docker-config")}
+		ok := waitFor(10*time.Second, func() bool { return c.try("version").Code == 0 })
+		if ok {
+			if ids := strings.Fields(c.try("ps", "-aq").Out); len(ids) > 0 {
+				if r := c.try(append([]string{"rm", "-f"}, ids...)...); r.Code != 0 {
+					t.Logf("cleanup: docker rm -f %v: %s", ids, r.Err)
+				}
+			}
+		} else {
+			t.Logf("cleanup: daemon on %s did not come up: %s", root, readFile(logPath))
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
+	for _, pid := range processesUnder(root) {
+		t.Logf("cleanup: killing leftover process %d (%s)", pid, readFile(fmt.Sprintf("/proc/%d/cmdline", pid)))
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	unmountUnder(t, root)
+}
+
+// processesUnder lists processes whose command line names a path under root
+// (shims carry their container's folder).
+func processesUnder(root string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		for _, arg := range strings.Split(string(b), "\x00") {
+			if arg == root || strings.HasPrefix(arg, root+"/") {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
+}
+
+// unmountUnder lazily unmounts every mount point under root, deepest first.
+func unmountUnder(t *testing.T, root string) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	var points []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		p := unescapeMount(fields[4])
+		if strings.HasPrefix(p, root+"/") {
+			points = append(points, p)
+		}
+	}
+	sort.Slice(points, func(i, j int) bool { return len(points[i]) > len(points[j]) })
+	for _, p := range points {
+		if err := unix.Unmount(p, unix.MNT_DETACH); err == nil {
+			t.Logf("cleanup: unmounted %s, left mounted after the test", p)
+		}
+	}
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// freePort is a loopback address with a port free right now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func readFile(p string) string {
+	b, _ := os.ReadFile(p)
+	return string(b)
+}
+
+// waitFor polls cond every 50ms until it holds or d passes.
+func waitFor(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

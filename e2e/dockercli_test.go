@@ -1,0 +1,292 @@
+package e2e
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var fullID = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// TestDockerCLI drives `reconciler daemon` over its unix socket with the
+// real docker CLI, command by command, checking what a user sees.
+func TestDockerCLI(t *testing.T) {
+	requireE2E(t)
+	d := startDaemon(t, newRoot(t), daemonOpts{})
+	buildBusybox(t, d.cli(t), "bb:e2e")
+
+	t.Run("version-info", func(t *testing.T) {
+		c := d.cli(t)
+		v := c.ok("version")
+		wantContains(t, "docker version", v, "Server:", "API version:       1.41", "OS/Arch:           linux/amd64")
+		info := c.ok("info")
+		wantContains(t, "docker info", info, "Containers: 0", "Docker Root Dir: "+d.root, "OSType: linux")
+		if !regexp.MustCompile(`(?m)^ Images: [1-9]`).MatchString(info) {
+			t.Errorf("docker info: want a non-zero Images count after a build:\n%s", info)
+		}
+	})
+
+	t.Run("run-detached", func(t *testing.T) {
+		c := d.cli(t)
+		id := strings.TrimSpace(c.ok("run", "-d", "--name", "web", "--label", "app=demo", "--label", "tier=front",
+			"-e", "GREETING=hello", "-v", "webdata:/data", "bb:e2e",
+			"sh", "-c", `echo "$GREETING" > /data/greeting; echo started; exec sleep 1000`))
+		if !fullID.MatchString(id) {
+			t.Fatalf("docker run -d printed %q, want a 64-hex container ID", id)
+		}
+		ps := c.ok("ps")
+		row := psRow(t, ps, "web")
+		wantContains(t, "docker ps row of web", row, id[:12], "bb:e2e", "Up ")
+		if got := c.ok("inspect", "-f", "{{.State.Running}} {{json .Config.Labels}}", "web"); strings.TrimSpace(got) != `true {"app":"demo","tier":"front"}` {
+			t.Errorf("inspect web: got %q, want %q", got, `true {"app":"demo","tier":"front"}`)
+		}
+		if !waitFor(10*time.Second, func() bool { return strings.Contains(c.try("logs", "web").Out, "started") }) {
+			t.Errorf("docker logs web: want %q, got %s", "started", c.try("logs", "web"))
+		}
+		// The env var reached the container and the named volume got its write.
+		if got := c.ok("exec", "web", "cat", "/data/greeting"); got != "hello\n" {
+			t.Errorf("docker exec web cat /data/greeting = %q, want %q", got, "hello\n")
+		}
+		r := c.try("exec", "web", "sh", "-c", "echo out-$GREETING; exit 5")
+		if r.Code != 5 || r.Out != "out-hello\n" {
+			t.Errorf("docker exec web sh -c 'echo out-$GREETING; exit 5': want exit 5 and %q, got %s", "out-hello\n", r)
+		}
+		if vols := c.ok("volume", "ls", "-q"); !strings.Contains(vols, "webdata") {
+			t.Errorf("docker volume ls -q: want webdata (created by run -v), got %q", vols)
+		}
+		rm := c.fails("rm", "web")
+		wantContains(t, "docker rm of a running container", rm.Err, "running")
+		if !strings.Contains(c.ok("ps", "-q"), id[:12]) {
+			t.Errorf("docker rm web (refused) removed it anyway")
+		}
+		if got := c.ok("rm", "-f", "web"); strings.TrimSpace(got) != "web" {
+			t.Errorf("docker rm -f web printed %q, want web", got)
+		}
+		if ps := c.ok("ps", "-a"); strings.Contains(ps, "web") {
+			t.Errorf("docker ps -a after rm -f still lists web:\n%s", ps)
+		}
+	})
+
+	t.Run("run-rm-attached", func(t *testing.T) {
+		c := d.cli(t)
+		r := c.try("run", "--rm", "--name", "once", "bb:e2e", "sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 3")
+		if r.Code != 3 || r.Out != "to-stdout\n" || !strings.Contains(r.Err, "to-stderr") {
+			t.Errorf("docker run --rm (attached): want exit 3, stdout %q, stderr with %q; got %s", "to-stdout\n", "to-stderr", r)
+		}
+		if !waitFor(5*time.Second, func() bool { return !strings.Contains(c.ok("ps", "-a"), "once") }) {
+			t.Errorf("docker run --rm: container still listed:\n%s", c.ok("ps", "-a"))
+		}
+	})
+
+	t.Run("lifecycle", func(t *testing.T) {
+		c := d.cli(t)
+		c.ok("run", "-d", "--name", "life", "bb:e2e", "sleep", "1000")
+		started1 := c.ok("inspect", "-f", "{{.State.StartedAt}}", "life")
+		if got := c.ok("stop", "-t", "1", "life"); got != "life\n" {
+			t.Errorf("docker stop printed %q, want %q", got, "life\n")
+		}
+		if got := c.ok("inspect", "-f", "{{.State.Running}} {{.State.Status}}", "life"); got != "false exited\n" {
+			t.Errorf("after stop: inspect = %q, want %q", got, "false exited\n")
+		}
+		if ps := c.ok("ps"); strings.Contains(ps, "life") {
+			t.Errorf("docker ps lists a stopped container:\n%s", ps)
+		}
+		wantContains(t, "docker ps -a row of life", psRow(t, c.ok("ps", "-a"), "life"), "Exited (")
+		if got := c.ok("start", "life"); got != "life\n" {
+			t.Errorf("docker start printed %q, want %q", got, "life\n")
+		}
+		if got := c.ok("inspect", "-f", "{{.State.Running}}", "life"); got != "true\n" {
+			t.Errorf("after start: State.Running = %q", got)
+		}
+		started2 := c.ok("inspect", "-f", "{{.State.StartedAt}}", "life")
+		if started2 == started1 {
+			t.Errorf("docker start: StartedAt unchanged (%s)", started1)
+		}
+		if got := c.ok("restart", "-t", "1", "life"); got != "life\n" {
+			t.Errorf("docker restart printed %q, want %q", got, "life\n")
+		}
+		if got := c.ok("inspect", "-f", "{{.State.Running}}", "life"); got != "true\n" {
+			t.Errorf("after restart: State.Running = %q", got)
+		}
+		if started3 := c.ok("inspect", "-f", "{{.State.StartedAt}}", "life"); started3 == started2 {
+			t.Errorf("docker restart: StartedAt unchanged (%s)", started2)
+		}
+		if got := c.ok("kill", "life"); got != "life\n" {
+			t.Errorf("docker kill printed %q, want %q", got, "life\n")
+		}
+		if got := c.ok("wait", "life"); got != "137\n" {
+			t.Errorf("docker wait after kill printed %q, want %q", got, "137\n")
+		}
+		if got := c.ok("inspect", "-f", "{{.State.ExitCode}}", "life"); got != "137\n" {
+			t.Errorf("after kill: State.ExitCode = %q, want 137", got)
+		}
+		c.ok("rm", "life")
+	})
+
+	t.Run("logs-follow", func(t *testing.T) {
+		c := d.cli(t)
+		c.ok("run", "-d", "--name", "counter", "bb:e2e", "sh", "-c", "for i in 1 2 3 4 5; do echo n$i; sleep 0.2; done")
+		f := c.background("logs", "-f", "counter")
+		if !f.exited(20 * time.Second) {
+			t.Fatalf("docker logs -f counter still following 20s after a 1s container; output so far: %q", f.out.String())
+		}
+		if want := "n1\nn2\nn3\nn4\nn5\n"; f.out.String() != want {
+			t.Errorf("docker logs -f counter = %q, want %q (stderr %q)", f.out.String(), want, f.errb.String())
+		}
+		c.ok("rm", "counter")
+	})
+
+	t.Run("images", func(t *testing.T) {
+		c := d.cli(t)
+		if got := c.ok("tag", "bb:e2e", "mini:1"); got != "" {
+			t.Errorf("docker tag printed %q", got)
+		}
+		imgs := c.ok("images")
+		bbID := imageID(t, imgs, "bb", "e2e")
+		if miniID := imageID(t, imgs, "mini", "1"); miniID != bbID {
+			t.Errorf("docker images: mini:1 has ID %s, bb:e2e %s; a tag must name the same image", miniID, bbID)
+		}
+		tarPath := filepath.Join(t.TempDir(), "mini.tar")
+		c.ok("save", "-o", tarPath, "mini:1")
+		rmi := c.ok("rmi", "mini:1")
+		wantContains(t, "docker rmi mini:1", rmi, "Untagged: mini:1")
+		if strings.Contains(rmi, "Deleted:") {
+			t.Errorf("docker rmi mini:1 deleted an image still tagged bb:e2e:\n%s", rmi)
+		}
+		if imgs := c.ok("images"); strings.Contains(imgs, "mini") {
+			t.Errorf("docker images after rmi still lists mini:\n%s", imgs)
+		}
+		load := c.ok("load", "-i", tarPath)
+		wantContains(t, "docker load", load, "Loaded image: mini:1")
+		if id := imageID(t, c.ok("images"), "mini", "1"); id != bbID {
+			t.Errorf("loaded mini:1 has ID %s, saved %s", id, bbID)
+		}
+
+		c.ok("run", "-d", "--name", "tocommit", "bb:e2e", "sh", "-c", "echo changed > /marker; exec sleep 1000")
+		if !waitFor(10*time.Second, func() bool { return c.try("exec", "tocommit", "cat", "/marker").Out == "changed\n" }) {
+			t.Fatalf("container tocommit did not write /marker: %s", c.try("exec", "tocommit", "cat", "/marker"))
+		}
+		cid := strings.TrimSpace(c.ok("commit", "tocommit", "snap:1"))
+		if !strings.HasPrefix(cid, "sha256:") {
+			t.Errorf("docker commit printed %q, want sha256:<id>", cid)
+		}
+		if got := c.ok("run", "--rm", "snap:1", "cat", "/marker"); got != "changed\n" {
+			t.Errorf("docker run --rm snap:1 cat /marker = %q, want %q", got, "changed\n")
+		}
+		if r := c.try("run", "--rm", "bb:e2e", "cat", "/marker"); r.Code == 0 {
+			t.Errorf("the base image bb:e2e has /marker after commit (the container layer leaked into it): %s", r)
+		}
+		c.ok("rm", "-f", "tocommit")
+		wantContains(t, "docker rmi snap:1", c.ok("rmi", "snap:1"), "Untagged: snap:1", "Deleted: sha256:")
+		if imgs := c.ok("images"); strings.Contains(imgs, "snap") {
+			t.Errorf("docker images after rmi still lists snap:\n%s", imgs)
+		}
+	})
+
+	t.Run("volumes", func(t *testing.T) {
+		c := d.cli(t)
+		if got := c.ok("volume", "create", "--label", "team=e2e", "vol1"); got != "vol1\n" {
+			t.Errorf("docker volume create printed %q, want %q", got, "vol1\n")
+		}
+		ls := c.ok("volume", "ls")
+		if !regexp.MustCompile(`(?m)^local\s+vol1$`).MatchString(ls) {
+			t.Errorf("docker volume ls: want a row %q:\n%s", "local  vol1", ls)
+		}
+		var vols []struct {
+			Name, Driver, Mountpoint string
+			Labels                   map[string]string
+		}
+		if err := json.Unmarshal([]byte(c.ok("volume", "inspect", "vol1")), &vols); err != nil || len(vols) != 1 {
+			t.Fatalf("docker volume inspect vol1: %v %+v", err, vols)
+		}
+		if v := vols[0]; v.Name != "vol1" || v.Driver != "local" || v.Labels["team"] != "e2e" || v.Mountpoint != filepath.Join(d.root, "volumes", "vol1", "_data") {
+			t.Errorf("docker volume inspect vol1 = %+v, want Name vol1, Driver local, Labels team=e2e, Mountpoint under %s/volumes", v, d.root)
+		}
+		id := strings.TrimSpace(c.ok("run", "-d", "--name", "voluser", "-v", "vol1:/v", "bb:e2e", "sleep", "1000"))
+		r := c.fails("volume", "rm", "vol1")
+		wantContains(t, "docker volume rm of an in-use volume", r.Err, "volume is in use", id)
+		c.ok("stop", "-t", "1", "voluser")
+		r = c.fails("volume", "rm", "vol1") // a stopped container still uses it
+		wantContains(t, "docker volume rm of a volume a stopped container uses", r.Err, "volume is in use")
+		c.ok("rm", "voluser")
+		if got := c.ok("volume", "rm", "vol1"); got != "vol1\n" {
+			t.Errorf("docker volume rm printed %q, want %q", got, "vol1\n")
+		}
+		if ls := c.ok("volume", "ls", "-q"); strings.Contains(ls, "vol1") {
+			t.Errorf("docker volume ls after rm still lists vol1: %q", ls)
+		}
+	})
+
+	t.Run("events", func(t *testing.T) {
+		c := d.cli(t)
+		since := time.Now().Unix()
+		id := strings.TrimSpace(c.ok("create", "--name", "evc", "bb:e2e", "true"))
+		c.ok("start", "-a", "evc")
+		c.ok("rm", "evc")
+		until := time.Now().Unix() + 1
+		time.Sleep(time.Until(time.Unix(until, 0)))
+		ev := c.background("events", "--since", strconv.FormatInt(since, 10), "--until", strconv.FormatInt(until, 10))
+		if !ev.exited(10 * time.Second) {
+			t.Fatalf("docker events --since --until did not end at --until; got so far:\n%s", ev.out.String())
+		}
+		var actions []string
+		for _, l := range lines(ev.out.String()) {
+			if f := strings.Fields(l); len(f) >= 4 && f[1] == "container" && f[3] == id {
+				actions = append(actions, f[2])
+				wantContains(t, "event line", l, "name=evc", "image=bb:e2e")
+			}
+		}
+		got := strings.Join(actions, " ")
+		for _, want := range []string{"create", "start", "die", "destroy"} {
+			if !strings.Contains(" "+got+" ", " "+want+" ") {
+				t.Errorf("docker events: no container %s event for evc; actions %q in:\n%s", want, got, ev.out.String())
+			}
+		}
+		if i, j := strings.Index(got, "create"), strings.Index(got, "die"); i < 0 || j < i {
+			t.Errorf("docker events: create must come before die: %q", got)
+		}
+	})
+
+	t.Run("system-df", func(t *testing.T) {
+		c := d.cli(t)
+		c.ok("volume", "create", "dfvol")
+		df := c.ok("system", "df")
+		for _, row := range []string{"Images", "Containers", "Local Volumes", "Build Cache"} {
+			if !regexp.MustCompile(`(?m)^` + row + `\s+\d+\s+\d+\s+`).MatchString(df) {
+				t.Errorf("docker system df: no %q row with TOTAL and ACTIVE:\n%s", row, df)
+			}
+		}
+		if strings.Contains(df, "-") && regexp.MustCompile(`\s-\d`).MatchString(df) {
+			t.Errorf("docker system df shows a negative size:\n%s", df)
+		}
+		c.ok("volume", "rm", "dfvol")
+	})
+}
+
+// psRow is the `docker ps` line whose NAMES column is name.
+func psRow(t *testing.T, ps, name string) string {
+	t.Helper()
+	for _, l := range lines(ps) {
+		if f := strings.Fields(l); len(f) > 0 && f[len(f)-1] == name {
+			return l
+		}
+	}
+	t.Fatalf("docker ps: no row for %s:\n%s", name, ps)
+	return ""
+}
+
+// imageID is the IMAGE ID column of the `docker images` row repo:tag.
+func imageID(t *testing.T, images, repo, tag string) string {
+	t.Helper()
+	for _, l := range lines(images) {
+		if f := strings.Fields(l); len(f) >= 3 && f[0] == repo && f[1] == tag {
+			return f[2]
+		}
+	}
+	t.Fatalf("docker images: no row %s:%s:\n%s", repo, tag, images)
+	return ""
+}
