@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -15,7 +14,6 @@ import (
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/engine/local"
 	"github.com/reconciler/reconciler/runtime"
-	"github.com/reconciler/reconciler/runtime/sandbox"
 )
 
 // execution is one `docker exec`: created, then started once.
@@ -95,14 +93,10 @@ func (b *Backend) ExecStart(ctx context.Context, id string, o dockerapi.ExecStar
 	run := func(ctx context.Context) {
 		code, err := b.rt().Exec(ctx, x.containerID, spec)
 		if err != nil && ctx.Err() == nil {
-			// Docker reports a command that cannot start in the output,
-			// with exit code 126 (127 when it is not found).
+			// Docker reports an exec that cannot start in its output,
+			// with exit code 126 whatever the cause.
 			fmt.Fprintf(spec.Stdout, "exec failed: %v\n", local.WrapError(err))
 			code = 126
-			var se *sandbox.StartError
-			if errors.As(err, &se) {
-				code = se.ExitCode()
-			}
 		}
 		x.mu.Lock()
 		x.running, x.exitCode = false, &code

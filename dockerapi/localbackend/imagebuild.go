@@ -202,7 +202,7 @@ func (b *Backend) ImageImport(ctx context.Context, r io.Reader, o dockerapi.Impo
 		}
 	}
 	if len(o.Changes) > 0 {
-		if img, err = b.applyChanges(ctx, img, o.Changes, tag); err != nil {
+		if img, err = b.e.ApplyChanges(ctx, img, o.Changes, tag); err != nil {
 			return "", err
 		}
 	}
@@ -229,32 +229,6 @@ func (b *Backend) withComment(ctx context.Context, img *layerstore.Image, messag
 	}
 	if out.ID != img.ID {
 		b.store().Remove(img.ID.String(), false) // untagged and unused: cannot be refused
-	}
-	return out, nil
-}
-
-// applyChanges builds "FROM img" plus the changes, so CMD or ENV mean
-// exactly what they mean in a Dockerfile.
-func (b *Backend) applyChanges(ctx context.Context, img *layerstore.Image, changes []string, tag string) (*layerstore.Image, error) {
-	dir, release, err := b.scratchDir("changes-")
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	df := "FROM " + img.ID.String() + "\n"
-	for _, ch := range changes {
-		df += strings.ReplaceAll(ch, "\n", " ") + "\n"
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o600); err != nil {
-		return nil, err
-	}
-	var tags []string
-	if tag != "" {
-		tags = []string{tag}
-	}
-	out, err := b.e.Build(ctx, engine.BuildSource{Context: dir}, tags, nil, io.Discard)
-	if err != nil {
-		return nil, fmt.Errorf("%w: --change: %v", engine.ErrInvalid, err)
 	}
 	return out, nil
 }

@@ -74,8 +74,8 @@ func (e *Engine) Commit(ctx context.Context, ref string, o CommitOptions) (*laye
 		return nil, fmt.Errorf("commit %s: %w", c.Name, err)
 	}
 	if len(o.Changes) > 0 {
-		if img, err = e.applyChanges(ctx, img, o.Changes, o.Tag); err != nil {
-			return nil, fmt.Errorf("commit %s: --change: %w", c.Name, err)
+		if img, err = e.ApplyChanges(ctx, img, o.Changes, o.Tag); err != nil {
+			return nil, fmt.Errorf("commit %s: %w", c.Name, err)
 		}
 	}
 	e.publish(engine.EventContainer, "commit", c.ID, c.Spec.Labels)
@@ -85,9 +85,11 @@ func (e *Engine) Commit(ctx context.Context, ref string, o CommitOptions) (*laye
 	return img, nil
 }
 
-// applyChanges runs the changes as a Dockerfile on top of img, so a
-// commit's CMD or ENV means exactly what it means in a build.
-func (e *Engine) applyChanges(ctx context.Context, img *layerstore.Image, changes []string, tag string) (*layerstore.Image, error) {
+// ApplyChanges runs Dockerfile instructions that change only the config
+// (`commit --change`, `import --change`) as a build FROM img, so CMD or
+// ENV mean exactly what they mean in a Dockerfile; the result is tagged
+// tag when given.
+func (e *Engine) ApplyChanges(ctx context.Context, img *layerstore.Image, changes []string, tag string) (*layerstore.Image, error) {
 	dir, err := os.MkdirTemp(filepath.Join(e.root, "images"), "commit-")
 	if err != nil {
 		return nil, err
@@ -98,7 +100,7 @@ func (e *Engine) applyChanges(ctx context.Context, img *layerstore.Image, change
 		switch strings.ToUpper(strings.Fields(ch + " x")[0]) {
 		case "CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "USER", "VOLUME", "WORKDIR", "STOPSIGNAL":
 		default:
-			return nil, fmt.Errorf("%w: %q: only CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR and STOPSIGNAL can be changed", engine.ErrInvalid, ch)
+			return nil, fmt.Errorf("%w: --change %q: only CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR and STOPSIGNAL can be changed", engine.ErrInvalid, ch)
 		}
 		df += strings.ReplaceAll(ch, "\n", " ") + "\n"
 	}
@@ -109,5 +111,9 @@ func (e *Engine) applyChanges(ctx context.Context, img *layerstore.Image, change
 	if tag != "" {
 		tags = []string{tag}
 	}
-	return build.Build(ctx, e.images, build.Options{ContextDir: dir, Tags: tags, Runner: BuildRunner{e.containers}})
+	img, err = build.Build(ctx, e.images, build.Options{ContextDir: dir, Tags: tags, Runner: BuildRunner{e.containers}})
+	if err != nil {
+		return nil, fmt.Errorf("%w: --change: %v", engine.ErrInvalid, err)
+	}
+	return img, nil
 }
