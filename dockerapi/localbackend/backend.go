@@ -26,6 +26,8 @@ type Backend struct {
 	stop context.CancelFunc
 }
 
+var _ dockerapi.Backend = (*Backend)(nil)
+
 // New serves e. Close stops its background work (not e).
 func New(e *local.Engine) *Backend {
 	ctx, cancel := context.WithCancel(context.Background())
