@@ -13,9 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/reconciler/reconciler/internal/reexec"
-	"github.com/reconciler/reconciler/runtime/sandbox"
 )
 
 // Start starts a created or exited container under a new shim and returns
@@ -46,43 +43,15 @@ func (r *Runtime) Start(ctx context.Context, ref string) error {
 	return nil
 }
 
-// spawnShim starts the shim in its own session with /dev/null and its own
-// log as stdio (never ours: a test's or daemon's stdout held by a shim
-// would keep `go test` waiting), and waits for its first-start report.
+// spawnShim assigns a shim to the container and waits for its first-start
+// report.
 func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
-	devnull, err := os.Open(os.DevNull)
+	sp, err := r.takeShim(c.Dir)
 	if err != nil {
 		return err
 	}
-	defer devnull.Close()
-	errLog, err := os.OpenFile(filepath.Join(c.Dir, shim.ShimLogFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	defer errLog.Close()
-	readyR, readyW, err := os.Pipe()
-	if err != nil {
-		return err
-	}
+	readyR, cmd := sp.ready, sp.cmd
 	defer readyR.Close()
-	cmd := reexec.Command(shim.Name, c.Dir)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, errLog
-	cmd.ExtraFiles = []*os.File{readyW}
-	// The shim reuses our sealed copy of the binary for the container's
-	// init instead of copying the binary again (a missing copy only costs
-	// time: the shim makes its own).
-	sandbox.PassSealedBinary(cmd)
-	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
-	cmd.Dir = "/"
-	err = cmd.Start()
-	readyW.Close()
-	if err != nil {
-		return fmt.Errorf("run shim: %w", err)
-	}
-	// Reap the shim if it ends while we live; if we die first, init (or
-	// a subreaper) inherits and reaps it.
-	go cmd.Wait()
-
 	timeout := time.NewTimer(r.opts.StartTimeout)
 	defer timeout.Stop()
 	got := make(chan shim.ReadyMsg, 1)

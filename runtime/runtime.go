@@ -67,6 +67,10 @@ type Runtime struct {
 	events  *broker
 	metrics *metrics
 	watch   *watcher
+
+	spareMu sync.Mutex
+	spare   *spareShim // a shim started ahead of need (see spare.go)
+	closed  bool
 }
 
 // New opens (or creates) the state root and adopts its containers: running
@@ -129,6 +133,7 @@ func New(root string, opts Options) (*Runtime, error) {
 // Close stops watching for events. Containers are not touched: they keep
 // running under their shims, for the next Runtime to adopt.
 func (r *Runtime) Close() error {
+	r.dropSpare()
 	r.watch.close()
 	r.events.close()
 	return nil
@@ -242,9 +247,6 @@ func (r *Runtime) create(spec Spec) error {
 		return fmt.Errorf("create container: %w", err)
 	} else {
 		f.Close()
-	}
-	if err := shim.WriteState(dir, State{Status: StateCreated}); err != nil {
-		return fmt.Errorf("create container: %w", err)
 	}
 	// config.json last: a directory without it is a crashed create.
 	cfg := shim.Config{Spec: spec, Created: time.Now().UTC(), Launcher: r.launcher}

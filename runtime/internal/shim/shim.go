@@ -1,11 +1,13 @@
 package shim
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,7 +17,7 @@ import (
 )
 
 // Name is the argv[0] of a shim: the binary re-executed with it
-// supervises one container (reexec.Command(Name, DIR) starts one; no
+// supervises one container (see shimMain for its descriptors; no
 // reexec.Init call is needed, the init below runs it).
 const Name = "reconciler-shim"
 
@@ -37,24 +39,38 @@ const (
 	backoffReset = 10 * time.Second
 )
 
-// The shim runs as: reconciler-shim DIR, with fd 3 a pipe on which it
-// reports the first start ({"pid":N} or {"error":"..."}) and closes.
+// The shim runs as "reconciler-shim" with fd 3 a pipe on which it reports
+// the first start ({"pid":N} or {"error":"..."}) and fd 4 a pipe on which
+// it is told its container's directory (one line). It is started ahead of
+// need (a spare, Go runtime and package inits already paid) and waits on
+// fd 4; EOF there means the runtime no longer needs it.
+//
 // It runs the container through the launcher, copies its stdout and stderr
 // into the log, records every transition in state.json, applies the
 // restart policy, and serves the control socket DIR/shim.sock until the
 // container has exited for good. It needs no daemon: restarts go on while
 // the daemon is down.
 func shimMain() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: reconciler-shim DIR")
-		os.Exit(2)
-	}
-	unix.CloseOnExec(3) // the ready pipe must not leak into the container
+	// Neither pipe may leak into the container.
+	unix.CloseOnExec(3)
+	unix.CloseOnExec(4)
 	ready := os.NewFile(3, "ready")
+	assign := os.NewFile(4, "assign")
 	// Own session already (Setsid); ignore what a terminal or a dying
 	// parent could send.
 	signal.Ignore(unix.SIGHUP, unix.SIGPIPE, unix.SIGINT)
-	if err := runShim(os.Args[1], ready); err != nil {
+	line, err := bufio.NewReader(assign).ReadString('\n')
+	assign.Close()
+	if err != nil {
+		os.Exit(0) // never assigned: the runtime closed or went away
+	}
+	dir := strings.TrimSuffix(line, "\n")
+	// Our stderr (so far /dev/null) becomes the container's shim log.
+	if f, err := os.OpenFile(filepath.Join(dir, ShimLogFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err == nil {
+		unix.Dup3(int(f.Fd()), 2, 0)
+		f.Close()
+	}
+	if err := runShim(dir, ready); err != nil {
 		fmt.Fprintf(os.Stderr, "%s shim: %v\n", time.Now().Format(time.RFC3339Nano), err)
 		os.Exit(1)
 	}

@@ -2,6 +2,7 @@ package shim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -76,9 +77,16 @@ func ReadConfig(dir string) (*Config, error) {
 	return &c, nil
 }
 
+// ReadState reads state.json; a container that never started has none
+// (one file less to write and sync at create) and is "created".
 func ReadState(dir string) (State, error) {
 	var s State
 	err := readJSON(filepath.Join(dir, StateFile), &s)
+	if errors.Is(err, os.ErrNotExist) {
+		if _, cerr := os.Stat(filepath.Join(dir, ConfigFile)); cerr == nil {
+			return State{Status: StateCreated}, nil
+		}
+	}
 	return s, err
 }
 
