@@ -48,6 +48,10 @@ type Options struct {
 	// StartTimeout bounds how long Start waits for the shim to report
 	// (default 30 s).
 	StartTimeout time.Duration
+	// NoSpareShim: do not keep a shim started ahead of need. A short-lived
+	// process (the CLI working on a root without a daemon) sets it: the
+	// spare would only be started to be discarded at exit.
+	NoSpareShim bool
 }
 
 // Runtime manages the containers under one state root. It is safe for

@@ -78,7 +78,9 @@ func (r *Runtime) takeShim(dir string) (*spareShim, error) {
 	sp := r.spare
 	r.spare = nil
 	r.spareMu.Unlock()
-	defer func() { go r.refillSpare() }()
+	if !r.opts.NoSpareShim {
+		defer func() { go r.refillSpare() }()
+	}
 	if sp != nil {
 		if _, err := fmt.Fprintln(sp.assign, dir); err == nil {
 			sp.assign.Close()
