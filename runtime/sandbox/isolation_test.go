@@ -318,3 +318,18 @@ func TestEtcFiles(t *testing.T) {
 		t.Fatalf("write did not reach %s/hosts: %q", dir, b)
 	}
 }
+
+// TestSeccompBlocksNamespaces: a container cannot create (or join) user
+// and other namespaces, the way back to capabilities Docker's seccomp
+// profile closes; ordinary forking and threads still work.
+func TestSeccompBlocksNamespaces(t *testing.T) {
+	out := sh(t, `
+		unshare -U true 2>/dev/null && echo USERNS-CREATED
+		unshare -n true 2>/dev/null && echo NETNS-CREATED
+		nsenter -t 1 -u true 2>/dev/null && echo SETNS-WORKED
+		grep Seccomp: /proc/self/status
+		(echo sub) && sleep 0 & wait; echo forks-ok`)
+	if out != "Seccomp:\t2\nsub\nforks-ok\n" {
+		t.Fatalf("got %q", out)
+	}
+}

@@ -22,8 +22,8 @@ func capMask(caps ...int) uint64 {
 	return m
 }
 
-// dropPrivileges applies Docker's default capability set, no_new_privs and
-// the user's IDs. The raw calls are per thread, on purpose: syscall.Setuid
+// dropPrivileges applies Docker's default capability set, no_new_privs,
+// the user's IDs and the seccomp filter. The raw calls are per thread, on purpose: syscall.Setuid
 // and friends would signal every thread of this runtime to change them
 // all, but only this thread survives the execve.
 func dropPrivileges(u execUser) error {
@@ -75,5 +75,5 @@ func dropPrivileges(u execUser) error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return wrap("set no_new_privs", err)
 	}
-	return nil
+	return installSeccomp()
 }

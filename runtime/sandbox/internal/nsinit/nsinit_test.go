@@ -99,3 +99,24 @@ func TestMkdirAll(t *testing.T) {
 		t.Fatal("mkdirAll over a file succeeded")
 	}
 }
+
+func TestSeccompFilterShape(t *testing.T) {
+	if len(arches) == 0 {
+		t.Skip("no seccomp table for this port")
+	}
+	f := filter()
+	if len(f) > 4096 {
+		t.Fatalf("filter of %d instructions exceeds BPF_MAXINSNS", len(f))
+	}
+	// Every jump stays inside the program.
+	for i, ins := range f {
+		if ins.Code&0x07 == 0x05 && ins.Code != 0x05 { // BPF_JMP, conditional
+			if i+1+int(ins.Jt) >= len(f) || i+1+int(ins.Jf) >= len(f) {
+				t.Fatalf("instruction %d jumps out of the program", i)
+			}
+		}
+	}
+	if last := f[len(f)-1]; last.Code != 0x06 || last.K != retEPERM {
+		t.Fatalf("unknown architectures are not refused: %+v", last)
+	}
+}
