@@ -2,7 +2,9 @@
 // on an overlayfs root, the way Docker's defaults do: mount, pid, uts, ipc
 // and (optionally) net namespaces, pivot_root, a minimal /dev, /proc with
 // masked and read-only paths, read-only /sys, Docker's default capability
-// set, no_new_privs and cgroup limits.
+// set, no_new_privs, a seccomp filter after Docker's default profile and
+// cgroup limits. Device nodes a container creates cannot be opened (every
+// writable mount is nodev), which stands in for Docker's devices cgroup.
 //
 // The container's init is this binary re-executed from a sealed in-memory
 // copy (memfd), so nothing inside the container can reach the runtime
@@ -24,8 +26,9 @@ import (
 type Config struct {
 	// ID names the container; it keys its cgroup (cgroups.DefaultParent/ID).
 	ID string
-	// LowerDirs are the image's unpacked layers, base first. May be empty
-	// only if UpperDir alone holds a root file system.
+	// LowerDirs are the image's unpacked layers, base first (at least
+	// one; an image without layers can use an empty directory). Any
+	// number fits: long lists are mounted by short names.
 	LowerDirs []string
 	// UpperDir and WorkDir hold the container layer; the caller creates
 	// both (empty) on the same file system.
