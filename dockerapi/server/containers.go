@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -258,84 +257,4 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request, _ params) error 
 	}
 	writeJSON(w, http.StatusCreated, common.IDResponse{ID: id})
 	return nil
-}
-
-func (s *Server) execCreate(w http.ResponseWriter, r *http.Request, p params) error {
-	var req container.ExecCreateRequest
-	if err := decodeBody(r, &req); err != nil {
-		return err
-	}
-	if len(req.Cmd) == 0 {
-		return errorf("No exec command specified")
-	}
-	id, err := s.backend.ExecCreate(r.Context(), p["id"], req)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, common.IDResponse{ID: id})
-	return nil
-}
-
-func (s *Server) execStart(w http.ResponseWriter, r *http.Request, p params) error {
-	var req container.ExecStartRequest
-	if r.ContentLength != 0 {
-		if err := decodeBody(r, &req); err != nil {
-			return err
-		}
-	}
-	ex, err := s.backend.ExecInspect(r.Context(), p["id"])
-	if err != nil {
-		return err
-	}
-	if req.Detach {
-		if err := s.backend.ExecStart(r.Context(), p["id"], dockerapi.ExecStartOptions{Detach: true, Tty: req.Tty, ConsoleSize: req.ConsoleSize}); err != nil {
-			return err
-		}
-		w.Header().Set("Content-Length", "0")
-		w.WriteHeader(http.StatusOK)
-		return nil
-	}
-	tty := req.Tty || (ex.ProcessConfig != nil && ex.ProcessConfig.Tty)
-	h, err := s.startHijack(w, r, tty)
-	if err != nil {
-		return err
-	}
-	defer h.close()
-	ctx, cancel := s.hijackCtx(r)
-	defer cancel()
-	opts := dockerapi.ExecStartOptions{Tty: tty, ConsoleSize: req.ConsoleSize, Started: h.upgrade}
-	opts.Stdout, opts.Stderr = outputs(h, tty, ex.OpenStdout, ex.OpenStderr)
-	if ex.OpenStdin {
-		opts.Stdin = h
-	}
-	if err := s.backend.ExecStart(ctx, p["id"], opts); err != nil {
-		h.fail(err)
-	}
-	return nil
-}
-
-func (s *Server) execInspect(w http.ResponseWriter, r *http.Request, p params) error {
-	ex, err := s.backend.ExecInspect(r.Context(), p["id"])
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ex)
-	return nil
-}
-
-// streamCtx is the context of a request that may stay open for good
-// (wait, logs -f, events): it also ends when the server shuts down, so
-// Shutdown does not wait for such streams. Other requests finish.
-func (s *Server) streamCtx(r *http.Request) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(r.Context())
-	stop := context.AfterFunc(s.shutdownCtx, cancel)
-	return ctx, func() { stop(); cancel() }
-}
-
-// hijackCtx is streamCtx for a hijacked connection, whose request context
-// net/http stops watching once the handler took the connection over.
-func (s *Server) hijackCtx(r *http.Request) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	stop := context.AfterFunc(s.shutdownCtx, cancel)
-	return ctx, func() { stop(); cancel() }
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -148,4 +149,21 @@ func (h *hijack) close() {
 	}
 	h.conn.Close()
 	h.s.trackHijack(h.conn, false)
+}
+
+// streamCtx is the context of a request that may stay open for good
+// (wait, logs -f, events): it also ends when the server shuts down, so
+// Shutdown does not wait for such streams. Other requests finish.
+func (s *Server) streamCtx(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(s.shutdownCtx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// hijackCtx is streamCtx for a hijacked connection, whose request context
+// net/http stops watching once the handler took the connection over.
+func (s *Server) hijackCtx(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	stop := context.AfterFunc(s.shutdownCtx, cancel)
+	return ctx, func() { stop(); cancel() }
 }
