@@ -3,13 +3,14 @@ package runtime
 import (
 	"context"
 	"fmt"
-	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/reconciler/reconciler/runtime/internal/shim"
 )
 
 // Event is a container event in Docker's words: create, start, die (with

@@ -3,12 +3,12 @@ package runtime
 import (
 	"context"
 	"errors"
-	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"github.com/reconciler/reconciler/runtime/logs"
 )
 

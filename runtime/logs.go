@@ -2,10 +2,10 @@ package runtime
 
 import (
 	"context"
-	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"path/filepath"
 	"time"
 
+	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"github.com/reconciler/reconciler/runtime/logs"
 )
 

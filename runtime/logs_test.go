@@ -3,13 +3,13 @@ package runtime
 import (
 	"context"
 	"fmt"
-	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
 	"testing"
 	"time"
 
+	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"github.com/reconciler/reconciler/runtime/logs"
 )
 

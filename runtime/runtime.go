@@ -21,7 +21,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,6 +28,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/reconciler/reconciler/runtime/internal/shim"
 )
 
 // Errors, testable with errors.Is; returned wrapped with detail.
@@ -111,7 +112,7 @@ func New(root string, opts Options) (*Runtime, error) {
 		if err != nil {
 			// A create that crashed before its config landed: nothing
 			// references it.
-			if errors.Is(err, os.ErrNotExist) {
+			if errors.Is(err, os.ErrNotExist) && unmountUnder(r.dir(id)) == nil {
 				os.RemoveAll(r.dir(id))
 			}
 			continue
