@@ -164,3 +164,26 @@ func TestRunOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestSpecMapsOntoSandbox(t *testing.T) {
+	r := newRuntime(t, false)
+	ctx := context.Background()
+	host := t.TempDir()
+	os.WriteFile(filepath.Join(host, "in"), []byte("from host\n"), 0o644)
+	s := boxSpec(t, "mapped", `cat /data/in; (echo x > /data/out) 2>/dev/null || echo ro; echo t > /scratch/f && echo tmpfs-ok
+		hostname; pwd; id -u; echo $GREETING; ls /sys/class/net`)
+	s.Mounts = []Mount{{Type: MountBind, Source: host, Target: "/data", ReadOnly: true}, {Type: MountTmpfs, Target: "/scratch", Size: 1 << 20}}
+	s.Hostname, s.Cwd, s.User, s.Env = "myhost", "/work/dir", "nobody", []string{"GREETING=hi"}
+	s.Resources = Resources{MemoryBytes: 64 << 20, PidsLimit: 64, NanoCPUs: 5e8}
+	id := mustCreate(t, r, s)
+	att, _ := r.Attach(ctx, id)
+	mustStart(t, r, id)
+	got := strings.Join(readAll(t, att), "|")
+	want := "stdout:from host|stdout:ro|stdout:tmpfs-ok|stdout:myhost|stdout:/work/dir|stdout:65534|stdout:hi|stdout:lo"
+	if got != want {
+		t.Errorf("output:\n%s\nwant:\n%s", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(host, "out")); err == nil {
+		t.Errorf("a read-only bind was written")
+	}
+}
