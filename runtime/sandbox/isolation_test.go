@@ -333,3 +333,21 @@ func TestSeccompBlocksNamespaces(t *testing.T) {
 		t.Fatalf("got %q", out)
 	}
 }
+
+// TestOverlayPathsWithSeparators: ',' and ':' in layer or container-layer
+// paths cannot break (or inject into) the overlay's mount options.
+func TestOverlayPathsWithSeparators(t *testing.T) {
+	cfg, out := testConfig(t, "cat", "/odd")
+	odd := filepath.Join(t.TempDir(), "a,upperdir=x:y")
+	for _, d := range []string{"layer", "upper", "work"} {
+		if err := os.MkdirAll(filepath.Join(odd, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(odd, "layer", "odd"), []byte("odd layer\n"), 0o644)
+	cfg.LowerDirs = append(cfg.LowerDirs, filepath.Join(odd, "layer"))
+	cfg.UpperDir, cfg.WorkDir = filepath.Join(odd, "upper"), filepath.Join(odd, "work")
+	if st := runContainer(t, cfg); st.Code != 0 || out.String() != "odd layer\n" {
+		t.Fatalf("exit %+v, output %q", st, out)
+	}
+}

@@ -73,42 +73,45 @@ const maxMountData = 4095
 // mountOverlay mounts the container's overlay at RootfsDir. Layers come top
 // first in lowerdir. When the options would not fit in one page (100+
 // layers with long paths) or a path holds a character overlayfs treats as
-// a separator, each layer is opened and named by its short descriptor
-// number relative to /proc/self/fd, which is our working directory for the
-// mount call only (this process is the container's own init).
+// a separator (',' ':'), every directory is opened and named by its short
+// descriptor number relative to /proc/self/fd, our working directory for
+// the mount call only (this process is the container's own init).
 func mountOverlay(s *Spec) error {
-	lowers := make([]string, len(s.LowerDirs))
-	for i, d := range s.LowerDirs {
-		lowers[len(lowers)-1-i] = d
+	dirs := make([]string, 0, len(s.LowerDirs)+2)
+	for i := len(s.LowerDirs) - 1; i >= 0; i-- {
+		dirs = append(dirs, s.LowerDirs[i])
 	}
-	opts := overlayOptions(lowers, s.UpperDir, s.WorkDir)
-	if len(opts) > maxMountData || strings.ContainsAny(strings.Join(lowers, ""), ":,") {
-		short := make([]string, len(lowers))
-		for i, d := range lowers {
+	dirs = append(dirs, s.UpperDir, s.WorkDir)
+	opts := overlayOptions(dirs)
+	if len(opts) > maxMountData || strings.ContainsAny(strings.Join(dirs, ""), ":,") {
+		short := make([]string, len(dirs))
+		for i, d := range dirs {
 			fd, err := unix.Open(d, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 			if err != nil {
-				return wrap("open image layer "+d, err)
+				return wrap("overlay: open "+d, err)
 			}
 			defer unix.Close(fd)
 			short[i] = strconv.Itoa(fd)
 		}
-		opts = overlayOptions(short, s.UpperDir, s.WorkDir)
+		opts = overlayOptions(short)
+		if len(opts) > maxMountData {
+			return errors.New("overlay: " + strconv.Itoa(len(s.LowerDirs)) + " layers do not fit in the mount options even with short names")
+		}
 		if err := unix.Chdir("/proc/self/fd"); err != nil {
 			return wrap("overlay: chdir /proc/self/fd", err)
 		}
 		defer unix.Chdir("/")
-		if len(opts) > maxMountData {
-			return errors.New("overlay: " + strconv.Itoa(len(lowers)) + " layers do not fit in the mount options even with short names")
-		}
 	}
 	if err := unix.Mount("overlay", s.RootfsDir, "overlay", unix.MS_NODEV, opts); err != nil {
-		return wrap("mount overlay of "+strconv.Itoa(len(lowers))+" layers on "+s.RootfsDir+" (upperdir "+s.UpperDir+")", err)
+		return wrap("mount overlay of "+strconv.Itoa(len(s.LowerDirs))+" layers on "+s.RootfsDir+" (upperdir "+s.UpperDir+")", err)
 	}
 	return nil
 }
 
-func overlayOptions(lowers []string, upper, work string) string {
-	return "lowerdir=" + strings.Join(lowers, ":") + ",upperdir=" + upper + ",workdir=" + work
+// overlayOptions formats lowerdirs (top first), then upperdir and workdir.
+func overlayOptions(dirs []string) string {
+	n := len(dirs)
+	return "lowerdir=" + strings.Join(dirs[:n-2], ":") + ",upperdir=" + dirs[n-2] + ",workdir=" + dirs[n-1]
 }
 
 // pivotRoot makes rootfs (a mount point) the root and detaches the old
