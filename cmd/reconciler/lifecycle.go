@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/moby/moby/api/types/container"
 	moby "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
@@ -118,7 +117,7 @@ func newStartCmd() *cobra.Command {
 				if err != nil {
 					return daemonError(err)
 				}
-				return attachAndStart(ctx, cmd, c, info.Container.ID, container.WaitConditionNextExit, true, daemonError)
+				return attachAndStart(ctx, cmd, c, info.Container.ID, true, daemonError)
 			})
 		},
 	}

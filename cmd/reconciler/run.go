@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,30 +38,35 @@ func newRunCmd() *cobra.Command {
 			}
 			if detach {
 				cfg.AttachStdout, cfg.AttachStderr = false, false
+			} else {
+				// Attached, this command removes the container itself once
+				// it has the exit code: an engine removing it first could
+				// make the code hard to get.
+				hc.AutoRemove = false
 			}
 			return withAPI(cmd, func(ctx context.Context, c *moby.Client) error {
 				id, err := createContainer(ctx, cmd, c, o.name, cfg, hc)
 				if err != nil {
 					return err
 				}
+				remove := func() {
+					if o.autoRemove {
+						c.ContainerRemove(context.WithoutCancel(ctx), id, moby.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+					}
+				}
 				if detach {
 					if _, err := c.ContainerStart(ctx, id, moby.ContainerStartOptions{}); err != nil {
-						if o.autoRemove {
-							c.ContainerRemove(context.WithoutCancel(ctx), id, moby.ContainerRemoveOptions{Force: true})
-						}
+						remove()
 						return runError(cmd, startExitCode(err), err)
+					}
+					if o.autoRemove && servedInProcess(c) {
+						fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: no daemon serves %s, so --rm cannot act once this command ends: remove the container with 'reconciler rm' after it exits, or start 'reconciler daemon'\n", global.root)
 					}
 					fmt.Fprintln(cmd.OutOrStdout(), id)
 					return nil
 				}
-				cond := container.WaitConditionNextExit
-				if o.autoRemove {
-					cond = container.WaitConditionRemoved
-				}
-				return attachAndStart(ctx, cmd, c, id, cond, sigProxy, func(err error) error {
-					if o.autoRemove {
-						c.ContainerRemove(context.WithoutCancel(ctx), id, moby.ContainerRemoveOptions{Force: true})
-					}
+				defer remove()
+				return attachAndStart(ctx, cmd, c, id, sigProxy, func(err error) error {
 					return runError(cmd, startExitCode(err), err)
 				})
 			})
@@ -140,14 +146,13 @@ func startExitCode(err error) int {
 // response headers arrive before ContainerWait returns), start, copy the
 // output until the stream ends and exit with the container's code.
 // startFailed turns a start error into the command's error.
-func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id string, cond container.WaitCondition,
-	sigProxy bool, startFailed func(error) error) error {
+func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id string, sigProxy bool, startFailed func(error) error) error {
 	att, err := c.ContainerAttach(ctx, id, moby.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
 	if err != nil {
 		return startFailed(err)
 	}
 	defer att.Close()
-	wait := c.ContainerWait(ctx, id, moby.ContainerWaitOptions{Condition: cond})
+	wait := c.ContainerWait(ctx, id, moby.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
 	copied := make(chan error, 1)
 	go func() {
 		_, err := stdcopy.StdCopy(cmd.OutOrStdout(), cmd.ErrOrStderr(), att.Reader)
@@ -179,6 +184,12 @@ func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id 
 		return &exitError{code: int(code)}
 	}
 	return nil
+}
+
+// servedInProcess tells whether c reaches the engine this command serves
+// on a private socket (see serveInProcess), which ends with the command.
+func servedInProcess(c *moby.Client) bool {
+	return strings.HasPrefix(c.DaemonHost(), "unix://"+filepath.Join(global.root, "run", "cli-"))
 }
 
 // proxySignals forwards the signals a user sends this command to the

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reconciler/reconciler/engine"
+	"github.com/reconciler/reconciler/engine/local"
+)
+
+// containerRoot is a state root holding the image bb:1 (busybox, FROM
+// scratch), built through the local engine. Every container left on it is
+// force-removed when the test ends, so no shim outlives the test.
+func containerRoot(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: overlay mounts, namespaces and shims")
+	}
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		t.Skip("needs /bin/busybox (Debian's busybox-static)")
+	}
+	root, ctx := t.TempDir(), t.TempDir()
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	df := "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nENV PATH=/bin\n"
+	if err := os.WriteFile(filepath.Join(ctx, "busybox"), bb, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, err := local.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	_, err = e.EnsureImage(context.Background(), engine.ImageSource{Tag: "bb:1", Build: &engine.BuildSource{Context: ctx}}, &progress)
+	e.Close()
+	if err != nil {
+		t.Fatalf("build bb:1: %v\n%s", err, progress.String())
+	}
+	t.Cleanup(func() {
+		e, err := local.Open(root)
+		if err != nil {
+			t.Errorf("cleanup: %v", err)
+			return
+		}
+		defer e.Close()
+		cs, _ := e.Containers(context.Background(), nil)
+		for _, c := range cs {
+			e.RemoveContainer(context.Background(), c.ID, true)
+		}
+	})
+	return root
+}
+
+// ctrCLI runs one command line on root, as a user would type it.
+type ctrCLI struct {
+	t    *testing.T
+	root string
+}
+
+func (c ctrCLI) run(args ...string) (stdout, stderr string, code int) {
+	return c.stdin("", args...)
+}
+
+// stdin runs a command line with in as its stdin and returns what it
+// printed and its exit code exactly as main would.
+func (c ctrCLI) stdin(in string, args ...string) (stdout, stderr string, code int) {
+	cmd := newRootCmd()
+	var out, errb bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SetIn(strings.NewReader(in))
+	cmd.SetArgs(append([]string{"--root", c.root}, args...))
+	err := cmd.Execute()
+	var ee *exitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.code
+		if ee.msg != "" {
+			errb.WriteString(ee.msg + "\n")
+		}
+	default:
+		code = 1
+		errb.WriteString("Error: " + err.Error() + "\n")
+	}
+	return out.String(), errb.String(), code
+}
+
+// ok runs a command that must succeed and returns its stdout.
+func (c ctrCLI) ok(args ...string) string {
+	c.t.Helper()
+	out, errs, code := c.run(args...)
+	if code != 0 {
+		c.t.Fatalf("reconciler %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+// eventually polls a command until its stdout is want.
+func (c ctrCLI) eventually(want string, args ...string) {
+	c.t.Helper()
+	var out string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if out, _, _ = c.run(args...); out == want {
+			return
+		}
+	}
+	c.t.Fatalf("reconciler %s: got %q, want %q", strings.Join(args, " "), out, want)
+}
+
+func TestContainerRunAttachedAndLifecycle(t *testing.T) {
+	cli := ctrCLI{t, containerRoot(t)}
+
+	out, errs, code := cli.run("run", "--name", "hello", "bb:1", "sh", "-c", "echo out; echo err >&2; exit 3")
+	if out != "out\n" || errs != "err\n" || code != 3 {
+		t.Fatalf("run attached: stdout %q stderr %q exit %d, want out, err, 3", out, errs, code)
+	}
+
+	out = cli.ok("run", "-d", "--name", "web", "-l", "app=shop", "bb:1", "sh", "-c", "echo one; echo two; exec sleep 300")
+	if !regexp.MustCompile(`^[0-9a-f]{64}\n$`).MatchString(out) {
+		t.Fatalf("run -d printed %q, want the full container ID", out)
+	}
+	id := strings.TrimSpace(out)
+	ps := cli.ok("ps")
+	lines := strings.Split(strings.TrimSpace(ps), "\n")
+	if len(lines) != 2 || !regexp.MustCompile(`^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$`).MatchString(lines[0]) ||
+		!regexp.MustCompile(`^`+id[:12]+` +bb:1 +"sh -c echo one; ech…" +.* ago +Up .* +web$`).MatchString(lines[1]) {
+		t.Fatalf("ps (the exited hello must not show):\n%s", ps)
+	}
+	if got := cli.ok("ps", "-q", "--filter", "label=app=shop"); got != id[:12]+"\n" {
+		t.Errorf("ps -q --filter label: %q", got)
+	}
+	if got := cli.ok("ps", "-a", "--format", "{{.Names}} {{.State}}"); got != "web running\nhello exited\n" {
+		t.Errorf("ps -a --format: %q", got)
+	}
+
+	cli.eventually("one\ntwo\n", "logs", "web")
+	if got := cli.ok("logs", "--tail", "1", "web"); got != "two\n" {
+		t.Errorf("logs --tail 1: %q", got)
+	}
+	if out, errs, _ := cli.run("logs", "hello"); out != "out\n" || errs != "err\n" {
+		t.Errorf("logs of hello: stdout %q stderr %q: streams must stay apart", out, errs)
+	}
+
+	if out, _, code := cli.run("exec", "-e", "V=x", "-w", "/etc", "web", "sh", "-c", "echo $V $(pwd); exit 4"); out != "x /etc\n" || code != 4 {
+		t.Errorf("exec: %q exit %d, want \"x /etc\" and 4", out, code)
+	}
+	if out, _, code := cli.stdin("piped\n", "exec", "-i", "web", "cat"); out != "piped\n" || code != 0 {
+		t.Errorf("exec -i cat: %q exit %d", out, code)
+	}
+
+	var inspected []struct {
+		ID    string `json:"Id"`
+		State struct{ Running bool }
+	}
+	if err := json.Unmarshal([]byte(cli.ok("inspect", "web")), &inspected); err != nil || len(inspected) != 1 || inspected[0].ID != id || !inspected[0].State.Running {
+		t.Fatalf("inspect: %+v %v", inspected, err)
+	}
+	if got := cli.ok("inspect", "-f", "{{.State.Running}} {{.Name}}", "web"); got != "true /web\n" {
+		t.Errorf("inspect -f: %q", got)
+	}
+
+	if _, errs, code := cli.run("rm", "web"); code != 1 || !strings.Contains(errs, "container is running") {
+		t.Errorf("rm of a running container: exit %d %q, want a refusal", code, errs)
+	}
+	if got := cli.ok("stop", "-t", "1", "web"); got != "web\n" {
+		t.Errorf("stop printed %q", got)
+	}
+	if got := cli.ok("ps", "-a", "--filter", "name=web", "--format", "{{.Status}}"); !strings.HasPrefix(got, "Exited (137) ") {
+		t.Errorf("ps after stop: %q", got)
+	}
+	if got := cli.ok("start", "web"); got != "web\n" {
+		t.Errorf("start printed %q", got)
+	}
+	started := cli.ok("inspect", "-f", "{{.State.StartedAt}}", "web")
+	if got := cli.ok("ps", "--format", "{{.Names}} {{.State}}"); got != "web running\n" {
+		t.Errorf("ps after start: %q", got)
+	}
+	cli.ok("restart", "-t", "1", "web")
+	if again := cli.ok("inspect", "-f", "{{.State.Running}} {{.State.StartedAt}}", "web"); again == "true "+started || !strings.HasPrefix(again, "true ") {
+		t.Errorf("restart: before %q, after %q: want running, started anew", started, again)
+	}
+	if got := cli.ok("kill", "web"); got != "web\n" {
+		t.Errorf("kill printed %q", got)
+	}
+	if got := cli.ok("wait", "web"); got != "137\n" {
+		t.Errorf("wait printed %q, want 137 after SIGKILL", got)
+	}
+	if got := cli.ok("rm", "web", "hello"); got != "web\nhello\n" {
+		t.Errorf("rm printed %q", got)
+	}
+	if got := cli.ok("ps", "-aq"); got != "" {
+		t.Errorf("ps -aq after rm: %q", got)
+	}
+
+	// create, then start -a: output and exit code as run's.
+	cli.ok("create", "--name", "later", "bb:1", "sh", "-c", "echo later; exit 5")
+	if out, _, code := cli.run("start", "-a", "later"); out != "later\n" || code != 5 {
+		t.Errorf("start -a: %q exit %d", out, code)
+	}
+	cli.ok("rm", "-f", "later")
+}
+
+func TestContainerCommitRmAndVolumes(t *testing.T) {
+	cli := ctrCLI{t, containerRoot(t)}
+
+	cli.ok("run", "--name", "c1", "bb:1", "sh", "-c", "echo changed > /marker")
+	id := cli.ok("commit", "-m", "add marker", "-c", `CMD ["cat", "/marker"]`, "c1", "bb:committed")
+	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}\n$`).MatchString(id) {
+		t.Fatalf("commit printed %q, want the image ID", id)
+	}
+	if got := cli.ok("run", "--rm", "bb:committed"); got != "changed\n" {
+		t.Errorf("run of the committed image: %q", got)
+	}
+	cli.ok("rm", "c1")
+
+	if got := cli.ok("run", "--rm", "--name", "gone", "bb:1", "echo", "bye"); got != "bye\n" {
+		t.Errorf("run --rm: %q", got)
+	}
+	if got := cli.ok("ps", "-aq"); got != "" {
+		t.Errorf("run --rm left %q", got)
+	}
+
+	cli.ok("run", "--name", "writer", "-v", "data:/data", "bb:1", "sh", "-c", "echo keep > /data/f")
+	cli.ok("rm", "writer")
+	if got := cli.ok("run", "--rm", "-v", "data:/data:ro", "bb:1", "cat", "/data/f"); got != "keep\n" {
+		t.Errorf("named volume after its container went: %q", got)
+	}
+	if _, _, code := cli.run("run", "--rm", "-v", "data:/data:ro", "bb:1", "touch", "/data/g"); code == 0 {
+		t.Errorf("a :ro volume was writable")
+	}
+}
+
+func TestContainerCommandErrors(t *testing.T) {
+	cli := ctrCLI{t, containerRoot(t)}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"logs", "nosuch"}, 1, "Error response from daemon: "},
+		{[]string{"stop", "nosuch"}, 1, "nosuch"},
+		{[]string{"inspect", "nosuch"}, 1, "No such object: nosuch"},
+		{[]string{"container", "inspect", "nosuch"}, 1, "Error response from daemon: "},
+		{[]string{"run", "nosuch:1"}, 125, "Unable to find image 'nosuch:1' locally"},
+		{[]string{"run", "--restart", "bogus", "bb:1"}, 2, `invalid restart policy "bogus"`},
+		{[]string{"run", "--rm", "--restart", "always", "bb:1"}, 2, "--restart and --rm"},
+		{[]string{"run"}, 2, "requires at least 1 argument"},
+		{[]string{"exec", "nosuch", "true"}, 1, "Error response from daemon: "},
+	} {
+		out, errs, code := cli.run(tc.args...)
+		if code != tc.code || !strings.Contains(errs, tc.want) {
+			t.Errorf("reconciler %s: exit %d, stderr %q; want exit %d and %q", strings.Join(tc.args, " "), code, errs, tc.code, tc.want)
+		}
+		if tc.args[0] == "inspect" && out != "[]\n" {
+			t.Errorf("inspect of a missing object printed %q, want []", out)
+		}
+	}
+	cli.ok("create", "--name", "idle", "bb:1", "true")
+	if _, errs, code := cli.run("exec", "idle", "true"); code != 1 || !strings.Contains(errs, "not running") {
+		t.Errorf("exec in a created container: exit %d %q", code, errs)
+	}
+}
