@@ -107,10 +107,34 @@ type watcher struct {
 	r  *Runtime
 	fs *fsnotify.Watcher
 
-	mu      sync.Mutex
-	seen    map[string]counts
-	changes chan struct{} // closed and replaced on every observed change
-	done    chan struct{}
+	mu   sync.Mutex
+	seen map[string]counts
+	// recovering: the ExitCount of the lost-shim exit last restarted
+	recovering map[string]int
+	changes    chan struct{} // closed and replaced on every observed change
+	done       chan struct{}
+}
+
+// recover restarts a container whose shim was lost, once per loss, if its
+// policy says so.
+func (w *watcher) recover(id string) {
+	dir := w.r.dir(id)
+	st, err := shim.ReadState(dir)
+	if err != nil || !st.ShimLost {
+		return
+	}
+	cfg, err := shim.ReadConfig(dir)
+	if err != nil || !restartLost(cfg, st) {
+		return
+	}
+	w.mu.Lock()
+	if w.recovering[id] == st.ExitCount {
+		w.mu.Unlock()
+		return // already tried for this loss
+	}
+	w.recovering[id] = st.ExitCount
+	w.mu.Unlock()
+	go w.r.Start(context.Background(), id)
 }
 
 // counts are what the watcher last saw of a container's counters.
@@ -121,7 +145,7 @@ func newWatcher(r *Runtime) (*watcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watch container states: %w", err)
 	}
-	w := &watcher{r: r, fs: fs, seen: map[string]counts{}, changes: make(chan struct{}), done: make(chan struct{})}
+	w := &watcher{r: r, fs: fs, seen: map[string]counts{}, recovering: map[string]int{}, changes: make(chan struct{}), done: make(chan struct{})}
 	r.mu.Lock()
 	for _, id := range r.names {
 		st, _ := shim.ReadState(r.dir(id))
@@ -156,7 +180,11 @@ func (w *watcher) loop() {
 			}
 			w.mu.Unlock()
 			for _, id := range ids {
+				// A shim killed meanwhile is noticed here: its loss is
+				// recorded (an exit), observed, and the policy applied.
+				w.r.reconcileShim(id)
 				w.observe(id)
+				w.recover(id)
 			}
 		}
 	}
@@ -181,6 +209,7 @@ func (w *watcher) add(id string) {
 func (w *watcher) forget(id string) {
 	w.mu.Lock()
 	delete(w.seen, id)
+	delete(w.recovering, id)
 	w.mu.Unlock()
 	w.fs.Remove(w.r.dir(id))
 	w.notify()

@@ -151,3 +151,38 @@ func TestDaemonKilledContainersSurvive(t *testing.T) {
 		t.Errorf("the lost shim's container %d still runs", cr.State.Pid)
 	}
 }
+
+func TestLostShimRestartedByPolicy(t *testing.T) {
+	r := newRuntime(t, false)
+	s := boxSpec(t, "phoenix", "exec sleep 1000")
+	s.RestartPolicy.Name = RestartAlways
+	id := mustCreate(t, r, s)
+	mustStart(t, r, id)
+	c, _ := r.Inspect(id)
+	unix.Kill(c.State.ShimPid, unix.SIGKILL)
+	eventually(t, "a new shim", func() bool {
+		n, _ := r.Inspect(id)
+		return n.State.Status == StateRunning && n.State.ShimPid != c.State.ShimPid && shim.Alive(n.State.ShimPid, n.State.ShimStartTime)
+	})
+	n, _ := r.Inspect(id)
+	if n.State.ShimLost || n.State.Pid == c.State.Pid {
+		t.Errorf("after recovery: %+v", n.State)
+	}
+	if _, err := shim.ProcStartTime(c.State.Pid); err == nil {
+		t.Errorf("the lost shim's container %d still runs", c.State.Pid)
+	}
+	// Without a restart policy the loss is recorded and left alone.
+	s2 := boxSpec(t, "mortal", "exec sleep 1000")
+	id2 := mustCreate(t, r, s2)
+	mustStart(t, r, id2)
+	c2, _ := r.Inspect(id2)
+	unix.Kill(c2.State.ShimPid, unix.SIGKILL)
+	eventually(t, "the loss recorded", func() bool {
+		n, _ := r.Inspect(id2)
+		return n.State.Status == StateExited && n.State.ShimLost && n.State.ExitCode == 255
+	})
+	time.Sleep(1500 * time.Millisecond)
+	if n, _ := r.Inspect(id2); n.State.Status != StateExited {
+		t.Errorf("a no-policy container was restarted: %+v", n.State)
+	}
+}

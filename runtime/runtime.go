@@ -118,8 +118,7 @@ func New(root string, opts Options) (*Runtime, error) {
 			continue
 		}
 		r.names[cfg.Spec.Name] = id
-		st, lost := r.reconcileShim(id)
-		if lost && !st.ManualStop && cfg.Spec.RestartPolicy.ShouldRestart(st.ExitCode, 0) {
+		if st, _ := r.reconcileShim(id); restartLost(cfg, st) {
 			restart = append(restart, id)
 		}
 	}
@@ -394,6 +393,12 @@ func (r *Runtime) List() ([]*Container, error) {
 	return out, nil
 }
 
+// restartLost says whether a container whose shim was lost is started
+// again: by its restart policy, unless a user stopped it.
+func restartLost(cfg *shim.Config, st State) bool {
+	return st.ShimLost && !st.ManualStop && cfg.Spec.RestartPolicy.ShouldRestart(st.ExitCode, 0)
+}
+
 // reconcileShim reads the state and, if it says running but its shim is
 // gone (killed, or the host rebooted), records the loss: exited with
 // code 255 and an error. lost reports that case.
@@ -423,6 +428,7 @@ func (r *Runtime) reconcileShim(id string) (st State, lost bool) {
 	st.ExitCount++
 	st.Error = "the container's shim exited unexpectedly"
 	st.ShimPid, st.ShimStartTime = 0, 0
+	st.ShimLost = true
 	if err := shim.WriteState(dir, st); err != nil {
 		st.Status = StateDead
 	}

@@ -143,7 +143,7 @@ func runShim(dir string, ready *os.File) error {
 		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
 	}
 	s.st.ShimPid, s.st.ShimStartTime = os.Getpid(), self
-	s.st.ManualStop, s.st.RestartCount, s.st.Error = false, 0, ""
+	s.st.ManualStop, s.st.RestartCount, s.st.Error, s.st.ShimLost = false, 0, "", false
 	s.supervise()
 	if err := s.launch.cleanup(dir, cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "%s shim: cleanup: %v\n", time.Now().Format(time.RFC3339Nano), err)

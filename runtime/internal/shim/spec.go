@@ -115,6 +115,10 @@ type State struct {
 	// time from /proc/PID/stat tells a recycled PID apart).
 	ShimPid       int    `json:",omitempty"`
 	ShimStartTime uint64 `json:",omitempty"`
+	// ShimLost: the shim died without recording an exit (killed, or the
+	// host rebooted); the runtime recorded the exit and restarts the
+	// container if its policy says so.
+	ShimLost bool `json:",omitempty"`
 }
 
 // Running reports whether the container is running or between restarts.
