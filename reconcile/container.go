@@ -159,9 +159,6 @@ func (r containerReconciler) converge(ctx context.Context, eng engine.Engine, ke
 		return r.create(ctx, eng, key, obj, cfg, "recreate", reasons)
 	}
 
-	if cur.State != engine.StateExited && cur.State != engine.StateDead {
-		c.clearStopped(key)
-	}
 	switch cur.State {
 	case engine.StateRunning:
 		r.ready(key, obj, cur.ID, cur.Restarts, cur.Created, "running")
@@ -177,14 +174,9 @@ func (r containerReconciler) converge(ctx context.Context, eng engine.Engine, ke
 	// Exited or dead: whether to start it depends on its restart policy.
 	policy := restartPolicy(spec_)
 	if policy == spec.RestartAlways || (policy == spec.RestartOnFailure && cur.ExitCode != 0) {
-		// A crashed container is its engine's to restart (with its own
-		// backoff); only one still down after a moment was stopped for good.
-		if wait := c.stoppedFor(key, cur.ID); wait > 0 {
-			c.status.update(key, func(s *ObjectStatus) {
-				s.Phase, s.Message = Progressing, fmt.Sprintf("exited with code %d", cur.ExitCode)
-			})
-			return Result{RequeueAfter: wait}, nil
-		}
+		// Engines report a container their restart policy will bring back
+		// as restarting, so an exited one was stopped for good (by hand, or
+		// its engine gave up): start it.
 		if wasConverged {
 			c.drift(key, "stopped")
 		}
@@ -246,6 +238,10 @@ func (r containerReconciler) create(ctx context.Context, eng engine.Engine, key 
 		return Result{}, fmt.Errorf("create: %w", err)
 	}
 	if err := eng.StartContainer(ctx, id); err != nil {
+		// Leave nothing half made: the retry creates it afresh.
+		if rerr := eng.RemoveContainer(ctx, id, true); rerr != nil && !errors.Is(rerr, engine.ErrNotFound) {
+			return Result{}, fmt.Errorf("start: %w (and removing it: %v)", err, rerr)
+		}
 		return Result{}, fmt.Errorf("start: %w", err)
 	}
 	c.act(verb, key, reasons...)
@@ -283,40 +279,4 @@ func (r containerReconciler) ready(key spec.Key, obj spec.Object, id string, res
 	r.c.markReady(key, obj, func(s *ObjectStatus) {
 		s.ID, s.Restarts, s.Created, s.Message = id, restarts, created, msg
 	})
-}
-
-// restartGrace is how long an exited container that should run is left to
-// its engine's restart policy before the controller starts it.
-const restartGrace = 250 * time.Millisecond
-
-// stoppedFor records when container id of key was first seen down and
-// returns how much longer to leave it to its engine (0: start it now).
-func (c *Controller) stoppedFor(key spec.Key, id string) time.Duration {
-	if c.planning {
-		return 0 // a plan says what the controller would do in the end
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	seen, ok := c.stopped[key]
-	if !ok || seen.id != id {
-		c.stopped[key] = stoppedSeen{id: id, at: time.Now()}
-		return restartGrace
-	}
-	if left := restartGrace - time.Since(seen.at); left > 0 {
-		return left
-	}
-	delete(c.stopped, key)
-	return 0
-}
-
-func (c *Controller) clearStopped(key spec.Key) {
-	c.mu.Lock()
-	delete(c.stopped, key)
-	c.mu.Unlock()
-}
-
-// stoppedSeen is when a container that should run was first seen down.
-type stoppedSeen struct {
-	id string
-	at time.Time
 }

@@ -92,9 +92,7 @@ type Controller struct {
 	notices  map[string]bool           // one-time messages already printed
 	lastErr  map[spec.Key]string       // last error printed per key
 	onAct    func(Action)              // set by Plan to collect actions
-	planning bool                      // set by Plan: no waiting on engines
 	progress chan struct{}             // signalled after each reconcile, for waiters
-	stopped  map[spec.Key]stoppedSeen  // containers seen down that should run
 	contexts *contextHasher            // build context digests
 	outMu    sync.Mutex
 }
@@ -137,7 +135,6 @@ func New(opts Options) (*Controller, error) {
 		notices:  map[string]bool{},
 		lastErr:  map[spec.Key]string{},
 		progress: make(chan struct{}, 1),
-		stopped:  map[spec.Key]stoppedSeen{},
 		contexts: newContextHasher(),
 	}
 	if c.opts.Prunable == nil {

@@ -35,7 +35,6 @@ func (c *Controller) Plan(ctx context.Context, objs []spec.Object, sources []str
 	if err != nil {
 		return nil, err
 	}
-	dry.planning = true
 	dry.onAct = func(a Action) {
 		mu.Lock()
 		actions = append(actions, a)

@@ -227,6 +227,11 @@ func TestWatchedFolderOnTheRealEngine(t *testing.T) {
 	defer func() {
 		if t.Failed() {
 			t.Logf("controller output:\n%s", out)
+			logs, _ := filepath.Glob(filepath.Join(e.Root(), "containers", "*", "shim.log"))
+			for _, l := range logs {
+				b, _ := os.ReadFile(l)
+				t.Logf("%s:\n%s", l, b)
+			}
 		}
 	}()
 
@@ -245,8 +250,12 @@ func TestWatchedFolderOnTheRealEngine(t *testing.T) {
 	}
 
 	// An edit recreates exactly the container it changes, and says why.
-	web, _ := container(e, "web")
-	worker, _ := container(e, "worker")
+	web, ok1 := container(e, "web")
+	worker, ok2 := container(e, "worker")
+	if !ok1 || !ok2 {
+		cs, err := e.Containers(ctx, nil)
+		t.Fatalf("containers not listed: %v %v", cs, err)
+	}
 	write(t, p, strings.Replace(appYAML, `value: "8080"`, `value: "9090"`, 1))
 	eventually(t, 20*time.Second, "web recreated", func() bool {
 		c, ok := container(e, "web")

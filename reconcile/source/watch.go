@@ -227,6 +227,16 @@ func (w *Watcher) load(f string, data []byte) {
 	}
 	w.mu.Unlock()
 
+	if len(data) == 0 && known {
+		// Most likely a save in progress (truncate, then write): an empty
+		// file keeps its objects, like a broken one; removing the file is
+		// how to prune them.
+		w.mu.Lock()
+		st.sum, st.good, st.err = sum, false, "empty file"
+		w.mu.Unlock()
+		fmt.Fprintf(w.opts.Out, "file %s is empty: its objects are kept (remove the file to prune them)\n", w.rel(f))
+		return
+	}
 	objs, err := w.opts.Decode(f, data)
 	w.mu.Lock()
 	st.sum = sum

@@ -271,3 +271,21 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestEmptiedFileKeepsItsObjects(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.yaml")
+	write(t, p, volumes("a"))
+	rec, w := startWatcher(t, dir)
+	waitFor(t, rec, "a")
+	write(t, p, "")
+	deadline := time.Now().Add(2 * time.Second)
+	for len(w.Errors()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if rec.names() != "a" {
+		t.Fatalf("an emptied file dropped its objects: %q", rec.names())
+	}
+	write(t, p, "# nothing declared\n")
+	waitFor(t, rec, "")
+}
