@@ -113,16 +113,32 @@ func sealedCopy(path string) (*os.File, error) {
 		fd = hi
 	}
 	dst := os.NewFile(uintptr(fd), "memfd:reconciler-init")
-	if st, err := src.Stat(); err == nil {
-		unix.Fallocate(fd, 0, 0, st.Size())
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		return nil, fmt.Errorf("sandbox: copy own binary into memfd: %w", err)
+	if err := copyInKernel(fd, int(src.Fd())); err != nil {
+		if _, err = io.Copy(dst, src); err != nil {
+			dst.Close()
+			return nil, fmt.Errorf("sandbox: copy own binary into memfd: %w", err)
+		}
 	}
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, requiredSeals); err != nil {
 		dst.Close()
 		return nil, fmt.Errorf("sandbox: seal memfd: %w", err)
 	}
 	return dst, nil
+}
+
+// copyInKernel copies all of src to dst with sendfile: no round trip
+// through user memory for the tens of megabytes of a Go binary.
+func copyInKernel(dst, src int) error {
+	for {
+		n, err := unix.Sendfile(dst, src, nil, 1<<30)
+		if err == unix.EINTR || err == unix.EAGAIN {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+	}
 }
