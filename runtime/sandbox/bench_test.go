@@ -18,7 +18,7 @@ import (
 // exit and the teardown of its namespaces; cleanup-ms/op is Cleanup.
 func BenchmarkStartTrue(b *testing.B) {
 	needRoot(b)
-	if _, err := selfExe(); err != nil { // the one-time memfd copy
+	if err := Prepare(); err != nil { // the one-time memfd copy
 		b.Fatal(err)
 	}
 	dir := b.TempDir()
