@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -273,4 +274,36 @@ func TestContainerCommandErrors(t *testing.T) {
 	if _, errs, code := cli.run("exec", "idle", "true"); code != 1 || !strings.Contains(errs, "not running") {
 		t.Errorf("exec in a created container: exit %d %q", code, errs)
 	}
+}
+
+// With a daemon serving the root, the same commands go through it: run -d
+// --rm is removed by the daemon, logs -f follows to the end, and our ps
+// prints what the real docker CLI prints for the same daemon.
+func TestContainerCommandsThroughDaemon(t *testing.T) {
+	root := containerRoot(t)
+	sock := filepath.Join(t.TempDir(), "d.sock")
+	startDaemon(t, daemonOptions{hosts: []string{"unix://" + sock}, root: root})
+	cli := ctrCLI{t, root}
+
+	cli.ok("run", "-d", "--rm", "--name", "brief", "bb:1", "sh", "-c", "echo a; sleep 0.5; echo b")
+	if got := cli.ok("logs", "-f", "brief"); got != "a\nb\n" {
+		t.Errorf("logs -f: %q, want every line up to the exit", got)
+	}
+	cli.eventually("", "ps", "-aq")
+
+	cli.ok("run", "-d", "--name", "web", "bb:1", "sleep", "300")
+	if _, err := os.Stat("/usr/local/bin/docker"); err == nil {
+		var ours, theirs string
+		for range 3 { // CREATED may tick between the two calls
+			ours = cli.ok("ps", "-a")
+			b, err := exec.Command("/usr/local/bin/docker", "-H", "unix://"+sock, "ps", "-a").CombinedOutput()
+			if theirs = string(b); err != nil || ours == theirs {
+				break
+			}
+		}
+		if ours != theirs || !strings.Contains(ours, "sleep 300") {
+			t.Errorf("reconciler ps:\n%s\ndocker ps:\n%s", ours, theirs)
+		}
+	}
+	cli.ok("rm", "-f", "web")
 }
