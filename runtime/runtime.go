@@ -12,7 +12,8 @@
 //
 // Layout of ROOT/<id>/: config.json (the Spec, written once), state.json,
 // log/container.log (+ .1, .2 rotated), upper/ and work/ (the container layer),
-// rootfs/ (the overlay mount point), shim.sock, shim.log.
+// rootfs/ (the overlay mount point), etc/ (hostname, hosts, resolv.conf),
+// shim.sock, shim.log.
 package runtime
 
 import (
@@ -30,6 +31,7 @@ import (
 	"time"
 
 	"github.com/reconciler/reconciler/runtime/internal/shim"
+	"github.com/reconciler/reconciler/runtime/sandbox"
 )
 
 // Errors, testable with errors.Is; returned wrapped with detail.
@@ -148,6 +150,9 @@ func (r *Runtime) Root() string { return r.root }
 
 func (r *Runtime) dir(id string) string { return filepath.Join(r.root, id) }
 
+// etcDir holds the container's /etc/hostname, /etc/hosts, /etc/resolv.conf.
+const etcDir = "etc"
+
 var idRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func validID(id string) bool { return idRE.MatchString(id) }
@@ -240,7 +245,7 @@ func (r *Runtime) create(spec Spec) error {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}
-	for _, sub := range []string{shim.UpperDir, shim.WorkDir, shim.RootfsDir, filepath.Dir(shim.LogFile)} {
+	for _, sub := range []string{shim.UpperDir, shim.WorkDir, shim.RootfsDir, filepath.Dir(shim.LogFile), etcDir} {
 		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
 			return fmt.Errorf("create container: %w", err)
 		}
@@ -254,6 +259,15 @@ func (r *Runtime) create(spec Spec) error {
 	}
 	// config.json last: a directory without it is a crashed create.
 	cfg := shim.Config{Spec: spec, Created: time.Now().UTC(), Launcher: r.launcher}
+	if r.launcher == "" {
+		etc, err := sandbox.EtcFiles(filepath.Join(dir, etcDir), spec.Hostname, spec.Network)
+		if err != nil {
+			return fmt.Errorf("create container: %w", err)
+		}
+		for _, m := range etc {
+			cfg.EtcMounts = append(cfg.EtcMounts, Mount{Type: m.Type, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+		}
+	}
 	if err := shim.WriteJSON(filepath.Join(dir, shim.ConfigFile), cfg); err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}

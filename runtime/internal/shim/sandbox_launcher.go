@@ -18,9 +18,9 @@ type sandboxLauncher struct{}
 // sandboxConfig maps a container's config onto the sandbox's.
 func sandboxConfig(dir string, c *Config) sandbox.Config {
 	s := c.Spec
-	mounts := make([]sandbox.Mount, len(s.Mounts))
-	for i, m := range s.Mounts {
-		mounts[i] = sandbox.Mount{Type: m.Type, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly, Size: m.Size}
+	var mounts []sandbox.Mount
+	for _, m := range append(append([]Mount(nil), c.EtcMounts...), s.Mounts...) {
+		mounts = append(mounts, sandbox.Mount{Type: m.Type, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly, Size: m.Size})
 	}
 	return sandbox.Config{
 		ID:        s.ID,

@@ -30,6 +30,10 @@ type Config struct {
 	// Launcher selects how the shim starts the process: "" (the sandbox)
 	// or "host" (a plain host process; tests of the lifecycle use it).
 	Launcher string `json:",omitempty"`
+	// EtcMounts put the container's own /etc/hostname, /etc/hosts and
+	// /etc/resolv.conf (files in DIR/etc, out of the container layer) in
+	// place, before the Spec's mounts.
+	EtcMounts []Mount `json:",omitempty"`
 }
 
 // WriteJSON writes v to path atomically: temp file, fsync, rename, so a
