@@ -118,6 +118,9 @@ func TestStartErrorsNameTheCause(t *testing.T) {
 		{func(c *Config) {
 			c.Mounts = []Mount{{Type: "bind", Source: "/nonexistent/src", Target: "/x"}}
 		}, "bind mount source /nonexistent/src"},
+		{func(c *Config) { c.Hostname = strings.Repeat("h", 65) }, "longer than 64 characters"},
+		{func(c *Config) { c.Mounts = []Mount{{Type: "nfs", Target: "/x"}} }, `mounts[0].type "nfs" is not supported`},
+		{func(c *Config) { c.Network = "bridge" }, `network "bridge" is not supported`},
 	} {
 		cfg, _ := testConfig(t, "true")
 		tc.edit(&cfg)

@@ -87,6 +87,9 @@ func (cfg *Config) validate() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("sandbox: container %q: config lacks %v", cfg.ID, missing)
 	}
+	if len(cfg.Hostname) > 64 {
+		return fmt.Errorf("sandbox: container %s: hostname %q is longer than 64 characters", cfg.ID, cfg.Hostname)
+	}
 	if cfg.Network != "" && cfg.Network != NetworkNone && cfg.Network != NetworkHost {
 		return fmt.Errorf("sandbox: container %s: network %q is not supported (use %q or %q)", cfg.ID, cfg.Network, NetworkNone, NetworkHost)
 	}
