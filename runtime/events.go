@@ -15,7 +15,7 @@ import (
 
 // Event is a container event in Docker's words: create, start, die (with
 // Attributes["exitCode"]), oom, kill (with "signal"), stop, restart,
-// destroy.
+// destroy, "exec_start: CMD ARGS", exec_die (with "exitCode").
 type Event struct {
 	Action string
 	ID     string

@@ -61,12 +61,15 @@ func (r *Runtime) Exec(ctx context.Context, ref string, e ExecSpec) (int, error)
 	if err != nil {
 		return 0, fmt.Errorf("exec in container %s: %w", c.Name, err)
 	}
+	// Docker's action names carry the command.
+	r.events.publish(r.event(c, "exec_start: "+strings.Join(e.Args, " "), nil))
 	stop := context.AfterFunc(ctx, func() { p.Signal(unix.SIGKILL) })
 	defer stop()
 	st, err := p.Wait()
 	if err != nil {
 		return 0, fmt.Errorf("exec in container %s: %w", c.Name, err)
 	}
+	r.events.publish(r.event(c, "exec_die", map[string]string{"exitCode": fmt.Sprint(st.Code)}))
 	if ctx.Err() != nil {
 		return st.Code, ctx.Err()
 	}

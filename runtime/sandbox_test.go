@@ -57,6 +57,9 @@ func TestExecAndStopInSandbox(t *testing.T) {
 	s.Env = []string{"FROM_SPEC=1"}
 	id := mustCreate(t, r, s)
 	mustStart(t, r, id)
+	evCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ev := r.Subscribe(evCtx)
 	var out bytes.Buffer
 	code, err := r.Exec(ctx, id, ExecSpec{Args: []string{"sh", "-c", "cat /tmp/init.pid; hostname; echo $FROM_SPEC$EXTRA; exit 4"}, Env: []string{"EXTRA=2"}, Stdout: &out, Stderr: &out})
 	if err != nil {
@@ -64,6 +67,9 @@ func TestExecAndStopInSandbox(t *testing.T) {
 	}
 	if code != 4 || out.String() != "1\n"+id[:12]+"\n12\n" {
 		t.Errorf("exec: code %d, output %q", code, out.String())
+	}
+	if a, b := <-ev, <-ev; !strings.HasPrefix(a.Action, "exec_start: sh -c") || b.Action != "exec_die" || b.Attributes["exitCode"] != "4" {
+		t.Errorf("exec events: %q, %q %v", a.Action, b.Action, b.Attributes)
 	}
 	// SIGTERM to a PID 1 without a handler is ignored: SIGKILL after grace.
 	begin := time.Now()
