@@ -354,3 +354,34 @@ func TestOverlayPathsWithSeparators(t *testing.T) {
 		t.Fatalf("exit %+v, output %q", st, out)
 	}
 }
+
+// TestInitLayerKeepsContainerLayerClean: for an image without /proc, /dev,
+// /sys or /etc (FROM scratch style), the mount points the sandbox needs do
+// not end up in the container layer.
+func TestInitLayerKeepsContainerLayerClean(t *testing.T) {
+	cfg, out := testConfig(t, "/busybox", "sh", "-c", "ls -d /proc /dev /sys /etc/hosts && cat /etc/hostname")
+	scratch := t.TempDir()
+	bb, _ := os.ReadFile("/bin/busybox")
+	os.WriteFile(filepath.Join(scratch, "busybox"), bb, 0o755)
+	cfg.LowerDirs = []string{scratch}
+	cfg.Hostname = "clean"
+	etc, err := EtcFiles(t.TempDir(), "clean", NetworkNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Mounts = etc
+	cfg.Env = []string{"PATH=/"}
+	if st := runContainer(t, cfg); st.Code != 0 {
+		t.Fatalf("exit %+v: %s", st, out)
+	}
+	if out.String() != "/dev\n/etc/hosts\n/proc\n/sys\nclean\n" {
+		t.Fatalf("output %q", out)
+	}
+	if entries, _ := os.ReadDir(cfg.UpperDir); len(entries) != 0 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("container layer holds %v", names)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,7 +31,13 @@ func setupRootfs(s *Spec) error {
 		}
 		binds[i] = fd
 	}
-	if err := mountOverlay(s); err != nil {
+	initLayer, err := mountInitLayer(s)
+	if err != nil {
+		return err
+	}
+	err = mountOverlay(s, initLayer)
+	unix.Close(initLayer)
+	if err != nil {
 		return err
 	}
 	if err := pivotRoot(s.RootfsDir); err != nil {
@@ -70,14 +77,55 @@ func cloneMount(src string, readOnly bool) (int, error) {
 // into (one byte for the terminating NUL).
 const maxMountData = 4095
 
+// initFiles are the files of Docker's init layer, made only when a mount
+// will cover them (otherwise they would hide the image's own).
+var initFiles = []string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
+
+// mountInitLayer builds Docker's "init layer" on a tmpfs mounted at
+// RootfsDir (beneath where the overlay goes): the mount points the
+// container always gets, /proc, /dev, /sys and the /etc files it mounts.
+// As the overlay's top lower layer it keeps these out of the container
+// layer, so an image without them (FROM scratch) does not have them
+// copied into its containers' layers, nor into commits. It returns a
+// descriptor of the layer.
+func mountInitLayer(s *Spec) (int, error) {
+	dir := s.RootfsDir
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755,size=64k"); err != nil {
+		return -1, wrap("mount init layer on "+dir, err)
+	}
+	for _, d := range []string{"proc", "dev", "sys"} {
+		if err := syscall.Mkdir(dir+"/"+d, 0o755); err != nil {
+			return -1, wrap("init layer: create /"+d, err)
+		}
+	}
+	for _, f := range initFiles {
+		for _, m := range s.Mounts {
+			if m.Type == "bind" && path.Clean(m.Target) == f {
+				if err := mkdirAll(dir + path.Dir(f)); err != nil {
+					return -1, wrap("init layer: create "+path.Dir(f), err)
+				}
+				if err := touch(dir + f); err != nil {
+					return -1, wrap("init layer: create "+f, err)
+				}
+			}
+		}
+	}
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, wrap("open init layer", err)
+	}
+	return fd, nil
+}
+
 // mountOverlay mounts the container's overlay at RootfsDir. Layers come top
-// first in lowerdir. When the options would not fit in one page (100+
+// first in lowerdir, the init layer (a descriptor) above the image's. When the options would not fit in one page (100+
 // layers with long paths) or a path holds a character overlayfs treats as
 // a separator (',' ':'), every directory is opened and named by its short
 // descriptor number relative to /proc/self/fd, our working directory for
 // the mount call only (this process is the container's own init).
-func mountOverlay(s *Spec) error {
-	dirs := make([]string, 0, len(s.LowerDirs)+2)
+func mountOverlay(s *Spec, initLayer int) error {
+	dirs := make([]string, 0, len(s.LowerDirs)+3)
+	dirs = append(dirs, "/proc/self/fd/"+strconv.Itoa(initLayer))
 	for i := len(s.LowerDirs) - 1; i >= 0; i-- {
 		dirs = append(dirs, s.LowerDirs[i])
 	}
@@ -85,7 +133,9 @@ func mountOverlay(s *Spec) error {
 	opts := overlayOptions(dirs)
 	if len(opts) > maxMountData || strings.ContainsAny(strings.Join(dirs, ""), ":,") {
 		short := make([]string, len(dirs))
-		for i, d := range dirs {
+		short[0] = strconv.Itoa(initLayer)
+		for i := 1; i < len(dirs); i++ {
+			d := dirs[i]
 			fd, err := unix.Open(d, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 			if err != nil {
 				return wrap("overlay: open "+d, err)
