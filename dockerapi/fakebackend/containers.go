@@ -634,11 +634,7 @@ func (b *Backend) ContainerCommit(ctx context.Context, ref string, o dockerapi.C
 		i.Size = base.Size + 1
 		i.History = append(append([]string{}, base.History...), "commit "+c.name)
 	}
-	for _, ch := range o.Changes {
-		if instr, arg, _ := strings.Cut(ch, " "); strings.ToUpper(instr) == "CMD" {
-			i.Cmd = parseCmd(arg)
-		}
-	}
+	applyChanges(i, o.Changes)
 	if o.Repo != "" {
 		i.Tags = []string{dockerapi.JoinRef(o.Repo, o.Tag)}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
@@ -76,7 +77,7 @@ func (b *Backend) ExecStart(ctx context.Context, id string, o dockerapi.ExecStar
 	}
 	runIt := func() {
 		code := run(ctx, p)
-		if _, known := programs[p.args[0]]; !known {
+		if _, known := programs[path.Base(p.args[0])]; !known {
 			code = 126
 		}
 		b.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"io"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -344,6 +345,30 @@ func (b *Backend) ImageBuild(ctx context.Context, buildContext io.Reader, o dock
 	return i.ID, nil
 }
 
+// applyChanges applies the Dockerfile instructions of import and commit
+// (CMD, ENV and LABEL; others are ignored by the fake).
+func applyChanges(i *img, changes []string) {
+	for _, ch := range changes {
+		instr, arg, _ := strings.Cut(strings.TrimSpace(ch), " ")
+		switch strings.ToUpper(instr) {
+		case "CMD":
+			i.Cmd = parseCmd(arg)
+		case "ENV":
+			i.Env = append(i.Env, strings.Replace(arg, " ", "=", 1))
+		case "LABEL":
+			k, v, _ := strings.Cut(arg, "=")
+			i.Labels = merge(i.Labels, map[string]string{unquote(k): unquote(v)})
+		}
+	}
+}
+
+func unquote(s string) string {
+	if u, err := strconv.Unquote(s); err == nil {
+		return u
+	}
+	return s
+}
+
 func parseCmd(arg string) []string {
 	var list []string
 	if json.Unmarshal([]byte(arg), &list) == nil {
@@ -447,11 +472,7 @@ func (b *Backend) ImageImport(ctx context.Context, r io.Reader, o dockerapi.Impo
 	}
 	i := &img{ID: digestOf(string(data), o.Message), Created: now(), Size: int64(len(data)), Comment: o.Message,
 		History: []string{"imported from -"}}
-	for _, ch := range o.Changes {
-		if instr, arg, _ := strings.Cut(ch, " "); strings.ToUpper(instr) == "CMD" {
-			i.Cmd = parseCmd(arg)
-		}
-	}
+	applyChanges(i, o.Changes)
 	if o.Repo != "" {
 		i.Tags = []string{dockerapi.JoinRef(o.Repo, o.Tag)}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -48,7 +49,7 @@ func run(ctx context.Context, p *proc) int {
 		fmt.Fprintln(p.stdout, "no command given")
 		return 126
 	}
-	prog, ok := programs[p.args[0]]
+	prog, ok := programs[path.Base(p.args[0])]
 	if !ok {
 		// Like runc: the error text goes to the output, exit code 127
 		// for a container (126 for exec is set by the caller).
