@@ -82,6 +82,22 @@ func TestDockerCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("run-attached-large-output", func(t *testing.T) {
+		// About 30 MB of container log: the attach stream must carry all of
+		// it once, in order, while the log rotates underneath.
+		const last = 400000
+		out := d.cli(t).ok("run", "--rm", "bb:e2e", "seq", "0", strconv.Itoa(last))
+		got := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		for i, l := range got {
+			if l != strconv.Itoa(i) {
+				t.Fatalf("docker run --rm bb:e2e seq 0 %d: %d lines; line %d is %q, want %q", last, len(got), i+1, l, strconv.Itoa(i))
+			}
+		}
+		if len(got) != last+1 {
+			t.Errorf("docker run --rm bb:e2e seq 0 %d: %d lines, want %d", last, len(got), last+1)
+		}
+	})
+
 	t.Run("lifecycle", func(t *testing.T) {
 		c := d.cli(t)
 		c.ok("run", "-d", "--name", "life", "bb:e2e", "sleep", "1000")
