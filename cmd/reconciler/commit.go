@@ -12,10 +12,11 @@ func newCommitCmd() *cobra.Command {
 	var o moby.ContainerCommitOptions
 	var pause bool
 	cmd := &cobra.Command{
-		Use:   "commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
-		Short: "Create a new image from a container's changes",
-		Long:  "Turn a container's layer (its changes to the image) into a new image, tagged REPOSITORY[:TAG] if\ngiven. -c applies Dockerfile instructions (CMD, ENTRYPOINT, ENV, ...) to its config. Prints the image ID.",
-		Args:  containerArgs(1, 2),
+		Use:                   "commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Create a new image from a container's changes",
+		Long:                  "Turn a container's layer (its changes to the image) into a new image, tagged REPOSITORY[:TAG] if\ngiven. -c applies Dockerfile instructions (CMD, ENTRYPOINT, ENV, ...) to its config. Prints the image ID.",
+		Args:                  containerArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 2 {
 				o.Reference = args[1]

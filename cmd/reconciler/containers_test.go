@@ -307,3 +307,60 @@ func TestContainerCommandsThroughDaemon(t *testing.T) {
 	}
 	cli.ok("rm", "-f", "web")
 }
+
+func TestContainerCommandOptions(t *testing.T) {
+	cli := ctrCLI{t, containerRoot(t)}
+	first := strings.TrimSpace(cli.ok("create", "--name", "first", "bb:1", "true"))
+	cli.ok("run", "-d", "--name", "svc", "--stop-signal", "SIGUSR1", "bb:1", "sh", "-c", "trap 'echo usr1; exit 0' USR1; echo up; while true; do sleep 0.1; done")
+	cli.eventually("up\n", "logs", "svc")
+
+	if got := cli.ok("ps", "-a", "-q", "--no-trunc"); !strings.HasSuffix(got, first+"\n") || len(strings.Fields(got)) != 2 {
+		t.Errorf("ps -aq --no-trunc: %q", got)
+	}
+	if got := cli.ok("ps", "-l", "--format", "{{.Names}}"); got != "svc\n" {
+		t.Errorf("ps -l: %q, want the latest created", got)
+	}
+	if got := cli.ok("ps", "-n", "2", "--format", "{{.Names}}"); got != "svc\nfirst\n" {
+		t.Errorf("ps -n 2: %q", got)
+	}
+	if got := cli.ok("ps", "-a", "--filter", "status=created", "--format", "{{.Names}} {{.Status}}"); got != "first Created\n" {
+		t.Errorf("ps --filter status=created: %q", got)
+	}
+
+	out := cli.ok("logs", "-t", "svc")
+	ts, line, _ := strings.Cut(strings.TrimSpace(out), " ")
+	if _, err := time.Parse(time.RFC3339Nano, ts); err != nil || line != "up" {
+		t.Errorf("logs -t: %q (%v)", out, err)
+	}
+	if got := cli.ok("logs", "--since", time.Now().Add(time.Hour).Format(time.RFC3339), "svc"); got != "" {
+		t.Errorf("logs --since the future: %q", got)
+	}
+
+	if out, _, code := cli.run("exec", "-d", "svc", "touch", "/detached"); out != "" || code != 0 {
+		t.Errorf("exec -d: %q exit %d", out, code)
+	}
+	cli.eventually("/detached\n", "exec", "svc", "ls", "/detached")
+
+	// stop sends the container's stop signal: the trap exits 0.
+	cli.ok("stop", "svc")
+	if got := cli.ok("inspect", "-f", "{{.State.ExitCode}}", "svc"); got != "0\n" {
+		t.Errorf("exit code after stop with SIGUSR1 trapped: %q", got)
+	}
+	if got := cli.ok("logs", "svc"); got != "up\nusr1\n" {
+		t.Errorf("logs after stop: %q", got)
+	}
+
+	cli.ok("commit", "-a", "Ann <ann@example.com>", "-m", "snapshot", "svc", "bb:snap")
+	var imgs []struct {
+		ID     string `json:"Id"`
+		Author string
+	}
+	if err := json.Unmarshal([]byte(cli.ok("inspect", "bb:snap")), &imgs); err != nil || len(imgs) != 1 ||
+		!strings.HasPrefix(imgs[0].ID, "sha256:") || imgs[0].Author != "Ann <ann@example.com>" {
+		t.Errorf("inspect of an image: %+v %v", imgs, err)
+	}
+	if _, _, code := cli.run("inspect", "--type", "container", "bb:snap"); code != 1 {
+		t.Errorf("inspect --type container of an image: exit %d", code)
+	}
+	cli.ok("rm", "svc", "first")
+}

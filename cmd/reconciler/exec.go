@@ -14,10 +14,11 @@ func newExecCmd() *cobra.Command {
 	var env, envFiles []string
 	var workdir, user string
 	cmd := &cobra.Command{
-		Use:   "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
-		Short: "Execute a command in a running container",
-		Long:  "Run a command in a running container's namespaces. The command's output is printed and exec exits\nwith its exit code (126 when it cannot be run, 127 when it is not found). -i feeds it this command's stdin.",
-		Args:  containerArgs(2, -1),
+		Use:                   "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Execute a command in a running container",
+		Long:                  "Run a command in a running container's namespaces. The command's output is printed and exec exits\nwith its exit code (126 when it cannot be run, 127 when it is not found). -i feeds it this command's stdin.",
+		Args:                  containerArgs(2, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if tty {
 				return containerUsageError(cmd, "-t is not supported: commands run without a terminal (use -i to feed stdin)")

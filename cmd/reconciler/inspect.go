@@ -17,10 +17,11 @@ import (
 func newInspectCmd() *cobra.Command {
 	var format, kind string
 	cmd := &cobra.Command{
-		Use:   "inspect [OPTIONS] NAME|ID [NAME|ID...]",
-		Short: "Return low-level information on containers and images",
-		Long:  "Print the daemon's JSON for containers (or, for a name that is no container, images) as a JSON\narray, or each through a Go template given with -f ({{.State.Running}}, {{json .Config}}).",
-		Args:  containerArgs(1, -1),
+		Use:                   "inspect [OPTIONS] NAME|ID [NAME|ID...]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Return low-level information on containers and images",
+		Long:                  "Print the daemon's JSON for containers (or, for a name that is no container, images) as a JSON\narray, or each through a Go template given with -f ({{.State.Running}}, {{json .Config}}).",
+		Args:                  containerArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if kind != "" && kind != "container" && kind != "image" {
 				return containerUsageError(cmd, fmt.Sprintf("%q is not a valid value for --type: use container or image", kind))

@@ -16,10 +16,11 @@ func newStopCmd() *cobra.Command {
 	var timeout int
 	var signal string
 	cmd := &cobra.Command{
-		Use:   "stop [OPTIONS] CONTAINER [CONTAINER...]",
-		Short: "Stop one or more running containers",
-		Long:  "Stop containers: the stop signal (the container's, or -s), then SIGKILL once the timeout\n(the container's, or -t seconds) has passed.",
-		Args:  containerArgs(1, -1),
+		Use:                   "stop [OPTIONS] CONTAINER [CONTAINER...]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Stop one or more running containers",
+		Long:                  "Stop containers: the stop signal (the container's, or -s), then SIGKILL once the timeout\n(the container's, or -t seconds) has passed.",
+		Args:                  containerArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := moby.ContainerStopOptions{Signal: signal}
 			if cmd.Flags().Changed("timeout") {
@@ -40,9 +41,10 @@ func newRestartCmd() *cobra.Command {
 	var timeout int
 	var signal string
 	cmd := &cobra.Command{
-		Use:   "restart [OPTIONS] CONTAINER [CONTAINER...]",
-		Short: "Restart one or more containers",
-		Args:  containerArgs(1, -1),
+		Use:                   "restart [OPTIONS] CONTAINER [CONTAINER...]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Restart one or more containers",
+		Args:                  containerArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := moby.ContainerRestartOptions{Signal: signal}
 			if cmd.Flags().Changed("timeout") {
@@ -62,9 +64,10 @@ func newRestartCmd() *cobra.Command {
 func newKillCmd() *cobra.Command {
 	var signal string
 	cmd := &cobra.Command{
-		Use:   "kill [OPTIONS] CONTAINER [CONTAINER...]",
-		Short: "Kill one or more running containers",
-		Args:  containerArgs(1, -1),
+		Use:                   "kill [OPTIONS] CONTAINER [CONTAINER...]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Kill one or more running containers",
+		Args:                  containerArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return eachContainer(cmd, args, func(ctx context.Context, c *moby.Client, ref string) error {
 				_, err := c.ContainerKill(ctx, ref, moby.ContainerKillOptions{Signal: signal})
@@ -79,10 +82,11 @@ func newKillCmd() *cobra.Command {
 func newRmCmd() *cobra.Command {
 	var o moby.ContainerRemoveOptions
 	cmd := &cobra.Command{
-		Use:   "rm [OPTIONS] CONTAINER [CONTAINER...]",
-		Short: "Remove one or more containers",
-		Long:  "Remove containers and their container layers. A running container is refused unless -f is given\n(then it is killed first). Named volumes are kept.",
-		Args:  containerArgs(1, -1),
+		Use:                   "rm [OPTIONS] CONTAINER [CONTAINER...]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Remove one or more containers",
+		Long:                  "Remove containers and their container layers. A running container is refused unless -f is given\n(then it is killed first). Named volumes are kept.",
+		Args:                  containerArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return eachContainer(cmd, args, func(ctx context.Context, c *moby.Client, ref string) error {
 				_, err := c.ContainerRemove(ctx, ref, o)
@@ -98,10 +102,11 @@ func newRmCmd() *cobra.Command {
 func newStartCmd() *cobra.Command {
 	var attach bool
 	cmd := &cobra.Command{
-		Use:   "start [OPTIONS] CONTAINER [CONTAINER...]",
-		Short: "Start one or more stopped containers",
-		Long:  "Start containers. With -a, print the container's output and exit with its exit code.",
-		Args:  containerArgs(1, -1),
+		Use:                   "start [OPTIONS] CONTAINER [CONTAINER...]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Start one or more stopped containers",
+		Long:                  "Start containers. With -a, print the container's output and exit with its exit code.",
+		Args:                  containerArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !attach {
 				return eachContainer(cmd, args, func(ctx context.Context, c *moby.Client, ref string) error {
@@ -127,9 +132,10 @@ func newStartCmd() *cobra.Command {
 
 func newWaitCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "wait CONTAINER [CONTAINER...]",
-		Short: "Block until one or more containers stop, then print their exit codes",
-		Args:  containerArgs(1, -1),
+		Use:                   "wait CONTAINER [CONTAINER...]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Block until one or more containers stop, then print their exit codes",
+		Args:                  containerArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withAPI(cmd, func(ctx context.Context, c *moby.Client) error {
 				var failed []string

@@ -14,10 +14,11 @@ import (
 func newLogsCmd() *cobra.Command {
 	var o moby.ContainerLogsOptions
 	cmd := &cobra.Command{
-		Use:   "logs [OPTIONS] CONTAINER",
-		Short: "Fetch the logs of a container",
-		Long:  "Fetch the logs of a container: its stdout here on stdout, its stderr on stderr. With -f, follow\nthe output until the container stops or the command is interrupted.",
-		Args:  containerArgs(1, 1),
+		Use:                   "logs [OPTIONS] CONTAINER",
+		DisableFlagsInUseLine: true,
+		Short:                 "Fetch the logs of a container",
+		Long:                  "Fetch the logs of a container: its stdout here on stdout, its stderr on stderr. With -f, follow\nthe output until the container stops or the command is interrupted.",
+		Args:                  containerArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.ShowStdout, o.ShowStderr = true, true
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)

@@ -28,9 +28,10 @@ func newPsCmd() *cobra.Command {
 	var filters []string
 	var format string
 	cmd := &cobra.Command{
-		Use:   "ps [OPTIONS]",
-		Short: "List containers",
-		Args:  containerArgs(0, 0),
+		Use:                   "ps [OPTIONS]",
+		DisableFlagsInUseLine: true,
+		Short:                 "List containers",
+		Args:                  containerArgs(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := moby.Filters{}
 			for _, kv := range filters {

@@ -26,8 +26,9 @@ func newRunCmd() *cobra.Command {
 	var o createOptions
 	var detach, sigProxy bool
 	cmd := &cobra.Command{
-		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
-		Short: "Create and run a new container from an image",
+		Use:                   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Create and run a new container from an image",
 		Long: "Create and run a new container from an image. Attached (the default), the container's output is\n" +
 			"printed and the command exits with the container's exit code; with -d the container's ID is printed.",
 		Args: containerArgs(1, -1),
@@ -82,9 +83,10 @@ func newRunCmd() *cobra.Command {
 func newCreateCmd() *cobra.Command {
 	var o createOptions
 	cmd := &cobra.Command{
-		Use:   "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
-		Short: "Create a new container",
-		Args:  containerArgs(1, -1),
+		Use:                   "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Create a new container",
+		Args:                  containerArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, hc, err := o.config(cmd.Flags(), args[0], args[1:])
 			if err != nil {
