@@ -186,3 +186,20 @@ func TestLostShimRestartedByPolicy(t *testing.T) {
 		t.Errorf("a no-policy container was restarted: %+v", n.State)
 	}
 }
+
+func TestShimEndsWhenItsDirectoryIsDeleted(t *testing.T) {
+	r := newRuntime(t, true)
+	s := hostSpec("orphan", "exec sleep 1000")
+	s.RestartPolicy.Name = RestartAlways
+	id := mustCreate(t, r, s)
+	mustStart(t, r, id)
+	c, _ := r.Inspect(id)
+	if err := os.RemoveAll(c.Dir); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the orphaned shim and its container to exit", func() bool {
+		_, errShim := shim.ProcStartTime(c.State.ShimPid)
+		_, errInit := shim.ProcStartTime(c.State.Pid)
+		return errShim != nil && errInit != nil
+	})
+}

@@ -3,6 +3,7 @@ package shim
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -144,6 +145,7 @@ func runShim(dir string, ready *os.File) error {
 	}
 	s.st.ShimPid, s.st.ShimStartTime = os.Getpid(), self
 	s.st.ManualStop, s.st.RestartCount, s.st.Error, s.st.ShimLost = false, 0, "", false
+	go s.watchDir()
 	s.supervise()
 	if err := s.launch.cleanup(dir, cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "%s shim: cleanup: %v\n", time.Now().Format(time.RFC3339Nano), err)
@@ -158,6 +160,33 @@ func runShim(dir string, ready *os.File) error {
 	case <-time.After(time.Second):
 	}
 	return nil
+}
+
+// watchDir ends the container when its directory disappears (deleted
+// behind the runtime's back, e.g. a test's temporary root): nobody could
+// reach or remove it any more, so it must not run on forever.
+func (s *shim) watchDir() {
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.final:
+			return
+		case <-tick.C:
+		}
+		if _, err := os.Stat(filepath.Join(s.dir, ConfigFile)); !errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "%s shim: %s is gone: killing the container\n", time.Now().Format(time.RFC3339Nano), s.dir)
+		s.mu.Lock()
+		s.endPolicy()
+		r := s.run
+		s.mu.Unlock()
+		if r != nil {
+			r.proc.signal(unix.SIGKILL)
+		}
+		return
+	}
 }
 
 func reportReady(ready *os.File, m ReadyMsg, err error) error {
