@@ -153,12 +153,15 @@ func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id 
 	if err != nil {
 		return startFailed(err)
 	}
-	defer att.Close()
 	wait := c.ContainerWait(ctx, id, moby.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
-	copied := make(chan error, 1)
+	copied := make(chan struct{})
 	go func() {
-		_, err := stdcopy.StdCopy(cmd.OutOrStdout(), cmd.ErrOrStderr(), att.Reader)
-		copied <- err
+		defer close(copied)
+		stdcopy.StdCopy(cmd.OutOrStdout(), cmd.ErrOrStderr(), att.Reader)
+	}()
+	defer func() {
+		att.Close() // ends the copy if the stream is still open
+		<-copied
 	}()
 	if _, err := c.ContainerStart(ctx, id, moby.ContainerStartOptions{}); err != nil {
 		return startFailed(err)
