@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reconciler/reconciler/dockerapi/client"
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/reconcile"
 	"github.com/reconciler/reconciler/reconcile/source"
@@ -35,16 +36,24 @@ type engines struct {
 	open map[string]engine.Engine
 }
 
-func (e *engines) get(host string, _ *spec.Host) (engine.Engine, error) {
+// get opens a host's engine: a host declared by a Host object through
+// the Docker Engine API at its address, others with openEngine.
+func (e *engines) get(host string, decl *spec.Host) (engine.Engine, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if eng, ok := e.open[host]; ok {
 		return eng, nil
 	}
-	if openEngine == nil {
+	var eng engine.Engine
+	var err error
+	switch {
+	case decl != nil:
+		eng, err = openDeclared(decl)
+	case openEngine == nil:
 		return nil, fmt.Errorf("no engine available for host %s", host)
+	default:
+		eng, err = openEngine(host)
 	}
-	eng, err := openEngine(host)
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +62,19 @@ func (e *engines) get(host string, _ *spec.Host) (engine.Engine, error) {
 	}
 	e.open[host] = eng
 	return eng, nil
+}
+
+// openDeclared connects to the engine a Host object declares.
+func openDeclared(h *spec.Host) (engine.Engine, error) {
+	var tlsFiles *client.TLSFiles
+	if t := h.Spec.TLS; t != nil {
+		tlsFiles = &client.TLSFiles{CA: t.CAFile, Cert: t.CertFile, Key: t.KeyFile}
+	}
+	var timeout time.Duration
+	if h.Spec.Timeout != nil {
+		timeout = h.Spec.Timeout.Duration
+	}
+	return client.Open(h.Spec.Address, tlsFiles, timeout)
 }
 
 func (e *engines) close() {
