@@ -38,7 +38,7 @@ func serveFakeServer(t *testing.T) (*server.Server, string) {
 
 // serveFake serves a fake engine on a unix socket (and, with tlsDir, on a
 // mutual-TLS loopback port); it returns both addresses.
-func serveFake(t *testing.T, tlsDir string) (fake *fakebackend.Backend, unixAddr, tlsAddr string) {
+func serveFake(t testing.TB, tlsDir string) (fake *fakebackend.Backend, unixAddr, tlsAddr string) {
 	t.Helper()
 	fake = fakebackend.New(t.TempDir())
 	if _, err := fake.ImageImport(context.Background(), strings.NewReader("rootfs"), dockerapi.ImportOptions{Repo: "busybox", Tag: "local"}, io.Discard); err != nil {
