@@ -165,7 +165,8 @@ func TestSpecMapsOntoSandbox(t *testing.T) {
 	got := strings.Join(readAll(t, att), "|")
 	want := "stdout:from host|stdout:ro|stdout:tmpfs-ok|stdout:myhost|stdout:/work/dir|stdout:65534|stdout:hi|stdout:lo|stdout:myhost|stdout:2"
 	if got != want {
-		t.Errorf("output:\n%s\nwant:\n%s", got, want)
+		c, _ := r.Inspect(id)
+		t.Errorf("output:\n%s\nwant:\n%s\nstate: %+v\nlog: %q", got, want, c.State, readAll(t, must(r.Logs(ctx, id, LogOptions{Tail: logs.TailAll}))))
 	}
 	if _, err := os.Stat(filepath.Join(host, "out")); err == nil {
 		t.Errorf("a read-only bind was written")
