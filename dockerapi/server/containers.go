@@ -2,6 +2,8 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -244,12 +246,14 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request, _ params) error 
 		Repo: q.Get("repo"), Tag: q.Get("tag"), Author: q.Get("author"), Comment: q.Get("comment"),
 		Changes: q["changes"], Pause: boolDefault(r, "pause", true),
 	}
-	if r.ContentLength > 0 {
+	if r.ContentLength != 0 {
 		var cfg container.Config
-		if err := decodeBody(r, &cfg); err != nil {
-			return err
+		switch err := json.NewDecoder(r.Body).Decode(&cfg); {
+		case err == nil:
+			opts.Config = &cfg
+		case !errors.Is(err, io.EOF):
+			return errorf("invalid JSON body: %v", err)
 		}
-		opts.Config = &cfg
 	}
 	id, err := s.backend.ContainerCommit(r.Context(), ref, opts)
 	if err != nil {
