@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -35,6 +36,54 @@ func TestSecondDaemonRefused(t *testing.T) {
 		t.Errorf("the first daemon stopped serving after the second one was refused: %s", r)
 	}
 }
+
+// TestDaemonListeners: the API socket is 0660, and the daemon will not
+// serve plain HTTP beyond loopback or half-configured TLS.
+func TestDaemonListeners(t *testing.T) {
+	requireE2E(t)
+	root := newRoot(t)
+	d := startDaemon(t, root, daemonOpts{})
+	for _, sock := range []string{d.sock, filepath.Join(root, "run", "reconciler.sock")} {
+		st, err := os.Stat(sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode()&os.ModeSocket == 0 || st.Mode().Perm() != 0o660 {
+			t.Errorf("%s: mode %v, want a socket with mode 0660", sock, st.Mode())
+		}
+	}
+	d.stop()
+
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  []string
+	}{
+		{"plain-tcp-beyond-loopback", []string{"-H", "tcp://0.0.0.0:" + portOf(freePort(t))}, 1, []string{"0.0.0.0", "--insecure-tcp", "--tlsverify"}},
+		{"tlsverify-without-certificates", []string{"-H", "tcp://" + freePort(t), "--tlsverify"}, 2, []string{"--tlscacert", "certs init"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			args := append([]string{"--root", root, "daemon", "--metrics-addr", ""}, tc.args...)
+			out, err := exec.CommandContext(ctx, reconcilerBin, args...).CombinedOutput()
+			if ctx.Err() != nil {
+				t.Fatalf("reconciler %s kept running, want a refusal:\n%s", strings.Join(args, " "), out)
+			}
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != tc.wantCode {
+				t.Errorf("reconciler %s: exit %d, want %d:\n%s", strings.Join(args, " "), code, tc.wantCode, out)
+			}
+			wantContains(t, "reconciler "+strings.Join(args, " "), string(out), tc.wantErr...)
+		})
+	}
+}
+
+func portOf(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
 
 // TestMetrics: --metrics-addr serves Prometheus text with the API requests
 // by route, containers by state and the image store's images and layers.

@@ -203,6 +203,24 @@ func TestDockerCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("build-cache", func(t *testing.T) {
+		c := d.cli(t)
+		df := "FROM bb:e2e\nRUN echo built-by-run > /built\nCMD [\"cat\", \"/built\"]\n"
+		first := buildFrom(t, c, "app:1", df)
+		wantContains(t, "docker build", first, "Step 1/3 : FROM bb:e2e", "Step 2/3 : RUN echo built-by-run > /built", "Successfully tagged app:1")
+		second := buildFrom(t, c, "app:1", df)
+		wantContains(t, "docker build again", second, "Using cache")
+		idRe := regexp.MustCompile(`Successfully built ([0-9a-f]{12})`)
+		m1, m2 := idRe.FindStringSubmatch(first), idRe.FindStringSubmatch(second)
+		if m1 == nil || m2 == nil || m1[1] != m2[1] {
+			t.Errorf("the same Dockerfile built twice gave different images:\n%s\n%s", first, second)
+		}
+		if got := c.ok("run", "--rm", "app:1"); got != "built-by-run\n" {
+			t.Errorf("docker run --rm app:1 (CMD from the build) = %q", got)
+		}
+		c.ok("rmi", "app:1")
+	})
+
 	t.Run("volumes", func(t *testing.T) {
 		c := d.cli(t)
 		if got := c.ok("volume", "create", "--label", "team=e2e", "vol1"); got != "vol1\n" {
