@@ -82,6 +82,20 @@ func TestPlainTCPLoopbackOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Close()
+	for _, addr := range []string{"tcp://localhost:0", "tcp://[::1]:0"} {
+		l, err := Listen(addr, Options{})
+		if err != nil {
+			if strings.Contains(err.Error(), "cannot assign requested address") {
+				continue // no IPv6 loopback on this machine
+			}
+			t.Errorf("%s is loopback: %v", addr, err)
+			continue
+		}
+		l.Close()
+	}
+	if _, err := Listen("tcp://:0", Options{}); err == nil {
+		t.Error("tcp://:0 (all interfaces) accepted without TLS")
+	}
 	if _, err := Listen("ftp://x", Options{}); err == nil {
 		t.Fatal("ftp scheme accepted")
 	}
