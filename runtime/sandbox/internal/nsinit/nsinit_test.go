@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestSpecRoundTrip(t *testing.T) {
@@ -100,7 +102,55 @@ func TestMkdirAll(t *testing.T) {
 	}
 }
 
-func TestSeccompFilterShape(t *testing.T) {
+// bpfRun interprets the classic BPF subset the filter uses.
+func bpfRun(t *testing.T, prog []unix.SockFilter, nr, arch uint32, arg0 uint32) uint32 {
+	t.Helper()
+	var acc uint32
+	load := func(off uint32) uint32 {
+		switch off {
+		case offNr:
+			return nr
+		case offArch:
+			return arch
+		case offArg0:
+			return arg0
+		}
+		t.Fatalf("load of offset %d", off)
+		return 0
+	}
+	for pc := 0; pc < len(prog); pc++ {
+		ins := prog[pc]
+		switch ins.Code {
+		case unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
+			acc = load(ins.K)
+		case unix.BPF_ALU | unix.BPF_AND | unix.BPF_K:
+			acc &= ins.K
+		case unix.BPF_RET | unix.BPF_K:
+			return ins.K
+		case unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K, unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K:
+			var cond bool
+			switch ins.Code &^ (unix.BPF_JMP | unix.BPF_K) {
+			case unix.BPF_JEQ:
+				cond = acc == ins.K
+			case unix.BPF_JGE:
+				cond = acc >= ins.K
+			case unix.BPF_JSET:
+				cond = acc&ins.K != 0
+			}
+			if cond {
+				pc += int(ins.Jt)
+			} else {
+				pc += int(ins.Jf)
+			}
+		default:
+			t.Fatalf("unexpected opcode %#x at %d", ins.Code, pc)
+		}
+	}
+	t.Fatal("program fell off its end")
+	return 0
+}
+
+func TestSeccompFilterVerdicts(t *testing.T) {
 	if len(arches) == 0 {
 		t.Skip("no seccomp table for this port")
 	}
@@ -108,15 +158,39 @@ func TestSeccompFilterShape(t *testing.T) {
 	if len(f) > 4096 {
 		t.Fatalf("filter of %d instructions exceeds BPF_MAXINSNS", len(f))
 	}
-	// Every jump stays inside the program.
-	for i, ins := range f {
-		if ins.Code&0x07 == 0x05 && ins.Code != 0x05 { // BPF_JMP, conditional
-			if i+1+int(ins.Jt) >= len(f) || i+1+int(ins.Jf) >= len(f) {
-				t.Fatalf("instruction %d jumps out of the program", i)
+	for _, a := range arches {
+		for _, nr := range a.denied {
+			if v := bpfRun(t, f, nr, a.audit, 0); v != retEPERM {
+				t.Errorf("arch %#x: denied call %d gets %#x", a.audit, nr, v)
+			}
+		}
+		if v := bpfRun(t, f, a.clone, a.audit, uint32(unix.SIGCHLD)|unix.CLONE_VM); v != retAllow {
+			t.Errorf("arch %#x: plain clone gets %#x", a.audit, v)
+		}
+		if v := bpfRun(t, f, a.clone, a.audit, unix.CLONE_NEWUSER); v != retEPERM {
+			t.Errorf("arch %#x: clone(CLONE_NEWUSER) gets %#x", a.audit, v)
+		}
+		if v := bpfRun(t, f, a.clone3, a.audit, 0); v != retENOSYS {
+			t.Errorf("arch %#x: clone3 gets %#x", a.audit, v)
+		}
+		denied := map[uint32]bool{a.clone: true, a.clone3: true}
+		for _, nr := range a.denied {
+			denied[nr] = true
+		}
+		for nr := uint32(0); nr < 500; nr++ {
+			if !denied[nr] {
+				if v := bpfRun(t, f, nr, a.audit, unix.CLONE_NEWUSER); v != retAllow {
+					t.Fatalf("arch %#x: call %d gets %#x, want allow", a.audit, nr, v)
+				}
+			}
+		}
+		if a.clearX32BitNrs {
+			if v := bpfRun(t, f, unix.SYS_UNSHARE|0x40000000, a.audit, 0); v != retEPERM {
+				t.Errorf("x32 unshare gets %#x", v)
 			}
 		}
 	}
-	if last := f[len(f)-1]; last.Code != 0x06 || last.K != retEPERM {
-		t.Fatalf("unknown architectures are not refused: %+v", last)
+	if v := bpfRun(t, f, 0, 0x12345678, 0); v != retEPERM {
+		t.Errorf("unknown architecture gets %#x", v)
 	}
 }

@@ -1,6 +1,7 @@
 package nsinit
 
 import (
+	"slices"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -59,25 +60,52 @@ func jump(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
 }
 
 // section checks one architecture's call number (already known to be
-// that architecture) and ends in a verdict.
+// that architecture) and ends in a verdict. The numbers are searched as a
+// binary tree: the kernel runs the filter on every system call and, when
+// it is loaded, once per call number to precompute its cache, so short
+// paths keep both cheap.
 func section(a arch) []unix.SockFilter {
 	p := []unix.SockFilter{stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, offNr)}
 	if a.clearX32BitNrs {
 		p = append(p, stmt(unix.BPF_ALU|unix.BPF_AND|unix.BPF_K, ^uint32(0x40000000)))
 	}
-	for _, nr := range a.denied {
-		p = append(p, jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, nr, 0, 1), stmt(unix.BPF_RET|unix.BPF_K, retEPERM))
+	nums := append([]uint32{a.clone, a.clone3}, a.denied...)
+	slices.Sort(nums)
+	nums = slices.Compact(nums)
+	verdict := func(nr uint32) []unix.SockFilter {
+		switch nr {
+		case a.clone: // refused only when it would create namespaces
+			return []unix.SockFilter{
+				stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, offArg0),
+				jump(unix.BPF_JMP|unix.BPF_JSET|unix.BPF_K, nsFlags, 0, 1),
+				stmt(unix.BPF_RET|unix.BPF_K, retEPERM),
+				stmt(unix.BPF_RET|unix.BPF_K, retAllow),
+			}
+		case a.clone3:
+			return []unix.SockFilter{stmt(unix.BPF_RET|unix.BPF_K, retENOSYS)}
+		}
+		return []unix.SockFilter{stmt(unix.BPF_RET|unix.BPF_K, retEPERM)}
 	}
-	return append(p,
-		jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, a.clone, 0, 4),
-		stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, offArg0),
-		jump(unix.BPF_JMP|unix.BPF_JSET|unix.BPF_K, nsFlags, 0, 1),
-		stmt(unix.BPF_RET|unix.BPF_K, retEPERM),
-		stmt(unix.BPF_RET|unix.BPF_K, retAllow),
-		jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, a.clone3, 0, 1),
-		stmt(unix.BPF_RET|unix.BPF_K, retENOSYS),
-		stmt(unix.BPF_RET|unix.BPF_K, retAllow),
-	)
+	return append(p, search(nums, verdict)...)
+}
+
+// search emits a binary search of the accumulator over sorted nums,
+// ending in verdict(n) for a match and in allow otherwise.
+func search(nums []uint32, verdict func(uint32) []unix.SockFilter) []unix.SockFilter {
+	if len(nums) <= 3 {
+		var p []unix.SockFilter
+		for _, n := range nums {
+			v := verdict(n)
+			p = append(p, jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, n, 0, uint8(len(v))))
+			p = append(p, v...)
+		}
+		return append(p, stmt(unix.BPF_RET|unix.BPF_K, retAllow))
+	}
+	mid := len(nums) / 2
+	left, right := search(nums[:mid], verdict), search(nums[mid:], verdict)
+	p := []unix.SockFilter{jump(unix.BPF_JMP|unix.BPF_JGE|unix.BPF_K, nums[mid], uint8(len(left)), 0)}
+	p = append(p, left...)
+	return append(p, right...)
 }
 
 // filter builds the program: one section per architecture this kernel
