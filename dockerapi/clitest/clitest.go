@@ -29,7 +29,10 @@ type Options struct {
 	// PushPull runs docker push and pull of an imported image; the engine
 	// must be able to push to and pull from the image's registry.
 	PushPull bool
-	CLI      string // docker binary; "" means Find()
+	// NoStdin skips `run -i` for engines that cannot feed a container's
+	// stdin (the suite then does not claim it works).
+	NoStdin bool
+	CLI     string // docker binary; "" means Find()
 }
 
 // Find is the docker CLI to drive: DOCKER_CLI if set, else the CLI 28 in

@@ -31,9 +31,11 @@ func Containers(t *testing.T, o Options) {
 	if code != 3 || out != "out\n" || errOut != "err\n" {
 		t.Errorf("run exit 3: code %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	out, errOut, code = c.run("foo\nbar\n", "run", "--rm", "-i", "--label", label, img, "cat")
-	if code != 0 || out != "foo\nbar\n" {
-		t.Errorf("run -i cat: code %d out %q err %q", code, out, errOut)
+	if !o.NoStdin {
+		out, errOut, code = c.run("foo\nbar\n", "run", "--rm", "-i", "--label", label, img, "cat")
+		if code != 0 || out != "foo\nbar\n" {
+			t.Errorf("run -i cat: code %d out %q err %q", code, out, errOut)
+		}
 	}
 
 	id := strings.TrimSpace(c.must("run", "-d", "--name", web, "--label", label, "--label", "app=shop", "-e", "PORT=8080",
