@@ -101,6 +101,13 @@ func Open(address string, tlsFiles *TLSFiles, timeout time.Duration) (*Engine, e
 	return &Engine{api: api, address: address, tls: tlsFiles, timeout: timeout}, nil
 }
 
+// API is the underlying Docker API client, for commands that need more
+// than engine.Engine (logs, exec, inspect output).
+func (e *Engine) API() *moby.Client { return e.api }
+
+// Address is the endpoint this engine talks to.
+func (e *Engine) Address() string { return e.address }
+
 // Close releases idle connections.
 func (e *Engine) Close() error { return e.api.Close() }
 
