@@ -32,7 +32,7 @@ func newContainerCmd() *cobra.Command {
 	inspect.Use, inspect.Short = "inspect [OPTIONS] CONTAINER [CONTAINER...]", "Display detailed information on one or more containers"
 	inspect.Flags().Set("type", "container")
 	cmd.AddCommand(newRunCmd(), newCreateCmd(), ls, newLogsCmd(), newStopCmd(), newStartCmd(), newRestartCmd(),
-		newKillCmd(), rm, newWaitCmd(), inspect, newExecCmd(), newCommitCmd())
+		newKillCmd(), rm, newContainerPruneCmd(), newWaitCmd(), inspect, newExecCmd(), newCommitCmd())
 	return cmd
 }
 
@@ -91,4 +91,17 @@ func eachContainer(cmd *cobra.Command, refs []string, fn func(ctx context.Contex
 		}
 		return nil
 	})
+}
+
+// parseFilterFlags reads docker's --filter name=value flags.
+func parseFilterFlags(flags []string) (moby.Filters, error) {
+	f := moby.Filters{}
+	for _, kv := range flags {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("bad format of filter %q (expected name=value)", kv)
+		}
+		f.Add(k, v)
+	}
+	return f, nil
 }

@@ -362,5 +362,13 @@ func TestContainerCommandOptions(t *testing.T) {
 	if _, _, code := cli.run("inspect", "--type", "container", "bb:snap"); code != 1 {
 		t.Errorf("inspect --type container of an image: exit %d", code)
 	}
-	cli.ok("rm", "svc", "first")
+
+	cli.ok("run", "-d", "--name", "keeper", "bb:1", "sleep", "300")
+	out = cli.ok("container", "prune", "-f")
+	if !strings.HasPrefix(out, "Deleted Containers:\n") || !strings.Contains(out, first) || !strings.HasSuffix(out, "\nTotal reclaimed space: 0B\n") {
+		t.Errorf("container prune -f:\n%s", out)
+	}
+	if got := cli.ok("container", "ls", "-a", "--format", "{{.Names}}"); got != "keeper\n" {
+		t.Errorf("after prune: %q, want only the running container", got)
+	}
 }

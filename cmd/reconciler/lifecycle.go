@@ -99,6 +99,48 @@ func newRmCmd() *cobra.Command {
 	return cmd
 }
 
+func newContainerPruneCmd() *cobra.Command {
+	var force bool
+	var filters []string
+	cmd := &cobra.Command{
+		Use:                   "prune [OPTIONS]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Remove all stopped containers",
+		Args:                  containerArgs(0, 0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := parseFilterFlags(filters)
+			if err != nil {
+				return containerUsageError(cmd, err.Error())
+			}
+			if !force {
+				ok, err := confirmPrompt(cmd.InOrStdin(), cmd.OutOrStdout(), "WARNING! This will remove all stopped containers.")
+				if err != nil || !ok {
+					return err
+				}
+			}
+			return withAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				res, err := c.ContainerPrune(ctx, moby.ContainerPruneOptions{Filters: f})
+				if err != nil {
+					return daemonError(err)
+				}
+				out := cmd.OutOrStdout()
+				if len(res.Report.ContainersDeleted) > 0 {
+					fmt.Fprintln(out, "Deleted Containers:")
+					for _, id := range res.Report.ContainersDeleted {
+						fmt.Fprintln(out, id)
+					}
+					fmt.Fprintln(out)
+				}
+				fmt.Fprintln(out, "Total reclaimed space:", imageHumanSize(int64(res.Report.SpaceReclaimed)))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
+	cmd.Flags().StringArrayVar(&filters, "filter", nil, "Provide filter values (e.g. label=KEY[=VALUE], until=TIMESTAMP)")
+	return cmd
+}
+
 func newStartCmd() *cobra.Command {
 	var attach bool
 	cmd := &cobra.Command{

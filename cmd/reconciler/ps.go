@@ -33,13 +33,9 @@ func newPsCmd() *cobra.Command {
 		Short:                 "List containers",
 		Args:                  containerArgs(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f := moby.Filters{}
-			for _, kv := range filters {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					return containerUsageError(cmd, fmt.Sprintf("bad format of filter %q (expected name=value)", kv))
-				}
-				f.Add(k, v)
+			f, err := parseFilterFlags(filters)
+			if err != nil {
+				return containerUsageError(cmd, err.Error())
 			}
 			opts := moby.ContainerListOptions{All: all || latest || last > 0, Limit: last, Filters: f}
 			if latest {
