@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"path/filepath"
 	"time"
 
@@ -73,4 +75,25 @@ func (r *Runtime) Attach(ctx context.Context, ref string) (*logs.Stream, error) 
 	s := logs.Read(ctx, filepath.Join(c.Dir, shim.LogFile), logs.ReadOptions{Tail: 0, Follow: true, Stop: stop})
 	r.stopWhen(ctx, s, stop, func(ctx context.Context) { r.waitExit(ctx, c.ID, exits) })
 	return s, nil
+}
+
+// AttachStdin returns a writer into the running container's stdin (it must
+// have been created with OpenStdin). Close ends this client's input: with
+// StdinOnce the container then reads EOF, as after `echo x | docker run -i`.
+func (r *Runtime) AttachStdin(ctx context.Context, ref string) (io.WriteCloser, error) {
+	c, err := r.Inspect(ref)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Spec.OpenStdin {
+		return nil, fmt.Errorf("%w: container %s was created without an open stdin", ErrInvalid, c.Name)
+	}
+	if !c.State.Running() {
+		return nil, fmt.Errorf("%w: cannot attach to the stdin of container %s", ErrNotRunning, c.Name)
+	}
+	w, err := shim.Stdin(ctx, c.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("attach stdin of container %s: %w", c.Name, err)
+	}
+	return w, nil
 }

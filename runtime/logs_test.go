@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -65,4 +66,61 @@ func TestClosedFollowLeavesNoGoroutine(t *testing.T) {
 		a.Close()
 	}
 	eventually(t, "follow goroutines to end", func() bool { return goruntime.NumGoroutine() <= base+2 })
+}
+
+func TestStdin(t *testing.T) {
+	for _, host := range []bool{true, false} {
+		r := newRuntime(t, host)
+		ctx := context.Background()
+		var s Spec
+		if host {
+			s = hostSpec("cat-host", "exec cat")
+		} else {
+			s = boxSpec(t, "cat-box", "exec cat")
+		}
+		s.OpenStdin, s.StdinOnce = true, true
+		id := mustCreate(t, r, s)
+		att, _ := r.Attach(ctx, id)
+		mustStart(t, r, id)
+		in, err := r.AttachStdin(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(in, "hello through stdin")
+		in.Close()
+		if got := readAll(t, att); fmt.Sprint(got) != "[stdout:hello through stdin]" {
+			t.Errorf("host=%v: output %q", host, got)
+		}
+		if code := waitExit(t, r, id); code != 0 {
+			t.Errorf("host=%v: cat exited %d (EOF expected)", host, code)
+		}
+		// Without OpenStdin there is nothing to attach to.
+		plain := mustCreate(t, r, hostSpec("plain-"+fmt.Sprint(host), "exec sleep 100"))
+		if _, err := r.AttachStdin(ctx, plain); !errors.Is(err, ErrInvalid) {
+			t.Errorf("AttachStdin without OpenStdin: %v", err)
+		}
+	}
+}
+
+func TestStdinStaysOpenWithoutStdinOnce(t *testing.T) {
+	r := newRuntime(t, true)
+	ctx := context.Background()
+	s := hostSpec("cat-open", "exec cat")
+	s.OpenStdin = true
+	id := mustCreate(t, r, s)
+	mustStart(t, r, id)
+	for _, msg := range []string{"first", "second"} {
+		in, err := r.AttachStdin(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(in, msg)
+		in.Close()
+	}
+	eventually(t, "both lines", func() bool {
+		return len(readAll(t, must(r.Logs(ctx, id, LogOptions{Tail: logs.TailAll})))) == 2
+	})
+	if c, _ := r.Inspect(id); c.State.Status != StateRunning {
+		t.Errorf("cat ended although stdin stays open: %+v", c.State)
+	}
 }

@@ -1,10 +1,12 @@
 package shim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -18,6 +20,9 @@ import (
 //	{"Op":"stop","Signal":15,"Grace":1e10}  -> signal, SIGKILL after Grace,
 //	                                           reply once the exit is final
 //	{"Op":"kill","Signal":9}                -> signal the container's init
+//	{"Op":"stdin"}                          -> a reply, then the client's bytes
+//	                                           go to the container's stdin
+//	                                           until it half-closes
 //
 // Stop, and kill with SIGKILL or the stop signal, end the restart policy
 // (Docker's "manually stopped").
@@ -49,11 +54,18 @@ func (s *shim) serve(l *listener) {
 func (s *shim) handle(c *os.File) {
 	defer c.Close()
 	var req Request
-	if err := json.NewDecoder(c).Decode(&req); err != nil {
+	dec := json.NewDecoder(c)
+	if err := dec.Decode(&req); err != nil {
 		return
 	}
 	var err error
 	switch req.Op {
+	case "stdin":
+		// The request's JSON is followed by a newline, then the input.
+		rest, _ := io.ReadAll(dec.Buffered())
+		rest = bytes.TrimPrefix(rest, []byte("\n"))
+		s.attachStdin(c, io.MultiReader(bytes.NewReader(rest), c))
+		return
 	case "status":
 	case "stop":
 		s.stop(unix.Signal(req.Signal), req.Grace)
@@ -70,6 +82,35 @@ func (s *shim) handle(c *os.File) {
 	resp.State = s.st
 	s.mu.Unlock()
 	json.NewEncoder(c).Encode(resp)
+}
+
+// attachStdin answers, then copies what the client sends into the current
+// run's stdin until the client half-closes; with StdinOnce that closes the
+// container's stdin too.
+func (s *shim) attachStdin(c *os.File, in io.Reader) {
+	s.mu.Lock()
+	r := s.run
+	st := s.st
+	s.mu.Unlock()
+	resp := response{State: st}
+	switch {
+	case !s.cfg.Spec.OpenStdin:
+		resp.Error = "the container was created without an open stdin (OpenStdin)"
+	case r == nil:
+		resp.Error = "container is not running"
+	}
+	if json.NewEncoder(c).Encode(resp) != nil || resp.Error != "" {
+		return
+	}
+	r.stdinMu.Lock()
+	w := r.stdin
+	r.stdinMu.Unlock()
+	if w != nil {
+		io.Copy(w, in) // ends at the client's EOF or the run's end
+	}
+	if s.cfg.Spec.StdinOnce {
+		r.closeStdin()
+	}
 }
 
 func (s *shim) endPolicy() {
@@ -149,4 +190,43 @@ func Call(ctx context.Context, dir string, req Request) (State, error) {
 		return resp.State, errors.New(resp.Error)
 	}
 	return resp.State, nil
+}
+
+// Stdin connects to the shim's stdin feed: what is written goes to the
+// container's stdin; Close ends this client's input (EOF for the
+// container if it was created with StdinOnce).
+func Stdin(ctx context.Context, dir string) (io.WriteCloser, error) {
+	c, err := dialDir(dir, SockFile)
+	if err != nil {
+		return nil, fmt.Errorf("reach shim: %w", err)
+	}
+	if err := json.NewEncoder(c).Encode(Request{Op: "stdin"}); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("shim request: %w", err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetReadDeadline(dl)
+	}
+	var resp response
+	if err := json.NewDecoder(c).Decode(&resp); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("shim response: %w", err)
+	}
+	if resp.Error != "" {
+		c.Close()
+		return nil, errors.New(resp.Error)
+	}
+	return stdinConn{c}, nil
+}
+
+type stdinConn struct{ f *os.File }
+
+func (s stdinConn) Write(p []byte) (int, error) { return s.f.Write(p) }
+
+// Close half-closes (the shim sees EOF), then releases the socket.
+func (s stdinConn) Close() error {
+	if rc, err := s.f.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { unix.Shutdown(int(fd), unix.SHUT_WR) })
+	}
+	return s.f.Close()
 }

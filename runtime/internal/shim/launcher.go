@@ -14,9 +14,9 @@ import (
 // started: the sandbox (namespaces, overlay rootfs, cgroups) in production,
 // a plain host process in tests of the lifecycle itself.
 type launcher interface {
-	// start starts one run of the container with the given stdout and
-	// stderr (stdin is /dev/null).
-	start(dir string, c *Config, stdout, stderr *os.File) (process, error)
+	// start starts one run of the container with the given stdio (a nil
+	// stdin is /dev/null).
+	start(dir string, c *Config, stdin, stdout, stderr *os.File) (process, error)
 	// cleanup releases what runs left behind (mounts, cgroup); idempotent.
 	cleanup(dir string, c *Config) error
 }
@@ -69,7 +69,7 @@ func startExitCode(err error) int {
 // own process group: no isolation at all. Only tests select it.
 type hostLauncher struct{}
 
-func (hostLauncher) start(dir string, c *Config, stdout, stderr *os.File) (process, error) {
+func (hostLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.File) (process, error) {
 	if len(c.Spec.Args) == 0 {
 		return nil, errors.New("no command given")
 	}
@@ -77,6 +77,9 @@ func (hostLauncher) start(dir string, c *Config, stdout, stderr *os.File) (proce
 	cmd.Env = c.Spec.Env
 	cmd.Dir = c.Spec.Cwd
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, err

@@ -39,9 +39,12 @@ func sandboxConfig(dir string, c *Config) sandbox.Config {
 	}
 }
 
-func (sandboxLauncher) start(dir string, c *Config, stdout, stderr *os.File) (process, error) {
+func (sandboxLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.File) (process, error) {
 	cfg := sandboxConfig(dir, c)
 	cfg.Stdout, cfg.Stderr = stdout, stderr
+	if stdin != nil {
+		cfg.Stdin = stdin
+	}
 	p, err := sandbox.Start(cfg)
 	if err != nil {
 		return nil, err

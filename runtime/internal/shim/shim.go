@@ -100,6 +100,19 @@ type shimRun struct {
 	proc   process
 	done   chan struct{} // closed when the process exited and the exit is recorded
 	copies chan struct{} // one value per log copier at EOF
+
+	stdinMu sync.Mutex
+	stdin   *os.File // write end of the container's stdin (OpenStdin), nil once closed
+}
+
+// closeStdin gives the container EOF on stdin.
+func (r *shimRun) closeStdin() {
+	r.stdinMu.Lock()
+	defer r.stdinMu.Unlock()
+	if r.stdin != nil {
+		r.stdin.Close()
+		r.stdin = nil
+	}
 }
 
 // ReadyMsg is what the shim reports on the ready pipe.
@@ -245,6 +258,7 @@ func (s *shim) supervise() {
 		s.run = nil
 		s.mu.Unlock()
 		if r != nil {
+			r.closeStdin()
 			close(r.done)
 		}
 		if !restart {
@@ -293,15 +307,29 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 		outW.Close()
 		return nil, s.startFailed(first, err)
 	}
-	proc, err := s.launch.start(s.dir, s.cfg, outW, errW)
+	var inR, inW *os.File
+	if s.cfg.Spec.OpenStdin {
+		if inR, inW, err = os.Pipe(); err != nil {
+			outR.Close()
+			errR.Close()
+			return nil, s.startFailed(first, err)
+		}
+	}
+	proc, err := s.launch.start(s.dir, s.cfg, inR, outW, errW)
 	outW.Close()
 	errW.Close()
+	if inR != nil {
+		inR.Close()
+	}
 	if err != nil {
 		outR.Close()
 		errR.Close()
+		if inW != nil {
+			inW.Close()
+		}
 		return nil, s.startFailed(first, err)
 	}
-	r := &shimRun{proc: proc, done: make(chan struct{}), copies: make(chan struct{}, 2)}
+	r := &shimRun{proc: proc, done: make(chan struct{}), copies: make(chan struct{}, 2), stdin: inW}
 	for _, p := range []struct {
 		stream string
 		f      *os.File

@@ -40,6 +40,13 @@ type Spec struct {
 	StopSignal string
 	StopGrace  time.Duration
 
+	// OpenStdin gives the container a stdin that attached clients write
+	// to (Runtime.AttachStdin); without it stdin is /dev/null. StdinOnce
+	// closes it (EOF) when the first attached client is done, as
+	// `docker run -i` does.
+	OpenStdin bool `json:",omitempty"`
+	StdinOnce bool `json:",omitempty"`
+
 	// LogMaxSize and LogMaxFiles bound the container's log (0 = the
 	// runtime's Options).
 	LogMaxSize  int64
