@@ -98,6 +98,46 @@ func TestDockerCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("run-stdin", func(t *testing.T) {
+		// echo foo | docker run -i --rm IMG cat (contract §5: raw stdin on
+		// the hijacked attach, then a half-close that ends cat).
+		c := d.cli(t)
+		r := c.runIn(strings.NewReader("from stdin\n"), "run", "-i", "--rm", "bb:e2e", "cat")
+		if r.Code != 0 || r.Out != "from stdin\n" {
+			t.Errorf("echo 'from stdin' | docker run -i --rm bb:e2e cat: want %q, got %s", "from stdin\n", r)
+		}
+		c.ok("create", "-i", "--name", "stdin", "bb:e2e", "cat")
+		if got := c.ok("inspect", "-f", "{{.Config.OpenStdin}}", "stdin"); got != "true\n" {
+			t.Errorf("docker create -i: Config.OpenStdin = %q, want true (start -ai reads it to decide on attaching stdin)", got)
+		}
+		r = c.runIn(strings.NewReader("via start\n"), "start", "-ai", "stdin")
+		if r.Code != 0 || r.Out != "via start\n" {
+			t.Errorf("echo 'via start' | docker start -ai stdin: want %q, got %s", "via start\n", r)
+		}
+		c.try("rm", "-f", "stdin")
+	})
+
+	t.Run("exec", func(t *testing.T) {
+		c := d.cli(t)
+		c.ok("run", "-d", "--name", "ex", "bb:e2e", "sleep", "1000")
+		r := c.runIn(strings.NewReader("to exec\n"), "exec", "-i", "ex", "cat")
+		if r.Code != 0 || r.Out != "to exec\n" {
+			t.Errorf("echo 'to exec' | docker exec -i ex cat: %s", r)
+		}
+		if got := c.ok("exec", "-e", "FOO=bar", "-w", "/bin", "ex", "sh", "-c", "echo $FOO $(pwd)"); got != "bar /bin\n" {
+			t.Errorf("docker exec -e FOO=bar -w /bin: got %q, want %q", got, "bar /bin\n")
+		}
+		// dockerd: exit 126 and the runtime's error when the binary is missing.
+		r = c.try("exec", "ex", "nosuchbinary")
+		if r.Code != 126 || !strings.Contains(r.Out+r.Err, "nosuchbinary") {
+			t.Errorf("docker exec ex nosuchbinary: want exit 126 naming the binary, got %s", r)
+		}
+		c.ok("stop", "-t", "1", "ex")
+		r = c.fails("exec", "ex", "true")
+		wantContains(t, "docker exec into a stopped container", r.Err, "is not running")
+		c.ok("rm", "ex")
+	})
+
 	t.Run("lifecycle", func(t *testing.T) {
 		c := d.cli(t)
 		c.ok("run", "-d", "--name", "life", "bb:e2e", "sleep", "1000")
@@ -282,6 +322,21 @@ func TestDockerCLI(t *testing.T) {
 		}
 		if i, j := strings.Index(got, "create"), strings.Index(got, "die"); i < 0 || j < i {
 			t.Errorf("docker events: create must come before die: %q", got)
+		}
+	})
+
+	t.Run("events-live", func(t *testing.T) {
+		// An open stream sees an event as it happens (the controller's use).
+		c := d.cli(t)
+		ev := c.background("events", "--filter", "type=container", "--filter", "event=start",
+			"--format", "{{.Actor.Attributes.name}} {{.Action}}")
+		time.Sleep(300 * time.Millisecond) // let the stream open before the event
+		c.ok("run", "--rm", "--name", "live", "bb:e2e", "true")
+		if !waitFor(5*time.Second, func() bool { return strings.Contains(ev.out.String(), "live start") }) {
+			t.Errorf("docker events (streaming) did not show %q within 5s: %q %q", "live start", ev.out.String(), ev.errb.String())
+		}
+		if strings.Contains(ev.out.String(), "die") {
+			t.Errorf("docker events --filter event=start let other actions through: %q", ev.out.String())
 		}
 	})
 
