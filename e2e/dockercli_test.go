@@ -183,6 +183,34 @@ func TestDockerCLI(t *testing.T) {
 		c.ok("rm", "life")
 	})
 
+	t.Run("isolation-and-policies", func(t *testing.T) {
+		c := d.cli(t)
+		id := strings.TrimSpace(c.ok("create", "--name", "iso", "bb:e2e", "sh", "-c", "echo $$; hostname"))
+		if got, want := c.ok("start", "-a", "iso"), "1\n"+id[:12]+"\n"; got != want {
+			t.Errorf("docker start -a iso (PID and default hostname): got %q, want %q", got, want)
+		}
+		c.ok("rm", "iso")
+		if got := c.ok("run", "--rm", "-h", "myhost", "-u", "1000:1000", "-w", "/etc", "bb:e2e", "sh", "-c", "hostname; id -u; id -g; pwd"); got != "myhost\n1000\n1000\n/etc\n" {
+			t.Errorf("docker run -h myhost -u 1000:1000 -w /etc: got %q", got)
+		}
+		r := c.try("run", "--name", "oom", "-m", "32m", "bb:e2e", "sh", "-c", "head -c 200m /dev/zero | tail > /dev/null")
+		if r.Code != 137 {
+			t.Errorf("docker run -m 32m of a 200 MB memory hog: want exit 137, got %s", r)
+		}
+		if got := c.ok("inspect", "-f", "{{.State.OOMKilled}}", "oom"); got != "true\n" {
+			t.Errorf("OOM-killed container: State.OOMKilled = %q", got)
+		}
+		c.ok("rm", "oom")
+		c.ok("run", "-d", "--name", "onfail", "--restart", "on-failure:2", "bb:e2e", "sh", "-c", "exit 1")
+		if !waitFor(10*time.Second, func() bool {
+			return c.try("inspect", "-f", "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}", "onfail").Out == "2 exited 1\n"
+		}) {
+			t.Errorf("--restart on-failure:2 of a failing command: inspect = %q, want RestartCount 2, exited, code 1",
+				c.try("inspect", "-f", "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}", "onfail").Out)
+		}
+		c.ok("rm", "-f", "onfail")
+	})
+
 	t.Run("logs-follow", func(t *testing.T) {
 		c := d.cli(t)
 		c.ok("run", "-d", "--name", "counter", "bb:e2e", "sh", "-c", "for i in 1 2 3 4 5; do echo n$i; sleep 0.2; done")
