@@ -277,8 +277,9 @@ func TestContainerCommandErrors(t *testing.T) {
 }
 
 // With a daemon serving the root, the same commands go through it: run -d
-// --rm is removed by the daemon, logs -f follows to the end, and our ps
-// prints what the real docker CLI prints for the same daemon.
+// --rm is removed by the daemon, logs -f follows to the end, exec -d
+// outlives the command, and our ps prints what the real docker CLI prints
+// for the same daemon.
 func TestContainerCommandsThroughDaemon(t *testing.T) {
 	root := containerRoot(t)
 	sock := filepath.Join(t.TempDir(), "d.sock")
@@ -292,6 +293,10 @@ func TestContainerCommandsThroughDaemon(t *testing.T) {
 	cli.eventually("", "ps", "-aq")
 
 	cli.ok("run", "-d", "--name", "web", "bb:1", "sleep", "300")
+	if out, _, code := cli.run("exec", "-d", "web", "sh", "-c", "sleep 0.3; touch /detached"); out != "" || code != 0 {
+		t.Errorf("exec -d: %q exit %d", out, code)
+	}
+	cli.eventually("/detached\n", "exec", "web", "ls", "/detached")
 	if _, err := os.Stat("/usr/local/bin/docker"); err == nil {
 		var ours, theirs string
 		for range 3 { // CREATED may tick between the two calls
@@ -336,10 +341,9 @@ func TestContainerCommandOptions(t *testing.T) {
 		t.Errorf("logs --since the future: %q", got)
 	}
 
-	if out, _, code := cli.run("exec", "-d", "svc", "touch", "/detached"); out != "" || code != 0 {
-		t.Errorf("exec -d: %q exit %d", out, code)
+	if _, errs, code := cli.run("exec", "-d", "svc", "true"); code != 1 || !strings.Contains(errs, "needs a daemon") {
+		t.Errorf("exec -d without a daemon: exit %d %q", code, errs)
 	}
-	cli.eventually("/detached\n", "exec", "svc", "ls", "/detached")
 
 	// stop sends the container's stop signal: the trap exits 0.
 	cli.ok("stop", "svc")

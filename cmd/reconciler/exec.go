@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
@@ -34,6 +35,9 @@ func newExecCmd() *cobra.Command {
 				info, err := c.ContainerInspect(ctx, args[0], moby.ContainerInspectOptions{})
 				if err != nil {
 					return daemonError(err)
+				}
+				if detach && servedInProcess(c) {
+					return &exitError{code: 1, msg: fmt.Sprintf("Error: exec -d needs a daemon serving %s ('reconciler daemon'): without one the command would end with this process. Run it without -d.", global.root)}
 				}
 				ex, err := c.ExecCreate(ctx, info.Container.ID, o)
 				if err != nil {
