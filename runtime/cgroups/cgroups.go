@@ -262,16 +262,35 @@ func (g *Group) Pids() ([]int, error) {
 
 // OOMKills returns how many processes of the group the kernel's OOM killer
 // has killed (v1: memory.oom_control oom_kill; v2: memory.events oom_kill).
-func (g *Group) OOMKills() (int64, error) {
+// found is false on kernels older than 4.13, which do not count them.
+func (g *Group) OOMKills() (n int64, found bool, err error) {
 	var file string
 	if g.v2 {
 		file = filepath.Join(g.Dirs[""], "memory.events")
 	} else if d, ok := g.Dirs["memory"]; ok {
 		file = filepath.Join(d, "memory.oom_control")
 	} else {
-		return 0, nil
+		return 0, false, nil
 	}
 	return readKey(file, "oom_kill")
+}
+
+// OOMKilled tells whether the OOM killer struck the group. Without an
+// oom_kill counter (old v1 kernels) it infers it, like Docker did, from a
+// process that died of SIGKILL in a group that hit its memory limit.
+func (g *Group) OOMKilled(diedOfSIGKILL bool) bool {
+	n, found, err := g.OOMKills()
+	if err != nil {
+		return false
+	}
+	if found {
+		return n > 0
+	}
+	if d, ok := g.Dirs["memory"]; ok && diedOfSIGKILL {
+		failed, err := readInt(filepath.Join(d, "memory.failcnt"))
+		return err == nil && failed > 0
+	}
+	return false
 }
 
 // MemoryUsage returns the group's current memory use in bytes.
@@ -399,18 +418,19 @@ func readInt(path string) (int64, error) {
 }
 
 // readKey reads the value of "key N" in a flat-keyed cgroup file.
-func readKey(path, key string) (int64, error) {
+func readKey(path, key string) (int64, bool, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, fmt.Errorf("cgroups: %w", err)
+		return 0, false, fmt.Errorf("cgroups: %w", err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 2 && f[0] == key {
-			return strconv.ParseInt(f[1], 10, 64)
+			n, err := strconv.ParseInt(f[1], 10, 64)
+			return n, err == nil, err
 		}
 	}
-	return 0, nil
+	return 0, false, nil
 }
 
 func firstErr(errs ...error) error {

@@ -101,8 +101,11 @@ func TestV1LimitsMembershipAndRemoval(t *testing.T) {
 	if of.ID != id || of.Dirs["memory"] != g.Dirs["memory"] || of.Dirs["pids"] != g.Dirs["pids"] {
 		t.Fatalf("OfPid = %+v, want %+v", of, g)
 	}
-	if n, err := g.OOMKills(); err != nil || n != 0 {
-		t.Fatalf("OOMKills = %d, %v", n, err)
+	if n, found, err := g.OOMKills(); err != nil || n != 0 || !found {
+		t.Fatalf("OOMKills = %d, %v, %v", n, found, err)
+	}
+	if g.OOMKilled(true) {
+		t.Fatal("OOMKilled without any OOM")
 	}
 	if _, err := g.MemoryUsage(); err != nil {
 		t.Fatal(err)

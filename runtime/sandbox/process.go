@@ -57,9 +57,7 @@ func (p *Process) Wait() (ExitStatus, error) {
 			p.status = ExitStatus{Code: ws.ExitStatus()}
 		}
 		if p.group != nil {
-			if n, err := p.group.OOMKills(); err == nil && n > 0 {
-				p.status.OOMKilled = true
-			}
+			p.status.OOMKilled = p.group.OOMKilled(p.status.Signal == syscall.SIGKILL)
 		}
 	})
 	return p.status, p.err
