@@ -74,6 +74,12 @@ func TestDaemonSIGKILLKeepsContainers(t *testing.T) {
 		t.Errorf("ticker's log lacks the ticks printed while the daemon was down: tick %d before the kill, %d right after the restart 0.7s later", beforeKill, afterRestart)
 	}
 
+	// docker logs -f through the new daemon follows the adopted container.
+	f := c.background("logs", "-f", "--tail", "1", "ticker")
+	if !waitFor(10*time.Second, func() bool { return lastTick(f.out.String()) > afterRestart+3 }) {
+		t.Errorf("docker logs -f ticker after the daemon restart: no new ticks beyond %d: %q", afterRestart, f.out.String())
+	}
+
 	// The new daemon supervises and controls what it adopted.
 	if got := c.ok("exec", "ticker", "echo", "exec-after-restart"); got != "exec-after-restart\n" {
 		t.Errorf("docker exec into an adopted container = %q", got)
@@ -98,6 +104,58 @@ func TestDaemonSIGKILLKeepsContainers(t *testing.T) {
 	if ps := c.ok("ps"); len(rows(ps)) != 0 {
 		t.Errorf("docker ps after stopping everything:\n%s", ps)
 	}
+	if !f.exited(10 * time.Second) {
+		t.Errorf("docker logs -f ticker still following 10s after the container stopped")
+	}
+}
+
+// TestContainersExitWhileDaemonDown: containers that end while no daemon
+// runs are found exited, with their exit code, by the next daemon, and a
+// --restart always one is restarted by it once. The exits are triggered
+// from the host through a volume, while the daemon is dead.
+func TestContainersExitWhileDaemonDown(t *testing.T) {
+	requireE2E(t)
+	root := newRoot(t)
+	d := startDaemon(t, root, daemonOpts{})
+	c := d.cli(t)
+	buildBusybox(t, c, "bb:e2e")
+	c.ok("run", "-d", "--name", "exiter", "-v", "trigger:/t", "bb:e2e", "sh", "-c",
+		"while [ ! -e /t/exit ]; do sleep 0.05; done; exit 7")
+	c.ok("run", "-d", "--name", "crasher", "--restart", "always", "-v", "trigger:/t", "bb:e2e", "sh", "-c",
+		"while [ ! -e /t/crash ]; do sleep 0.05; done; rm /t/crash; exit 3")
+	trigger := volumeMountpoint(t, c, "trigger")
+	pids := map[string]int{}
+	for _, name := range []string{"exiter", "crasher"} {
+		pids[name], _ = strconv.Atoi(strings.TrimSpace(c.ok("inspect", "-f", "{{.State.Pid}}", name)))
+	}
+
+	d.kill9()
+	writeFile(t, trigger+"/exit", "", 0o644)
+	writeFile(t, trigger+"/crash", "", 0o644)
+	for name, pid := range pids {
+		if !waitFor(10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }) {
+			t.Fatalf("%s (pid %d) did not exit on its trigger while the daemon was down", name, pid)
+		}
+	}
+	d.start()
+
+	if got := c.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "exiter"); got != "exited 7\n" {
+		t.Errorf("a container that exited 7 while no daemon ran: inspect = %q, want %q", got, "exited 7\n")
+	}
+	if got := c.ok("wait", "exiter"); got != "7\n" {
+		t.Errorf("docker wait exiter = %q, want 7", got)
+	}
+	wantContains(t, "docker ps -a row of exiter", psRow(t, c.ok("ps", "-a"), "exiter"), "Exited (7)")
+	if !waitFor(10*time.Second, func() bool {
+		return c.try("inspect", "-f", "{{.State.Running}} {{.RestartCount}}", "crasher").Out == "true 1\n"
+	}) {
+		t.Errorf("--restart always container that crashed while no daemon ran: inspect = %q, want running with RestartCount 1",
+			c.try("inspect", "-f", "{{.State.Running}} {{.RestartCount}}", "crasher").Out)
+	}
+	if n := strings.Count(c.ok("ps"), " crasher\n"); n != 1 {
+		t.Errorf("docker ps lists crasher %d times", n)
+	}
+	c.ok("stop", "-t", "1", "crasher")
 }
 
 // rows are the lines of a docker table after its header.
