@@ -31,9 +31,6 @@ type Resources struct {
 	PidsLimit   int64 // maximum number of tasks
 }
 
-// cpuPeriod is the CFS period used with NanoCPUs, Docker's value (100 ms).
-const cpuPeriod = 100000
-
 // Group is one container's control group, spread over one directory per
 // v1 hierarchy or a single v2 directory.
 type Group struct {
@@ -159,78 +156,6 @@ func enableV2Controllers(dir string) error {
 	}
 }
 
-// Set writes the limits of r; limits left at zero are reset to unlimited.
-func (g *Group) Set(r Resources) error {
-	if g.v2 {
-		d := g.Dirs[""]
-		mem, swap, pids, cpu := "max", "max", "max", fmt.Sprintf("max %d", cpuPeriod)
-		if r.MemoryBytes > 0 {
-			mem, swap = strconv.FormatInt(r.MemoryBytes, 10), "0"
-		}
-		if r.PidsLimit > 0 {
-			pids = strconv.FormatInt(r.PidsLimit, 10)
-		}
-		if r.NanoCPUs > 0 {
-			cpu = fmt.Sprintf("%d %d", quota(r.NanoCPUs), cpuPeriod)
-		}
-		return firstErr(
-			writeIfExists(filepath.Join(d, "memory.max"), mem, r.MemoryBytes > 0),
-			writeIfExists(filepath.Join(d, "memory.swap.max"), swap, false),
-			writeIfExists(filepath.Join(d, "cpu.max"), cpu, r.NanoCPUs > 0),
-			writeIfExists(filepath.Join(d, "pids.max"), pids, r.PidsLimit > 0),
-		)
-	}
-	var errs []error
-	if d, ok := g.Dirs["memory"]; ok {
-		lim := "-1"
-		if r.MemoryBytes > 0 {
-			lim = strconv.FormatInt(r.MemoryBytes, 10)
-		}
-		// memsw must stay >= limit_in_bytes: lower it last when limiting,
-		// raise it first when unlimiting. memsw == limit means no swap.
-		memsw := filepath.Join(d, "memory.memsw.limit_in_bytes")
-		if r.MemoryBytes > 0 {
-			errs = append(errs, writeIfExists(filepath.Join(d, "memory.limit_in_bytes"), lim, true))
-			errs = append(errs, writeIfExists(memsw, lim, false))
-		} else {
-			errs = append(errs, writeIfExists(memsw, lim, false))
-			errs = append(errs, writeIfExists(filepath.Join(d, "memory.limit_in_bytes"), lim, false))
-		}
-	} else if r.MemoryBytes > 0 {
-		errs = append(errs, errors.New("cgroups: memory limit requested but the memory controller is not mounted"))
-	}
-	if d, ok := g.Dirs["cpu"]; ok {
-		q := "-1"
-		if r.NanoCPUs > 0 {
-			q = strconv.FormatInt(quota(r.NanoCPUs), 10)
-			errs = append(errs, writeFile(filepath.Join(d, "cpu.cfs_period_us"), strconv.Itoa(cpuPeriod)))
-		}
-		errs = append(errs, writeIfExists(filepath.Join(d, "cpu.cfs_quota_us"), q, r.NanoCPUs > 0))
-	} else if r.NanoCPUs > 0 {
-		errs = append(errs, errors.New("cgroups: cpu limit requested but the cpu controller is not mounted"))
-	}
-	if d, ok := g.Dirs["pids"]; ok {
-		p := "max"
-		if r.PidsLimit > 0 {
-			p = strconv.FormatInt(r.PidsLimit, 10)
-		}
-		errs = append(errs, writeIfExists(filepath.Join(d, "pids.max"), p, r.PidsLimit > 0))
-	} else if r.PidsLimit > 0 {
-		errs = append(errs, errors.New("cgroups: pids limit requested but the pids controller is not mounted"))
-	}
-	return firstErr(errs...)
-}
-
-// quota converts NanoCPUs to a CFS quota for cpuPeriod, at least 1 ms as
-// the kernel requires.
-func quota(nano int64) int64 {
-	q := nano * cpuPeriod / 1e9
-	if q < 1000 {
-		q = 1000
-	}
-	return q
-}
-
 // Add moves process pid (all its threads) into the group.
 func (g *Group) Add(pid int) error {
 	s := strconv.Itoa(pid)
@@ -258,50 +183,6 @@ func (g *Group) Pids() ([]int, error) {
 		return pids, nil
 	}
 	return nil, nil
-}
-
-// OOMKills returns how many processes of the group the kernel's OOM killer
-// has killed (v1: memory.oom_control oom_kill; v2: memory.events oom_kill).
-// found is false on kernels older than 4.13, which do not count them.
-func (g *Group) OOMKills() (n int64, found bool, err error) {
-	var file string
-	if g.v2 {
-		file = filepath.Join(g.Dirs[""], "memory.events")
-	} else if d, ok := g.Dirs["memory"]; ok {
-		file = filepath.Join(d, "memory.oom_control")
-	} else {
-		return 0, false, nil
-	}
-	return readKey(file, "oom_kill")
-}
-
-// OOMKilled tells whether the OOM killer struck the group. Without an
-// oom_kill counter (old v1 kernels) it infers it, like Docker did, from a
-// process that died of SIGKILL in a group that hit its memory limit.
-func (g *Group) OOMKilled(diedOfSIGKILL bool) bool {
-	n, found, err := g.OOMKills()
-	if err != nil {
-		return false
-	}
-	if found {
-		return n > 0
-	}
-	if d, ok := g.Dirs["memory"]; ok && diedOfSIGKILL {
-		failed, err := readInt(filepath.Join(d, "memory.failcnt"))
-		return err == nil && failed > 0
-	}
-	return false
-}
-
-// MemoryUsage returns the group's current memory use in bytes.
-func (g *Group) MemoryUsage() (int64, error) {
-	if g.v2 {
-		return readInt(filepath.Join(g.Dirs[""], "memory.current"))
-	}
-	if d, ok := g.Dirs["memory"]; ok {
-		return readInt(filepath.Join(d, "memory.usage_in_bytes"))
-	}
-	return 0, nil
 }
 
 // Kill sends SIGKILL to every process left in the group.
@@ -383,61 +264,4 @@ func OfPid(pid int) (*Group, error) {
 	}
 	g.ID = filepath.Base(firstDir(g.Dirs))
 	return g, nil
-}
-
-func firstDir(m map[string]string) string {
-	for _, d := range m {
-		return d
-	}
-	return ""
-}
-
-func writeFile(path, v string) error {
-	if err := os.WriteFile(path, []byte(v), 0); err != nil {
-		return fmt.Errorf("cgroups: write %q to %s: %w", v, path, err)
-	}
-	return nil
-}
-
-// writeIfExists writes v to path; a missing file is an error only when the
-// value is a requested limit (required), not a reset to the default.
-func writeIfExists(path, v string, required bool) error {
-	err := writeFile(path, v)
-	if err != nil && !required && errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	return err
-}
-
-func readInt(path string) (int64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, fmt.Errorf("cgroups: %w", err)
-	}
-	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-}
-
-// readKey reads the value of "key N" in a flat-keyed cgroup file.
-func readKey(path, key string) (int64, bool, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, false, fmt.Errorf("cgroups: %w", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 2 && f[0] == key {
-			n, err := strconv.ParseInt(f[1], 10, 64)
-			return n, err == nil, err
-		}
-	}
-	return 0, false, nil
-}
-
-func firstErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
 }

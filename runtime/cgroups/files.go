@@ -1,0 +1,66 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+func firstDir(m map[string]string) string {
+	for _, d := range m {
+		return d
+	}
+	return ""
+}
+
+func writeFile(path, v string) error {
+	if err := os.WriteFile(path, []byte(v), 0); err != nil {
+		return fmt.Errorf("cgroups: write %q to %s: %w", v, path, err)
+	}
+	return nil
+}
+
+// writeIfExists writes v to path; a missing file is an error only when the
+// value is a requested limit (required), not a reset to the default.
+func writeIfExists(path, v string, required bool) error {
+	err := writeFile(path, v)
+	if err != nil && !required && errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func readInt(path string) (int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("cgroups: %w", err)
+	}
+	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+}
+
+// readKey reads the value of "key N" in a flat-keyed cgroup file.
+func readKey(path, key string) (int64, bool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false, fmt.Errorf("cgroups: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == key {
+			n, err := strconv.ParseInt(f[1], 10, 64)
+			return n, err == nil, err
+		}
+	}
+	return 0, false, nil
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
