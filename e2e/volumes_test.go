@@ -77,6 +77,52 @@ func TestVolumes(t *testing.T) {
 		}
 	})
 
+	t.Run("mount-kinds", func(t *testing.T) {
+		c := d.cli(t)
+		r := c.try("run", "--rm", "-v", "rov:/data:ro", "bb:e2e", "sh", "-c", "echo x > /data/f")
+		if r.Code == 0 || !strings.Contains(r.Err, "Read-only file system") {
+			t.Errorf("write to a volume mounted :ro: want a read-only failure, got %s", r)
+		}
+		host := t.TempDir()
+		writeFile(t, host+"/in", "from-host\n", 0o644)
+		if got := c.ok("run", "--rm", "-v", host+":/h", "bb:e2e", "sh", "-c", "cat /h/in; echo from-container > /h/out"); got != "from-host\n" {
+			t.Errorf("bind mount of a host folder: cat = %q", got)
+		}
+		if got := readFile(host + "/out"); got != "from-container\n" {
+			t.Errorf("bind mount: the host sees %q, want %q", got, "from-container\n")
+		}
+		r = c.try("run", "--rm", "--mount", "type=bind,src="+host+",dst=/h,readonly", "bb:e2e", "touch", "/h/new")
+		if r.Code == 0 || !strings.Contains(r.Err, "Read-only file system") {
+			t.Errorf("write to a readonly bind: %s", r)
+		}
+		r = c.try("run", "--rm", "-v", host+"/missing:/h", "bb:e2e", "true")
+		if r.Code != 125 || !strings.Contains(r.Err, host+"/missing") {
+			t.Errorf("bind of a missing host path: want exit 125 naming it, got %s", r)
+		}
+		r = c.try("run", "--rm", "--tmpfs", "/scratch:size=1m", "bb:e2e", "sh", "-c", "head -c 2000000 /dev/zero > /scratch/big")
+		if r.Code == 0 {
+			t.Errorf("2 MB written into a 1 MB tmpfs: %s", r)
+		}
+	})
+
+	t.Run("bad-input", func(t *testing.T) {
+		c := d.cli(t)
+		for _, name := range []string{"a", "bad/name", "..", "-dash"} {
+			before := c.ok("volume", "ls", "-q")
+			if r := c.try("volume", "create", name); r.Code == 0 {
+				t.Errorf("docker volume create %q succeeded: %s", name, r)
+			}
+			if after := c.ok("volume", "ls", "-q"); after != before {
+				t.Errorf("a refused docker volume create %q left a volume: %q", name, after)
+			}
+		}
+		c.ok("volume", "create", "--label", "team=a", "labelled")
+		c.ok("volume", "create", "plain")
+		if got := c.ok("volume", "ls", "-q", "--filter", "label=team=a"); got != "labelled\n" {
+			t.Errorf("docker volume ls -q --filter label=team=a = %q, want %q", got, "labelled\n")
+		}
+	})
+
 	t.Run("sigkill-mid-write", func(t *testing.T) {
 		c := d.cli(t)
 		c.ok("run", "-d", "--name", "appender", "-v", "wlog:/data", "bb:e2e", "sh", "-c",
