@@ -107,6 +107,8 @@ type watcher struct {
 	r  *Runtime
 	fs *fsnotify.Watcher
 
+	obsMu sync.Mutex // serializes observe
+
 	mu   sync.Mutex
 	seen map[string]counts
 	// recovering: the ExitCount of the lost-shim exit last restarted
@@ -232,6 +234,11 @@ func (w *watcher) notify() {
 // observe compares a container's state with what was last seen and emits
 // the events in between, in order: start, then (oom and) die, per run.
 func (w *watcher) observe(id string) {
+	// One observer at a time, from reading the state to publishing: an
+	// observe that returns has published everything up to what it read
+	// (Start relies on it for "start" before it returns).
+	w.obsMu.Lock()
+	defer w.obsMu.Unlock()
 	st, err := shim.ReadState(w.r.dir(id))
 	if err != nil {
 		if os.IsNotExist(err) {
