@@ -49,6 +49,9 @@ func engineConfig(cc dockerapi.ContainerCreateConfig) (engine.ContainerConfig, e
 	if cfg.StopTimeout != nil {
 		out.StopGrace = time.Duration(*cfg.StopTimeout) * time.Second
 	}
+	if cfg.OpenStdin || cfg.Tty {
+		return engine.ContainerConfig{}, fmt.Errorf("%w: interactive containers (-i, -t) are not supported by this engine yet: run without -i/-t, and use logs and exec", engine.ErrInvalid)
+	}
 	if hc.Privileged || len(hc.CapAdd) > 0 {
 		return engine.ContainerConfig{}, fmt.Errorf("%w: privileged containers and --cap-add are not supported by this engine", engine.ErrInvalid)
 	}

@@ -100,11 +100,16 @@ func (b *Backend) DiskUsage(ctx context.Context) (dockerapi.DiskUsage, error) {
 		j.UsageData = &volume.UsageData{Size: size, RefCount: int64(len(v.Users))}
 		du.Volumes = append(du.Volumes, j)
 	}
-	u, err := b.store().Usage()
-	if err != nil {
-		return du, err
+	// In the unit image sizes use, so the CLI's reclaimable figure adds up.
+	seen := map[digest.Digest]bool{}
+	for _, img := range imgs {
+		for _, l := range img.Layers {
+			if !seen[l.ChainID] {
+				seen[l.ChainID] = true
+				du.LayersSize += layerSize(l)
+			}
+		}
 	}
-	du.LayersSize = u.LayerBytes
 	return du, nil
 }
 
