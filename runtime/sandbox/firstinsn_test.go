@@ -2,8 +2,6 @@ package sandbox
 
 import (
 	"bytes"
-	"debug/elf"
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,64 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/reconciler/reconciler/runtime/sandbox/sandboxtest"
 )
-
-// clockProgram is a tiny static x86_64 ELF whose first instructions read
-// CLOCK_MONOTONIC and write the raw timespec to stdout, then exit 0: the
-// moment the container's program starts, with nothing (no libc, no
-// runtime) in between.
-func clockProgram() []byte {
-	code := []byte{
-		0x48, 0x83, 0xEC, 0x10, // sub rsp, 16
-		0xB8, 0xE4, 0x00, 0x00, 0x00, // mov eax, 228 (clock_gettime)
-		0xBF, 0x01, 0x00, 0x00, 0x00, // mov edi, 1 (CLOCK_MONOTONIC)
-		0x48, 0x89, 0xE6, // mov rsi, rsp
-		0x0F, 0x05, // syscall
-		0xB8, 0x01, 0x00, 0x00, 0x00, // mov eax, 1 (write)
-		0xBF, 0x01, 0x00, 0x00, 0x00, // mov edi, 1 (stdout)
-		0x48, 0x89, 0xE6, // mov rsi, rsp
-		0xBA, 0x10, 0x00, 0x00, 0x00, // mov edx, 16
-		0x0F, 0x05, // syscall
-		0xB8, 0x3C, 0x00, 0x00, 0x00, // mov eax, 60 (exit)
-		0x31, 0xFF, // xor edi, edi
-		0x0F, 0x05, // syscall
-	}
-	const base, hdrs = 0x400000, 64 + 56
-	size := uint64(hdrs + len(code))
-	var b bytes.Buffer
-	w := func(v any) { binary.Write(&b, binary.LittleEndian, v) }
-	b.Write([]byte{0x7f, 'E', 'L', 'F', byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), byte(elf.EV_CURRENT), 0, 0, 0, 0, 0, 0, 0, 0, 0})
-	w(uint16(elf.ET_EXEC))
-	w(uint16(elf.EM_X86_64))
-	w(uint32(elf.EV_CURRENT))
-	w(uint64(base + hdrs)) // entry
-	w(uint64(64))          // program headers offset
-	w(uint64(0))           // section headers offset
-	w(uint32(0))           // flags
-	w(uint16(64))          // ELF header size
-	w(uint16(56))          // program header size
-	w(uint16(1))           // program headers
-	w(uint16(64))          // section header size
-	w(uint16(0))           // section headers
-	w(uint16(0))           // section name table index
-	w(uint32(elf.PT_LOAD))
-	w(uint32(elf.PF_R | elf.PF_X))
-	w(uint64(0))    // offset
-	w(uint64(base)) // vaddr
-	w(uint64(base)) // paddr
-	w(size)         // file size
-	w(size)         // memory size
-	w(uint64(0x1000))
-	b.Write(code)
-	return b.Bytes()
-}
-
-func monotonic() time.Duration {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return time.Duration(ts.Nano())
-}
 
 // BenchmarkFirstInstruction measures create to the first instruction of
 // the container's program: from before Start (fresh container-layer
@@ -83,7 +25,7 @@ func BenchmarkFirstInstruction(b *testing.B) {
 		b.Fatal(err)
 	}
 	layer := b.TempDir()
-	if err := os.WriteFile(filepath.Join(layer, "clock"), clockProgram(), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(layer, "clock"), sandboxtest.ClockProgram(), 0o755); err != nil {
 		b.Fatal(err)
 	}
 	dir := b.TempDir()
@@ -91,7 +33,7 @@ func BenchmarkFirstInstruction(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		var out bytes.Buffer
-		t0 := monotonic()
+		t0 := sandboxtest.Monotonic()
 		c := filepath.Join(dir, strconv.Itoa(i))
 		for _, d := range []string{"upper", "work", "rootfs"} {
 			if err := os.MkdirAll(filepath.Join(c, d), 0o755); err != nil {
@@ -111,9 +53,8 @@ func BenchmarkFirstInstruction(b *testing.B) {
 			b.Fatalf("%+v %v %d bytes", st, err, out.Len())
 		}
 		Cleanup(cfg)
-		sec := binary.LittleEndian.Uint64(out.Bytes()[:8])
-		nsec := binary.LittleEndian.Uint64(out.Bytes()[8:])
-		lat = append(lat, time.Duration(sec)*time.Second+time.Duration(nsec)-t0)
+		at, _ := sandboxtest.ParseClock(out.Bytes())
+		lat = append(lat, at-t0)
 	}
 	b.StopTimer()
 	slices.Sort(lat)
@@ -132,14 +73,14 @@ func TestClockProgram(t *testing.T) {
 	}
 	cfg, out := testConfig(t, "/clock")
 	layer := t.TempDir()
-	os.WriteFile(filepath.Join(layer, "clock"), clockProgram(), 0o755)
+	os.WriteFile(filepath.Join(layer, "clock"), sandboxtest.ClockProgram(), 0o755)
 	cfg.LowerDirs = append(cfg.LowerDirs, layer)
 	cfg.Stderr = nil
-	t0 := monotonic()
+	t0 := sandboxtest.Monotonic()
 	if st := runContainer(t, cfg); st.Code != 0 || out.Len() != 16 {
 		t.Fatalf("exit %+v, %d bytes", st, out.Len())
 	}
-	at := time.Duration(binary.LittleEndian.Uint64(out.Bytes()[:8]))*time.Second + time.Duration(binary.LittleEndian.Uint64(out.Bytes()[8:]))
+	at, _ := sandboxtest.ParseClock(out.Bytes())
 	if d := at - t0; d <= 0 || d > time.Minute {
 		t.Fatalf("program read the clock %v after the start", d)
 	}

@@ -5,13 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/reconciler/reconciler/internal/reexec"
+	"github.com/reconciler/reconciler/runtime/sandbox/sandboxtest"
 )
 
 func TestMain(m *testing.M) {
@@ -37,7 +36,7 @@ func needRoot(t testing.TB) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: mounts, namespaces and cgroups")
 	}
-	if _, err := os.Stat("/bin/busybox"); err != nil {
+	if _, err := os.Stat(sandboxtest.Busybox); err != nil {
 		t.Skip("needs /bin/busybox (Debian package busybox-static)")
 	}
 	if busyboxLower == "" {
@@ -46,50 +45,10 @@ func needRoot(t testing.TB) {
 			t.Fatal(err)
 		}
 		busyboxLower = filepath.Join(dir, "rootfs")
-		if err := buildBusybox(busyboxLower); err != nil {
+		if err := sandboxtest.BuildBusybox(busyboxLower); err != nil {
 			t.Fatal(err)
 		}
 	}
-}
-
-// buildBusybox writes a minimal image: busybox with its applet symlinks
-// (busybox --install -s style), /etc/passwd and /etc/group.
-func buildBusybox(root string) error {
-	for _, d := range []string{"bin", "etc", "tmp", "proc", "sys", "dev", "root", "home/app"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			return err
-		}
-	}
-	os.Chmod(filepath.Join(root, "tmp"), 0o1777)
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(root, "bin/busybox"), bb, 0o755); err != nil {
-		return err
-	}
-	out, err := exec.Command("/bin/busybox", "--list").Output()
-	if err != nil {
-		return err
-	}
-	for _, name := range strings.Fields(string(out)) {
-		if name != "busybox" {
-			if err := os.Symlink("busybox", filepath.Join(root, "bin", name)); err != nil {
-				return err
-			}
-		}
-	}
-	files := map[string]string{
-		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-		"etc/group":  "root:x:0:\nstaff:x:50:app\napp:x:1000:\naudio:x:63:app,root\nnogroup:x:65534:\n",
-		"etc/motd":   "from the image\n",
-	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // testConfig returns a container config on the busybox image with fresh
