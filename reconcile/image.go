@@ -129,16 +129,23 @@ func (r imageReconciler) prune(ctx context.Context, eng engine.Engine, key spec.
 	}
 	for _, img := range imgs {
 		src := img.Labels[engine.LabelSource]
-		if !c.prunable(key, src) {
+		// Untagged ones are a build's intermediate images or superseded
+		// builds: they go with the tagged image, or with an image prune.
+		if len(img.RepoTags) == 0 || !c.prunable(key, src) {
 			continue
 		}
-		err := eng.RemoveImage(ctx, img.ID)
-		if errors.Is(err, engine.ErrConflict) {
-			c.notice("inuse:"+img.ID, fmt.Sprintf("keep %s: %v (removing it once unused)", name(key), err))
-			return Result{RequeueAfter: inUseRetry}, nil
-		}
-		if err != nil && !errors.Is(err, engine.ErrNotFound) {
-			return Result{}, fmt.Errorf("remove image: %w", err)
+		for _, tag := range img.RepoTags {
+			err := eng.RemoveImage(ctx, tag)
+			if errors.Is(err, engine.ErrConflict) {
+				if c.pruningContainers(key.Host) {
+					c.notice("inuse:"+img.ID, fmt.Sprintf("keep %s until the containers using it are removed", name(key)))
+					return Result{RequeueAfter: inUseRetry}, nil
+				}
+				return Result{}, fmt.Errorf("remove image %s: %w", tag, err)
+			}
+			if err != nil && !errors.Is(err, engine.ErrNotFound) {
+				return Result{}, fmt.Errorf("remove image %s: %w", tag, err)
+			}
 		}
 		c.act("remove", key, pruneReason(c, key, src))
 	}

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/spec"
@@ -43,15 +44,14 @@ func Observe(ctx context.Context, eng engine.Engine, host string) ([]ObjectStatu
 		out = append(out, s)
 	}
 	for _, img := range imgs {
-		if img.Labels[engine.LabelKind] != spec.KindImage {
+		// Untagged images with our labels are a build's intermediate
+		// images or superseded builds, not objects.
+		if img.Labels[engine.LabelKind] != spec.KindImage || len(img.RepoTags) == 0 {
 			continue
 		}
 		s := base(spec.KindImage, img.Labels)
 		s.ID, s.Created, s.Phase = img.ID, img.Created, Ready
-		s.Message = "present"
-		if len(img.RepoTags) == 0 {
-			s.Phase, s.Message = Progressing, "untagged (superseded)"
-		}
+		s.Message = "present: " + strings.Join(img.RepoTags, ", ")
 		out = append(out, s)
 	}
 	for _, v := range vols {

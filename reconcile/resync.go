@@ -33,6 +33,19 @@ func (c *Controller) pendingPrune(key spec.Key) {
 	c.mu.Unlock()
 }
 
+// pruningContainers reports whether containers on host await removal:
+// the volumes and images they use are removed after them.
+func (c *Controller) pruningContainers(host string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.pending {
+		if k.Host == host && k.Kind == spec.KindContainer {
+			return true
+		}
+	}
+	return false
+}
+
 // donePruning forgets a key nothing declares any more.
 func (c *Controller) donePruning(key spec.Key) {
 	c.mu.Lock()
@@ -106,7 +119,8 @@ func (c *Controller) resyncHost(ctx context.Context, host string) {
 		}
 	}
 	for _, x := range imgs {
-		if x.Labels[engine.LabelKind] == spec.KindImage {
+		// Untagged images with our labels are intermediate or superseded.
+		if x.Labels[engine.LabelKind] == spec.KindImage && len(x.RepoTags) > 0 {
 			act.images[x.Labels[engine.LabelName]] = append(act.images[x.Labels[engine.LabelName]], x)
 		}
 	}

@@ -85,8 +85,10 @@ func (r volumeReconciler) prune(ctx context.Context, eng engine.Engine, key spec
 		}
 		err := eng.RemoveVolume(ctx, v.Name)
 		if errors.Is(err, engine.ErrConflict) {
-			c.status.update(key, func(s *ObjectStatus) { s.Phase, s.Message = Progressing, "waiting for its containers to be removed" })
-			return Result{RequeueAfter: inUseRetry}, nil
+			if c.pruningContainers(key.Host) {
+				return Result{RequeueAfter: inUseRetry}, nil // they are on their way out
+			}
+			return Result{}, fmt.Errorf("remove volume: %w", err)
 		}
 		if err != nil && !errors.Is(err, engine.ErrNotFound) {
 			return Result{}, fmt.Errorf("remove volume: %w", err)
