@@ -74,7 +74,10 @@ type Mount struct {
 	Size     int64 // tmpfs size in bytes; 0 = kernel default (half of RAM)
 }
 
-// ExecConfig describes a process to run inside a running container.
+// ExecConfig describes a process to run inside a running container. Like
+// Docker's exec, callers pass the container's defaults where the exec sets
+// nothing: Env is the whole environment (the container's plus the exec's),
+// Cwd and User default to "/" and root here, not to the container's.
 type ExecConfig struct {
 	Args []string
 	Env  []string
