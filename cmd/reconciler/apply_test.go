@@ -191,3 +191,40 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestGetWatchPrintsChanges(t *testing.T) {
+	e := useFakeEngine(t)
+	e.AddImage("docker.io/library/busybox:1.36")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(cliApp), 0o644)
+	if _, errs, code := run(t, "apply", "-f", dir); code != 0 {
+		t.Fatalf("apply: %s", errs)
+	}
+	root := newRootCmd()
+	var out syncBuf
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs([]string{"get", "containers", "-w"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	waitOut := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Second)
+		for !strings.Contains(out.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("output lacks %q:\n%s", want, out.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitOut("running")
+	e.Kill("web", 3)
+	waitOut("exited with code 3")
+	e.Delete("web")
+	waitOut("Deleted")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
