@@ -71,7 +71,9 @@ func Prepare() error {
 
 // PassSealedBinary makes cmd (this binary re-executed, e.g. a shim)
 // inherit the sealed copy, so its own Start and Exec calls reuse it
-// instead of copying the binary once more.
+// instead of copying the binary once more (and holding another copy in
+// memory). Call it after setting cmd.Env and cmd.ExtraFiles: it appends
+// to both.
 func PassSealedBinary(cmd *exec.Cmd) error {
 	f, err := sealed()
 	if err != nil {
