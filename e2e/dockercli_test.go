@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"archive/tar"
 	"encoding/json"
+	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -236,6 +239,12 @@ func TestDockerCLI(t *testing.T) {
 		}
 		tarPath := filepath.Join(t.TempDir(), "mini.tar")
 		c.ok("save", "-o", tarPath, "mini:1")
+		wantTarEntries(t, tarPath, "manifest.json", "repositories")
+		for _, l := range rows(imgs) {
+			if strings.Contains(l, "years ago") || strings.Contains(l, " 0B") {
+				t.Errorf("docker images row with an unset creation time or size: %q", l)
+			}
+		}
 		rmi := c.ok("rmi", "mini:1")
 		wantContains(t, "docker rmi mini:1", rmi, "Untagged: mini:1")
 		if strings.Contains(rmi, "Deleted:") {
@@ -382,6 +391,33 @@ func TestDockerCLI(t *testing.T) {
 		}
 		c.ok("volume", "rm", "dfvol")
 	})
+}
+
+// wantTarEntries checks that a docker-archive tar holds the named entries.
+func wantTarEntries(t *testing.T, path string, names ...string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	seen := map[string]bool{}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("docker save wrote a broken tar %s: %v", path, err)
+		}
+		seen[h.Name] = true
+	}
+	for _, n := range names {
+		if !seen[n] {
+			t.Errorf("docker save: the archive lacks %s (has %v)", n, seen)
+		}
+	}
 }
 
 // psRow is the `docker ps` line whose NAMES column is name.
