@@ -51,7 +51,7 @@ func TestMaskedAndReadOnlyPaths(t *testing.T) {
 			t.Errorf("masked path readable: %s", l)
 		}
 	}
-	if !strings.Contains(out, "/proc/keys 0\n") {
+	if _, err := os.Stat("/proc/keys"); err == nil && !strings.Contains(out, "/proc/keys 0\n") {
 		t.Errorf("/proc/keys not shown masked")
 	}
 	out = out[strings.LastIndex(out, " 0\n")+3:]
