@@ -138,3 +138,17 @@ func TestConcurrentStarts(t *testing.T) {
 		}
 	}
 }
+
+func TestStartRefusesARunningID(t *testing.T) {
+	_, cfg := startSleeper(t, nil)
+	cfg2, _ := testConfig(t, "true")
+	cfg2.ID = cfg.ID
+	if _, err := Start(cfg2); err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Fatalf("second start of %s: %v", cfg.ID, err)
+	}
+	// The first container is untouched.
+	g, _ := cgroups.Open("", cfg.ID)
+	if pids, _ := g.Pids(); len(pids) != 1 {
+		t.Fatalf("first container's cgroup holds %v", pids)
+	}
+}

@@ -56,6 +56,11 @@ func Start(cfg Config) (*Process, error) {
 	// in it before it learns what to run.
 	var g *cgroups.Group
 	join := func(pid int) (err error) {
+		if old, err := cgroups.Open(cfg.CgroupParent, cfg.ID); err == nil {
+			if pids, _ := old.Pids(); len(pids) > 0 {
+				return fmt.Errorf("already running: its cgroup holds processes %v", pids)
+			}
+		}
 		if g, err = cgroups.Create(cfg.CgroupParent, cfg.ID, cfg.Resources); err != nil {
 			return err
 		}
@@ -63,7 +68,7 @@ func Start(cfg Config) (*Process, error) {
 	}
 	cmd, err := launch(nsinit.RoleInit, spec, attr, cfg.Stdin, cfg.Stdout, cfg.Stderr, join)
 	if err != nil {
-		if g != nil {
+		if g != nil { // not when it was another container's
 			g.Remove()
 		}
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
