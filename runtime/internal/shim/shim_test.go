@@ -1,0 +1,75 @@
+package shim
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestParseSignal(t *testing.T) {
+	for in, want := range map[string]unix.Signal{"SIGTERM": unix.SIGTERM, "term": unix.SIGTERM, "KILL": unix.SIGKILL, "10": unix.SIGUSR1} {
+		if got, err := ParseSignal(in); err != nil || got != want {
+			t.Errorf("ParseSignal(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "SIGNOPE", "0", "99"} {
+		if _, err := ParseSignal(in); err == nil {
+			t.Errorf("ParseSignal(%q) accepted", in)
+		}
+	}
+}
+
+func TestShouldRestart(t *testing.T) {
+	cases := []struct {
+		p       RestartPolicy
+		code, n int
+		want    bool
+	}{
+		{RestartPolicy{Name: RestartNo}, 1, 0, false},
+		{RestartPolicy{Name: RestartAlways}, 0, 100, true},
+		{RestartPolicy{Name: RestartUnlessStopped}, 0, 0, true},
+		{RestartPolicy{Name: RestartOnFailure}, 0, 0, false},
+		{RestartPolicy{Name: RestartOnFailure}, 1, 5, true},
+		{RestartPolicy{Name: RestartOnFailure, MaxRetries: 2}, 1, 1, true},
+		{RestartPolicy{Name: RestartOnFailure, MaxRetries: 2}, 1, 2, false},
+	}
+	for _, c := range cases {
+		if got := c.p.ShouldRestart(c.code, c.n); got != c.want {
+			t.Errorf("%+v.ShouldRestart(%d, %d) = %v", c.p, c.code, c.n, got)
+		}
+	}
+	if (RestartPolicy{Name: RestartAlways, MaxRetries: 1}).Validate() == nil {
+		t.Errorf("max retries accepted for always")
+	}
+}
+
+func TestAliveTellsRecycledPIDs(t *testing.T) {
+	st, err := ProcStartTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Alive(os.Getpid(), st) || Alive(os.Getpid(), st+1) || Alive(0, st) {
+		t.Errorf("Alive is wrong about this process or a recycled PID")
+	}
+}
+
+func TestStateOfANeverStartedContainer(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := ReadState(dir); err == nil {
+		t.Errorf("a directory without config has a state")
+	}
+	if err := WriteJSON(filepath.Join(dir, ConfigFile), Config{}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := ReadState(dir); err != nil || st.Status != StateCreated {
+		t.Errorf("state = %+v, %v; want created", st, err)
+	}
+	if err := WriteState(dir, State{Status: StateRunning, Pid: 42}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := ReadState(dir); st.Pid != 42 {
+		t.Errorf("state round trip: %+v", st)
+	}
+}
