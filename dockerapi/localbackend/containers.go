@@ -27,6 +27,9 @@ func (b *Backend) rt() *runtime.Runtime { return b.e.Runtime() }
 // inspect resolves ref and maps the runtime's errors to the engine's.
 func (b *Backend) inspect(ref string) (*runtime.Container, error) {
 	c, err := b.rt().Inspect(ref)
+	if errors.Is(err, runtime.ErrNotFound) {
+		return nil, fmt.Errorf("%w: No such container: %s", engine.ErrNotFound, ref) // docker's words
+	}
 	if err != nil {
 		return nil, local.WrapError(err)
 	}
