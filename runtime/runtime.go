@@ -10,6 +10,12 @@
 // identifies it by PID plus /proc start time, so a recycled PID is never
 // mistaken for a live shim.
 //
+// Shims are children of the daemon (in their own sessions) and share its
+// cgroup: a service manager must stop only the daemon's main process
+// (systemd: KillMode=process, as containerd.service does), or the shims go
+// with it; the next Runtime would then record the loss, clean up and
+// restart by policy.
+//
 // Layout of ROOT/<id>/: config.json (the Spec, written once), state.json,
 // log/container.log (+ .1, .2 rotated), upper/ and work/ (the container layer),
 // rootfs/ (the overlay mount point), etc/ (hostname, hosts, resolv.conf),
