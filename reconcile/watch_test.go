@@ -73,3 +73,35 @@ func containerIDOf(e *fake.Engine, name string) string {
 	}
 	return cs[0].ID
 }
+
+// TestRestartWithBrokenFileKeepsObjects: a daemon restarted while a
+// manifest is broken never saw it parse, yet prunes nothing of it.
+func TestRestartWithBrokenFileKeepsObjects(t *testing.T) {
+	dir := t.TempDir()
+	e := fake.New()
+	objs := manifest(t, dir, "app.yaml", appYAML)
+	c, _ := newController(t, e, Options{})
+	apply(t, c, objs)
+	write(t, filepath.Join(dir, "app.yaml"), strings.Replace(appYAML, "kind: Container", "kind: Containr", 1))
+	write(t, filepath.Join(dir, "other.yaml"), "# nothing here yet\n")
+
+	var w *source.Watcher
+	c2, out := newController(t, e, Options{Prunable: func(s string) bool { return w.Prunable(s) }})
+	var err error
+	w, err = source.NewWatcher(source.WatchOptions{Dir: dir, Sink: c2, Poll: time.Hour, Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ResetCalls()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, 2)
+	go func() { c2.Run(ctx); done <- struct{}{} }()
+	go func() { w.Run(ctx); done <- struct{}{} }()
+	defer func() { cancel(); <-done; <-done }()
+	eventually(t, 2*time.Second, "parse error reported", func() bool { return len(w.Errors()) == 1 })
+	c2.Resync(ctx)
+	time.Sleep(100 * time.Millisecond)
+	if n := e.Mutations(); n != 0 || !running(e, "web") {
+		t.Fatalf("a restarted controller changed %d things of a broken file:\n%s", n, out)
+	}
+}

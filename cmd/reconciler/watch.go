@@ -108,6 +108,9 @@ func watchController(dir string, opts reconcile.Options, poll time.Duration) (*r
 		return nil, nil, err
 	}
 	run := func(ctx context.Context) error {
+		// Read the manifests before the first resync, so nothing they
+		// declare looks undeclared.
+		w.Scan()
 		go func() {
 			for {
 				select {

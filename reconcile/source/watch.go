@@ -54,9 +54,10 @@ type Watcher struct {
 	opts WatchOptions
 	dir  string
 
-	scanMu sync.Mutex // one scan at a time
-	mu     sync.Mutex
-	files  map[string]*fileState
+	scanMu  sync.Mutex // one scan at a time
+	mu      sync.Mutex
+	files   map[string]*fileState
+	scanned bool // a full scan has completed
 }
 
 type fileState struct {
@@ -96,9 +97,23 @@ func NewWatcher(opts WatchOptions) (*Watcher, error) {
 // under it.
 func (w *Watcher) Dir() string { return w.dir }
 
-// Prunable reports whether a source lies in the watched tree: objects
-// from such a source that no longer exists may be pruned.
-func (w *Watcher) Prunable(source string) bool { return Under(w.dir, source) }
+// Prunable reports whether objects from source that no source declares
+// may be pruned: the source lies in the watched tree, the tree has been
+// scanned once (so a restarted daemon prunes nothing before it has read
+// its manifests), and the file is not broken (its objects are kept until
+// it parses again).
+func (w *Watcher) Prunable(source string) bool {
+	if !Under(w.dir, source) {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.scanned {
+		return false
+	}
+	st, ok := w.files[source]
+	return !ok || st.good
+}
 
 // Errors returns the files whose current content fails to parse, with why.
 func (w *Watcher) Errors() map[string]string {
@@ -200,6 +215,7 @@ func (w *Watcher) scan(fw *fsnotify.Watcher, watched map[string]bool) {
 		}
 	}
 	n := len(w.files)
+	w.scanned = true
 	w.mu.Unlock()
 	sort.Strings(gone)
 	for _, f := range gone {

@@ -254,6 +254,9 @@ func TestPollingFindsChangesWithoutEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if w.Prunable(filepath.Join(dir, "gone.yaml")) {
+		t.Fatal("prunable before the first scan")
+	}
 	w.Scan()
 	write(t, filepath.Join(dir, "a.json"), `{"apiVersion":"reconciler/v1","kind":"Volume","metadata":{"name":"j"}}`)
 	w.Scan()
@@ -262,6 +265,13 @@ func TestPollingFindsChangesWithoutEvents(t *testing.T) {
 	}
 	if !w.Prunable(filepath.Join(dir, "x", "y.yaml")) || w.Prunable(filepath.Dir(dir)+"/other.yaml") {
 		t.Fatal("Prunable scope wrong")
+	}
+	// A broken file's objects are not pruned, even by a restarted daemon
+	// that never saw it parse.
+	write(t, filepath.Join(dir, "broken.yaml"), "kind: [")
+	w.Scan()
+	if w.Prunable(filepath.Join(dir, "broken.yaml")) || !w.Prunable(filepath.Join(dir, "a.json")) {
+		t.Fatal("a broken file is prunable")
 	}
 }
 
