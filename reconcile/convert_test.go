@@ -1,0 +1,92 @@
+package reconcile
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reconciler/reconciler/engine"
+	"github.com/reconciler/reconciler/engine/fake"
+)
+
+func TestContainerConfigMapsLikeKubernetes(t *testing.T) {
+	dir := t.TempDir()
+	objs := manifest(t, dir, "c.yaml", `apiVersion: reconciler/v1
+kind: Container
+metadata: {name: db, labels: {tier: data}}
+spec:
+  image: docker.io/library/busybox:1.36
+  command: [/bin/db]
+  args: [--port, "5432"]
+  env: [{name: A, value: "1"}, {name: B, value: "x=y"}]
+  workingDir: /srv
+  user: "1000:1000"
+  hostname: db1
+  volumes: [{name: data, mountPath: /var/lib/db, subPath: pg, readOnly: true}]
+  binds: [{hostPath: /etc/ssl, mountPath: /etc/ssl, readOnly: true}]
+  tmpfs: [{mountPath: /tmp, sizeLimit: 64Mi}]
+  restartPolicy: OnFailure
+  resources: {memory: 1Gi, cpus: 250m, pids: 64}
+  stopSignal: SIGINT
+  stopGracePeriod: 30s
+  labels: {team: infra}
+`)
+	cfg, err := ContainerConfig(objs[0], "sha256:abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := engine.ContainerConfig{
+		Name: "db", Image: "docker.io/library/busybox:1.36",
+		Entrypoint: []string{"/bin/db"}, Cmd: []string{"--port", "5432"},
+		Env:        []string{"A=1", "B=x=y"},
+		WorkingDir: "/srv", User: "1000:1000", Hostname: "db1",
+		Mounts: []engine.Mount{
+			{Type: engine.MountVolume, Source: "data", Target: "/var/lib/db", ReadOnly: true, SubPath: "pg"},
+			{Type: engine.MountBind, Source: "/etc/ssl", Target: "/etc/ssl", ReadOnly: true},
+			{Type: engine.MountTmpfs, Target: "/tmp", Size: 64 << 20},
+		},
+		Restart:    engine.RestartPolicy{Name: "on-failure"},
+		Resources:  engine.Resources{MemoryBytes: 1 << 30, NanoCPUs: 25e7, PidsLimit: 64},
+		StopSignal: "SIGINT", StopGrace: 30 * time.Second, Network: "none",
+	}
+	labels := cfg.Labels
+	cfg.Labels = nil
+	if !reflect.DeepEqual(cfg, want) {
+		t.Fatalf("config\n got %+v\nwant %+v", cfg, want)
+	}
+	for k, v := range map[string]string{"tier": "data", "team": "infra", engine.LabelImageID: "sha256:abc", engine.LabelKind: "Container", engine.LabelName: "db", LabelStopGrace: "30s"} {
+		if labels[k] != v {
+			t.Errorf("label %s = %q, want %q", k, labels[k], v)
+		}
+	}
+	for _, rp := range []struct{ in, out string }{{"Always", "always"}, {"Never", "no"}} {
+		o := objs[0]
+		c := *o.Container
+		c.Spec.RestartPolicy = rp.in
+		o.Container = &c
+		cfg, _ := ContainerConfig(o, "")
+		if cfg.Restart.Name != rp.out {
+			t.Errorf("%s -> %s, want %s", rp.in, cfg.Restart.Name, rp.out)
+		}
+	}
+}
+
+func TestVolumeNameClashWithUnmanagedIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	e := fake.New()
+	if _, err := e.EnsureVolume(context.Background(), engine.VolumeConfig{Name: "data"}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := newController(t, e, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := c.ApplyOnce(ctx, manifest(t, dir, "app.yaml", appYAML), nil)
+	if err == nil || !strings.Contains(err.Error(), `volume/data: Failed: a volume named "data" already exists on host local and is not managed`) {
+		t.Fatalf("apply: %v", err)
+	}
+	if !strings.Contains(err.Error(), "container/web: Failed: volume data failed") {
+		t.Fatalf("the container using it should fail too: %v", err)
+	}
+}
