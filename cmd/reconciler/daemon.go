@@ -24,6 +24,7 @@ import (
 	"github.com/reconciler/reconciler/dockerapi/certs"
 	"github.com/reconciler/reconciler/dockerapi/listen"
 	"github.com/reconciler/reconciler/dockerapi/server"
+	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/internal/rootlock"
 )
 
@@ -44,8 +45,11 @@ type daemonService struct {
 
 // daemonEnv is what a daemonService gets to work with.
 type daemonEnv struct {
-	Root     string
-	Backend  dockerapi.Backend
+	Root    string
+	Backend dockerapi.Backend
+	// Engine is the same engine for in-process users such as the
+	// controller; nil when the backend does not offer one.
+	Engine   engine.Engine
 	Registry *prometheus.Registry // register the service's collectors here
 	Log      *slog.Logger
 }
@@ -146,7 +150,11 @@ func runDaemon(ctx context.Context, o daemonOptions, log *slog.Logger, ready fun
 		if svc.start == nil {
 			continue
 		}
-		stopSvc, err := svc.start(ctx, daemonEnv{Root: o.root, Backend: backend, Registry: reg, Log: log})
+		env := daemonEnv{Root: o.root, Backend: backend, Registry: reg, Log: log}
+		if e, ok := backend.(interface{ Engine() engine.Engine }); ok {
+			env.Engine = e.Engine()
+		}
+		stopSvc, err := svc.start(ctx, env)
 		if err != nil {
 			return err
 		}

@@ -37,6 +37,10 @@ func New(e *local.Engine) *Backend {
 	return b
 }
 
+// Engine is the engine served, for in-process users beside the API (the
+// daemon's controller).
+func (b *Backend) Engine() engine.Engine { return b.e }
+
 // Close stops forwarding events.
 func (b *Backend) Close() error {
 	b.stop()
