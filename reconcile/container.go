@@ -15,6 +15,10 @@ import (
 // changed, started when it should run, removed when no longer declared.
 type containerReconciler struct{ c *Controller }
 
+// crashLoopRestarts is how many engine restarts make a restarting
+// container Failed rather than Progressing.
+const crashLoopRestarts = 3
+
 // waitRetry is how soon a key waiting on a dependency looks again; the
 // dependency queues it earlier when it becomes ready.
 const waitRetry = time.Second
@@ -164,8 +168,18 @@ func (r containerReconciler) converge(ctx context.Context, eng engine.Engine, ke
 		r.ready(key, obj, cur.ID, cur.Restarts, cur.Created, "running")
 		return Result{}, nil
 	case engine.StateRestarting:
+		// Its engine restarts it after each crash; after a few crashes in a
+		// row it is failing, not progressing (apply stops waiting for it).
+		phase, msg := Progressing, fmt.Sprintf("restarting after exit code %d", cur.ExitCode)
+		if cur.Restarts >= crashLoopRestarts {
+			phase, msg = Failed, fmt.Sprintf("crash-looping: exited with code %d, restarted %d times", cur.ExitCode, cur.Restarts)
+		}
 		c.status.update(key, func(s *ObjectStatus) {
-			s.Phase, s.Message, s.Restarts, s.ID = Progressing, "restarting", cur.Restarts, cur.ID
+			s.Phase, s.Message, s.Restarts, s.ID = phase, msg, cur.Restarts, cur.ID
+			s.ObservedHash, s.Created = obj.Hash, cur.Created
+			if phase == Failed {
+				s.LastError = msg
+			}
 		})
 		return Result{RequeueAfter: waitRetry}, nil
 	case engine.StateCreated:

@@ -164,6 +164,9 @@ func (c *Controller) SetObjects(source string, objs []spec.Object) {
 		if !ok {
 			c.pendingPrune(k)
 		} else {
+			c.mu.Lock()
+			delete(c.pending, k) // declared again before it was pruned
+			c.mu.Unlock()
 			c.status.update(k, func(s *ObjectStatus) {
 				s.Source = o.Source.File
 				s.DesiredHash = o.Hash

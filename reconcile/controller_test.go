@@ -411,3 +411,19 @@ func TestEditedBuildContextRebuildsAndRecreates(t *testing.T) {
 		t.Fatalf("recreate lines %q", got)
 	}
 }
+
+func TestCrashLoopFailsTheApply(t *testing.T) {
+	dir := t.TempDir()
+	e := fake.New()
+	objs := manifest(t, dir, "app.yaml", appYAML)
+	c, _ := newController(t, e, Options{})
+	apply(t, c, objs)
+	e.SetState("worker", engine.StateRestarting, 1, 5)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c.SetObjects(objs[0].Source.File, nil) // re-declare: reconcile everything again
+	_, err := c.ApplyOnce(ctx, objs, nil)
+	if err == nil || !strings.Contains(err.Error(), "container/worker: Failed: crash-looping: exited with code 1, restarted 5 times") {
+		t.Fatalf("apply: %v", err)
+	}
+}

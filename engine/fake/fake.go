@@ -371,6 +371,17 @@ func (e *Engine) Delete(nameOrID string) error {
 	return nil
 }
 
+// SetState puts a container in a state with an exit code and restart
+// count, as an engine's restart policy would (StateRestarting between
+// crashes), without emitting events.
+func (e *Engine) SetState(nameOrID, state string, exitCode, restarts int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c := e.lookup(nameOrID); c != nil {
+		c.State, c.ExitCode, c.Restarts = state, exitCode, restarts
+	}
+}
+
 // SetRestarts sets a container's restart count, as an engine's restart
 // policy would have.
 func (e *Engine) SetRestarts(nameOrID string, n int) {
