@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -25,6 +26,8 @@ var (
 	skipReason string
 	// buildErr, when set, makes every test fail: the binary did not build.
 	buildErr error
+	// buildErrOnce shows the build output in one test only.
+	buildErrOnce sync.Once
 )
 
 func TestMain(m *testing.M) {
@@ -84,6 +87,11 @@ func requireE2E(t *testing.T) {
 		t.Skip(skipReason)
 	}
 	if buildErr != nil {
-		t.Fatal(buildErr)
+		shown := false
+		buildErrOnce.Do(func() { shown = true })
+		if shown {
+			t.Fatal(buildErr)
+		}
+		t.Fatal("the reconciler binary did not build (output in the first failing test)")
 	}
 }
