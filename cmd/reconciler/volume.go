@@ -2,20 +2,21 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"text/template"
-	"time"
 
 	units "github.com/docker/go-units"
 	apivolume "github.com/moby/moby/api/types/volume"
+	moby "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/reconciler/reconciler/volumes"
@@ -26,7 +27,7 @@ func init() {
 }
 
 // newVolumeCmd is `reconciler volume`, in docker volume's spelling and
-// output formats, working on the state root's volumes/ folder in process.
+// output formats, through the Docker API (see apiClient).
 func newVolumeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "volume",
@@ -34,11 +35,6 @@ func newVolumeCmd() *cobra.Command {
 	}
 	cmd.AddCommand(newVolumeCreateCmd(), newVolumeLsCmd(), newVolumeInspectCmd(), newVolumeRmCmd(), newVolumePruneCmd())
 	return cmd
-}
-
-// openVolumes opens the volumes of the state root given by --root.
-func openVolumes() (*volumes.Manager, error) {
-	return volumes.Open(filepath.Join(global.root, "volumes"))
 }
 
 func newVolumeCreateCmd() *cobra.Command {
@@ -52,25 +48,28 @@ func newVolumeCreateCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				if name != "" && name != args[0] {
-					return volumeUsageError(cmd, "conflicting options: either specify --name or provide positional arg, not both")
+					return usageError(cmd, "conflicting options: either specify --name or provide positional arg, not both")
 				}
 				name = args[0]
 			}
 			l, err := parseLabelFlags(labels)
 			if err != nil {
-				return volumeUsageError(cmd, err.Error())
+				return usageError(cmd, err.Error())
 			}
-			m, err := openVolumes()
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			v, err := m.Create(volumes.CreateOptions{Name: name, Driver: driver, Labels: l})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), v.Name)
-			return nil
+			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				res, err := c.VolumeCreate(ctx, moby.VolumeCreateOptions{Name: name, Driver: driver, Labels: l})
+				if err != nil {
+					return err
+				}
+				// The API returns an existing volume as it is; asking for
+				// other labels is a mistake worth saying.
+				v := res.Volume
+				if name != "" && !maps.Equal(v.Labels, l) {
+					return fmt.Errorf("Error: create %s: volume already exists with labels %s, not %s; remove it first or use the same labels", name, formatLabels(v.Labels), formatLabels(l))
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), v.Name)
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -79,6 +78,18 @@ func newVolumeCreateCmd() *cobra.Command {
 	f.StringArrayVar(&labels, "label", nil, "Set metadata for a volume (KEY=VALUE, repeatable)")
 	return cmd
 }
+
+// formatLabels is a label set as errors show it: {k=v, k2=v2}.
+func formatLabels(l map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(l)) {
+		parts = append(parts, k+"="+l[k])
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// volumeFilterKeys are the filters volume ls accepts.
+var volumeFilterKeys = []string{"label", "label!", "dangling", "name", "driver"}
 
 func newVolumeLsCmd() *cobra.Command {
 	var quiet bool
@@ -90,60 +101,67 @@ func newVolumeLsCmd() *cobra.Command {
 		Short:   "List volumes",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := volumes.ParseFilter(filters)
+			f, err := parseFilterFlags(filters)
+			if err == nil {
+				err = checkFilterKeys(f, volumeFilterKeys...)
+			}
 			if err != nil {
-				return volumeUsageError(cmd, err.Error())
+				return usageError(cmd, err.Error())
 			}
 			var tmpl *template.Template
 			if format != "" && format != "json" {
 				if tmpl, err = template.New("").Funcs(template.FuncMap{"json": volumeJSON}).Parse(format); err != nil {
-					return volumeUsageError(cmd, "template parsing error: "+err.Error())
+					return usageError(cmd, "template parsing error: "+err.Error())
 				}
 			}
-			m, err := openVolumes()
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			vols, err := m.List(f)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if format != "" && !quiet {
-				for _, v := range vols {
-					row := newVolumeRow(v)
-					if tmpl == nil {
-						b, _ := json.Marshal(row)
-						fmt.Fprintf(out, "%s\n", b)
-						continue
-					}
-					if err := tmpl.Execute(out, row); err != nil {
-						return fmt.Errorf("template: %w", err)
-					}
-					fmt.Fprintln(out)
+			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				res, err := c.VolumeList(ctx, moby.VolumeListOptions{Filters: f})
+				if err != nil {
+					return err
 				}
-				return nil
-			}
-			if quiet {
-				for _, v := range vols {
-					fmt.Fprintln(out, v.Name)
-				}
-				return nil
-			}
-			// docker's table: minwidth 10, padding 3.
-			tw := tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
-			fmt.Fprintln(tw, "DRIVER\tVOLUME NAME")
-			for _, v := range vols {
-				fmt.Fprintf(tw, "%s\t%s\n", v.Driver, v.Name)
-			}
-			return tw.Flush()
+				vols := res.Items
+				slices.SortFunc(vols, func(a, b apivolume.Volume) int { return strings.Compare(a.Name, b.Name) })
+				return printVolumes(cmd.OutOrStdout(), vols, quiet, format, tmpl)
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display volume names")
 	cmd.Flags().StringVar(&format, "format", "", "Format output: 'json', or a Go template over .Name .Driver .Scope .Mountpoint .Labels (e.g. '{{.Name}}', '{{.Label \"app\"}}')")
-	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "Provide filter values (label=KEY[=VALUE], dangling=true|false, name=PART, driver=local)")
+	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "Provide filter values (label=KEY[=VALUE], label!=KEY[=VALUE], dangling=true|false, name=PART, driver=local)")
 	return cmd
+}
+
+// printVolumes is volume ls's output: names (-q), one JSON object or
+// template line per volume (--format), or docker's table.
+func printVolumes(out io.Writer, vols []apivolume.Volume, quiet bool, format string, tmpl *template.Template) error {
+	if format != "" && !quiet {
+		for _, v := range vols {
+			row := newVolumeRow(v)
+			if tmpl == nil {
+				b, _ := json.Marshal(row)
+				fmt.Fprintf(out, "%s\n", b)
+				continue
+			}
+			if err := tmpl.Execute(out, row); err != nil {
+				return fmt.Errorf("template: %w", err)
+			}
+			fmt.Fprintln(out)
+		}
+		return nil
+	}
+	if quiet {
+		for _, v := range vols {
+			fmt.Fprintln(out, v.Name)
+		}
+		return nil
+	}
+	// docker's table: minwidth 10, padding 3.
+	tw := tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
+	fmt.Fprintln(tw, "DRIVER\tVOLUME NAME")
+	for _, v := range vols {
+		fmt.Fprintf(tw, "%s\t%s\n", v.Driver, v.Name)
+	}
+	return tw.Flush()
 }
 
 func newVolumeInspectCmd() *cobra.Command {
@@ -158,42 +176,37 @@ func newVolumeInspectCmd() *cobra.Command {
 				var err error
 				tmpl, err = template.New("").Funcs(template.FuncMap{"json": volumeJSON}).Parse(format)
 				if err != nil {
-					return volumeUsageError(cmd, "template parsing error: "+err.Error())
+					return usageError(cmd, "template parsing error: "+err.Error())
 				}
 			}
-			m, err := openVolumes()
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			found := []apivolume.Volume{}
-			var errs []string
-			for _, name := range args {
-				v, err := m.Get(name)
-				if errors.Is(err, volumes.ErrNotFound) || errors.Is(err, volumes.ErrInvalid) {
-					errs = append(errs, "Error: "+err.Error())
-					continue
-				} else if err != nil {
-					return err
-				}
-				found = append(found, apiVolume(v))
-			}
-			out := cmd.OutOrStdout()
-			if tmpl != nil {
-				for _, v := range found {
-					if err := tmpl.Execute(out, v); err != nil {
-						return fmt.Errorf("template: %w", err)
+			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				found := []apivolume.Volume{}
+				var errs []string
+				for _, name := range args {
+					res, err := c.VolumeInspect(ctx, name, moby.VolumeInspectOptions{})
+					if err != nil {
+						errs = append(errs, err.Error())
+						continue
 					}
-					fmt.Fprintln(out)
+					found = append(found, res.Volume)
 				}
-			} else {
-				b, err := json.MarshalIndent(found, "", "    ")
-				if err != nil {
-					return err
+				out := cmd.OutOrStdout()
+				if tmpl != nil {
+					for _, v := range found {
+						if err := tmpl.Execute(out, v); err != nil {
+							return fmt.Errorf("template: %w", err)
+						}
+						fmt.Fprintln(out)
+					}
+				} else {
+					b, err := json.MarshalIndent(found, "", "    ")
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(out, "%s\n", b)
 				}
-				fmt.Fprintf(out, "%s\n", b)
-			}
-			return volumeFailures(errs)
+				return volumeFailures(errs)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a Go template (e.g. '{{.Mountpoint}}')")
@@ -209,20 +222,17 @@ func newVolumeRmCmd() *cobra.Command {
 		Long:    "Remove one or more volumes. A volume used by any container (running or stopped) is refused,\nnaming the containers. --force only ignores volumes that do not exist.",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := openVolumes()
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			var errs []string
-			for _, name := range args {
-				if err := m.Remove(name, force); err != nil {
-					errs = append(errs, "Error: "+err.Error())
-					continue
+			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				var errs []string
+				for _, name := range args {
+					if _, err := c.VolumeRemove(ctx, name, moby.VolumeRemoveOptions{Force: force}); err != nil {
+						errs = append(errs, err.Error())
+						continue
+					}
+					fmt.Fprintln(cmd.OutOrStdout(), name)
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), name)
-			}
-			return volumeFailures(errs)
+				return volumeFailures(errs)
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not fail on volumes that do not exist")
@@ -242,12 +252,12 @@ io.reconciler.reclaim-policy=Delete) are always kept: remove them by name with
 'reconciler volume rm'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := volumes.ParseFilter(filters)
-			if err != nil {
-				return volumeUsageError(cmd, err.Error())
+			f, err := parseFilterFlags(filters)
+			if err == nil {
+				err = checkFilterKeys(f, "label")
 			}
-			if f.Dangling != nil || f.Name != "" || f.Driver != "" {
-				return volumeUsageError(cmd, "prune supports only label filters")
+			if err != nil {
+				return usageError(cmd, err.Error()+" (prune supports only label filters)")
 			}
 			if !force {
 				what := "anonymous local volumes"
@@ -262,26 +272,32 @@ io.reconciler.reclaim-policy=Delete) are always kept: remove them by name with
 					return errors.New("volume prune has been cancelled")
 				}
 			}
-			m, err := openVolumes()
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			rep, err := m.Prune(volumes.PruneOptions{All: all, Filter: f})
-			out := cmd.OutOrStdout()
-			if len(rep.Deleted) > 0 {
-				fmt.Fprintln(out, "Deleted Volumes:")
-				for _, n := range rep.Deleted {
-					fmt.Fprintln(out, n)
+			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				// all=false said out loud: at API 1.41, which our engine
+				// serves, no "all" filter means all (as with dockerd).
+				res, err := c.VolumePrune(ctx, moby.VolumePruneOptions{Filters: f.Clone().Add("all", strconv.FormatBool(all))})
+				if err != nil {
+					return err
 				}
-				fmt.Fprintln(out)
-			}
-			fmt.Fprintf(out, "Total reclaimed space: %s\n", units.HumanSize(float64(rep.SpaceReclaimed)))
-			if len(rep.Retained) > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "Kept %d unused volume(s) with reclaim policy Retain: %s (remove them by name with 'reconciler volume rm')\n",
-					len(rep.Retained), strings.Join(rep.Retained, ", "))
-			}
-			return err
+				out := cmd.OutOrStdout()
+				if rep := res.Report; len(rep.VolumesDeleted) > 0 {
+					fmt.Fprintln(out, "Deleted Volumes:")
+					for _, n := range rep.VolumesDeleted {
+						fmt.Fprintln(out, n)
+					}
+					fmt.Fprintln(out)
+				}
+				fmt.Fprintf(out, "Total reclaimed space: %s\n", units.HumanSize(float64(res.Report.SpaceReclaimed)))
+				kept, err := retainedVolumes(ctx, c, f, all)
+				if err != nil {
+					return err
+				}
+				if len(kept) > 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "Kept %d unused volume(s) with reclaim policy Retain: %s (remove them by name with 'reconciler volume rm')\n",
+						len(kept), strings.Join(kept, ", "))
+				}
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -291,6 +307,26 @@ io.reconciler.reclaim-policy=Delete) are always kept: remove them by name with
 	return cmd
 }
 
+// retainedVolumes are the unused volumes a prune with these filters kept
+// only for their Retain reclaim policy (the engine's prune report does
+// not carry them), sorted by name.
+func retainedVolumes(ctx context.Context, c *moby.Client, f moby.Filters, all bool) ([]string, error) {
+	lf := f.Clone().Add("dangling", "true")
+	res, err := c.VolumeList(ctx, moby.VolumeListOptions{Filters: lf})
+	if err != nil {
+		return nil, err
+	}
+	var kept []string
+	for _, v := range res.Items {
+		vol := &volumes.Volume{Name: v.Name, Labels: v.Labels}
+		if (all || vol.Anonymous()) && vol.Retained() {
+			kept = append(kept, v.Name)
+		}
+	}
+	slices.Sort(kept)
+	return kept, nil
+}
+
 // volumeRow is one line of docker volume ls --format: the fields of
 // docker's volume formatter, Labels as "k=v,k2=v2".
 type volumeRow struct {
@@ -298,7 +334,7 @@ type volumeRow struct {
 	labels                                  map[string]string
 }
 
-func newVolumeRow(v *volumes.Volume) volumeRow {
+func newVolumeRow(v apivolume.Volume) volumeRow {
 	var labels []string
 	for _, k := range slices.Sorted(maps.Keys(v.Labels)) {
 		labels = append(labels, k+"="+v.Labels[k])
@@ -308,19 +344,6 @@ func newVolumeRow(v *volumes.Volume) volumeRow {
 
 // Label is the value of one label, as in docker's '{{.Label "key"}}'.
 func (r volumeRow) Label(key string) string { return r.labels[key] }
-
-// apiVolume is v as the Docker Engine API and docker volume inspect show it.
-func apiVolume(v *volumes.Volume) apivolume.Volume {
-	return apivolume.Volume{
-		CreatedAt:  v.CreatedAt.Local().Format(time.RFC3339),
-		Driver:     v.Driver,
-		Labels:     v.Labels,
-		Mountpoint: v.Mountpoint,
-		Name:       v.Name,
-		Options:    v.Options,
-		Scope:      v.Scope,
-	}
-}
 
 // parseLabelFlags reads KEY=VALUE (or KEY, for an empty value) flags.
 func parseLabelFlags(flags []string) (map[string]string, error) {
@@ -361,9 +384,4 @@ func volumeFailures(lines []string) error {
 		return nil
 	}
 	return &exitError{code: 1, msg: strings.Join(lines, "\n")}
-}
-
-// volumeUsageError ends a command with exit code 2, docker-style.
-func volumeUsageError(cmd *cobra.Command, msg string) error {
-	return &exitError{code: 2, msg: "Error: " + msg + "\nSee '" + cmd.CommandPath() + " --help'."}
 }

@@ -36,7 +36,17 @@ func runVolumeCLI(t *testing.T, root, stdin string, args ...string) (stdout, std
 	return out.String(), errb.String(), code
 }
 
+// cliNeedsRoot skips a test of commands that open the engine of a state
+// root in process: it mounts and adopts containers, which takes root.
+func cliNeedsRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the commands open the engine of the state root")
+	}
+}
+
 func TestVolumeCLICreateLsInspectRm(t *testing.T) {
+	cliNeedsRoot(t)
 	root := t.TempDir()
 	out, errs, code := runVolumeCLI(t, root, "", "volume", "create", "--label", "app=shop", "data")
 	if code != 0 || out != "data\n" {
@@ -75,7 +85,7 @@ func TestVolumeCLICreateLsInspectRm(t *testing.T) {
 	}
 
 	out, errs, code = runVolumeCLI(t, root, "", "volume", "inspect", "data", "nosuch")
-	if code != 1 || !strings.Contains(errs, "Error: get nosuch: no such volume") {
+	if code != 1 || !strings.Contains(errs, "Error response from daemon: get nosuch: no such volume") {
 		t.Errorf("inspect with a missing volume: %q %d", errs, code)
 	}
 	var got []map[string]any
@@ -118,7 +128,7 @@ func TestVolumeCLICreateLsInspectRm(t *testing.T) {
 	if code != 1 || out != "other\n" {
 		t.Errorf("rm: out %q exit %d", out, code)
 	}
-	if !strings.Contains(errs, "Error: remove data: volume is in use - [4f5a6b, c1d2e3]") || !strings.Contains(errs, "Error: get nosuch: no such volume") {
+	if !strings.Contains(errs, "Error response from daemon: remove data: volume is in use - [4f5a6b, c1d2e3]") || !strings.Contains(errs, "Error response from daemon: get nosuch: no such volume") {
 		t.Errorf("rm errors: %q", errs)
 	}
 	if _, _, code := runVolumeCLI(t, root, "", "volume", "rm", "-f", "nosuch"); code != 0 {
@@ -127,6 +137,7 @@ func TestVolumeCLICreateLsInspectRm(t *testing.T) {
 }
 
 func TestVolumeCLIPrune(t *testing.T) {
+	cliNeedsRoot(t)
 	root := t.TempDir()
 	anon, _, _ := runVolumeCLI(t, root, "", "volume", "create")
 	anon = strings.TrimSpace(anon)
