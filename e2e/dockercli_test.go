@@ -196,6 +196,17 @@ func TestDockerCLI(t *testing.T) {
 		if got := c.ok("run", "--rm", "-h", "myhost", "-u", "1000:1000", "-w", "/etc", "bb:e2e", "sh", "-c", "hostname; id -u; id -g; pwd"); got != "myhost\n1000\n1000\n/etc\n" {
 			t.Errorf("docker run -h myhost -u 1000:1000 -w /etc: got %q", got)
 		}
+		// Docker's defaults: its capability set, no_new_privs, no mounts,
+		// read-only /sys and /proc/sys, masked /proc/kcore.
+		probe := `grep -E "^(CapEff|NoNewPrivs)" /proc/self/status | tr -s "\t" " "
+mkdir -p /mnt; mount -t tmpfs none /mnt 2>/dev/null && echo mount-allowed || echo mount-refused
+touch /sys/x 2>/dev/null && echo sys-writable || echo sys-read-only
+(echo 1 > /proc/sys/kernel/panic) 2>/dev/null && echo procsys-writable || echo procsys-read-only
+cat /proc/kcore >/dev/null 2>&1 && echo kcore-readable || echo kcore-masked`
+		want := "CapEff: 00000000a80425fb\nNoNewPrivs: 1\nmount-refused\nsys-read-only\nprocsys-read-only\nkcore-masked\n"
+		if got := c.ok("run", "--rm", "bb:e2e", "sh", "-c", probe); got != want {
+			t.Errorf("container confinement (Docker's defaults):\ngot  %q\nwant %q", got, want)
+		}
 		r := c.try("run", "--name", "oom", "-m", "32m", "bb:e2e", "sh", "-c", "head -c 200m /dev/zero | tail > /dev/null")
 		if r.Code != 137 {
 			t.Errorf("docker run -m 32m of a 200 MB memory hog: want exit 137, got %s", r)
