@@ -1,18 +1,15 @@
 package main
 
 import (
-	"bufio"
-	"errors"
+	"context"
 	"fmt"
-	"io"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	units "github.com/docker/go-units"
+	moby "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
-
-	"github.com/reconciler/reconciler/layerstore"
 )
 
 func init() {
@@ -26,7 +23,7 @@ func init() {
 }
 
 // newImageCmd is `reconciler image`, docker image's commands in docker's
-// spelling, working on the state root's image store in process.
+// spelling and output formats, through the Docker API (see apiClient).
 func newImageCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "image", Short: "Manage images"}
 	ls := newImagesCmd()
@@ -36,11 +33,6 @@ func newImageCmd() *cobra.Command {
 	cmd.AddCommand(ls, newImageInspectCmd(), rm, newImagePruneCmd(), newImageSaveCmd(), newImageLoadCmd(),
 		newImageImportCmd(), newImagePullCmd(), newImagePushCmd(), newImageTagCmd(), newImageHistoryCmd())
 	return cmd
-}
-
-// openImages opens the image store of the state root given by --root.
-func openImages() (*layerstore.Store, error) {
-	return layerstore.Open(filepath.Join(global.root, "images"))
 }
 
 func imageUsageError(cmd *cobra.Command, msg string) error {
@@ -99,82 +91,90 @@ func imageFailures(lines []string) error {
 }
 
 func newImageRmCmd() *cobra.Command {
-	var force bool
+	var force, noPrune bool
 	cmd := &cobra.Command{
 		Use:   "rm [OPTIONS] IMAGE [IMAGE...]",
 		Short: "Remove one or more images",
 		Long:  "Remove images: a tag is untagged, and the image is deleted once it has no tag left, no container\nuses it and no image is built on it. Layers nothing else uses are deleted with it.",
 		Args:  imageArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openImages()
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			var failed []string
-			for _, ref := range args {
-				untagged, deleted, err := s.Remove(ref, force)
-				if err != nil {
-					failed = append(failed, "Error response from daemon: "+err.Error())
-					continue
+			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				out := cmd.OutOrStdout()
+				var failed []string
+				for _, ref := range args {
+					res, err := c.ImageRemove(ctx, ref, moby.ImageRemoveOptions{Force: force, PruneChildren: !noPrune})
+					if err != nil {
+						failed = append(failed, err.Error())
+						continue
+					}
+					for _, d := range res.Items {
+						if d.Untagged != "" {
+							fmt.Fprintln(out, "Untagged:", d.Untagged)
+						} else {
+							fmt.Fprintln(out, "Deleted:", d.Deleted)
+						}
+					}
 				}
-				for _, t := range untagged {
-					fmt.Fprintln(out, "Untagged:", t)
-				}
-				for _, d := range deleted {
-					fmt.Fprintln(out, "Deleted:", d)
-				}
-			}
-			return imageFailures(failed)
+				return imageFailures(failed)
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force removal of the image")
+	cmd.Flags().BoolVar(&noPrune, "no-prune", false, "Do not delete untagged parents")
 	return cmd
 }
 
 func newImagePruneCmd() *cobra.Command {
 	var all, force bool
+	var filters []string
 	cmd := &cobra.Command{
 		Use:   "prune [OPTIONS]",
 		Short: "Remove unused images",
 		Args:  imageArgs(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			warning := "WARNING! This will remove all dangling images."
-			if all {
-				warning = "WARNING! This will remove all images without at least one container associated to them."
+			f, err := parseFilterFlags(filters)
+			if err == nil {
+				err = checkFilterKeys(f, "label", "label!", "until")
 			}
+			if err != nil {
+				return imageUsageError(cmd, err.Error())
+			}
+			f.Add("dangling", strconv.FormatBool(!all))
 			if !force {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s\nAre you sure you want to continue? [y/N] ", warning)
-				line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-				if err != nil && !errors.Is(err, io.EOF) {
+				warning := "WARNING! This will remove all dangling images."
+				if all {
+					warning = "WARNING! This will remove all images without at least one container associated to them."
+				}
+				ok, err := confirmPrompt(cmd.InOrStdin(), cmd.OutOrStdout(), warning)
+				if err != nil || !ok {
 					return err
 				}
-				if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-					return nil
+			}
+			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				res, err := c.ImagePrune(ctx, moby.ImagePruneOptions{Filters: f})
+				if err != nil {
+					return err
 				}
-			}
-			s, err := openImages()
-			if err != nil {
-				return err
-			}
-			deleted, reclaimed, err := s.Prune(all)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if len(deleted) > 0 {
-				fmt.Fprintln(out, "Deleted Images:")
-				for _, d := range deleted {
-					fmt.Fprintln(out, "deleted:", d)
+				out := cmd.OutOrStdout()
+				if rep := res.Report; len(rep.ImagesDeleted) > 0 {
+					fmt.Fprintln(out, "Deleted Images:")
+					for _, d := range rep.ImagesDeleted {
+						if d.Untagged != "" {
+							fmt.Fprintln(out, "untagged:", d.Untagged)
+						} else {
+							fmt.Fprintln(out, "deleted:", d.Deleted)
+						}
+					}
+					fmt.Fprintln(out)
 				}
-				fmt.Fprintln(out)
-			}
-			fmt.Fprintln(out, "Total reclaimed space:", imageHumanSize(reclaimed))
-			return nil
+				fmt.Fprintln(out, "Total reclaimed space:", units.HumanSize(float64(res.Report.SpaceReclaimed)))
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "Remove all unused images, not just dangling ones")
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
+	cmd.Flags().StringArrayVar(&filters, "filter", nil, "Provide filter values (label=KEY[=VALUE], label!=KEY[=VALUE], until=TIMESTAMP)")
 	return cmd
 }
 
@@ -184,11 +184,10 @@ func newImageTagCmd() *cobra.Command {
 		Short: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
 		Args:  imageArgs(2, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openImages()
-			if err != nil {
+			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				_, err := c.ImageTag(ctx, moby.ImageTagOptions{Source: args[0], Target: args[1]})
 				return err
-			}
-			return s.Tag(args[0], args[1])
+			})
 		},
 	}
 }

@@ -1,18 +1,22 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"text/template"
+	"time"
 
+	"github.com/moby/moby/api/types/image"
+	moby "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
-
-	"github.com/reconciler/reconciler/layerstore"
 )
+
+// imageFilterKeys are the filters images accepts (the engine applies them).
+var imageFilterKeys = []string{"before", "dangling", "label", "label!", "reference", "since"}
 
 func newImagesCmd() *cobra.Command {
 	var all, quiet, noTrunc bool
@@ -23,9 +27,18 @@ func newImagesCmd() *cobra.Command {
 		Short: "List images",
 		Args:  imageArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			match, err := imageFilter(filters)
+			f, err := parseFilterFlags(filters)
+			if err == nil {
+				err = checkFilterKeys(f, imageFilterKeys...)
+			}
+			if err == nil {
+				err = checkDangling(f)
+			}
 			if err != nil {
 				return imageUsageError(cmd, err.Error())
+			}
+			if len(args) == 1 {
+				f.Add("reference", args[0]) // as docker does with REPOSITORY[:TAG]
 			}
 			var tmpl *template.Template
 			if format != "" && format != "json" {
@@ -33,70 +46,65 @@ func newImagesCmd() *cobra.Command {
 					return imageUsageError(cmd, "invalid --format: "+err.Error())
 				}
 			}
-			s, err := openImages()
-			if err != nil {
-				return err
-			}
-			imgs, err := s.List()
-			if err != nil {
-				return err
-			}
-			parents := map[string]bool{}
-			for _, img := range imgs {
-				parents[img.Parent.String()] = true
-			}
-			slices.Reverse(imgs) // newest first, as docker
-			out := cmd.OutOrStdout()
-			w := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
-			table := !quiet && format == ""
-			if table {
-				fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
-			}
-			seen := map[string]bool{}
-			for _, img := range imgs {
-				intermediate := len(img.RepoTags) == 0 && parents[img.ID.String()]
-				if intermediate && !all {
-					continue
+			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				res, err := c.ImageList(ctx, moby.ImageListOptions{All: all, Filters: f})
+				if err != nil {
+					return err
 				}
-				row := newImageRow(img, noTrunc)
-				tags := img.RepoTags
-				if len(tags) == 0 {
-					tags = []string{"<none>:<none>"}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 3, ' ', 0)
+				if !quiet && format == "" {
+					fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
 				}
-				for _, t := range tags {
-					row.Repository, row.Tag = imageSplitTag(t)
-					if len(args) == 1 && !imageMatchesRepo(args[0], row.Repository, row.Tag) || !match(img, intermediate, t) {
-						continue
+				seen := map[string]bool{}
+				for _, img := range res.Items {
+					row := newImageRow(img, noTrunc)
+					tags := slices.Clone(img.RepoTags)
+					slices.Sort(tags)
+					if len(tags) == 0 {
+						tags = []string{"<none>:<none>"}
 					}
-					switch {
-					case quiet:
-						if !seen[row.ID] {
-							fmt.Fprintln(w, row.ID)
-							seen[row.ID] = true
+					for _, t := range tags {
+						row.Repository, row.Tag = imageSplitTag(t)
+						switch {
+						case quiet:
+							if !seen[row.ID] {
+								fmt.Fprintln(w, row.ID)
+								seen[row.ID] = true
+							}
+						case format == "json":
+							b, _ := json.Marshal(row)
+							fmt.Fprintln(w, string(b))
+						case tmpl != nil:
+							if err := tmpl.Execute(w, row); err != nil {
+								return err
+							}
+							fmt.Fprintln(w)
+						default:
+							fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", row.Repository, row.Tag, row.ID, row.CreatedSince, row.Size)
 						}
-					case format == "json":
-						b, _ := json.Marshal(row)
-						fmt.Fprintln(w, string(b))
-					case tmpl != nil:
-						if err := tmpl.Execute(w, row); err != nil {
-							return err
-						}
-						fmt.Fprintln(w)
-					default:
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", row.Repository, row.Tag, row.ID, row.CreatedSince, row.Size)
 					}
 				}
-			}
-			return w.Flush()
+				return w.Flush()
+			})
 		},
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&all, "all", "a", false, "Show all images (default hides intermediate images)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "Only show image IDs")
 	f.BoolVar(&noTrunc, "no-trunc", false, "Don't truncate output")
-	f.StringArrayVarP(&filters, "filter", "f", nil, "Filter output (dangling=true|false, label=KEY[=VALUE], reference=PATTERN)")
+	f.StringArrayVarP(&filters, "filter", "f", nil, "Filter output (dangling=true|false, label=KEY[=VALUE], reference=PATTERN, before=IMAGE, since=IMAGE)")
 	f.StringVar(&format, "format", "", "Format output: 'json' or a Go template ({{.Repository}}, {{.Tag}}, {{.ID}}, {{.CreatedSince}}, {{.CreatedAt}}, {{.Size}})")
 	return cmd
+}
+
+// checkDangling refuses a dangling filter that is not true or false.
+func checkDangling(f moby.Filters) error {
+	for v := range f["dangling"] {
+		if v != "true" && v != "false" {
+			return fmt.Errorf("invalid filter 'dangling=%s': use true or false", v)
+		}
+	}
+	return nil
 }
 
 // imageRow is one line of docker images --format.
@@ -104,15 +112,25 @@ type imageRow struct {
 	Containers, CreatedAt, CreatedSince, Digest, ID, Repository, SharedSize, Size, Tag, UniqueSize, VirtualSize string
 }
 
-func newImageRow(img *layerstore.Image, noTrunc bool) imageRow {
-	r := imageRow{Containers: "N/A", Digest: "<none>", ID: imageShortID(img.ID.String()), CreatedSince: imageAgo(img.Created),
+func newImageRow(img image.Summary, noTrunc bool) imageRow {
+	r := imageRow{Containers: "N/A", Digest: "<none>", ID: imageShortID(img.ID),
 		Size: imageHumanSize(img.Size), VirtualSize: imageHumanSize(img.Size), SharedSize: "N/A", UniqueSize: "N/A"}
 	if noTrunc {
-		r.ID = img.ID.String()
+		r.ID = img.ID
 	}
-	if !img.Created.IsZero() {
-		r.CreatedAt = img.Created.Local().Format("2006-01-02 15:04:05 -0700 MST")
+	if img.Containers >= 0 {
+		r.Containers = fmt.Sprint(img.Containers)
 	}
+	if img.SharedSize >= 0 {
+		r.SharedSize = imageHumanSize(img.SharedSize)
+		r.UniqueSize = imageHumanSize(img.Size - img.SharedSize)
+	}
+	var created time.Time
+	if img.Created > 0 {
+		created = time.Unix(img.Created, 0)
+		r.CreatedAt = created.Local().Format("2006-01-02 15:04:05 -0700 MST")
+	}
+	r.CreatedSince = imageAgo(created)
 	return r
 }
 
@@ -124,60 +142,4 @@ var imageTemplateFuncs = template.FuncMap{
 	"join":  strings.Join,
 	"lower": strings.ToLower,
 	"upper": strings.ToUpper,
-}
-
-// imageFilter reads docker images --filter flags into a predicate on one
-// line (an image and one of its tags, "<none>:<none>" if untagged).
-func imageFilter(flags []string) (func(img *layerstore.Image, intermediate bool, tag string) bool, error) {
-	type kv struct{ k, v string }
-	var fs []kv
-	for _, f := range flags {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return nil, fmt.Errorf("bad format of filter %q (expected name=value)", f)
-		}
-		switch k {
-		case "dangling":
-			if v != "true" && v != "false" {
-				return nil, fmt.Errorf("invalid filter 'dangling=%s': use true or false", v)
-			}
-		case "label", "reference":
-		default:
-			return nil, fmt.Errorf("invalid filter %q: supported are dangling, label, reference", k)
-		}
-		fs = append(fs, kv{k, v})
-	}
-	return func(img *layerstore.Image, intermediate bool, tag string) bool {
-		for _, f := range fs {
-			switch f.k {
-			case "dangling":
-				if (len(img.RepoTags) == 0 && !intermediate) != (f.v == "true") {
-					return false
-				}
-			case "label":
-				k, v, hasV := strings.Cut(f.v, "=")
-				got, ok := img.Config.Config.Labels[k]
-				if !ok || hasV && got != v {
-					return false
-				}
-			case "reference":
-				repo, _ := imageSplitTag(tag)
-				m1, _ := path.Match(f.v, tag)
-				m2, _ := path.Match(f.v, repo)
-				if len(img.RepoTags) == 0 || !m1 && !m2 {
-					return false
-				}
-			}
-		}
-		return true
-	}, nil
-}
-
-// imageMatchesRepo is docker images' REPOSITORY[:TAG] argument.
-func imageMatchesRepo(arg, repo, tag string) bool {
-	r, t := imageSplitTag(arg)
-	if n, err := layerstore.NormalizeTag(r); err == nil {
-		r, _ = imageSplitTag(n)
-	}
-	return r == repo && (t == "" || t == tag)
 }

@@ -1,18 +1,25 @@
 package main
 
 import (
+	"archive/tar"
 	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/distribution/reference"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	moby "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
-
-	"github.com/reconciler/reconciler/layerstore/archive"
-	"github.com/reconciler/reconciler/layerstore/registry"
 )
 
 func newImageSaveCmd() *cobra.Command {
@@ -22,52 +29,93 @@ func newImageSaveCmd() *cobra.Command {
 		Short: "Save one or more images to a tar archive (streamed to STDOUT by default)",
 		Args:  imageArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := archive.ParseFormat(format)
-			if err != nil {
-				return imageUsageError(cmd, err.Error())
+			var oci bool
+			switch strings.ToLower(format) {
+			case "", "docker":
+			case "oci":
+				oci = true
+			default:
+				return imageUsageError(cmd, fmt.Sprintf("unknown archive format %q: use docker or oci", format))
 			}
-			s, err := openImages()
-			if err != nil {
-				return err
+			if output == "" && imageIsTerminal(cmd.OutOrStdout()) {
+				return &exitError{code: 1, msg: "Error: cowardly refusing to save to a terminal. Use the -o flag or redirect"}
 			}
-			if output == "" {
-				if imageIsTerminal(cmd.OutOrStdout()) {
-					return &exitError{code: 1, msg: "Error: cowardly refusing to save to a terminal. Use the -o flag or redirect"}
+			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				body, err := c.ImageSave(ctx, args)
+				if err != nil {
+					return err
 				}
-				return archive.Save(cmd.Context(), s, args, f, cmd.OutOrStdout())
-			}
-			// Written beside the target and renamed: no half archive.
-			tmp, err := os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".")
-			if err != nil {
-				return err
-			}
-			defer os.Remove(tmp.Name())
-			bw := bufio.NewWriterSize(tmp, 1<<20)
-			if err := archive.Save(cmd.Context(), s, args, f, bw); err != nil {
-				tmp.Close()
-				return err
-			}
-			if err := bw.Flush(); err != nil {
-				tmp.Close()
-				return err
-			}
-			if err := tmp.Chmod(0o644); err != nil {
-				tmp.Close()
-				return err
-			}
-			if err := tmp.Sync(); err != nil {
-				tmp.Close()
-				return err
-			}
-			if err := tmp.Close(); err != nil {
-				return err
-			}
-			return os.Rename(tmp.Name(), output)
+				defer body.Close()
+				var archive io.Reader = body
+				if oci {
+					archive = ociLayoutOnly(body)
+				}
+				if output == "" {
+					_, err := io.Copy(cmd.OutOrStdout(), archive)
+					return err
+				}
+				return writeFileAtomic(output, archive)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "Write to a file, instead of STDOUT")
 	cmd.Flags().StringVar(&format, "format", "docker", "Archive format: docker (docker save, with an OCI index) or oci (OCI image layout)")
 	return cmd
+}
+
+// ociLayoutOnly streams a docker-save archive without the files only
+// docker load reads (manifest.json, repositories): what is left is the
+// OCI image layout docker 25+ writes beside them.
+func ociLayoutOnly(docker io.Reader) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		tr, tw := tar.NewReader(docker), tar.NewWriter(pw)
+		for {
+			h, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				pw.CloseWithError(tw.Close())
+				return
+			}
+			if err == nil && (h.Name == "manifest.json" || h.Name == "repositories") {
+				continue
+			}
+			if err == nil {
+				err = tw.WriteHeader(h)
+			}
+			if err == nil {
+				_, err = io.Copy(tw, tr)
+			}
+			if err != nil {
+				pw.CloseWithError(fmt.Errorf("save --format oci: %w", err))
+				return
+			}
+		}
+	}()
+	return pr
+}
+
+// writeFileAtomic writes r beside path and renames it into place: no half
+// archive is left under path.
+func writeFileAtomic(path string, r io.Reader) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	_, err = io.Copy(bw, r)
+	for _, step := range []func() error{bw.Flush, func() error { return tmp.Chmod(0o644) }, tmp.Sync} {
+		if err == nil {
+			err = step()
+		}
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 func imageIsTerminal(w io.Writer) bool {
@@ -79,6 +127,14 @@ func imageIsTerminal(w io.Writer) bool {
 	return err == nil
 }
 
+// openInput is a file named on the command line, or stdin for "" or "-".
+func openInput(cmd *cobra.Command, path string) (io.ReadCloser, error) {
+	if path == "" || path == "-" {
+		return io.NopCloser(cmd.InOrStdin()), nil
+	}
+	return os.Open(path)
+}
+
 func newImageLoadCmd() *cobra.Command {
 	var input string
 	var quiet bool
@@ -87,25 +143,19 @@ func newImageLoadCmd() *cobra.Command {
 		Short: "Load images from a tar archive or STDIN (docker save, OCI layout, or a plain rootfs tar)",
 		Args:  imageArgs(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			in := cmd.InOrStdin()
-			if input != "" {
-				f, err := os.Open(input)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				in = f
-			}
-			s, err := openImages()
+			in, err := openInput(cmd, input)
 			if err != nil {
 				return err
 			}
-			var progress io.Writer = cmd.OutOrStdout()
-			if quiet {
-				progress = &imageLoadedOnly{w: cmd.OutOrStdout()}
-			}
-			_, err = archive.Load(cmd.Context(), s, in, progress)
-			return err
+			defer in.Close()
+			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				body, err := c.ImageLoad(ctx, in, moby.ImageLoadWithQuiet(quiet))
+				if err != nil {
+					return err
+				}
+				defer body.Close()
+				return displayStream(body, cmd.OutOrStdout(), nil)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&input, "input", "i", "", "Read from tar archive file, instead of STDIN")
@@ -113,51 +163,36 @@ func newImageLoadCmd() *cobra.Command {
 	return cmd
 }
 
-// imageLoadedOnly passes on only the "Loaded image" lines (docker load -q).
-type imageLoadedOnly struct{ w io.Writer }
-
-func (l *imageLoadedOnly) Write(p []byte) (int, error) {
-	for _, line := range strings.SplitAfter(string(p), "\n") {
-		if strings.HasPrefix(line, "Loaded image") {
-			if _, err := io.WriteString(l.w, line); err != nil {
-				return 0, err
-			}
-		}
-	}
-	return len(p), nil
-}
-
 func newImageImportCmd() *cobra.Command {
+	var message string
+	var changes []string
 	cmd := &cobra.Command{
 		Use:   "import [OPTIONS] file|- [REPOSITORY[:TAG]]",
 		Short: "Import the contents from a tarball to create a filesystem image",
 		Args:  imageArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in := cmd.InOrStdin()
-			if args[0] != "-" {
-				f, err := os.Open(args[0])
+			ref := ""
+			if len(args) == 2 {
+				ref = args[1]
+			}
+			in, err := openInput(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				body, err := c.ImageImport(ctx, moby.ImageImportSource{Source: in, SourceName: "-"}, ref,
+					moby.ImageImportOptions{Message: message, Changes: changes})
 				if err != nil {
 					return err
 				}
-				defer f.Close()
-				in = f
-			}
-			tag := ""
-			if len(args) == 2 {
-				tag = args[1]
-			}
-			s, err := openImages()
-			if err != nil {
-				return err
-			}
-			img, err := archive.ImportRootfs(cmd.Context(), s, in, tag)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), img.ID)
-			return nil
+				defer body.Close()
+				return displayStream(body, cmd.OutOrStdout(), nil)
+			})
 		},
 	}
+	cmd.Flags().StringVarP(&message, "message", "m", "", "Set commit message for imported image")
+	cmd.Flags().StringArrayVarP(&changes, "change", "c", nil, "Apply Dockerfile instruction to the created image (CMD, ENV, LABEL, ...; repeatable)")
 	return cmd
 }
 
@@ -168,23 +203,30 @@ func newImagePullCmd() *cobra.Command {
 		Short: "Download an image from a registry",
 		Args:  imageArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openImages()
+			ref, auth, err := registryRef(args[0], insecure)
 			if err != nil {
-				return err
+				return imageUsageError(cmd, err.Error())
 			}
-			opts := registry.Options{Insecure: insecure}
-			if !quiet {
-				opts.Progress = cmd.OutOrStdout()
-			}
-			if _, err := registry.Pull(cmd.Context(), s, args[0], opts); err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), args[0])
-			return nil
+			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				body, err := c.ImagePull(ctx, ref.String(), moby.ImagePullOptions{RegistryAuth: auth})
+				if err != nil {
+					return err
+				}
+				defer body.Close()
+				var progress io.Writer = cmd.OutOrStdout()
+				if quiet {
+					progress = io.Discard
+				}
+				if err := displayStream(body, progress, nil); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), ref.String())
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Suppress verbose output")
-	cmd.Flags().BoolVar(&insecure, "insecure", false, "Allow plain HTTP to the registry (loopback registries are always allowed)")
+	cmd.Flags().BoolVar(&insecure, "insecure", false, "Allow plain HTTP to a loopback registry (the engine always does; other registries need TLS)")
 	return cmd
 }
 
@@ -195,18 +237,75 @@ func newImagePushCmd() *cobra.Command {
 		Short: "Upload an image to a registry",
 		Args:  imageArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openImages()
+			ref, auth, err := registryRef(args[0], insecure)
 			if err != nil {
-				return err
+				return imageUsageError(cmd, err.Error())
 			}
-			opts := registry.Options{Insecure: insecure}
-			if !quiet {
-				opts.Progress = cmd.OutOrStdout()
-			}
-			return registry.Push(cmd.Context(), s, args[0], args[0], opts)
+			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				body, err := c.ImagePush(ctx, ref.String(), moby.ImagePushOptions{RegistryAuth: auth})
+				if err != nil {
+					return err
+				}
+				defer body.Close()
+				if !quiet {
+					return displayStream(body, cmd.OutOrStdout(), nil)
+				}
+				if err := displayStream(body, io.Discard, nil); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), ref.String())
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Suppress verbose output")
-	cmd.Flags().BoolVar(&insecure, "insecure", false, "Allow plain HTTP to the registry (loopback registries are always allowed)")
+	cmd.Flags().BoolVar(&insecure, "insecure", false, "Allow plain HTTP to a loopback registry (the engine always does; other registries need TLS)")
 	return cmd
+}
+
+// registryRef reads a pull or push reference as docker does (busybox is
+// docker.io/library/busybox:latest) and finds the user's credentials for
+// its registry in docker's config (and credential helpers), sent to the
+// engine as X-Registry-Auth. --insecure cannot travel over the API: it is
+// accepted for loopback registries, which engines reach over plain HTTP
+// anyway, and refused for others.
+func registryRef(s string, insecure bool) (reference.Named, string, error) {
+	ref, err := reference.ParseNormalizedNamed(s)
+	if err != nil {
+		return nil, "", fmt.Errorf("invalid reference %q: %v", s, err)
+	}
+	ref = reference.TagNameOnly(ref)
+	domain := reference.Domain(ref)
+	if insecure && !isLoopbackHost(domain) {
+		return nil, "", fmt.Errorf("--insecure is only possible for loopback registries, not %s: the engine reaches other registries over TLS", domain)
+	}
+	repo, err := name.NewRepository(reference.Path(ref), name.WithDefaultRegistry(domain))
+	if err != nil {
+		return ref, "", nil // the engine will say what is wrong with it
+	}
+	a, err := authn.DefaultKeychain.Resolve(repo)
+	if err != nil || a == authn.Anonymous {
+		return ref, "", nil
+	}
+	cfg, err := a.Authorization()
+	if err != nil || *cfg == (authn.AuthConfig{}) {
+		return ref, "", nil
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	return ref, base64.URLEncoding.EncodeToString(b), nil
+}
+
+func isLoopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
