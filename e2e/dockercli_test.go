@@ -120,6 +120,22 @@ func TestDockerCLI(t *testing.T) {
 		c.try("rm", "-f", "stdin")
 	})
 
+	t.Run("run-tty", func(t *testing.T) {
+		// docker run -t: raw output through a terminal (contract §4.2), the
+		// same raw bytes in docker logs.
+		c := d.cli(t)
+		r := c.try("run", "-t", "--name", "tty", "bb:e2e", "sh", "-c", "tty >/dev/null && echo on-a-tty")
+		if r.Code != 0 || r.Out != "on-a-tty\r\n" {
+			t.Errorf("docker run -t: want %q (a terminal's CRLF), got %s", "on-a-tty\r\n", r)
+		}
+		if r.Code == 0 {
+			if got := c.ok("logs", "tty"); got != "on-a-tty\r\n" {
+				t.Errorf("docker logs of a -t container = %q, want %q", got, "on-a-tty\r\n")
+			}
+		}
+		c.try("rm", "-f", "tty")
+	})
+
 	t.Run("exec", func(t *testing.T) {
 		c := d.cli(t)
 		c.ok("run", "-d", "--name", "ex", "bb:e2e", "sleep", "1000")
