@@ -456,3 +456,42 @@ func TestGitCheckoutConverges(t *testing.T) {
 	})
 	t.Logf("checkout back converged in %v", took)
 }
+
+// BenchmarkFileDropToRunningRealEngine measures the time from a manifest
+// written into a watched folder to its container running on the real
+// runtime (the image is built once, before the timing).
+func BenchmarkFileDropToRunningRealEngine(b *testing.B) {
+	e, _ := openLocal(b)
+	dir := b.TempDir()
+	buildContext(b, dir)
+	write(b, filepath.Join(dir, "image.yaml"), "apiVersion: reconciler/v1\nkind: Image\nmetadata: {name: app}\nspec:\n  tag: app:1\n  build: {context: ./app}\n")
+	var w *source.Watcher
+	c, err := reconcile.New(reconcile.Options{
+		Engines:  reconcile.Engines(map[string]engine.Engine{spec.LocalHost: e}),
+		Prunable: func(s string) bool { return w.Prunable(s) },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err = source.NewWatcher(source.WatchOptions{Dir: dir, Sink: c, Poll: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, 2)
+	go func() { c.Run(ctx); done <- struct{}{} }()
+	go func() { w.Run(ctx); done <- struct{}{} }()
+	defer func() { cancel(); <-done; <-done }()
+	eventually(b, 60*time.Second, "image built", func() bool {
+		_, err := e.InspectImage(ctx, "app:1")
+		return err == nil
+	})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := fmt.Sprintf("drop%d", i)
+		write(b, filepath.Join(dir, n+".yaml"), fmt.Sprintf("apiVersion: reconciler/v1\nkind: Container\nmetadata: {name: %s}\nspec:\n  image: app:1\n  command: %s\n", n, loop))
+		for !running(e, n) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
