@@ -1,0 +1,50 @@
+package main
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// results maps a package and a benchmark name to its metrics by unit;
+// the key of a package alone is present once its benchmarks ran.
+type results map[string]map[string]float64
+
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+
+// parse reads `go test -bench` output lines of package pkg.
+func (r results) parse(pkg string, lines []string) {
+	r[pkg] = nil
+	for _, l := range lines {
+		mm := benchLine.FindStringSubmatch(l)
+		if mm == nil {
+			continue
+		}
+		f := strings.Fields(mm[2])
+		units := map[string]float64{}
+		for i := 0; i+1 < len(f); i += 2 {
+			if v, err := strconv.ParseFloat(f[i], 64); err == nil {
+				units[f[i+1]] = v
+			}
+		}
+		r[pkg+" "+mm[1]] = units
+	}
+}
+
+// ms returns the metric in milliseconds.
+func (r results) ms(m metric) (float64, bool) {
+	v, ok := r[m.pkg+" "+m.bench][m.unit]
+	if !ok {
+		return 0, false
+	}
+	if m.unit == "ns/op" {
+		return v / 1e6, true
+	}
+	return v, true
+}
+
+// ran says whether the benchmarks of pkg were run.
+func (r results) ran(pkg string) bool {
+	_, ok := r[pkg]
+	return ok
+}

@@ -1,0 +1,95 @@
+package main
+
+// metric names one number in `go test -bench` output: the package (as
+// given to go test), the benchmark (without its -GOMAXPROCS suffix) and
+// the unit.
+type metric struct{ pkg, bench, unit string }
+
+// row is one comparison in the report.
+type row struct {
+	issue  int
+	what   string
+	ours   metric
+	peer   *metric // nil: there is no peer doing the same work
+	peerIs string  // the peer's name, or why there is none
+	needs  []string
+	target string
+	// absent says why the peer's number may be missing although the
+	// peer is installed (a loop left out for time).
+	absent string
+}
+
+// group is one `go test -bench` run: benchmarks of one package that share
+// a -benchtime.
+type group struct {
+	pkg, pattern string
+	benchtime    string
+	quick        string // -benchtime for bench-quick
+	env          []string
+	quickEnv     []string
+}
+
+var groups = []group{
+	{pkg: "./layerstore/build", pattern: "^Benchmark(Docker)?Build(Cold|Cached|OneFileChanged)$", benchtime: "5x", quick: "2x"},
+	{pkg: "./runtime", pattern: "^Benchmark(CreateStartExitTrue|TimeToFirstInstruction|RuncRunTrue|RuncTimeToFirstInstruction|DockerRunTrue)$", benchtime: "30x", quick: "5x"},
+	{pkg: "./runtime/sandbox", pattern: "^Benchmark(FirstInstruction|StartTrue)$", benchtime: "100x", quick: "10x"},
+	{pkg: "./reconcile", pattern: "^Benchmark(NoopResync|FileDropToRunning)$", benchtime: "50x", quick: "10x"},
+	{pkg: "./bench", pattern: "^Benchmark(RunTrue|RunFirstInstruction|FileDropToRunning)$", benchtime: "15x", quick: "3x"},
+	{pkg: "./bench", pattern: "^BenchmarkConverge$", benchtime: "1x", quick: "1x",
+		env: []string{"BENCH_CONVERGE=10,100,1000"}, quickEnv: []string{"BENCH_CONVERGE=10"}},
+}
+
+var (
+	docker = []string{"dockerd", "docker"}
+	runc   = []string{"runc"}
+)
+
+func m(pkg, bench, unit string) metric  { return metric{pkg, bench, unit} }
+func p(pkg, bench, unit string) *metric { return &metric{pkg, bench, unit} }
+
+var rows = []row{
+	// Issue 3: a 6-step FROM scratch Dockerfile, 4 MiB binary + 100 files.
+	{issue: 3, what: "build, cold", ours: m("./layerstore/build", "BenchmarkBuildCold", "ns/op"),
+		peer: p("./layerstore/build", "BenchmarkDockerBuildCold", "ns/op"), peerIs: "docker build (classic)", needs: docker, target: "well under docker (~825 ms)"},
+	{issue: 3, what: "build, fully cached", ours: m("./layerstore/build", "BenchmarkBuildCached", "ns/op"),
+		peer: p("./layerstore/build", "BenchmarkDockerBuildCached", "ns/op"), peerIs: "docker build (classic)", needs: docker, target: "well under docker (~94 ms)"},
+	{issue: 3, what: "build, one COPYed file changed", ours: m("./layerstore/build", "BenchmarkBuildOneFileChanged", "ns/op"),
+		peer: p("./layerstore/build", "BenchmarkDockerBuildOneFileChanged", "ns/op"), peerIs: "docker build (classic)", needs: docker, target: "well under docker (~538 ms)"},
+
+	// Issue 4: busybox image, /bin/true or busybox tee opening a FIFO.
+	{issue: 4, what: "create → first instruction, runtime API (p50)", ours: m("./runtime", "BenchmarkTimeToFirstInstruction", "p50-ms"),
+		peer: p("./runtime", "BenchmarkRuncTimeToFirstInstruction", "p50-ms"), peerIs: "runc run", needs: runc, target: "≤ 8 ms"},
+	{issue: 4, what: "create → first instruction, sandbox alone (p50)", ours: m("./runtime/sandbox", "BenchmarkFirstInstruction", "first-insn-p50-ms"),
+		peerIs: "—", target: "≤ 8 ms"},
+	{issue: 4, what: "run → first instruction, CLI to CLI (p50)", ours: m("./bench", "BenchmarkRunFirstInstruction", "ours-ms"),
+		peer: p("./bench", "BenchmarkRunFirstInstruction", "docker-ms"), peerIs: "docker run --rm", needs: docker, target: "≥ 30× faster than docker"},
+	{issue: 4, what: "create+start+exit /bin/true, runtime API", ours: m("./runtime", "BenchmarkCreateStartExitTrue", "ns/op"),
+		peer: p("./runtime", "BenchmarkRuncRunTrue", "ns/op"), peerIs: "runc run", needs: runc, target: "≤ 8 ms"},
+	{issue: 4, what: "create+start+exit /bin/true, runtime API", ours: m("./runtime", "BenchmarkCreateStartExitTrue", "ns/op"),
+		peer: p("./runtime", "BenchmarkDockerRunTrue", "ns/op"), peerIs: "docker run --rm", needs: docker, target: "≥ 30× faster than docker"},
+	{issue: 4, what: "create+start+exit /bin/true, sandbox alone", ours: m("./runtime/sandbox", "BenchmarkStartTrue", "ns/op"),
+		peerIs: "—", target: "≤ 8 ms"},
+	{issue: 4, what: "run --rm /bin/true, CLI to CLI (p50)", ours: m("./bench", "BenchmarkRunTrue", "ours-ms"),
+		peer: p("./bench", "BenchmarkRunTrue", "docker-ms"), peerIs: "docker run --rm", needs: docker, target: "≥ 30× faster than docker"},
+
+	// Issue 6: busybox containers running sh + sleep, no network.
+	{issue: 6, what: "converge 10 containers (apply)", ours: m("./bench", "BenchmarkConverge/10", "ours-ms"),
+		peer: p("./bench", "BenchmarkConverge/10", "docker-seq-ms"), peerIs: "docker run -d loop", needs: docker},
+	{issue: 6, what: "converge 10 containers (apply)", ours: m("./bench", "BenchmarkConverge/10", "ours-ms"),
+		peer: p("./bench", "BenchmarkConverge/10", "docker-8wide-ms"), peerIs: "docker run -d, 8-wide", needs: docker},
+	{issue: 6, what: "converge 100 containers (apply)", ours: m("./bench", "BenchmarkConverge/100", "ours-ms"),
+		peer: p("./bench", "BenchmarkConverge/100", "docker-seq-ms"), peerIs: "docker run -d loop", needs: docker, target: "≤ 1 s (docker ~24 s)"},
+	{issue: 6, what: "converge 100 containers (apply)", ours: m("./bench", "BenchmarkConverge/100", "ours-ms"),
+		peer: p("./bench", "BenchmarkConverge/100", "docker-8wide-ms"), peerIs: "docker run -d, 8-wide", needs: docker, target: "≤ 1 s (docker ~12 s)"},
+	{issue: 6, what: "converge 1000 containers (apply)", ours: m("./bench", "BenchmarkConverge/1000", "ours-ms"),
+		peer: p("./bench", "BenchmarkConverge/1000", "docker-seq-ms"), peerIs: "docker run -d loop", needs: docker,
+		absent: "not run (~5 min)"},
+	{issue: 6, what: "converge 1000 containers (apply)", ours: m("./bench", "BenchmarkConverge/1000", "ours-ms"),
+		peer: p("./bench", "BenchmarkConverge/1000", "docker-8wide-ms"), peerIs: "docker run -d, 8-wide", needs: docker},
+	{issue: 6, what: "no-op reconcile of 1000 objects, CPU", ours: m("./reconcile", "BenchmarkNoopResync", "cpu-ms/op"),
+		peerIs: "— (docker has none)", target: "< 20 ms CPU"},
+	{issue: 6, what: "file drop → running, watch + runtime (p50)", ours: m("./bench", "BenchmarkFileDropToRunning", "ours-ms"),
+		peer: p("./bench", "BenchmarkFileDropToRunning", "docker-run-d-ms"), peerIs: "docker run -d", needs: docker, target: "< 100 ms"},
+	{issue: 6, what: "file drop → running, controller alone (fake engine)", ours: m("./reconcile", "BenchmarkFileDropToRunning", "ns/op"),
+		peerIs: "—", target: "< 100 ms"},
+}
