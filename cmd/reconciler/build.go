@@ -1,16 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
+	moby "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
-
-	"github.com/reconciler/reconciler/engine/local"
-	"github.com/reconciler/reconciler/layerstore/build"
 )
 
 func init() {
@@ -18,13 +16,14 @@ func init() {
 }
 
 // newBuildCmd is `reconciler build`, docker build's classic builder in
-// docker's spelling, working on the state root's image store in process.
+// docker's spelling: the context folder goes to the engine as a tar
+// (through the Docker API, see apiClient), filtered by its .dockerignore.
 func newBuildCmd() *cobra.Command {
 	var (
-		opts      build.Options
-		buildArgs []string
-		labels    []string
-		quiet     bool
+		opts       moby.ImageBuildOptions
+		dockerfile string
+		buildArgs  []string
+		labels     []string
 	)
 	cmd := &cobra.Command{
 		Use:   "build [OPTIONS] PATH",
@@ -38,73 +37,50 @@ func newBuildCmd() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var err error
-			if opts.BuildArgs, err = parseBuildArgs(buildArgs); err != nil {
+			args2, err := parseBuildArgs(buildArgs)
+			if err != nil {
 				return &exitError{code: 2, msg: "Error: " + err.Error()}
 			}
 			if opts.Labels, err = parseLabelFlags(labels); err != nil {
 				return &exitError{code: 2, msg: "Error: " + err.Error()}
 			}
-			opts.ContextDir = args[0]
-			if opts.Dockerfile == "-" {
-				df, cleanup, err := stdinDockerfile(cmd.InOrStdin())
-				if err != nil {
-					return err
-				}
-				defer cleanup()
-				opts.Dockerfile = df
+			opts.BuildArgs = map[string]*string{}
+			for k, v := range args2 {
+				opts.BuildArgs[k] = &v
 			}
-			if opts.Dockerfile != "" && !filepath.IsAbs(opts.Dockerfile) {
-				// -f is relative to the current directory, as with docker.
-				if opts.Dockerfile, err = filepath.Abs(opts.Dockerfile); err != nil {
-					return err
+			var dfStdin []byte
+			if dockerfile == "-" {
+				if dfStdin, err = io.ReadAll(cmd.InOrStdin()); err != nil {
+					return fmt.Errorf("reading the Dockerfile from stdin: %w", err)
 				}
 			}
-			opts.Progress = cmd.OutOrStdout()
-			if quiet {
-				opts.Progress = io.Discard
-			}
-			e, err := openLocal()
+			bc, err := newBuildContext(args[0], dockerfile, dfStdin)
 			if err != nil {
 				return err
 			}
-			defer e.Close()
-			opts.Runner = local.BuildRunner{R: e.Runtime()}
-			img, err := build.Build(cmd.Context(), e.ImageStore(), opts)
-			if err == nil && quiet {
-				fmt.Fprintln(cmd.OutOrStdout(), img.ID)
-			}
-			return err
+			opts.Dockerfile = bc.dockerfile
+			opts.Remove = true
+			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				tar := bc.Tar()
+				defer tar.Close()
+				res, err := c.ImageBuild(ctx, tar, opts)
+				if err != nil {
+					return err
+				}
+				defer res.Body.Close()
+				return displayStream(res.Body, cmd.OutOrStdout(), nil)
+			})
 		},
 	}
 	f := cmd.Flags()
 	f.StringArrayVarP(&opts.Tags, "tag", "t", nil, `Name and optionally a tag in the "name:tag" format (repeatable)`)
-	f.StringVarP(&opts.Dockerfile, "file", "f", "", `Path of the Dockerfile, relative to the current directory, or "-" for stdin (default: "PATH/Dockerfile")`)
-	f.BoolVarP(&quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
+	f.StringVarP(&dockerfile, "file", "f", "", `Path of the Dockerfile, relative to the current directory, or "-" for stdin (default: "PATH/Dockerfile")`)
+	f.BoolVarP(&opts.SuppressOutput, "quiet", "q", false, "Suppress the build output and print image ID on success")
 	f.StringArrayVar(&buildArgs, "build-arg", nil, "Set build-time variables (KEY=VALUE, or KEY to take it from the environment; repeatable)")
 	f.BoolVar(&opts.NoCache, "no-cache", false, "Do not use cache when building the image")
 	f.StringVar(&opts.Target, "target", "", "Set the target build stage to build")
 	f.StringArrayVar(&labels, "label", nil, "Set metadata for an image (KEY=VALUE, repeatable)")
 	return cmd
-}
-
-// stdinDockerfile saves a Dockerfile read from stdin (-f -) to a temporary
-// file for the build.
-func stdinDockerfile(in io.Reader) (string, func(), error) {
-	f, err := os.CreateTemp("", "Dockerfile-")
-	if err != nil {
-		return "", nil, err
-	}
-	cleanup := func() { os.Remove(f.Name()) }
-	_, err = io.Copy(f, in)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		cleanup()
-		return "", nil, fmt.Errorf("reading the Dockerfile from stdin: %w", err)
-	}
-	return f.Name(), cleanup, nil
 }
 
 // parseBuildArgs reads --build-arg values: KEY=VALUE, or KEY alone for the

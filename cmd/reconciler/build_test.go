@@ -1,8 +1,12 @@
 package main
 
 import (
+	"archive/tar"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -47,5 +51,76 @@ func TestBuildCLI(t *testing.T) {
 	}
 	if _, errs, code = runVolumeCLI(t, root, "", "build"); code != 2 || !strings.Contains(errs, "requires exactly 1 argument") {
 		t.Errorf("no context: exit %d: %s", code, errs)
+	}
+}
+
+// TestBuildContextTar: the context is sent filtered by .dockerignore, as
+// docker sends it (the Dockerfile and .dockerignore always go, files are
+// root's), and a Dockerfile from outside the context is added to it.
+func TestBuildContextTar(t *testing.T) {
+	ctx := t.TempDir()
+	files := map[string]string{
+		"Dockerfile": "FROM scratch\n", ".dockerignore": "*.log\nsecret/\n!secret/public.txt\nDockerfile\n.dockerignore\n",
+		"a.log": "x", "keep.txt": "k", "secret/key": "s", "secret/public.txt": "p", "sub/deep/b.log": "x",
+	}
+	for name, content := range files {
+		os.MkdirAll(filepath.Dir(filepath.Join(ctx, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(ctx, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Symlink("../keep.txt", filepath.Join(ctx, "sub", "link"))
+	os.Chown(filepath.Join(ctx, "keep.txt"), 1234, 1234)
+
+	bc, err := newBuildContext(ctx, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tarEntries(t, bc)
+	want := map[string]string{"Dockerfile": "FROM scratch\n", ".dockerignore": files[".dockerignore"], "keep.txt": "k",
+		"secret/public.txt": "p", "sub/": "", "sub/deep/": "", "sub/link": "-> ../keep.txt",
+		"sub/deep/b.log": "x"} // "*.log" is of the context's top folder only, as with docker
+	if !reflect.DeepEqual(got, want) || bc.dockerfile != "Dockerfile" {
+		t.Errorf("context %q sent:\n%v\nwant:\n%v", bc.dockerfile, got, want)
+	}
+
+	outside := filepath.Join(t.TempDir(), "Other.Dockerfile")
+	os.WriteFile(outside, []byte("FROM scratch\nENV A=1\n"), 0o644)
+	bc, err = newBuildContext(ctx, outside, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tarEntries(t, bc); !strings.HasPrefix(bc.dockerfile, ".dockerfile.") || got[bc.dockerfile] != "FROM scratch\nENV A=1\n" {
+		t.Errorf("outside Dockerfile sent as %q: %v", bc.dockerfile, got)
+	}
+	if _, err := newBuildContext(filepath.Join(ctx, "keep.txt"), "", nil); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("a file as context: %v", err)
+	}
+}
+
+// tarEntries reads the context's tar: name to content ("-> target" for
+// symlinks), failing on entries not owned by root.
+func tarEntries(t *testing.T, bc *buildContext) map[string]string {
+	t.Helper()
+	r := bc.Tar()
+	defer r.Close()
+	tr := tar.NewReader(r)
+	got := map[string]string{}
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return got
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Uid != 0 || h.Gid != 0 {
+			t.Errorf("%s owned by %d:%d, want root", h.Name, h.Uid, h.Gid)
+		}
+		b, _ := io.ReadAll(tr)
+		got[h.Name] = string(b)
+		if h.Typeflag == tar.TypeSymlink {
+			got[h.Name] = "-> " + h.Linkname
+		}
 	}
 }

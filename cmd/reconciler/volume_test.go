@@ -2,13 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	moby "github.com/moby/moby/client"
+
+	"github.com/reconciler/reconciler/internal/rootlock"
 	"github.com/reconciler/reconciler/volumes"
 )
 
@@ -173,4 +180,72 @@ func jsonEqual(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
+}
+
+// TestCLIThroughDaemon: with a daemon serving --root, the volume, image
+// and build commands given the same --root go through its socket (the
+// daemon holds the root's lock, and its engine publishes what they do),
+// and -H reaches it from anywhere.
+func TestCLIThroughDaemon(t *testing.T) {
+	cliNeedsRoot(t)
+	root := t.TempDir()
+	other := filepath.Join(t.TempDir(), "api.sock")
+	startDaemon(t, daemonOptions{root: root, hosts: []string{"unix://" + other}})
+	if _, err := rootlock.Acquire(root); !errors.Is(err, rootlock.ErrLocked) {
+		t.Fatalf("the daemon does not hold the root's lock: %v", err)
+	}
+	c, err := moby.New(moby.WithHost("unix://"+rootSocket(root)), moby.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	since := strconv.FormatInt(time.Now().Unix(), 10)
+
+	if out, errs, code := runVolumeCLI(t, root, "", "volume", "create", "--label", "via=daemon", "shared"); code != 0 || out != "shared\n" {
+		t.Fatalf("volume create through the daemon: %q %q %d", out, errs, code)
+	}
+	ev := c.Events(ctx, moby.EventsListOptions{Since: since, Filters: moby.Filters{}.Add("type", "volume")})
+	select {
+	case m := <-ev.Messages:
+		if m.Action != "create" || m.Actor.ID != "shared" {
+			t.Errorf("the daemon's first volume event: %s %s", m.Action, m.Actor.ID)
+		}
+	case err := <-ev.Err:
+		t.Fatalf("events: %v", err)
+	case <-ctx.Done():
+		t.Fatal("the daemon's engine saw no volume created")
+	}
+	res, err := c.VolumeList(ctx, moby.VolumeListOptions{Filters: moby.Filters{}.Add("label", "via=daemon")})
+	if err != nil || len(res.Items) != 1 || res.Items[0].Name != "shared" {
+		t.Errorf("the daemon lists %+v, %v", res.Items, err)
+	}
+	if out, errs, code := runVolumeCLI(t, root, "", "volume", "inspect", "nosuch"); code != 1 || out != "[]\n" || errs != "Error response from daemon: get nosuch: no such volume\n" {
+		t.Errorf("inspect of a missing volume through the daemon: %q %q %d", out, errs, code)
+	}
+
+	// -H reaches the daemon whatever --root says.
+	elsewhere := t.TempDir()
+	if out, errs, code := runVolumeCLI(t, elsewhere, "", "-H", "unix://"+other, "volume", "ls", "-q"); code != 0 || out != "shared\n" {
+		t.Errorf("volume ls -H: %q %q %d", out, errs, code)
+	}
+	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+		t.Errorf("-H touched --root: %v", entries)
+	}
+
+	// A build's context travels to the daemon as a tar.
+	bctx := t.TempDir()
+	os.WriteFile(filepath.Join(bctx, "hello.txt"), []byte("hi"), 0o644)
+	out, errs, code := runVolumeCLI(t, root, "FROM scratch\nCOPY hello.txt /\n", "build", "-q", "-t", "viad:1", "-f", "-", bctx)
+	if code != 0 || !strings.HasPrefix(out, "sha256:") {
+		t.Fatalf("build through the daemon: %q %q %d", out, errs, code)
+	}
+	imgs, err := c.ImageList(ctx, moby.ImageListOptions{})
+	if err != nil || len(imgs.Items) != 1 || imgs.Items[0].ID != strings.TrimSpace(out) || !slices.Contains(imgs.Items[0].RepoTags, "viad:1") {
+		t.Errorf("the daemon's images: %+v %v", imgs.Items, err)
+	}
+	if out, errs, code := runVolumeCLI(t, root, "", "images", "--format", "{{.Repository}}:{{.Tag}}"); code != 0 || out != "viad:1\n" {
+		t.Errorf("images through the daemon: %q %q %d", out, errs, code)
+	}
 }
