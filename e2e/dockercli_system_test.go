@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"archive/tar"
+	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -120,4 +123,66 @@ func cliSystemDf(t *testing.T, d *daemon) {
 		t.Errorf("docker system df shows a negative size:\n%s", df)
 	}
 	c.ok("volume", "rm", "dfvol")
+}
+
+// cliHousekeeping covers ps filters, container, image and volume prune,
+// history and import.
+func cliHousekeeping(t *testing.T, d *daemon) {
+	c := d.cli(t)
+	c.ok("run", "-d", "--name", "keeper", "--label", "role=keep", "bb:e2e", "sleep", "1000")
+	exitedID := strings.TrimSpace(c.ok("create", "--name", "leftover", "bb:e2e", "true"))
+	c.ok("start", "-a", "leftover")
+	if got := c.ok("ps", "-a", "--filter", "label=role=keep", "--format", "{{.Names}}"); got != "keeper\n" {
+		t.Errorf("docker ps -a --filter label=role=keep = %q", got)
+	}
+	if got := c.ok("ps", "-a", "--filter", "status=exited", "--format", "{{.Names}}"); got != "leftover\n" {
+		t.Errorf("docker ps -a --filter status=exited = %q", got)
+	}
+	prune := c.ok("container", "prune", "-f")
+	wantContains(t, "docker container prune -f", prune, "Deleted Containers:", exitedID)
+	if strings.Contains(c.ok("ps", "-a", "--format", "{{.Names}}"), "leftover") || !strings.Contains(c.ok("ps", "--format", "{{.Names}}"), "keeper") {
+		t.Errorf("container prune: want leftover gone and keeper running: %s", c.ok("ps", "-a"))
+	}
+	c.ok("rm", "-f", "keeper")
+
+	hist := c.ok("history", "bb:e2e")
+	wantContains(t, "docker history bb:e2e", hist, "IMAGE", "CREATED BY", "busybox --install -s /bin")
+
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Skip("needs /bin/busybox")
+	}
+	var tarball bytes.Buffer
+	tw := tar.NewWriter(&tarball)
+	tw.WriteHeader(&tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.WriteHeader(&tar.Header{Name: "bin/busybox", Mode: 0o755, Size: int64(len(bb))})
+	tw.Write(bb)
+	tw.WriteHeader(&tar.Header{Name: "bin/echo", Typeflag: tar.TypeSymlink, Linkname: "busybox"})
+	tw.Close()
+	r := c.runIn(&tarball, "import", "-", "imported:1")
+	if r.Code != 0 || !strings.HasPrefix(r.Out, "sha256:") {
+		t.Fatalf("docker import - imported:1: %s", r)
+	}
+	if got := c.ok("run", "--rm", "imported:1", "/bin/echo", "from-import"); got != "from-import\n" {
+		t.Errorf("docker run of an imported image = %q", got)
+	}
+	c.ok("rmi", "imported:1")
+
+	buildFrom(t, c, "dangling:1", "FROM bb:e2e\nRUN echo one > /v\n")
+	buildFrom(t, c, "dangling:1", "FROM bb:e2e\nRUN echo two > /v\n") // the first build is now untagged
+	prune = c.ok("image", "prune", "-f")
+	wantContains(t, "docker image prune -f", prune, "Deleted Images:", "deleted: sha256:")
+	if got := c.ok("run", "--rm", "dangling:1", "cat", "/v"); got != "two\n" {
+		t.Errorf("image prune broke the tagged image: cat /v = %q", got)
+	}
+	c.ok("rmi", "dangling:1")
+
+	c.ok("volume", "create", "unused")
+	c.ok("run", "-d", "--name", "holder", "-v", "held:/h", "bb:e2e", "sleep", "1000")
+	prune = c.ok("volume", "prune", "-f")
+	wantContains(t, "docker volume prune -f", prune, "unused")
+	if strings.Contains(prune, "held") {
+		t.Errorf("docker volume prune removed a volume in use:\n%s", prune)
+	}
+	c.ok("rm", "-f", "holder")
 }

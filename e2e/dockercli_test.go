@@ -35,6 +35,7 @@ func TestDockerCLI(t *testing.T) {
 		{"events", cliEvents},
 		{"events-live", cliEventsLive},
 		{"system-df", cliSystemDf},
+		{"housekeeping", cliHousekeeping},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, d) })
 	}
