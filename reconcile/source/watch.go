@@ -29,6 +29,9 @@ type WatchOptions struct {
 	// Debounce is the quiet time after the last filesystem event before
 	// the tree is rescanned; default 50ms. Editors and git write in bursts.
 	Debounce time.Duration
+	// RemoveGrace is how long a file must stay away before its objects
+	// are withdrawn; default 250ms.
+	RemoveGrace time.Duration
 	// Poll is the interval of full rescans, which catch what events
 	// missed and replace them where the folder cannot be watched; default 5s.
 	Poll time.Duration
@@ -57,7 +60,8 @@ type Watcher struct {
 	scanMu  sync.Mutex // one scan at a time
 	mu      sync.Mutex
 	files   map[string]*fileState
-	scanned bool // a full scan has completed
+	scanned bool                 // a full scan has completed
+	missing map[string]time.Time // tracked files not found, since when
 }
 
 type fileState struct {
@@ -87,10 +91,13 @@ func NewWatcher(opts WatchOptions) (*Watcher, error) {
 	if opts.Poll <= 0 {
 		opts.Poll = 5 * time.Second
 	}
+	if opts.RemoveGrace <= 0 {
+		opts.RemoveGrace = 250 * time.Millisecond
+	}
 	if opts.Out == nil {
 		opts.Out = io.Discard
 	}
-	return &Watcher{opts: opts, dir: filepath.Clean(Abs(opts.Dir)), files: map[string]*fileState{}}, nil
+	return &Watcher{opts: opts, dir: filepath.Clean(Abs(opts.Dir)), files: map[string]*fileState{}, missing: map[string]time.Time{}}, nil
 }
 
 // Dir is the absolute folder watched; every source the watcher sets lies
@@ -139,7 +146,15 @@ func (w *Watcher) Run(ctx context.Context) error {
 		defer fw.Close()
 	}
 	watched := map[string]bool{}
-	w.scan(fw, watched)
+	recheck := time.NewTimer(time.Hour)
+	recheck.Stop()
+	defer recheck.Stop()
+	rescanAfter := func(d time.Duration) {
+		if d > 0 {
+			recheck.Reset(d)
+		}
+	}
+	rescanAfter(w.scan(fw, watched))
 
 	poll := time.NewTicker(w.opts.Poll)
 	defer poll.Stop()
@@ -172,22 +187,26 @@ func (w *Watcher) Run(ctx context.Context) error {
 			fmt.Fprintf(w.opts.Out, "warning: watching %s: %v (rescanning)\n", w.dir, err)
 			debounce.Reset(w.opts.Debounce)
 		case <-debounce.C:
-			w.scan(fw, watched)
+			rescanAfter(w.scan(fw, watched))
 			if w.opts.Changed != nil {
 				w.opts.Changed()
 			}
 		case <-poll.C:
-			w.scan(fw, watched)
+			rescanAfter(w.scan(fw, watched))
+		case <-recheck.C:
+			rescanAfter(w.scan(fw, watched))
 		}
 	}
 }
 
-// Scan reads the tree once and hands every changed file to the sink.
+// Scan reads the tree once and hands every changed file to the sink. A
+// file that went away is withdrawn by the first Scan at least RemoveGrace
+// after it was first missed.
 func (w *Watcher) Scan() { w.scan(nil, nil) }
 
 // scan is Scan that also keeps fw (if not nil) watching every folder
 // found; watched tracks them.
-func (w *Watcher) scan(fw *fsnotify.Watcher, watched map[string]bool) {
+func (w *Watcher) scan(fw *fsnotify.Watcher, watched map[string]bool) (recheck time.Duration) {
 	w.scanMu.Lock()
 	defer w.scanMu.Unlock()
 	files, dirs := w.walk()
@@ -206,13 +225,31 @@ func (w *Watcher) scan(fw *fsnotify.Watcher, watched map[string]bool) {
 		}
 		w.load(f, data)
 	}
+	// A file is withdrawn only once it has stayed away for RemoveGrace:
+	// editors (move away, write anew) and git (unlink, create) make a file
+	// vanish for an instant, and that must not prune what it declares.
+	now := time.Now()
 	w.mu.Lock()
 	var gone []string
 	for f := range w.files {
-		if !seen[f] {
-			gone = append(gone, f)
-			delete(w.files, f)
+		if seen[f] {
+			delete(w.missing, f)
+			continue
 		}
+		since, ok := w.missing[f]
+		if !ok {
+			w.missing[f] = now
+			since = now
+		}
+		if left := w.opts.RemoveGrace - now.Sub(since); left > 0 {
+			if recheck == 0 || left < recheck {
+				recheck = left
+			}
+			continue
+		}
+		gone = append(gone, f)
+		delete(w.files, f)
+		delete(w.missing, f)
 	}
 	n := len(w.files)
 	w.scanned = true
@@ -225,6 +262,7 @@ func (w *Watcher) scan(fw *fsnotify.Watcher, watched map[string]bool) {
 	if w.opts.Files != nil {
 		w.opts.Files.Set(float64(n))
 	}
+	return recheck
 }
 
 // load parses a file whose content changed and hands its objects on; a

@@ -17,9 +17,10 @@ import (
 
 // recorder is a Sink remembering the current objects of each source.
 type recorder struct {
-	mu    sync.Mutex
-	state map[string][]string // source -> object names
-	calls int
+	mu        sync.Mutex
+	state     map[string][]string // source -> object names
+	calls     int
+	withdrawn int
 }
 
 func (r *recorder) SetObjects(source string, objs []spec.Object) {
@@ -27,6 +28,9 @@ func (r *recorder) SetObjects(source string, objs []spec.Object) {
 	defer r.mu.Unlock()
 	r.calls++
 	if len(objs) == 0 {
+		if _, ok := r.state[source]; ok {
+			r.withdrawn++
+		}
 		delete(r.state, source)
 		return
 	}
@@ -297,5 +301,25 @@ func TestEmptiedFileKeepsItsObjects(t *testing.T) {
 		t.Fatalf("an emptied file dropped its objects: %q", rec.names())
 	}
 	write(t, p, "# nothing declared\n")
+	waitFor(t, rec, "")
+}
+
+func TestBriefDisappearanceKeepsObjects(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.yaml")
+	write(t, p, volumes("a"))
+	rec, _ := startWatcher(t, dir)
+	waitFor(t, rec, "a")
+	os.Remove(p)
+	time.Sleep(120 * time.Millisecond) // a scan runs while it is missing
+	write(t, p, volumes("a"))
+	time.Sleep(400 * time.Millisecond)
+	rec.mu.Lock()
+	withdrawn := rec.withdrawn
+	rec.mu.Unlock()
+	if withdrawn != 0 || rec.names() != "a" {
+		t.Fatalf("a file missing for an instant was withdrawn (%d times)", withdrawn)
+	}
+	os.Remove(p)
 	waitFor(t, rec, "")
 }
