@@ -94,7 +94,7 @@ func removeContainer(ctx context.Context, eng engine.Engine, ctr engine.Containe
 
 func (r containerReconciler) converge(ctx context.Context, eng engine.Engine, key spec.Key, obj spec.Object, actual []engine.Container) (Result, error) {
 	c := r.c
-	spec_ := obj.Container
+	decl := obj.Container
 	if wait, err := r.dependencies(key, obj); wait != "" || err != nil {
 		if err != nil {
 			return Result{}, err
@@ -102,18 +102,18 @@ func (r containerReconciler) converge(ctx context.Context, eng engine.Engine, ke
 		c.status.update(key, func(s *ObjectStatus) { s.Phase, s.Message = Progressing, wait })
 		return Result{RequeueAfter: waitRetry}, nil
 	}
-	img, err := eng.InspectImage(ctx, spec_.Spec.Image)
+	img, err := eng.InspectImage(ctx, decl.Spec.Image)
 	if errors.Is(err, engine.ErrNotFound) {
-		if im, ok := c.desired.imageFor(key.Host, spec_.Spec.Image); ok {
+		if im, ok := c.desired.imageFor(key.Host, decl.Spec.Image); ok {
 			// Declared and once made, now gone: have it made again.
 			c.queue.Add(im.Key)
-			c.status.update(key, func(s *ObjectStatus) { s.Phase, s.Message = Progressing, "waiting for image "+spec_.Spec.Image })
+			c.status.update(key, func(s *ObjectStatus) { s.Phase, s.Message = Progressing, "waiting for image "+decl.Spec.Image })
 			return Result{RequeueAfter: waitRetry}, nil
 		}
-		return Result{}, fmt.Errorf("image %q is not on host %s: declare an Image object with tag %q, or pull or load it", spec_.Spec.Image, key.Host, spec_.Spec.Image)
+		return Result{}, fmt.Errorf("image %q is not on host %s: declare an Image object with tag %q, or pull or load it", decl.Spec.Image, key.Host, decl.Spec.Image)
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("inspect image %q: %w", spec_.Spec.Image, err)
+		return Result{}, fmt.Errorf("inspect image %q: %w", decl.Spec.Image, err)
 	}
 	cfg, err := ContainerConfig(obj, img.ID)
 	if err != nil {
@@ -147,13 +147,13 @@ func (r containerReconciler) converge(ctx context.Context, eng engine.Engine, ke
 
 	var reasons []string
 	if cur.Labels[engine.LabelSpecHash] != obj.Hash {
-		reasons = specReasons(cur.Labels, spec_, obj.Hash)
+		reasons = specReasons(cur.Labels, decl, obj.Hash)
 		if wasConverged {
 			c.drift(key, "changed")
 		}
 	}
 	if old := cur.Labels[engine.LabelImageID]; old != img.ID {
-		reasons = append(reasons, fmt.Sprintf("image %s changed: %s -> %s", spec_.Spec.Image, short(old), short(img.ID)))
+		reasons = append(reasons, fmt.Sprintf("image %s changed: %s -> %s", decl.Spec.Image, short(old), short(img.ID)))
 	}
 	if len(reasons) > 0 {
 		c.status.update(key, func(s *ObjectStatus) { s.Phase, s.Message = Progressing, "recreating" })
@@ -186,7 +186,7 @@ func (r containerReconciler) converge(ctx context.Context, eng engine.Engine, ke
 		return r.start(ctx, eng, key, obj, cur, "created but not started")
 	}
 	// Exited or dead: whether to start it depends on its restart policy.
-	policy := restartPolicy(spec_)
+	policy := restartPolicy(decl)
 	if policy == spec.RestartAlways || (policy == spec.RestartOnFailure && cur.ExitCode != 0) {
 		// Engines report a container their restart policy will bring back
 		// as restarting, so an exited one was stopped for good (by hand, or
