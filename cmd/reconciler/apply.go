@@ -64,6 +64,20 @@ func (e *engines) get(host string, decl *spec.Host) (engine.Engine, error) {
 	return eng, nil
 }
 
+// enginesWith serves spec.LocalHost from localEng and declared hosts over
+// the Docker Engine API: what the daemon's --watch gives watchController.
+func enginesWith(localEng engine.Engine) reconcile.EngineFunc {
+	return func(host string, decl *spec.Host) (engine.Engine, error) {
+		switch {
+		case decl != nil:
+			return openDeclared(decl)
+		case host == spec.LocalHost:
+			return localEng, nil
+		}
+		return nil, fmt.Errorf("no engine available for host %s: declare it with a Host object", host)
+	}
+}
+
 // openDeclared connects to the engine a Host object declares.
 func openDeclared(h *spec.Host) (engine.Engine, error) {
 	var tlsFiles *client.TLSFiles

@@ -13,6 +13,7 @@ import (
 
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/engine/fake"
+	"github.com/reconciler/reconciler/spec"
 )
 
 // useFakeEngine points openEngine at an in-memory engine for one test.
@@ -226,5 +227,20 @@ func TestGetWatchPrintsChanges(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestEnginesWith(t *testing.T) {
+	e := fake.New()
+	f := enginesWith(e)
+	if got, err := f("local", nil); err != nil || got != engine.Engine(e) {
+		t.Fatalf("local: %v %v", got, err)
+	}
+	if _, err := f("far", nil); err == nil || !strings.Contains(err.Error(), "declare it with a Host object") {
+		t.Fatalf("undeclared host: %v", err)
+	}
+	decl := &spec.Host{Spec: spec.HostSpec{Address: "tcp://127.0.0.1:1"}}
+	if got, err := f("far", decl); err != nil || got == nil {
+		t.Fatalf("declared host: %v %v", got, err)
 	}
 }
