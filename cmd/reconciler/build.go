@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
+	units "github.com/docker/go-units"
 	moby "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
@@ -61,14 +63,18 @@ func newBuildCmd() *cobra.Command {
 			opts.Dockerfile = bc.dockerfile
 			opts.Remove = true
 			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
-				tar := bc.Tar()
-				defer tar.Close()
-				res, err := c.ImageBuild(ctx, tar, opts)
+				up := &contextUpload{r: bc.Tar(), sent: make(chan struct{})}
+				defer up.Close()
+				res, err := c.ImageBuild(ctx, up, opts)
 				if err != nil {
 					return err
 				}
 				defer res.Body.Close()
-				return displayStream(res.Body, cmd.OutOrStdout(), nil)
+				out := cmd.OutOrStdout()
+				if !opts.SuppressOutput {
+					out = &uploadReport{ctx: ctx, w: out, up: up}
+				}
+				return displayStream(res.Body, out, nil)
 			})
 		},
 	}
@@ -81,6 +87,52 @@ func newBuildCmd() *cobra.Command {
 	f.StringVar(&opts.Target, "target", "", "Set the target build stage to build")
 	f.StringArrayVar(&labels, "label", nil, "Set metadata for an image (KEY=VALUE, repeatable)")
 	return cmd
+}
+
+// contextUpload counts the context's bytes as the client sends them, and
+// says when all are sent.
+type contextUpload struct {
+	r    io.ReadCloser
+	n    int64
+	once sync.Once
+	sent chan struct{} // closed at EOF or Close
+}
+
+func (u *contextUpload) Read(p []byte) (int, error) {
+	n, err := u.r.Read(p)
+	u.n += int64(n)
+	if err != nil {
+		u.once.Do(func() { close(u.sent) })
+	}
+	return n, err
+}
+
+func (u *contextUpload) Close() error {
+	u.once.Do(func() { close(u.sent) })
+	return u.r.Close()
+}
+
+// uploadReport starts the build's output with docker's "Sending build
+// context" line (its \r\r as docker's progress writer leaves them). The
+// engine reads the whole context before it says anything, so waiting for
+// the upload's end costs nothing.
+type uploadReport struct {
+	ctx     context.Context
+	w       io.Writer
+	up      *contextUpload
+	printed bool
+}
+
+func (r *uploadReport) Write(p []byte) (int, error) {
+	if !r.printed {
+		r.printed = true
+		select {
+		case <-r.up.sent:
+			fmt.Fprintf(r.w, "Sending build context to Docker daemon  %s\r\r\n", units.HumanSize(float64(r.up.n)))
+		case <-r.ctx.Done():
+		}
+	}
+	return r.w.Write(p)
 }
 
 // parseBuildArgs reads --build-arg values: KEY=VALUE, or KEY alone for the

@@ -95,7 +95,7 @@ func newImageHistoryCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 3, ' ', 0)
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 10, 1, 3, ' ', 0) // docker's table
 				if !quiet {
 					fmt.Fprintln(w, "IMAGE\tCREATED\tCREATED BY\tSIZE\tCOMMENT")
 				}

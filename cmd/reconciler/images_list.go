@@ -10,6 +10,7 @@ import (
 	"text/template"
 	"time"
 
+	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/image"
 	moby "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
@@ -51,7 +52,7 @@ func newImagesCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 3, ' ', 0)
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 10, 1, 3, ' ', 0) // docker's table
 				if !quiet && format == "" {
 					fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
 				}
@@ -114,7 +115,7 @@ type imageRow struct {
 
 func newImageRow(img image.Summary, noTrunc bool) imageRow {
 	r := imageRow{Containers: "N/A", Digest: "<none>", ID: imageShortID(img.ID),
-		Size: imageHumanSize(img.Size), VirtualSize: imageHumanSize(img.Size), SharedSize: "N/A", UniqueSize: "N/A"}
+		Size: imageHumanSize(img.Size), VirtualSize: units.HumanSize(float64(img.Size)), SharedSize: "N/A", UniqueSize: "N/A"}
 	if noTrunc {
 		r.ID = img.ID
 	}

@@ -149,6 +149,9 @@ func newImageLoadCmd() *cobra.Command {
 			}
 			defer in.Close()
 			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+				// As docker: only the "Loaded image" lines unless a
+				// terminal shows the progress.
+				quiet := quiet || !imageIsTerminal(cmd.OutOrStdout())
 				body, err := c.ImageLoad(ctx, in, moby.ImageLoadWithQuiet(quiet))
 				if err != nil {
 					return err

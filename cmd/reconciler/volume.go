@@ -44,7 +44,7 @@ func newVolumeCreateCmd() *cobra.Command {
 		Use:   "create [OPTIONS] [VOLUME]",
 		Short: "Create a volume",
 		Long:  "Create a volume. Creating an existing volume with the same driver and labels returns it unchanged;\nwith other labels it is an error. Without a name, an anonymous volume with a random name is created.",
-		Args:  cobra.MaximumNArgs(1),
+		Args:  imageArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				if name != "" && name != args[0] {
@@ -99,7 +99,7 @@ func newVolumeLsCmd() *cobra.Command {
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
 		Short:   "List volumes",
-		Args:    cobra.NoArgs,
+		Args:    imageArgs(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f, err := parseFilterFlags(filters)
 			if err == nil {
@@ -169,7 +169,7 @@ func newVolumeInspectCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inspect [OPTIONS] VOLUME [VOLUME...]",
 		Short: "Display detailed information on one or more volumes",
-		Args:  cobra.MinimumNArgs(1),
+		Args:  imageArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var tmpl *template.Template
 			if format != "" {
@@ -220,7 +220,7 @@ func newVolumeRmCmd() *cobra.Command {
 		Aliases: []string{"remove"},
 		Short:   "Remove one or more volumes",
 		Long:    "Remove one or more volumes. A volume used by any container (running or stopped) is refused,\nnaming the containers. --force only ignores volumes that do not exist.",
-		Args:    cobra.MinimumNArgs(1),
+		Args:    imageArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
 				var errs []string
@@ -250,7 +250,7 @@ volumes are removed unless --all is given. Volumes the reconciler manages with
 reclaimPolicy Retain (label io.reconciler.managed=true without
 io.reconciler.reclaim-policy=Delete) are always kept: remove them by name with
 'reconciler volume rm'.`,
-		Args: cobra.NoArgs,
+		Args: imageArgs(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f, err := parseFilterFlags(filters)
 			if err == nil {
@@ -328,10 +328,11 @@ func retainedVolumes(ctx context.Context, c *moby.Client, f moby.Filters, all bo
 }
 
 // volumeRow is one line of docker volume ls --format: the fields of
-// docker's volume formatter, Labels as "k=v,k2=v2".
+// docker's volume formatter, Labels as "k=v,k2=v2", N/A for what only
+// swarm cluster volumes (and usage data) have.
 type volumeRow struct {
-	Driver, Labels, Mountpoint, Name, Scope string
-	labels                                  map[string]string
+	Availability, Driver, Group, Labels, Links, Mountpoint, Name, Scope, Size, Status string
+	labels                                                                            map[string]string
 }
 
 func newVolumeRow(v apivolume.Volume) volumeRow {
@@ -339,7 +340,12 @@ func newVolumeRow(v apivolume.Volume) volumeRow {
 	for _, k := range slices.Sorted(maps.Keys(v.Labels)) {
 		labels = append(labels, k+"="+v.Labels[k])
 	}
-	return volumeRow{Driver: v.Driver, Labels: strings.Join(labels, ","), Mountpoint: v.Mountpoint, Name: v.Name, Scope: v.Scope, labels: v.Labels}
+	r := volumeRow{Availability: "N/A", Driver: v.Driver, Group: "N/A", Labels: strings.Join(labels, ","), Links: "N/A",
+		Mountpoint: v.Mountpoint, Name: v.Name, Scope: v.Scope, Size: "N/A", Status: "N/A", labels: v.Labels}
+	if u := v.UsageData; u != nil {
+		r.Links, r.Size = strconv.FormatInt(u.RefCount, 10), units.HumanSize(float64(u.Size))
+	}
+	return r
 }
 
 // Label is the value of one label, as in docker's '{{.Label "key"}}'.
