@@ -203,3 +203,44 @@ func TestShimEndsWhenItsDirectoryIsDeleted(t *testing.T) {
 		return errShim != nil && errInit != nil
 	})
 }
+
+func TestAlwaysComesBackAfterAReboot(t *testing.T) {
+	r := newRuntime(t, true)
+	ctx := context.Background()
+	ids := map[string]string{}
+	for _, policy := range []string{RestartAlways, RestartUnlessStopped} {
+		s := hostSpec("boot-"+policy, "exec sleep 1000")
+		s.RestartPolicy.Name = policy
+		ids[policy] = mustCreate(t, r, s)
+		mustStart(t, r, ids[policy])
+		if err := r.Stop(ctx, ids[policy], time.Second); err != nil {
+			t.Fatal(err)
+		}
+		// Pretend the stop happened in an earlier boot of the host.
+		dir := filepath.Join(r.Root(), ids[policy])
+		st, _ := shim.ReadState(dir)
+		st.BootID = "an-earlier-boot"
+		shim.WriteState(dir, st)
+	}
+	r2, err := New(r.Root(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if c, _ := r2.Inspect(ids[RestartAlways]); c.State.Status != StateRunning {
+		t.Errorf("always-container after a reboot: %+v", c.State)
+	}
+	if c, _ := r2.Inspect(ids[RestartUnlessStopped]); c.State.Status != StateExited {
+		t.Errorf("stopped unless-stopped container after a reboot: %+v", c.State)
+	}
+	// Without a reboot, a daemon restart leaves both stopped.
+	r2.Stop(ctx, ids[RestartAlways], time.Second)
+	r3, err := New(r.Root(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r3.Close()
+	if c, _ := r3.Inspect(ids[RestartAlways]); c.State.Status != StateExited {
+		t.Errorf("a daemon restart started a stopped always-container: %+v", c.State)
+	}
+}

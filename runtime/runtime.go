@@ -89,7 +89,9 @@ type Runtime struct {
 // New opens (or creates) the state root and adopts its containers: running
 // ones whose shim is alive are left alone; ones whose shim died (a host
 // reboot, a killed shim) are recorded as exited with an error, and started
-// again if their restart policy says so and no user stopped them.
+// again if their restart policy says so and no user stopped them. After a
+// host reboot, containers with policy always are started even if a user
+// had stopped them (Docker's rule for a daemon restart).
 func New(root string, opts Options) (*Runtime, error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 30 * time.Second
@@ -105,6 +107,7 @@ func New(root string, opts Options) (*Runtime, error) {
 		return nil, fmt.Errorf("container state root: %w", err)
 	}
 	var restart []string
+	boot := shim.BootID()
 	for _, e := range ents {
 		if e.IsDir() && strings.HasPrefix(e.Name(), onceDirPrefix) {
 			if unmountUnder(filepath.Join(root, e.Name())) == nil {
@@ -126,7 +129,7 @@ func New(root string, opts Options) (*Runtime, error) {
 			continue
 		}
 		r.names[cfg.Spec.Name] = id
-		if st, _ := r.reconcileShim(id); restartLost(cfg, st) {
+		if st, _ := r.reconcileShim(id); restartLost(cfg, st) || restartAfterReboot(cfg, st, boot) {
 			restart = append(restart, id)
 		}
 	}
@@ -417,6 +420,15 @@ func (r *Runtime) List() ([]*Container, error) {
 // again: by its restart policy, unless a user stopped it.
 func restartLost(cfg *shim.Config, st State) bool {
 	return st.ShimLost && !st.ManualStop && cfg.Spec.RestartPolicy.ShouldRestart(st.ExitCode, 0)
+}
+
+// restartAfterReboot is the one difference between the always and
+// unless-stopped policies, Docker's "restarted when the daemon restarts":
+// here containers outlive daemon restarts, so a host reboot is when a
+// stopped always-container comes back. Only containers that ran before.
+func restartAfterReboot(cfg *shim.Config, st State, boot string) bool {
+	return cfg.Spec.RestartPolicy.Name == RestartAlways && !st.Running() && st.StartCount > 0 &&
+		st.BootID != "" && boot != "" && st.BootID != boot
 }
 
 // reconcileShim reads the state and, if it says running but its shim is

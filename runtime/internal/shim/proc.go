@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -141,6 +142,15 @@ func dialDir(dir, name string) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// BootID identifies the current boot of the host ("" if unknown).
+func BootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // ParseSignal accepts "SIGTERM", "TERM", "term" or "15".

@@ -158,6 +158,7 @@ func runShim(dir string, ready *os.File) error {
 	}
 	s.st.ShimPid, s.st.ShimStartTime = os.Getpid(), self
 	s.st.ManualStop, s.st.RestartCount, s.st.Error, s.st.ShimLost = false, 0, "", false
+	s.st.BootID = BootID()
 	go s.watchDir()
 	s.supervise()
 	if err := s.launch.cleanup(dir, cfg); err != nil {

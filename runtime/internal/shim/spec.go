@@ -126,6 +126,9 @@ type State struct {
 	// host rebooted); the runtime recorded the exit and restarts the
 	// container if its policy says so.
 	ShimLost bool `json:",omitempty"`
+	// BootID is the host boot (/proc/sys/kernel/random/boot_id) the shim
+	// last ran in: a different one means the host rebooted since.
+	BootID string `json:",omitempty"`
 }
 
 // Running reports whether the container is running or between restarts.
