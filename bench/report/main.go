@@ -50,7 +50,7 @@ func main() {
 			failed = append(failed, fmt.Sprintf("%s %s: %v", g.pkg, g.pattern, err))
 		}
 	}
-	table := render(results)
+	table := render(results, *quick)
 	facts := machineFacts(*quick, time.Since(start))
 	fmt.Println()
 	fmt.Println(facts)

@@ -11,22 +11,23 @@ import (
 
 // render makes the Markdown table, its columns padded so that it reads
 // as well in a terminal.
-func render(r results) string {
+func render(r results, quick bool) string {
 	head := []string{"issue", "what", "ours", "peer", "peer's time", "ratio (peer ÷ ours)", "target"}
 	cells := [][]string{head}
 	for _, row := range rows {
 		ours, peer, ratio := "skipped or failed: see log", "", "—"
 		o, haveOurs := r.ms(row.ours)
+		notRun := !r.ran(row.ours.pkg) || quick && row.full
 		switch {
 		case haveOurs:
 			ours = fmtMS(o)
-		case !r.ran(row.ours.pkg):
+		case notRun:
 			ours = "not run"
 		}
 		switch {
 		case row.peer == nil:
 			peer = "—"
-		case !r.ran(row.peer.pkg):
+		case notRun:
 			peer = "not run"
 		case missing(row.needs) != "":
 			peer = "peer not installed (" + missing(row.needs) + ")"
@@ -108,6 +109,7 @@ func machineFacts(quick bool, took time.Duration) string {
 	facts := [][2]string{
 		{"date", time.Now().UTC().Format("2006-01-02 15:04 MST")},
 		{"run", fmt.Sprintf("%s, %s", mode, took.Round(time.Second))},
+		{"load average", fmt.Sprintf("%s at the start, %s at the end (other work on the machine makes every number noisier)", loadStart, loadavg())},
 		{"cpu", fmt.Sprintf("%d × %s", runtime.NumCPU(), cpuModel())},
 		{"memory", memTotal()},
 		{"kernel", firstLine("uname", "-sr")},
@@ -151,4 +153,15 @@ func procField(path, key string) string {
 		}
 	}
 	return "unknown"
+}
+
+// loadStart is the load average when the report started.
+var loadStart = loadavg()
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
