@@ -7,9 +7,10 @@ import (
 )
 
 // The container description and state types are shared with the shim,
-// which reads and writes them on disk; they are defined there.
+// which reads and writes them on disk; they are defined, with their field
+// docs, in runtime/internal/shim/spec.go (go doc ./runtime/internal/shim).
 type (
-	// Spec is everything a container is created from (see shim.Spec).
+	// Spec is everything a container is created from.
 	Spec = shim.Spec
 	// Mount is a bind or tmpfs mount inside a container.
 	Mount = shim.Mount
