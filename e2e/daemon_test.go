@@ -214,15 +214,26 @@ func cleanRoot(t *testing.T, root string) {
 		}
 	}
 	for _, pid := range processesUnder(root) {
+		// A shim's container outlives its shim: kill the container first.
+		for _, kid := range childrenOf(pid) {
+			syscall.Kill(kid, syscall.SIGKILL)
+		}
 		t.Logf("cleanup: killing leftover process %d (%s)", pid, readFile(fmt.Sprintf("/proc/%d/cmdline", pid)))
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	unmountUnder(t, root)
 }
 
-// processesUnder lists processes whose command line names a path under root
-// (shims carry their container's folder).
-func processesUnder(root string) []int {
+// processesUnder lists processes that name a path under root in their
+// command line (the daemon's --root) or hold a file under it open (shims
+// hold their container's log).
+func processesUnder(root string) []int { return procsMatching(root, false) }
+
+// shimsUnder lists the shim processes of containers under root.
+func shimsUnder(root string) []int { return procsMatching(root, true) }
+
+func procsMatching(root string, shimsOnly bool) []int {
+	under := func(p string) bool { return p == root || strings.HasPrefix(p, root+"/") }
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, e := range entries {
@@ -230,15 +241,44 @@ func processesUnder(root string) []int {
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
-		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		for _, arg := range strings.Split(string(b), "\x00") {
-			if arg == root || strings.HasPrefix(arg, root+"/") {
-				pids = append(pids, pid)
-				break
+		dir := filepath.Join("/proc", e.Name())
+		b, _ := os.ReadFile(filepath.Join(dir, "cmdline"))
+		args := strings.Split(string(b), "\x00")
+		if shimsOnly && filepath.Base(args[0]) != "reconciler-shim" {
+			continue
+		}
+		match := false
+		for _, arg := range args {
+			match = match || under(arg)
+		}
+		fds, _ := os.ReadDir(filepath.Join(dir, "fd"))
+		for _, fd := range fds {
+			if link, err := os.Readlink(filepath.Join(dir, "fd", fd.Name())); err == nil && under(link) {
+				match = true
 			}
+		}
+		if match {
+			pids = append(pids, pid)
 		}
 	}
 	return pids
+}
+
+// childrenOf lists the processes whose parent is pid.
+func childrenOf(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var kids []int
+	for _, e := range entries {
+		status := readFile(filepath.Join("/proc", e.Name(), "status"))
+		for _, l := range strings.Split(status, "\n") {
+			if f := strings.Fields(l); len(f) == 2 && f[0] == "PPid:" && f[1] == strconv.Itoa(pid) {
+				if kid, err := strconv.Atoi(e.Name()); err == nil {
+					kids = append(kids, kid)
+				}
+			}
+		}
+	}
+	return kids
 }
 
 // unmountUnder lazily unmounts every mount point under root, deepest first.

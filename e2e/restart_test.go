@@ -28,7 +28,7 @@ func TestDaemonSIGKILLKeepsContainers(t *testing.T) {
 	for _, name := range []string{"always", "ticker"} {
 		before[name] = c.ok("inspect", "-f", "{{.State.Pid}} {{.RestartCount}}", name)
 	}
-	shims := len(processesUnder(root))
+	shims := len(shimsUnder(root))
 	beforeKill := lastTick(c.ok("logs", "ticker"))
 
 	d.kill9()
@@ -56,8 +56,8 @@ func TestDaemonSIGKILLKeepsContainers(t *testing.T) {
 	if n := len(rows(ps)); n != 2 {
 		t.Errorf("docker ps after the restart has %d containers, want 2:\n%s", n, ps)
 	}
-	if got := len(processesUnder(root)); got != shims {
-		t.Errorf("%d shim processes before the daemon was killed, %d after its restart", shims, got)
+	if got := len(shimsUnder(root)); got != shims || shims != 2 {
+		t.Errorf("%d shim processes before the daemon was killed, %d after its restart, want 2", shims, got)
 	}
 
 	// Logs continue, and every tick is there exactly once, in order,
