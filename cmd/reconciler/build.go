@@ -28,9 +28,10 @@ func newBuildCmd() *cobra.Command {
 		labels     []string
 	)
 	cmd := &cobra.Command{
-		Use:   "build [OPTIONS] PATH",
+		Use:   "build [OPTIONS] PATH | -",
 		Short: "Build an image from a Dockerfile",
-		Long: "Build an image from a Dockerfile and the build context at PATH. Every step is cached:\n" +
+		Long: "Build an image from a Dockerfile and the build context at PATH (or, with -, a tar of the context or a\n" +
+			"Dockerfile alone read from stdin). Every step is cached:\n" +
 			"an unchanged rebuild creates nothing and a changed file rebuilds from the step that COPYs it.",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -50,20 +51,13 @@ func newBuildCmd() *cobra.Command {
 			for k, v := range args2 {
 				opts.BuildArgs[k] = &v
 			}
-			var dfStdin []byte
-			if dockerfile == "-" {
-				if dfStdin, err = io.ReadAll(cmd.InOrStdin()); err != nil {
-					return fmt.Errorf("reading the Dockerfile from stdin: %w", err)
-				}
-			}
-			bc, err := newBuildContext(args[0], dockerfile, dfStdin)
+			tar, err := openBuildContext(cmd, args[0], dockerfile, &opts)
 			if err != nil {
 				return err
 			}
-			opts.Dockerfile = bc.dockerfile
 			opts.Remove = true
 			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
-				up := &contextUpload{r: bc.Tar(), sent: make(chan struct{})}
+				up := &contextUpload{r: tar, sent: make(chan struct{})}
 				defer up.Close()
 				res, err := c.ImageBuild(ctx, up, opts)
 				if err != nil {
@@ -87,6 +81,32 @@ func newBuildCmd() *cobra.Command {
 	f.StringVar(&opts.Target, "target", "", "Set the target build stage to build")
 	f.StringArrayVar(&labels, "label", nil, "Set metadata for an image (KEY=VALUE, repeatable)")
 	return cmd
+}
+
+// openBuildContext is the tar to send for the context PATH ("-": stdin)
+// and -f, setting the Dockerfile's name in it in opts.
+func openBuildContext(cmd *cobra.Command, path, dockerfile string, opts *moby.ImageBuildOptions) (io.ReadCloser, error) {
+	if path == "-" {
+		if dockerfile == "-" {
+			return nil, usageError(cmd, "invalid argument: can't use stdin for both build context and dockerfile")
+		}
+		tar, name, err := stdinBuildContext(cmd.InOrStdin(), dockerfile)
+		opts.Dockerfile = name
+		return tar, err
+	}
+	var dfStdin []byte
+	if dockerfile == "-" {
+		var err error
+		if dfStdin, err = io.ReadAll(cmd.InOrStdin()); err != nil {
+			return nil, fmt.Errorf("reading the Dockerfile from stdin: %w", err)
+		}
+	}
+	bc, err := newBuildContext(path, dockerfile, dfStdin)
+	if err != nil {
+		return nil, err
+	}
+	opts.Dockerfile = bc.dockerfile
+	return bc.Tar(), nil
 }
 
 // contextUpload counts the context's bytes as the client sends them, and

@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -48,6 +49,25 @@ func TestBuildCLI(t *testing.T) {
 	out, errs, code = runVolumeCLI(t, root, "FROM hello:1\nENV B=2\n", "build", "-q", "-f", "-", ".")
 	if code != 0 || !strings.HasPrefix(out, "sha256:") || strings.Count(out, "\n") != 1 {
 		t.Errorf("-q -f -: exit %d: %q %s", code, out, errs)
+	}
+	// build -: a Dockerfile alone or a tar of the context on stdin.
+	out, errs, code = runVolumeCLI(t, root, "FROM hello:1\nENV C=3\n", "build", "-q", "-")
+	if code != 0 || !strings.HasPrefix(out, "sha256:") || strings.Count(out, "\n") != 1 {
+		t.Errorf("build - with a Dockerfile: exit %d: %q %s", code, out, errs)
+	}
+	var ctxTar bytes.Buffer
+	tw := tar.NewWriter(&ctxTar)
+	for name, content := range map[string]string{"Dockerfile": "FROM scratch\nCOPY hello.txt /\n", "hello.txt": "hi"} {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content))})
+		tw.Write([]byte(content))
+	}
+	tw.Close()
+	out, errs, code = runVolumeCLI(t, root, ctxTar.String(), "build", "-t", "fromtar:1", "-")
+	if code != 0 || !strings.Contains(out, "Step 2/2 : COPY hello.txt /") || !strings.Contains(out, "Successfully tagged fromtar:1") {
+		t.Errorf("build - with a tar context: exit %d: %q %s", code, out, errs)
+	}
+	if _, errs, code = runVolumeCLI(t, root, "", "build", "-f", "-", "-"); code != 2 || !strings.Contains(errs, "stdin for both") {
+		t.Errorf("stdin for both context and Dockerfile: exit %d: %s", code, errs)
 	}
 	if _, errs, code = runVolumeCLI(t, root, "", "build"); code != 2 || !strings.Contains(errs, "requires exactly 1 argument") {
 		t.Errorf("no context: exit %d: %s", code, errs)

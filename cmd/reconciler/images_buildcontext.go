@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
@@ -118,6 +119,9 @@ func (bc *buildContext) Tar() io.ReadCloser {
 
 func (bc *buildContext) write(w io.Writer) error {
 	tw := tar.NewWriter(w)
+	if bc.dir == "" { // a Dockerfile alone, from stdin
+		return bc.writeExtra(tw)
+	}
 	err := filepath.WalkDir(bc.dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -144,6 +148,12 @@ func (bc *buildContext) write(w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("build context: %w", err)
 	}
+	return bc.writeExtra(tw)
+}
+
+// writeExtra adds the Dockerfile that is not a file of the context, if
+// any, and ends the archive.
+func (bc *buildContext) writeExtra(tw *tar.Writer) error {
 	if bc.extra != nil {
 		h := &tar.Header{Name: bc.dockerfile, Mode: 0o600, Size: int64(len(bc.extra)), Typeflag: tar.TypeReg}
 		if err := tw.WriteHeader(h); err != nil {
@@ -154,6 +164,34 @@ func (bc *buildContext) write(w io.Writer) error {
 		}
 	}
 	return tw.Close()
+}
+
+// stdinBuildContext is `build -`: stdin is either the context as an
+// archive (tar, gzip or bzip2: sent as it is, the Dockerfile named by -f
+// inside it) or a Dockerfile alone, built with an empty context.
+func stdinBuildContext(in io.Reader, dockerfile string) (io.ReadCloser, string, error) {
+	br := bufio.NewReaderSize(in, 1024)
+	head, err := br.Peek(512)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, "", fmt.Errorf("reading the build context from stdin: %w", err)
+	}
+	isArchive := bytes.HasPrefix(head, []byte{0x1f, 0x8b}) || bytes.HasPrefix(head, []byte("BZh")) ||
+		len(head) >= 262 && string(head[257:262]) == "ustar"
+	if isArchive {
+		if dockerfile == "" {
+			dockerfile = "Dockerfile"
+		}
+		return io.NopCloser(br), dockerfile, nil
+	}
+	if dockerfile != "" {
+		return nil, "", fmt.Errorf("-f %s: a Dockerfile read from stdin (build -) cannot be given a name; send a tar of the context to name a Dockerfile in it", dockerfile)
+	}
+	content, err := io.ReadAll(br)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading the Dockerfile from stdin: %w", err)
+	}
+	bc := &buildContext{dockerfile: "Dockerfile", extra: content}
+	return bc.Tar(), bc.dockerfile, nil
 }
 
 func addToTar(tw *tar.Writer, path, rel string, d fs.DirEntry) error {
