@@ -107,6 +107,9 @@ func TestImageCLI(t *testing.T) {
 
 	archive := filepath.Join(t.TempDir(), "base.tar")
 	mustImageCLI(t, root, "save", "-o", archive, "base:1")
+	if names := tarNames(t, mustImageCLI(t, root, "save", "--format", "oci", "base:1")); !names["index.json"] || !names["oci-layout"] || names["manifest.json"] || names["repositories"] {
+		t.Errorf("save --format oci is not an OCI layout alone: %v", names)
+	}
 	if out := mustImageCLI(t, root, "rmi", "base:1"); out != "Untagged: base:1\n" {
 		t.Fatalf("rmi base:1 = %q", out)
 	}
@@ -142,5 +145,22 @@ func TestImageCLI(t *testing.T) {
 	}
 	if out := mustImageCLI(t, root, "images", "-q", "-a"); out != "" {
 		t.Fatalf("images after prune = %q", out)
+	}
+}
+
+// tarNames are the names of the entries of an archive.
+func tarNames(t *testing.T, archive string) map[string]bool {
+	t.Helper()
+	names := map[string]bool{}
+	tr := tar.NewReader(strings.NewReader(archive))
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return names
+		}
+		if err != nil {
+			t.Fatalf("archive: %v", err)
+		}
+		names[h.Name] = true
 	}
 }

@@ -46,9 +46,10 @@ func newImageSaveCmd() *cobra.Command {
 					return err
 				}
 				defer body.Close()
-				var archive io.Reader = body
+				var archive io.ReadCloser = body
 				if oci {
 					archive = ociLayoutOnly(body)
+					defer archive.Close()
 				}
 				if output == "" {
 					_, err := io.Copy(cmd.OutOrStdout(), archive)
@@ -66,7 +67,7 @@ func newImageSaveCmd() *cobra.Command {
 // ociLayoutOnly streams a docker-save archive without the files only
 // docker load reads (manifest.json, repositories): what is left is the
 // OCI image layout docker 25+ writes beside them.
-func ociLayoutOnly(docker io.Reader) io.Reader {
+func ociLayoutOnly(docker io.Reader) io.ReadCloser {
 	pr, pw := io.Pipe()
 	go func() {
 		tr, tw := tar.NewReader(docker), tar.NewWriter(pw)

@@ -141,6 +141,16 @@ func TestVolumeCLICreateLsInspectRm(t *testing.T) {
 	if _, _, code := runVolumeCLI(t, root, "", "volume", "rm", "-f", "nosuch"); code != 0 {
 		t.Errorf("rm -f of a missing volume: exit %d", code)
 	}
+	// Each command served --root in process on a private socket, gone now
+	// with the root's lock.
+	if left, _ := filepath.Glob(filepath.Join(root, "run", "cli-*")); len(left) != 0 {
+		t.Errorf("in-process API sockets left behind: %v", left)
+	}
+	l, err := rootlock.Acquire(root)
+	if err != nil {
+		t.Fatalf("the root's lock is still held: %v", err)
+	}
+	l.Release()
 }
 
 func TestVolumeCLIPrune(t *testing.T) {
