@@ -31,6 +31,11 @@ func TestWatchedFolder(t *testing.T) {
 	go func() { c.Run(ctx); done <- struct{}{} }()
 	go func() { w.Run(ctx); done <- struct{}{} }()
 	defer func() { cancel(); <-done; <-done }()
+	defer func() {
+		if t.Failed() {
+			t.Logf("output:\n%s", out)
+		}
+	}()
 
 	p := filepath.Join(dir, "app.yaml")
 	os.Mkdir(filepath.Join(dir, "app"), 0o755) // the image's build context

@@ -210,7 +210,10 @@ func (w *Watcher) scan(fw *fsnotify.Watcher, watched map[string]bool) (recheck t
 	w.scanMu.Lock()
 	defer w.scanMu.Unlock()
 	files, dirs := w.walk()
-	if fw != nil {
+	if fw != nil && w.watchDirs(fw, watched, dirs) {
+		// Files made in a new folder before its watch began sent no event:
+		// walk again now that it is watched.
+		files, dirs = w.walk()
 		w.watchDirs(fw, watched, dirs)
 	}
 	seen := map[string]bool{}
@@ -371,8 +374,8 @@ func (w *Watcher) walk() (files, dirs []string) {
 }
 
 // watchDirs keeps a watch on each folder of the tree; where that fails,
-// polling covers it.
-func (w *Watcher) watchDirs(fw *fsnotify.Watcher, watched map[string]bool, dirs []string) {
+// polling covers it. It reports whether a watch was added.
+func (w *Watcher) watchDirs(fw *fsnotify.Watcher, watched map[string]bool, dirs []string) (added bool) {
 	now := map[string]bool{}
 	for _, d := range dirs {
 		now[d] = true
@@ -384,6 +387,7 @@ func (w *Watcher) watchDirs(fw *fsnotify.Watcher, watched map[string]bool, dirs 
 			continue
 		}
 		watched[d] = true
+		added = true
 	}
 	for d := range watched {
 		if !now[d] {
@@ -391,4 +395,5 @@ func (w *Watcher) watchDirs(fw *fsnotify.Watcher, watched map[string]bool, dirs 
 			delete(watched, d)
 		}
 	}
+	return added
 }
