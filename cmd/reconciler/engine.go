@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -49,6 +50,18 @@ func init() {
 // commands given the same --root find it.
 func rootSocket(root string) string { return filepath.Join(root, "run", "reconciler.sock") }
 
+// daemonServes reports whether a daemon answers on root's socket: the
+// lock may be held by another command instead, and then its error (which
+// names the process) is the one to show.
+func daemonServes(root string) bool {
+	c, err := net.DialTimeout("unix", rootSocket(root), time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
 // hostEngine opens the engine of a host for the controller commands.
 func hostEngine(host string) (engine.Engine, error) {
 	if host != "local" {
@@ -58,7 +71,7 @@ func hostEngine(host string) (engine.Engine, error) {
 		return client.Open(global.host, clientTLS(), 0)
 	}
 	e, err := openLocal()
-	if errors.Is(err, rootlock.ErrLocked) {
+	if errors.Is(err, rootlock.ErrLocked) && daemonServes(global.root) {
 		return client.Open("unix://"+rootSocket(global.root), nil, 0)
 	}
 	return e, err
@@ -122,7 +135,7 @@ func apiClient(ctx context.Context) (c *moby.Client, close func(), err error) {
 		return c, func() { c.Close() }, err
 	}
 	e, err := openLocal()
-	if errors.Is(err, rootlock.ErrLocked) {
+	if errors.Is(err, rootlock.ErrLocked) && daemonServes(global.root) {
 		c, err := moby.New(append(opts, moby.WithHost("unix://"+rootSocket(global.root)))...)
 		return c, func() { c.Close() }, err
 	}
