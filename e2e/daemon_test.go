@@ -38,6 +38,10 @@ type daemon struct {
 	cmd      *exec.Cmd
 	done     chan struct{}
 	logPaths []string
+	// clientHost and clientEnv, when set, are how cli reaches the daemon
+	// (TCP, TLS) instead of its unix socket.
+	clientHost string
+	clientEnv  []string
 }
 
 // newRoot makes a state root for one test. When the test ends (after its
@@ -184,8 +188,14 @@ func (d *daemon) dumpLogs() {
 	}
 }
 
-// cli is the docker CLI talking to this daemon over its unix socket, for t.
-func (d *daemon) cli(t *testing.T) *cli { return newCLI(t, "unix://"+d.sock) }
+// cli is the docker CLI talking to this daemon for t: over its unix
+// socket, or as clientHost and clientEnv say.
+func (d *daemon) cli(t *testing.T) *cli {
+	if d.clientHost != "" {
+		return newCLI(t, d.clientHost, d.clientEnv...)
+	}
+	return newCLI(t, "unix://"+d.sock)
+}
 
 // cleanRoot leaves nothing of a test's state root running or mounted.
 func cleanRoot(t *testing.T, root string) {

@@ -10,11 +10,16 @@ var fullID = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // TestDockerCLI drives `reconciler daemon` over its unix socket with the
 // real docker CLI, command by command, checking what a user sees.
+// TestPlainTCP and TestMutualTLS run the same cases over TCP and TLS.
 func TestDockerCLI(t *testing.T) {
 	requireE2E(t)
-	d := startDaemon(t, newRoot(t), daemonOpts{})
-	buildBusybox(t, d.cli(t), "bb:e2e")
+	runCLICases(t, startDaemon(t, newRoot(t), daemonOpts{}))
+}
 
+// runCLICases builds the test image on d, then runs every docker CLI case
+// against it through d.cli.
+func runCLICases(t *testing.T, d *daemon) {
+	buildBusybox(t, d.cli(t), "bb:e2e")
 	for _, tc := range []struct {
 		name string
 		fn   func(*testing.T, *daemon)

@@ -22,14 +22,15 @@ import (
 	"time"
 )
 
-// TestPlainTCP runs the docker CLI over a plain loopback TCP listener.
+// TestPlainTCP runs the docker CLI cases over a plain loopback TCP listener.
 func TestPlainTCP(t *testing.T) {
 	requireE2E(t)
 	d := startDaemon(t, newRoot(t), daemonOpts{tcp: true})
-	cliSubset(t, newCLI(t, "tcp://"+d.tcpAddr))
+	d.clientHost = "tcp://" + d.tcpAddr
+	runCLICases(t, d)
 }
 
-// TestMutualTLS runs the docker CLI over TLS with certificates from
+// TestMutualTLS runs the docker CLI cases over TLS with certificates from
 // `reconciler certs init`, and checks the listener turns away a client
 // without a certificate, with one from another CA and with an expired one.
 func TestMutualTLS(t *testing.T) {
@@ -39,7 +40,8 @@ func TestMutualTLS(t *testing.T) {
 	host := "tcp://" + d.tcpAddr
 
 	t.Run("docker-cli", func(t *testing.T) {
-		cliSubset(t, newCLI(t, host, "DOCKER_CERT_PATH="+certDir, "DOCKER_TLS_VERIFY=1"))
+		d.clientHost, d.clientEnv = host, []string{"DOCKER_CERT_PATH=" + certDir, "DOCKER_TLS_VERIFY=1"}
+		runCLICases(t, d)
 	})
 
 	caPEM := readFile(filepath.Join(certDir, "ca.pem"))
@@ -99,19 +101,6 @@ func TestMutualTLS(t *testing.T) {
 			t.Errorf("plain-HTTP docker version got through the TLS listener: %s", r)
 		}
 	})
-}
-
-// cliSubset is the small docker CLI check run over every transport.
-func cliSubset(t *testing.T, c *cli) {
-	t.Helper()
-	wantContains(t, "docker version", c.ok("version"), "Server:", "API version:       1.41")
-	buildBusybox(t, c, "bb:e2e")
-	if got := c.ok("run", "--rm", "bb:e2e", "echo", "hello over the wire"); got != "hello over the wire\n" {
-		t.Errorf("docker run --rm echo = %q", got)
-	}
-	c.ok("run", "-d", "--name", "sleeper", "bb:e2e", "sleep", "1000")
-	wantContains(t, "docker ps row", psRow(t, c.ok("ps"), "sleeper"), "bb:e2e", `"sleep 1000"`, "Up ")
-	c.ok("rm", "-f", "sleeper")
 }
 
 // certsInit runs `reconciler certs init` into a new folder and checks the
