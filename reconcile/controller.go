@@ -349,16 +349,20 @@ func (c *Controller) engine(host string) (engine.Engine, error) {
 func (c *Controller) watchLocked(host string, he *hostEngine) {
 	ctx, cancel := context.WithCancel(c.runCtx)
 	he.stop = cancel
+	// Subscribe before returning, so that no change made after the
+	// engine is first listed goes unseen.
+	events, errs := he.eng.Events(ctx)
 	go func() {
-		for ctx.Err() == nil {
-			events, errs := he.eng.Events(ctx)
+		for {
 			c.follow(ctx, host, events, errs)
 			select {
 			case <-ctx.Done():
+				return
 			case <-time.After(time.Second):
-				// The stream broke: events may have been missed.
-				c.Resync(ctx)
 			}
+			// The stream broke: events may have been missed.
+			events, errs = he.eng.Events(ctx)
+			c.Resync(ctx)
 		}
 	}()
 }
