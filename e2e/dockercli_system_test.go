@@ -122,6 +122,14 @@ func cliSystemDf(t *testing.T, d *daemon) {
 	if regexp.MustCompile(`\s-\d`).MatchString(df) {
 		t.Errorf("docker system df shows a negative size:\n%s", df)
 	}
+	for _, row := range []string{"Images", "Local Volumes"} {
+		if !regexp.MustCompile(`(?m)^` + row + `\s+[1-9]`).MatchString(df) {
+			t.Errorf("docker system df: %s TOTAL is 0 with one present:\n%s", row, df)
+		}
+	}
+	if v := c.ok("system", "df", "-v"); !strings.Contains(v, "dfvol") {
+		t.Errorf("docker system df -v does not list volume dfvol:\n%s", v)
+	}
 	c.ok("volume", "rm", "dfvol")
 }
 
