@@ -109,6 +109,10 @@ type ContainerConfig struct {
 	StopSignal string
 	StopGrace  time.Duration
 	Network    string // "none" or "host"
+	// OpenStdin keeps a stdin that attached clients write to (docker run
+	// -i); StdinOnce closes it when the first client detaches.
+	OpenStdin bool
+	StdinOnce bool
 }
 
 // Network modes of a container.

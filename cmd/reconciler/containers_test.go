@@ -148,6 +148,13 @@ func TestContainerRunAttachedAndLifecycle(t *testing.T) {
 		t.Errorf("ps -a --format: %q", got)
 	}
 
+	if out, _, code := cli.stdin("piped in\n", "run", "-i", "--rm", "bb:1", "sh", "-c", "cat; echo end"); out != "piped in\nend\n" || code != 0 {
+		t.Errorf("run -i: %q exit %d, want the input echoed, then end (stdin closed at its EOF)", out, code)
+	}
+	if _, errs, code := cli.run("run", "-t", "bb:1", "true"); code != 2 || !strings.Contains(errs, "-t is not supported") {
+		t.Errorf("run -t: exit %d %q, want a usage error", code, errs)
+	}
+
 	cli.eventually("one\ntwo\n", "logs", "web")
 	if got := cli.ok("logs", "--tail", "1", "web"); got != "two\n" {
 		t.Errorf("logs --tail 1: %q", got)

@@ -108,7 +108,7 @@ func openLocal() (*lockedEngine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := local.Open(global.root)
+	e, err := local.OpenWith(global.root, local.Options{ShortLived: true})
 	if err != nil {
 		lock.Release()
 		return nil, err

@@ -164,7 +164,7 @@ func newStartCmd() *cobra.Command {
 				if err != nil {
 					return daemonError(err)
 				}
-				return attachAndStart(ctx, cmd, c, info.Container.ID, true, daemonError)
+				return attachAndStart(ctx, cmd, c, info.Container.ID, false, true, daemonError)
 			})
 		},
 	}

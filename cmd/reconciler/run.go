@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -67,7 +68,7 @@ func newRunCmd() *cobra.Command {
 					return nil
 				}
 				defer remove()
-				return attachAndStart(ctx, cmd, c, id, sigProxy, func(err error) error {
+				return attachAndStart(ctx, cmd, c, id, cfg.OpenStdin, sigProxy, func(err error) error {
 					return runError(cmd, startExitCode(err), err)
 				})
 			})
@@ -148,10 +149,18 @@ func startExitCode(err error) int {
 // response headers arrive before ContainerWait returns), start, copy the
 // output until the stream ends and exit with the container's code.
 // startFailed turns a start error into the command's error.
-func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id string, sigProxy bool, startFailed func(error) error) error {
-	att, err := c.ContainerAttach(ctx, id, moby.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+// With stdin (run -i), the command's input goes to the container, and its
+// end closes the container's stdin.
+func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id string, stdin bool, sigProxy bool, startFailed func(error) error) error {
+	att, err := c.ContainerAttach(ctx, id, moby.ContainerAttachOptions{Stream: true, Stdin: stdin, Stdout: true, Stderr: true})
 	if err != nil {
 		return startFailed(err)
+	}
+	if stdin {
+		go func() {
+			io.Copy(att.Conn, cmd.InOrStdin())
+			att.CloseWrite()
+		}()
 	}
 	wait := c.ContainerWait(ctx, id, moby.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
 	copied := make(chan struct{})

@@ -47,7 +47,7 @@ func (o *createOptions) addFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.stopTimeout, "stop-timeout", 0, "Timeout (in seconds) to stop a container")
 	f.StringArrayVarP(&o.labels, "label", "l", nil, "Set meta data on a container (KEY=VALUE)")
 	f.StringVar(&o.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image (\"\" clears it)")
-	f.BoolVarP(&o.interactive, "interactive", "i", false, "Keep STDIN open (not supported: containers here have no stdin)")
+	f.BoolVarP(&o.interactive, "interactive", "i", false, "Keep STDIN open and feed it to the container")
 	f.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY (not supported: containers here have no terminal)")
 	// -h is --hostname, as in docker: help is --help alone.
 	f.Bool("help", false, "Print usage")
@@ -56,8 +56,8 @@ func (o *createOptions) addFlags(f *pflag.FlagSet) {
 // config reads the flags into the create request's parts; errors are
 // usage errors, phrased as docker phrases them.
 func (o *createOptions) config(f *pflag.FlagSet, image string, cmd []string) (*container.Config, *container.HostConfig, error) {
-	if o.interactive || o.tty {
-		return nil, nil, fmt.Errorf("-i and -t are not supported: containers run without a terminal or stdin; use exec -i to feed a command input")
+	if o.tty {
+		return nil, nil, fmt.Errorf("-t is not supported: containers run without a terminal (-i feeds them input)")
 	}
 	env, err := readEnv(o.envFiles, o.env)
 	if err != nil {
@@ -70,6 +70,7 @@ func (o *createOptions) config(f *pflag.FlagSet, image string, cmd []string) (*c
 	cfg := &container.Config{
 		Image: image, Env: env, Labels: labels, WorkingDir: o.workdir, User: o.user, Hostname: o.hostname,
 		StopSignal: o.stopSignal, AttachStdout: true, AttachStderr: true,
+		OpenStdin: o.interactive, StdinOnce: o.interactive, AttachStdin: o.interactive,
 	}
 	if len(cmd) > 0 {
 		cfg.Cmd = cmd

@@ -344,15 +344,21 @@ func copyLog(s *logs.Stream, stdout, stderr io.Writer, timestamps bool) error {
 	return err
 }
 
-// ContainerAttach implements dockerapi.ContainerBackend. Containers have no
-// stdin here: input is read and dropped so the client never blocks.
+// ContainerAttach implements dockerapi.ContainerBackend. Input goes to the
+// container's stdin once it runs (docker run -i attaches before it
+// starts); a container created without -i has none, and input is dropped
+// so the client never blocks.
 func (b *Backend) ContainerAttach(ctx context.Context, ref string, o dockerapi.AttachOptions) error {
 	c, err := b.inspect(ref)
 	if err != nil {
 		return err
 	}
 	if o.Stdin != nil {
-		go io.Copy(io.Discard, o.Stdin)
+		if c.Spec.OpenStdin {
+			go b.feedStdin(ctx, c.ID, o.Stdin)
+		} else {
+			go io.Copy(io.Discard, o.Stdin)
+		}
 	}
 	if o.Logs {
 		s, err := b.rt().Logs(ctx, c.ID, runtime.LogOptions{Tail: -1})
@@ -377,6 +383,35 @@ func (b *Backend) ContainerAttach(ctx context.Context, ref string, o dockerapi.A
 		o.Attached()
 	}
 	return copyLog(s, o.Stdout, o.Stderr, false)
+}
+
+// feedStdin copies in to the container's stdin as soon as it runs, and
+// closes it at the end of in (the client's EOF).
+func (b *Backend) feedStdin(ctx context.Context, id string, in io.Reader) {
+	for {
+		c, err := b.rt().Inspect(id)
+		if err != nil || ctx.Err() != nil {
+			return
+		}
+		if c.State.Status == runtime.StateRunning {
+			break
+		}
+		if c.State.Status != runtime.StateCreated {
+			return // it ran and ended before we got here
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	w, err := b.rt().AttachStdin(ctx, id)
+	if err != nil {
+		io.Copy(io.Discard, in)
+		return
+	}
+	io.Copy(w, in)
+	w.Close()
 }
 
 // ContainerRemove implements dockerapi.ContainerBackend.

@@ -40,6 +40,8 @@ func engineConfig(cc dockerapi.ContainerCreateConfig) (engine.ContainerConfig, e
 		Labels:     cfg.Labels,
 		StopSignal: cfg.StopSignal,
 		Network:    networkMode(hc.NetworkMode),
+		OpenStdin:  cfg.OpenStdin,
+		StdinOnce:  cfg.StdinOnce,
 		Restart:    engine.RestartPolicy{Name: string(hc.RestartPolicy.Name), MaxRetries: hc.RestartPolicy.MaximumRetryCount},
 		Resources:  resources(hc.Resources),
 	}
@@ -49,8 +51,8 @@ func engineConfig(cc dockerapi.ContainerCreateConfig) (engine.ContainerConfig, e
 	if cfg.StopTimeout != nil {
 		out.StopGrace = time.Duration(*cfg.StopTimeout) * time.Second
 	}
-	if cfg.OpenStdin || cfg.Tty {
-		return engine.ContainerConfig{}, fmt.Errorf("%w: interactive containers (-i, -t) are not supported by this engine yet: run without -i/-t, and use logs and exec", engine.ErrInvalid)
+	if cfg.Tty {
+		return engine.ContainerConfig{}, fmt.Errorf("%w: containers with a terminal (-t) are not supported by this engine: run without -t (-i works), and use logs and exec", engine.ErrInvalid)
 	}
 	if hc.Privileged || len(hc.CapAdd) > 0 {
 		return engine.ContainerConfig{}, fmt.Errorf("%w: privileged containers and --cap-add are not supported by this engine", engine.ErrInvalid)

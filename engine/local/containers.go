@@ -73,6 +73,8 @@ func (e *Engine) CreateContainer(ctx context.Context, cfg engine.ContainerConfig
 		RestartPolicy: runtime.RestartPolicy{Name: cfg.Restart.Name, MaxRetries: cfg.Restart.MaxRetries},
 		StopSignal:    firstNonEmpty(cfg.StopSignal, img.Config.Config.StopSignal),
 		StopGrace:     cfg.StopGrace,
+		OpenStdin:     cfg.OpenStdin,
+		StdinOnce:     cfg.StdinOnce,
 	}
 	if len(spec.Args) == 0 {
 		return "", fmt.Errorf("%w: no command specified: the image %s has no CMD or ENTRYPOINT and none was given", engine.ErrInvalid, cfg.Image)

@@ -35,9 +35,19 @@ type Engine struct {
 	bus        *bus
 }
 
+// Options tune an Engine; the zero value suits a daemon.
+type Options struct {
+	// ShortLived is for an engine opened by one CLI command: no shim is
+	// started ahead of need, since the process ends before it would serve.
+	ShortLived bool
+}
+
 // Open opens (creating if needed) the state root and adopts the containers
 // already running under it.
-func Open(root string) (*Engine, error) {
+func Open(root string) (*Engine, error) { return OpenWith(root, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(root string, o Options) (*Engine, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, err
@@ -52,7 +62,7 @@ func Open(root string) (*Engine, error) {
 	if e.volumes, err = volumes.Open(filepath.Join(abs, "volumes")); err != nil {
 		return nil, fmt.Errorf("volumes: %w", err)
 	}
-	if e.containers, err = runtime.New(filepath.Join(abs, "containers"), runtime.Options{}); err != nil {
+	if e.containers, err = runtime.New(filepath.Join(abs, "containers"), runtime.Options{NoSpareShim: o.ShortLived}); err != nil {
 		e.volumes.Close()
 		return nil, fmt.Errorf("containers: %w", err)
 	}
