@@ -3,6 +3,7 @@ package reconcile
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,6 +14,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
 )
 
 // LabelContext records, on a built image, the digest of its build
@@ -40,13 +44,29 @@ func newContextHasher() *contextHasher {
 }
 
 // digest returns the digest of dir's files (names, symlink targets,
-// executable bits and contents; .git is left out) and the sums it is
-// made of.
-func (h *contextHasher) digest(dir string) (string, map[string]string, error) {
+// executable bits and contents) and the sums it is made of. Files the
+// build does not see are left out: those .dockerignore excludes (or
+// DOCKERFILE.dockerignore next to the Dockerfile, which wins), and .git.
+func (h *contextHasher) digest(dir, dockerfile string) (string, map[string]string, error) {
+	ignore, err := readIgnore(dir, dockerfile)
+	if err != nil {
+		return "", nil, fmt.Errorf("build context %s: %w", dir, err)
+	}
 	sums := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if rel != "." && ignore != nil {
+			if skip, _ := ignore.MatchesOrParentMatches(filepath.ToSlash(rel)); skip {
+				if d.IsDir() && !ignore.Exclusions() {
+					return filepath.SkipDir
+				}
+				if !d.IsDir() {
+					return nil
+				}
+			}
 		}
 		if d.IsDir() {
 			if d.Name() == ".git" && p != dir {
@@ -54,7 +74,6 @@ func (h *contextHasher) digest(dir string) (string, map[string]string, error) {
 			}
 			return nil
 		}
-		rel, _ := filepath.Rel(dir, p)
 		info, err := d.Info()
 		if err != nil {
 			return err
@@ -146,6 +165,33 @@ func (h *contextHasher) fileSum(p string, info fs.FileInfo) (string, error) {
 	h.files[p] = fileSum{size: info.Size(), mtime: info.ModTime(), ino: ino, sum: sum}
 	h.mu.Unlock()
 	return sum, nil
+}
+
+// readIgnore reads the ignore file a build of dockerfile in dir uses, as
+// Docker does; nil when there is none.
+func readIgnore(dir, dockerfile string) (*patternmatcher.PatternMatcher, error) {
+	if dockerfile == "" {
+		dockerfile = "Dockerfile"
+	}
+	if !filepath.IsAbs(dockerfile) {
+		dockerfile = filepath.Join(dir, dockerfile)
+	}
+	for _, name := range []string{dockerfile + ".dockerignore", filepath.Join(dir, ".dockerignore")} {
+		f, err := os.Open(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		patterns, err := ignorefile.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Base(name), err)
+		}
+		return patternmatcher.New(patterns)
+	}
+	return nil, nil
 }
 
 // contextReason words a build context change.

@@ -37,7 +37,7 @@ func (r imageReconciler) Reconcile(ctx context.Context, key spec.Key) (Result, e
 	var sums map[string]string
 	if src.Build != nil {
 		var digest string
-		if digest, sums, err = c.contexts.digest(src.Build.Context); err != nil {
+		if digest, sums, err = c.contexts.digest(src.Build.Context, src.Build.Dockerfile); err != nil {
 			return Result{}, err
 		}
 		src.Labels[LabelContext] = digest

@@ -220,7 +220,7 @@ func (c *Controller) upToDate(obj spec.Object, act actualState, imageID func(str
 		}
 		wantContext := ""
 		if b := obj.Image.Spec.Build; b != nil {
-			d, _, err := c.contexts.digest(resolve(obj.Source.File, b.Context))
+			d, _, err := c.contexts.digest(resolve(obj.Source.File, b.Context), b.Dockerfile)
 			if err != nil {
 				return false
 			}

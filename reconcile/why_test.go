@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -51,5 +53,37 @@ func TestSpecLabelRoundTrip(t *testing.T) {
 		if !decodeDoc(enc, &back) || len(Why(doc, &back)) != 0 {
 			t.Fatalf("round trip of %d-byte label failed", len(enc))
 		}
+	}
+}
+
+func TestContextDigestHonoursDockerignore(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "tmp"), 0o755)
+	for name, content := range map[string]string{
+		"Dockerfile": "FROM scratch\nCOPY . /\n", "main.go": "package main\n",
+		".dockerignore": "*.log\ntmp/\n", "app.log": "1", "tmp/x": "1",
+	} {
+		write(t, filepath.Join(dir, name), content)
+	}
+	h := newContextHasher()
+	d1, _, err := h.digest(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "app.log"), "2")
+	write(t, filepath.Join(dir, "tmp", "x"), "2")
+	if d2, _, _ := h.digest(dir, ""); d2 != d1 {
+		t.Fatal("an ignored file changed the digest")
+	}
+	write(t, filepath.Join(dir, "main.go"), "package main // 2\n")
+	d3, sums, _ := h.digest(dir, "")
+	if d3 == d1 {
+		t.Fatal("an edited source file left the digest as it was")
+	}
+	h.record(dir, sums)
+	write(t, filepath.Join(dir, "new.go"), "package main\n")
+	_, sums, _ = h.digest(dir, "")
+	if got := h.changed(dir, sums); len(got) != 1 || got[0] != "new.go" {
+		t.Fatalf("changed %v", got)
 	}
 }
