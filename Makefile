@@ -7,6 +7,7 @@ BIN := bin/reconciler
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 STATE ?= $(CURDIR)/.state
+SOCKET ?= /run/reconciler/reconciler.sock
 # Debian packages the tests use: busybox for test images, docker.io for the
 # real docker CLI and dockerd peers, runc for benchmarks, iproute2 for hosts.
 DEB_PACKAGES := busybox-static docker.io runc iproute2 ca-certificates
@@ -23,8 +24,12 @@ build: examples
 examples:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o examples/counter/counter ./examples/counter
 
+# The main job: the daemon on a state root under the repo, keeping this
+# host matching examples/ (drop, edit or remove a manifest there and watch).
 run: build
-	./$(BIN) --root $(STATE) validate -f examples/
+	@echo "reconciler: serving the Docker API on $(SOCKET), metrics on http://127.0.0.1:9323/metrics"
+	@echo "reconciler: applying examples/; then try: curl http://localhost:8080/   (Ctrl-C stops the daemon; containers keep running)"
+	./$(BIN) --root $(STATE) daemon -H unix://$(SOCKET) --watch examples/
 
 # deps installs what the tests need on a fresh Debian machine (idempotent).
 deps:

@@ -104,18 +104,22 @@ func ExpandPaths(paths []string, recursive bool) ([]string, ErrorList) {
 }
 
 func manifestsIn(dir string, recursive bool) ([]string, error) {
+	ignore, err := LoadIgnore(dir)
+	if err != nil {
+		return nil, err
+	}
 	var files []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() {
-			if p != dir && (!recursive || strings.HasPrefix(d.Name(), ".")) {
+			if p != dir && (!recursive || strings.HasPrefix(d.Name(), ".") || ignore.Ignored(p)) {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if IsManifestFile(p) {
+		if IsManifestFile(p) && !ignore.Ignored(p) {
 			files = append(files, p)
 		}
 		return nil

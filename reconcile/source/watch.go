@@ -334,6 +334,10 @@ func (w *Watcher) rel(f string) string {
 // ..data), each real folder once; hidden names are skipped, except that
 // folders reached through a visible symlink are read.
 func (w *Watcher) walk() (files, dirs []string) {
+	ignore, err := spec.LoadIgnore(w.dir)
+	if err != nil {
+		fmt.Fprintf(w.opts.Out, "warning: %v: ignoring nothing\n", err)
+	}
 	visited := map[string]bool{}
 	var visit func(dir string)
 	visit = func(dir string) {
@@ -348,10 +352,10 @@ func (w *Watcher) walk() (files, dirs []string) {
 			return
 		}
 		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), ".") {
+			p := filepath.Join(dir, e.Name())
+			if strings.HasPrefix(e.Name(), ".") || ignore.Ignored(p) {
 				continue
 			}
-			p := filepath.Join(dir, e.Name())
 			isDir := e.IsDir()
 			if e.Type()&fs.ModeSymlink != 0 {
 				info, err := os.Stat(p)

@@ -323,3 +323,22 @@ func TestBriefDisappearanceKeepsObjects(t *testing.T) {
 	os.Remove(p)
 	waitFor(t, rec, "")
 }
+
+// The watched folder's .reconcilerignore keeps its subfolders of examples
+// and drafts out of what is applied; editing it takes effect at once.
+func TestReconcilerIgnore(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, spec.IgnoreFile), "invalid/\n")
+	write(t, filepath.Join(dir, "a.yaml"), volumes("a"))
+	write(t, filepath.Join(dir, "invalid", "x.yaml"), volumes("x"))
+	rec, _ := startWatcher(t, dir)
+	waitFor(t, rec, "a")
+	write(t, filepath.Join(dir, "invalid", "z.yaml"), volumes("z"))
+	time.Sleep(200 * time.Millisecond)
+	if rec.names() != "a" {
+		t.Fatalf("ignored folder was read: %q", rec.names())
+	}
+	write(t, filepath.Join(dir, spec.IgnoreFile), "# nothing ignored now\n")
+	write(t, filepath.Join(dir, "b.yaml"), volumes("b")) // an event to rescan on
+	waitFor(t, rec, "a,b,x,z")
+}
