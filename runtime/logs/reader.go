@@ -87,22 +87,28 @@ func (s *Stream) CopyTo(stdout, stderr io.Writer, timestamps bool) error {
 
 // Read opens the log at path. The position "now" is fixed before Read
 // returns: with Tail 0 and Follow, exactly the entries written after Read
-// returned are delivered (what an attach needs).
+// returned are delivered (what an attach needs). Before the log exists,
+// "now" is its beginning.
+//
+// A follower delivers every entry once, in order, across any number of
+// rotations, as long as the data still exists: it holds each file open
+// from the moment it sees it (see pin). The limit is the same as for
+// Docker's json-file: a follower that falls behind by more files than the
+// writer keeps loses the oldest of them (it goes on with the oldest file
+// still kept), and a file created and rotated out of existence between two
+// looks (which come at least every 250ms) is never seen.
 func Read(ctx context.Context, path string, opts ReadOptions) *Stream {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Stream{ch: make(chan Entry, 64), cancel: cancel, done: make(chan struct{})}
 	r := &reader{path: path, opts: opts, s: s, ctx: ctx}
-	r.cur, _ = os.Open(path) // may not exist yet: created by the first write
-	if r.cur != nil && opts.Tail == 0 {
-		r.pos, _ = r.cur.Seek(0, io.SeekEnd)
-	}
+	err := r.open()
 	go func() {
 		defer close(s.done)
 		defer close(s.ch)
-		err := r.run()
-		if r.cur != nil {
-			r.cur.Close()
+		if err == nil {
+			err = r.run()
 		}
+		r.close()
 		if errors.Is(err, io.EOF) {
 			err = nil
 		}
@@ -117,9 +123,54 @@ type reader struct {
 	s    *Stream
 	ctx  context.Context
 
+	// cur is the file being read, pos how far (in bytes read from it), and
+	// partial an incomplete last line read so far.
 	cur     *os.File
 	pos     int64
 	partial []byte
+	// pending are the files written after cur, oldest first, held open so
+	// that rotation cannot take them away; last is the identity of the
+	// youngest file held (nil before the log exists).
+	pending []*os.File
+	last    os.FileInfo
+
+	// Wake-ups while following (nil otherwise): file events in the log's
+	// directory and a poll in case they are lost.
+	events <-chan fsnotify.Event
+	errs   <-chan error
+	tick   <-chan time.Time
+}
+
+// open takes the files that exist now: all of them for a history, else
+// just the current one, positioned at its end.
+func (r *reader) open() error {
+	files, err := listFiles(r.path)
+	if err != nil || len(files) == 0 {
+		return err
+	}
+	if r.opts.Tail == 0 {
+		closeFiles(files[:len(files)-1])
+		files = files[len(files)-1:]
+		if r.pos, err = files[0].f.Seek(0, io.SeekEnd); err != nil {
+			files[0].f.Close()
+			return fmt.Errorf("open log: %w", err)
+		}
+	}
+	r.cur, r.last = files[0].f, files[len(files)-1].info
+	for _, lf := range files[1:] {
+		r.pending = append(r.pending, lf.f)
+	}
+	return nil
+}
+
+func (r *reader) close() {
+	if r.cur != nil {
+		r.cur.Close()
+	}
+	for _, f := range r.pending {
+		f.Close()
+	}
+	r.cur, r.pending = nil, nil
 }
 
 func (r *reader) want(e Entry) bool {
@@ -137,16 +188,35 @@ func (r *reader) want(e Entry) bool {
 	return true
 }
 
+// emit hands e to the consumer. While the consumer is slow, the follower
+// keeps pinning new files, so rotation does not delete what it has yet to
+// read.
 func (r *reader) emit(e Entry) error {
-	select {
-	case r.s.ch <- e:
+	if !r.want(e) {
 		return nil
-	case <-r.ctx.Done():
-		return r.ctx.Err()
+	}
+	for {
+		select {
+		case r.s.ch <- e:
+			return nil
+		case <-r.ctx.Done():
+			return r.ctx.Err()
+		case ev := <-r.events:
+			if ev.Has(fsnotify.Create) {
+				r.pin() // on failure, the next tick tries again
+			}
+		case <-r.errs:
+		case <-r.tick:
+			r.pin()
+		}
 	}
 }
 
 func (r *reader) run() error {
+	if r.opts.Follow {
+		stop := r.watch()
+		defer stop()
+	}
 	if r.opts.Tail != 0 {
 		if err := r.history(); err != nil {
 			return err
@@ -158,42 +228,49 @@ func (r *reader) run() error {
 	return r.follow()
 }
 
-// history delivers stored entries (rotated files oldest first, then the
-// current one up to its end), keeping only the last Tail if asked.
+// watch sets up the follower's wake-ups.
+func (r *reader) watch() (stop func()) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	r.tick = tick.C
+	w, err := fsnotify.NewWatcher()
+	if err == nil {
+		if err = w.Add(filepath.Dir(r.path)); err == nil {
+			r.events, r.errs = w.Events, w.Errors
+		} else {
+			w.Close()
+		}
+	}
+	return func() {
+		tick.Stop()
+		if err == nil {
+			w.Close()
+		}
+	}
+}
+
+// history delivers the stored entries (the files taken by open, oldest
+// first, each to its end), keeping only the last Tail if asked.
 func (r *reader) history() error {
 	var ring []Entry
-	keep := func(e Entry) error {
-		if !r.want(e) {
+	keep := r.emit
+	if r.opts.Tail > 0 {
+		keep = func(e Entry) error {
+			if !r.want(e) {
+				return nil
+			}
+			if len(ring) == r.opts.Tail {
+				ring = ring[1:]
+			}
+			ring = append(ring, e)
 			return nil
 		}
-		if r.opts.Tail < 0 {
-			return r.emit(e)
-		}
-		if len(ring) == r.opts.Tail {
-			ring = ring[1:]
-		}
-		ring = append(ring, e)
-		return nil
 	}
-	for i := len(r.names()) - 1; i >= 1; i-- {
-		f, err := os.Open(fmt.Sprintf("%s.%d", r.path, i))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
+	for r.cur != nil {
+		if err := r.read(keep); err != nil {
 			return err
 		}
-		_, err = scan(f, nil, keep)
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
-	if r.cur != nil {
-		n, err := scan(r.cur, nil, keep)
-		r.pos += n
-		if err != nil {
-			return err
+		if !r.advance() {
+			break
 		}
 	}
 	for _, e := range ring {
@@ -204,17 +281,45 @@ func (r *reader) history() error {
 	return nil
 }
 
-// scan reads complete lines from f, calling fn for each decoded entry. It
-// returns how many bytes it consumed; an incomplete last line is left.
-func scan(f *os.File, partial *[]byte, fn func(Entry) error) (int64, error) {
-	var buf []byte
-	if partial != nil {
-		buf = *partial
+// read delivers the complete lines of cur from pos to its end; an
+// incomplete last line waits in partial for the rest.
+func (r *reader) read(fn func(Entry) error) error {
+	if st, err := r.cur.Stat(); err == nil && st.Size() < r.pos {
+		// Truncated in place (a single-file log): start over.
+		if _, err := r.cur.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		r.pos, r.partial = 0, r.partial[:0]
 	}
-	var consumed int64
+	n, err := scan(r.cur, &r.partial, fn)
+	r.pos += n
+	return err
+}
+
+// advance moves to the next pending file, if there is one.
+func (r *reader) advance() bool {
+	if len(r.pending) == 0 {
+		return false
+	}
+	if r.cur != nil {
+		r.cur.Close()
+	}
+	r.cur, r.pending = r.pending[0], r.pending[1:]
+	r.pos, r.partial = 0, r.partial[:0]
+	return true
+}
+
+// scan reads f to its end, calling fn for each complete line's entry and
+// keeping an incomplete last line in *partial (continued on the next call).
+// It returns how many bytes it read from f.
+func scan(f *os.File, partial *[]byte, fn func(Entry) error) (int64, error) {
+	buf := *partial
+	defer func() { *partial = append((*partial)[:0], buf...) }()
+	var read int64
 	chunk := make([]byte, 64*1024)
 	for {
 		n, err := f.Read(chunk)
+		read += int64(n)
 		buf = append(buf, chunk[:n]...)
 		for {
 			i := bytes.IndexByte(buf, '\n')
@@ -222,80 +327,30 @@ func scan(f *os.File, partial *[]byte, fn func(Entry) error) (int64, error) {
 				break
 			}
 			line := buf[:i]
-			consumed += int64(i + 1)
 			buf = buf[i+1:]
 			if e, derr := decode(line); derr == nil {
 				if ferr := fn(e); ferr != nil {
-					return consumed, ferr
+					return read, ferr
 				}
 			}
 		}
+		if errors.Is(err, io.EOF) {
+			return read, nil
+		}
 		if err != nil {
-			if partial != nil {
-				*partial = append((*partial)[:0], buf...)
-				consumed += int64(len(buf))
-			}
-			if errors.Is(err, io.EOF) {
-				return consumed, nil
-			}
-			return consumed, err
+			return read, err
 		}
 	}
 }
 
-// follow delivers new entries as they are written, moving to the new file
-// when the current one is rotated away, until the context ends or Stop is
-// closed and everything written before has been delivered.
+// follow delivers new entries as they are written, across rotations,
+// until the context ends or Stop is closed and everything written before
+// has been delivered.
 func (r *reader) follow() error {
-	w, err := fsnotify.NewWatcher()
-	if err == nil {
-		defer w.Close()
-		if err := w.Add(filepath.Dir(r.path)); err != nil {
-			w.Close()
-			w = nil
-		}
-	}
-	var events chan fsnotify.Event
-	var errs chan error
-	if w != nil {
-		events, errs = w.Events, w.Errors
-	}
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
 	stopping := false
-	emit := func(e Entry) error {
-		if !r.want(e) {
-			return nil
-		}
-		return r.emit(e)
-	}
 	for {
-		if r.cur == nil {
-			r.cur, _ = os.Open(r.path)
-			r.pos, r.partial = 0, r.partial[:0]
-		}
-		if r.cur != nil {
-			if st, err := r.cur.Stat(); err == nil && st.Size() < r.pos {
-				// Truncated in place (a single-file log): start over.
-				r.cur.Seek(0, io.SeekStart)
-				r.pos, r.partial = 0, r.partial[:0]
-			}
-			n, err := scan(r.cur, &r.partial, emit)
-			r.pos += n
-			if err != nil {
-				return err
-			}
-			if next, moved := r.successor(); moved {
-				// Drain what was written before the rename, then move on
-				// to the file written after this one.
-				if _, err := scan(r.cur, &r.partial, emit); err != nil {
-					return err
-				}
-				r.cur.Close()
-				r.cur = next
-				r.pos, r.partial = 0, r.partial[:0]
-				continue
-			}
+		if err := r.drain(); err != nil {
+			return err
 		}
 		if stopping {
 			return nil
@@ -305,76 +360,79 @@ func (r *reader) follow() error {
 			return r.ctx.Err()
 		case <-r.opts.Stop:
 			stopping = true
-		case <-events:
-		case <-errs:
-		case <-tick.C:
+		case <-r.events:
+		case <-r.errs:
+		case <-r.tick:
 		}
 	}
 }
 
-// names lists the log's files, current first, then the rotated ones from
-// the youngest, as far as they exist (plus one, for a rotation in flight).
-func (r *reader) names() []string {
-	names := []string{r.path}
-	for i := 1; ; i++ {
-		name := fmt.Sprintf("%s.%d", r.path, i)
-		names = append(names, name)
-		if _, err := os.Lstat(name); err != nil {
-			return names
+// drain delivers everything written so far: cur to its end and, when
+// younger files exist, cur's rest and then each of them in turn.
+func (r *reader) drain() error {
+	for {
+		if r.cur == nil {
+			if err := r.pin(); err != nil {
+				return err
+			}
+			if !r.advance() {
+				return nil // no log yet
+			}
 		}
+		if err := r.read(r.emit); err != nil {
+			return err
+		}
+		if len(r.pending) == 0 {
+			if err := r.pin(); err != nil {
+				return err
+			}
+			if len(r.pending) == 0 {
+				return nil // cur is the current file: wait for more
+			}
+		}
+		// The writer closed cur before it created the next file: what cur
+		// holds now is all it will ever hold.
+		if err := r.read(r.emit); err != nil {
+			return err
+		}
+		r.advance()
 	}
 }
 
-// successor reports whether the file being read has been rotated away and,
-// if so, opens the file written after it: the next younger rotated file, or
-// the current one. If the file fell off the end (the reader lagged behind
-// more rotations than files are kept) it resumes at the oldest file left.
-func (r *reader) successor() (*os.File, bool) {
-	cst, err := r.cur.Stat()
+// pin opens, and holds, every file written after the youngest one held.
+// The one held is found among the files by identity; when it is not there
+// any more (deleted: the reader fell behind by more than the writer
+// keeps), all the files there are younger than it.
+func (r *reader) pin() error {
+	if r.last != nil {
+		if st, err := os.Stat(r.path); err == nil && os.SameFile(st, r.last) {
+			return nil // still the current file: nothing new
+		}
+	}
+	files, err := listFiles(r.path)
 	if err != nil {
-		f, _ := os.Open(r.path)
-		return f, true
+		return err
 	}
-	names := r.names()
-	for attempt := 0; ; attempt++ {
-		files := make([]*os.File, len(names))
-		infos := make([]os.FileInfo, len(names))
-		for i, name := range names {
-			if f, err := os.Open(name); err == nil {
-				files[i] = f
-				infos[i], _ = f.Stat()
-			}
-		}
-		// A rotation while opening shifts the names: check and retry.
-		stable := true
-		for i, name := range names {
-			st, err := os.Stat(name)
-			if (err == nil) != (infos[i] != nil) || (err == nil && !os.SameFile(st, infos[i])) {
-				stable = false
-			}
-		}
-		pick := -1
-		if stable || attempt >= 5 {
-			pick = len(names) // not found: the oldest file left
-			for i, info := range infos {
-				if info != nil && os.SameFile(info, cst) {
-					pick = i
-					break
-				}
-			}
-		}
-		var next *os.File
-		moved := pick != 0
-		for i := pick - 1; moved && i >= 0 && next == nil; i-- {
-			next, files[i] = files[i], nil
-		}
-		for _, f := range files {
-			if f != nil {
-				f.Close()
-			}
-		}
-		if pick >= 0 {
-			return next, moved
+	newer := files
+	for i, lf := range files {
+		if r.last != nil && os.SameFile(lf.info, r.last) {
+			newer = files[i+1:]
 		}
 	}
+	closeFiles(files[:len(files)-len(newer)])
+	if len(newer) == 0 {
+		return nil
+	}
+	for _, lf := range newer {
+		r.pending = append(r.pending, lf.f)
+	}
+	r.last = newer[len(newer)-1].info
+	// Hold no more unread files than the writer keeps: the oldest ones it
+	// has deleted go (as they would for Docker's json-file), so a stalled
+	// client does not pin disk space without bound.
+	for len(r.pending) > len(files) && unlinked(r.pending[0]) {
+		r.pending[0].Close()
+		r.pending = r.pending[1:]
+	}
+	return nil
 }

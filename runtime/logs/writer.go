@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // MaxLine is the longest chunk stored as one entry; longer lines are split
@@ -85,7 +88,9 @@ func (w *Writer) Write(e Entry) error {
 }
 
 // rotate shifts NAME.i to NAME.i+1, drops the oldest, and starts a fresh
-// NAME. With one file it truncates instead; readers notice the shrink.
+// NAME, all under the directory lock so readers see the files before or
+// after, never in between. With one file it truncates instead; readers
+// notice the shrink.
 func (w *Writer) rotate() error {
 	if w.maxFiles == 1 {
 		if err := w.f.Truncate(0); err != nil {
@@ -94,6 +99,11 @@ func (w *Writer) rotate() error {
 		w.size = 0
 		return nil
 	}
+	unlock, err := lockDir(filepath.Dir(w.path), unix.LOCK_EX)
+	if err != nil {
+		return fmt.Errorf("rotate log: %w", err)
+	}
+	defer unlock()
 	w.f.Close()
 	w.f = nil
 	os.Remove(fmt.Sprintf("%s.%d", w.path, w.maxFiles-1))

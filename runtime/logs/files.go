@@ -1,0 +1,101 @@
+package logs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Rotation renames NAME -> NAME.1 -> ... and deletes the oldest, so a name
+// says nothing about which content it holds by the time it is opened. A
+// reader therefore tracks files by identity (device and inode) and holds
+// them open: an open file keeps its content, and its inode, however it is
+// renamed or deleted afterwards.
+
+// lockDir takes a flock on the log's directory: exclusive while the writer
+// rotates, shared while a reader lists the files, so a reader never sees a
+// rotation half done (a name missing, or one file under two names).
+func lockDir(dir string, how int) (unlock func(), err error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = unix.Flock(int(d.Fd()), how)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("lock log directory %s: %w", dir, err)
+	}
+	return func() {
+		unix.Flock(int(d.Fd()), unix.LOCK_UN)
+		d.Close()
+	}, nil
+}
+
+// logFile is an open log file and its identity.
+type logFile struct {
+	f    *os.File
+	info os.FileInfo
+}
+
+// listFiles opens the log's files, oldest first (NAME.k ... NAME.1, NAME),
+// as one consistent set. A log whose directory is gone has no files.
+func listFiles(path string) ([]logFile, error) {
+	unlock, err := lockDir(filepath.Dir(path), unix.LOCK_SH)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	var files []logFile
+	for i := 0; ; i++ {
+		name := path
+		if i > 0 {
+			name = fmt.Sprintf("%s.%d", path, i)
+		}
+		f, err := os.Open(name)
+		if errors.Is(err, os.ErrNotExist) {
+			if i == 0 {
+				continue // rotated files without a current one: a rotation failed
+			}
+			break
+		}
+		if err == nil {
+			var st os.FileInfo
+			if st, err = f.Stat(); err == nil {
+				files = append([]logFile{{f, st}}, files...)
+				continue
+			}
+			f.Close()
+		}
+		closeFiles(files)
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	return files, nil
+}
+
+func closeFiles(files []logFile) {
+	for _, lf := range files {
+		lf.f.Close()
+	}
+}
+
+// unlinked reports whether f has been deleted from the directory.
+func unlinked(f *os.File) bool {
+	st, err := f.Stat()
+	if err != nil {
+		return true
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	return ok && sys.Nlink == 0
+}
