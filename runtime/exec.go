@@ -24,6 +24,13 @@ type ExecSpec struct {
 	User           string
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// Tty runs it on a terminal of its own (docker exec -t): Stdout gets
+	// the terminal's raw output, Stdin is typed into it, Stderr is unused.
+	// ConsoleSize is its first height and width; sizes received on Resize
+	// while it runs change it.
+	Tty         bool
+	ConsoleSize [2]uint
+	Resize      <-chan [2]uint
 }
 
 // Exec runs a process in the container's namespaces and cgroup, waits for
@@ -49,7 +56,7 @@ func (r *Runtime) Exec(ctx context.Context, ref string, e ExecSpec) (int, error)
 	}
 	ec := sandbox.ExecConfig{
 		Args: e.Args, Env: mergeEnv(c.Spec.Env, e.Env), Cwd: e.Cwd, User: e.User,
-		Stdin: e.Stdin, Stdout: e.Stdout, Stderr: e.Stderr,
+		Stdin: e.Stdin, Stdout: e.Stdout, Stderr: e.Stderr, Tty: e.Tty, ConsoleSize: e.ConsoleSize,
 	}
 	if ec.Cwd == "" {
 		ec.Cwd = c.Spec.Cwd
@@ -65,7 +72,12 @@ func (r *Runtime) Exec(ctx context.Context, ref string, e ExecSpec) (int, error)
 	r.events.publish(r.event(c, "exec_start: "+strings.Join(e.Args, " "), nil))
 	stop := context.AfterFunc(ctx, func() { p.Signal(unix.SIGKILL) })
 	defer stop()
+	finish := func() {}
+	if console := p.Console(); console != nil {
+		finish = execConsole(console, e)
+	}
 	st, err := p.Wait()
+	finish()
 	if err != nil {
 		return 0, fmt.Errorf("exec in container %s: %w", c.Name, err)
 	}

@@ -57,6 +57,11 @@ type Config struct {
 	// else is copied by goroutines of the caller (see os/exec).
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// Tty gives the program a terminal instead (the streams above are
+	// ignored): its master is Process.Console. ConsoleSize is its height
+	// and width from the start (0: unset; see ResizeConsole for later).
+	Tty         bool
+	ConsoleSize [2]uint
 }
 
 // Network modes.
@@ -86,4 +91,7 @@ type ExecConfig struct {
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// Tty and ConsoleSize: as in Config.
+	Tty         bool
+	ConsoleSize [2]uint
 }

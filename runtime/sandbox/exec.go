@@ -78,9 +78,13 @@ func execIn(pid int, p ExecConfig, hold func(helperPid int) error) (*Process, er
 		}
 	}
 	spec := &nsinit.Spec{Args: p.Args, Env: p.Env, Cwd: p.Cwd, User: p.User}
+	if err := setConsole(spec, p.Tty, p.ConsoleSize); err != nil {
+		return nil, fmt.Errorf("sandbox: exec in pid %d: %w", pid, err)
+	}
 	type result struct {
-		cmd *exec.Cmd
-		err error
+		cmd     *exec.Cmd
+		console *os.File
+		err     error
 	}
 	done := make(chan result, 1)
 	go func() {
@@ -93,13 +97,13 @@ func execIn(pid int, p ExecConfig, hold func(helperPid int) error) (*Process, er
 				return
 			}
 		}
-		cmd, err := launch(nsinit.RoleExec, spec, &syscall.SysProcAttr{Setsid: true},
-			p.Stdin, p.Stdout, p.Stderr, join, mnt)
-		done <- result{cmd, err}
+		cmd, console, err := launch(nsinit.RoleExec, spec, &syscall.SysProcAttr{Setsid: true},
+			stdio{p.Stdin, p.Stdout, p.Stderr}, join, mnt)
+		done <- result{cmd, console, err}
 	}()
 	r := <-done
 	if r.err != nil {
 		return nil, fmt.Errorf("sandbox: exec %q in pid %d: %w", p.Args[0], pid, r.err)
 	}
-	return &Process{cmd: r.cmd}, nil
+	return &Process{cmd: r.cmd, console: r.console}, nil
 }

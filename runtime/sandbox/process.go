@@ -15,6 +15,8 @@ import (
 type Process struct {
 	cmd   *exec.Cmd
 	group *cgroups.Group // the container's own group; nil for an exec
+	// console is the terminal's master (Tty only).
+	console *os.File
 
 	once   sync.Once
 	status ExitStatus
@@ -35,6 +37,11 @@ type ExitStatus struct {
 
 // Pid is the process ID as seen from the caller's PID namespace.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Console is the master of the process's terminal when it was started
+// with Tty (nil otherwise): reading it gives the output, writing it types
+// input, ResizeConsole sizes it. The caller closes it.
+func (p *Process) Console() *os.File { return p.console }
 
 // Signal sends sig to the process.
 func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }

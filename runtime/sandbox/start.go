@@ -47,6 +47,9 @@ func Start(cfg Config) (*Process, error) {
 		Args: cfg.Args, Env: cfg.Env, Cwd: cfg.Cwd, User: cfg.User,
 		Hostname: hostname, Network: cfg.Network,
 	}
+	if err := setConsole(spec, cfg.Tty, cfg.ConsoleSize); err != nil {
+		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
+	}
 	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
 	if cfg.Network != NetworkHost {
 		flags |= unix.CLONE_NEWNET
@@ -66,14 +69,21 @@ func Start(cfg Config) (*Process, error) {
 		}
 		return g.Add(pid)
 	}
-	cmd, err := launch(nsinit.RoleInit, spec, attr, cfg.Stdin, cfg.Stdout, cfg.Stderr, join)
+	stdio := stdio{cfg.Stdin, cfg.Stdout, cfg.Stderr}
+	cmd, console, err := launch(nsinit.RoleInit, spec, attr, stdio, join, nil)
 	if err != nil {
 		if g != nil { // not when it was another container's
 			g.Remove()
 		}
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
 	}
-	return &Process{cmd: cmd, group: g}, nil
+	return &Process{cmd: cmd, group: g, console: console}, nil
+}
+
+// stdio are a helper's standard streams (see Config).
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
 }
 
 func (cfg *Config) validate() error {
@@ -116,30 +126,48 @@ func (cfg *Config) validate() error {
 }
 
 // launch starts role from the sealed copy of this binary with a config
-// pipe (fd 3), a status pipe (fd 4) and extra files from fd 5 on. join is called with the child's pid
-// before the spec is sent, so the child runs the user's program only once
-// it is in its cgroup. The status pipe is close-on-exec in the child: EOF
-// means the user's program was exec'd, anything written is the error.
-func launch(role string, spec *nsinit.Spec, attr *syscall.SysProcAttr, stdin io.Reader, stdout, stderr io.Writer, join func(pid int) error, extra ...*os.File) (*exec.Cmd, error) {
+// pipe (fd 3), a status pipe (fd 4), nsFD (fd 5, may be nil) and, when the
+// spec asks for a terminal, the console socket (fd 6, nsinit.ConsoleFD).
+// join is called with the child's pid before the spec is sent, so the
+// child runs the user's program only once it is in its cgroup. The status
+// pipe is close-on-exec in the child: EOF means the user's program was
+// exec'd, anything written is the error. With a terminal, the streams are
+// ignored and its master is returned.
+func launch(role string, spec *nsinit.Spec, attr *syscall.SysProcAttr, std stdio, join func(pid int) error, nsFD *os.File) (*exec.Cmd, *os.File, error) {
 	exe, err := selfExe()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	stR, stW, err := os.Pipe()
 	if err != nil {
 		cfgR.Close()
 		cfgW.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	defer stR.Close()
+	extra := []*os.File{cfgR, stW, nsFD}
+	var consR *os.File
+	if spec.Tty {
+		std = stdio{}
+		var consW *os.File
+		if consR, consW, err = consoleSocket(); err != nil {
+			cfgR.Close()
+			cfgW.Close()
+			stW.Close()
+			return nil, nil, err
+		}
+		defer consR.Close()
+		defer consW.Close()
+		extra = append(extra, consW)
+	}
 	cmd := &exec.Cmd{
 		Path: exe, Args: []string{argv0[role]}, Env: []string{nsinit.RoleEnv + "=" + role},
-		Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		ExtraFiles:  append([]*os.File{cfgR, stW}, extra...),
+		Stdin: std.in, Stdout: std.out, Stderr: std.err,
+		ExtraFiles:  extra,
 		SysProcAttr: attr,
 	}
 	err = cmd.Start()
@@ -147,12 +175,12 @@ func launch(role string, spec *nsinit.Spec, attr *syscall.SysProcAttr, stdin io.
 	stW.Close()
 	if err != nil {
 		cfgW.Close()
-		return nil, fmt.Errorf("start %s: %w", role, err)
+		return nil, nil, fmt.Errorf("start %s: %w", role, err)
 	}
-	fail := func(err error) (*exec.Cmd, error) {
+	fail := func(err error) (*exec.Cmd, *os.File, error) {
 		cmd.Process.Kill()
 		cmd.Wait()
-		return nil, err
+		return nil, nil, err
 	}
 	if join != nil {
 		if err := join(cmd.Process.Pid); err != nil {
@@ -172,7 +200,14 @@ func launch(role string, spec *nsinit.Spec, attr *syscall.SysProcAttr, stdin io.
 	if rerr != nil {
 		return fail(fmt.Errorf("read status of %s: %w", role, rerr))
 	}
-	return cmd, nil
+	if consR == nil {
+		return cmd, nil, nil
+	}
+	console, err := receiveConsole(consR)
+	if err != nil {
+		return fail(err)
+	}
+	return cmd, console, nil
 }
 
 // Cleanup removes what Start left behind on the host: it kills anything

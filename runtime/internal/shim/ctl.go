@@ -23,6 +23,7 @@ import (
 //	{"Op":"stdin"}                          -> a reply, then the client's bytes
 //	                                           go to the container's stdin
 //	                                           until it half-closes
+//	{"Op":"resize","Height":40,"Width":100} -> size the terminal (Tty)
 //
 // Stop, and kill with SIGKILL or the stop signal, end the restart policy
 // (Docker's "manually stopped").
@@ -30,6 +31,9 @@ type Request struct {
 	Op     string
 	Signal int           `json:",omitempty"`
 	Grace  time.Duration `json:",omitempty"`
+	// Height and Width are a terminal's size, for "resize".
+	Height uint `json:",omitempty"`
+	Width  uint `json:",omitempty"`
 }
 
 type response struct {
@@ -71,6 +75,8 @@ func (s *shim) handle(c *os.File) {
 		s.stop(unix.Signal(req.Signal), req.Grace)
 	case "kill":
 		err = s.kill(unix.Signal(req.Signal))
+	case "resize":
+		err = s.resize(req.Height, req.Width)
 	default:
 		err = fmt.Errorf("unknown shim request %q", req.Op)
 	}

@@ -15,7 +15,8 @@ import (
 // a plain host process in tests of the lifecycle itself.
 type launcher interface {
 	// start starts one run of the container with the given stdio (a nil
-	// stdin is /dev/null).
+	// stdin is /dev/null); with Spec.Tty the stdio are nil and the
+	// process has a console instead.
 	start(dir string, c *Config, stdin, stdout, stderr *os.File) (process, error)
 	// cleanup releases what runs left behind (mounts, cgroup); idempotent.
 	cleanup(dir string, c *Config) error
@@ -27,6 +28,8 @@ type process interface {
 	// wait blocks until the process has exited; called once.
 	wait() exitStatus
 	signal(sig unix.Signal) error
+	// console is the master of the run's terminal (Spec.Tty), else nil.
+	console() *os.File
 }
 
 type exitStatus struct {
@@ -73,6 +76,9 @@ func (hostLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.File)
 	if len(c.Spec.Args) == 0 {
 		return nil, errors.New("no command given")
 	}
+	if c.Spec.Tty {
+		return nil, errors.New("a terminal (Tty) needs the sandbox launcher")
+	}
 	cmd := exec.Command(c.Spec.Args[0], c.Spec.Args[1:]...)
 	cmd.Env = c.Spec.Env
 	cmd.Dir = c.Spec.Cwd
@@ -92,6 +98,8 @@ func (hostLauncher) cleanup(string, *Config) error { return nil }
 type hostProcess struct{ cmd *exec.Cmd }
 
 func (p *hostProcess) pid() int { return p.cmd.Process.Pid }
+
+func (p *hostProcess) console() *os.File { return nil }
 
 func (p *hostProcess) signal(sig unix.Signal) error {
 	// The whole group, like a PID namespace's init taking its children.

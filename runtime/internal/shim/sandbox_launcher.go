@@ -35,7 +35,10 @@ func sandboxConfig(dir string, c *Config) sandbox.Config {
 		User:      s.User,
 		Hostname:  s.Hostname,
 		Network:   s.Network,
-		Resources: cgroups.Resources{MemoryBytes: s.Resources.MemoryBytes, NanoCPUs: s.Resources.NanoCPUs, PidsLimit: s.Resources.PidsLimit},
+		Tty:       s.Tty,
+		// The shim's copy holds the size a resize set last.
+		ConsoleSize: s.ConsoleSize,
+		Resources:   cgroups.Resources{MemoryBytes: s.Resources.MemoryBytes, NanoCPUs: s.Resources.NanoCPUs, PidsLimit: s.Resources.PidsLimit},
 	}
 }
 
@@ -59,6 +62,7 @@ func (sandboxLauncher) cleanup(dir string, c *Config) error {
 type sandboxProcess struct{ p *sandbox.Process }
 
 func (p sandboxProcess) pid() int                     { return p.p.Pid() }
+func (p sandboxProcess) console() *os.File            { return p.p.Console() }
 func (p sandboxProcess) signal(sig unix.Signal) error { return p.p.Signal(sig) }
 
 func (p sandboxProcess) wait() exitStatus {

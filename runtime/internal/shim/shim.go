@@ -97,22 +97,30 @@ type shim struct {
 }
 
 type shimRun struct {
-	proc   process
-	done   chan struct{} // closed when the process exited and the exit is recorded
-	copies chan struct{} // one value per log copier at EOF
+	proc    process
+	done    chan struct{} // closed when the process exited and the exit is recorded
+	copies  chan struct{} // one value per log copier at EOF
+	ncopies int
+	console *os.File // the terminal's master (Tty), closed by its copier
 
 	stdinMu sync.Mutex
 	stdin   *os.File // write end of the container's stdin (OpenStdin), nil once closed
 }
 
-// closeStdin gives the container EOF on stdin.
+// closeStdin gives the container EOF on stdin. A terminal stays open (its
+// copier closes it): input just stops, as Docker's does.
 func (r *shimRun) closeStdin() {
 	r.stdinMu.Lock()
 	defer r.stdinMu.Unlock()
-	if r.stdin != nil {
+	if r.stdin != nil && r.stdin != r.console {
 		r.stdin.Close()
-		r.stdin = nil
 	}
+	r.stdin = nil
+}
+
+// logf writes to the shim's own log (its stderr).
+func (s *shim) logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s shim: %s\n", time.Now().Format(time.RFC3339Nano), fmt.Sprintf(format, args...))
 }
 
 // ReadyMsg is what the shim reports on the ready pipe.
@@ -298,22 +306,50 @@ func (s *shim) supervise() {
 func (s *shim) startRun(first bool) (*shimRun, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	outR, outW, err := os.Pipe()
+	start := s.startPipedRun
+	if s.cfg.Spec.Tty {
+		start = s.startConsoleRun
+	}
+	r, err := start()
 	if err != nil {
 		return nil, s.startFailed(first, err)
+	}
+	if !first {
+		s.st.RestartCount++
+	}
+	s.st.Status = StateRunning
+	s.st.Pid = r.proc.pid()
+	s.st.StartedAt = time.Now().UTC()
+	s.st.StartCount++
+	s.st.Error = ""
+	s.st.OOMKilled = false
+	s.run = r
+	s.record()
+	return r, nil
+}
+
+// startPipedRun starts a run with pipes for stdout, stderr and (OpenStdin)
+// stdin, each output copied into the log as its own stream. Called with
+// s.mu held.
+func (s *shim) startPipedRun() (*shimRun, error) {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, err
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
-		return nil, s.startFailed(first, err)
+		return nil, err
 	}
 	var inR, inW *os.File
 	if s.cfg.Spec.OpenStdin {
 		if inR, inW, err = os.Pipe(); err != nil {
 			outR.Close()
+			outW.Close()
 			errR.Close()
-			return nil, s.startFailed(first, err)
+			errW.Close()
+			return nil, err
 		}
 	}
 	proc, err := s.launch.start(s.dir, s.cfg, inR, outW, errW)
@@ -328,9 +364,9 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 		if inW != nil {
 			inW.Close()
 		}
-		return nil, s.startFailed(first, err)
+		return nil, err
 	}
-	r := &shimRun{proc: proc, done: make(chan struct{}), copies: make(chan struct{}, 2), stdin: inW}
+	r := &shimRun{proc: proc, done: make(chan struct{}), copies: make(chan struct{}, 2), ncopies: 2, stdin: inW}
 	for _, p := range []struct {
 		stream string
 		f      *os.File
@@ -341,17 +377,6 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 			r.copies <- struct{}{}
 		}()
 	}
-	if !first {
-		s.st.RestartCount++
-	}
-	s.st.Status = StateRunning
-	s.st.Pid = proc.pid()
-	s.st.StartedAt = time.Now().UTC()
-	s.st.StartCount++
-	s.st.Error = ""
-	s.st.OOMKilled = false
-	s.run = r
-	s.record()
 	return r, nil
 }
 
@@ -376,7 +401,7 @@ func (s *shim) startFailed(first bool, err error) error {
 // a child holding the pipes (possible only without a PID namespace) gets 2 s.
 func (s *shim) drainCopies(r *shimRun) {
 	deadline := time.After(2 * time.Second)
-	for i := 0; i < 2; i++ {
+	for i := 0; i < r.ncopies; i++ {
 		select {
 		case <-r.copies:
 		case <-deadline:

@@ -46,6 +46,13 @@ type Spec struct {
 	// `docker run -i` does.
 	OpenStdin bool `json:",omitempty"`
 	StdinOnce bool `json:",omitempty"`
+	// Tty gives the container a terminal (docker run -t): its slave, from
+	// the container's own /dev/pts, is stdin, stdout, stderr and the
+	// controlling terminal; the log is its raw output as one "stdout"
+	// stream (\r\n line ends); attached stdin is typed into it.
+	// ConsoleSize is its initial height and width (0: the kernel's 0x0).
+	Tty         bool    `json:",omitempty"`
+	ConsoleSize [2]uint `json:",omitzero"`
 
 	// LogMaxSize and LogMaxFiles bound the container's log (0 = the
 	// runtime's Options).

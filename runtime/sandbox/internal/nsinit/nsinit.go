@@ -149,6 +149,11 @@ func execProgram(s *Spec) error {
 	if err != nil {
 		return err
 	}
+	if s.Tty {
+		if err := setupConsole(u.Uid, s.Rows, s.Cols); err != nil {
+			return err
+		}
+	}
 	if err := dropPrivileges(u); err != nil {
 		return err
 	}

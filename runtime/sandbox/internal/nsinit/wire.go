@@ -24,6 +24,10 @@ type Spec struct {
 	Args, Env                    []string
 	Cwd, User, Hostname          string
 	Network                      string
+	// Tty: the program gets a terminal (see setupConsole) of Rows x Cols
+	// (0: unset) from its start.
+	Tty        bool
+	Rows, Cols uint16
 }
 
 // The wire format is a list of (tag, length-prefixed string) records, so
@@ -44,6 +48,9 @@ const (
 	tUser
 	tHostname
 	tNetwork
+	tTty
+	tRows
+	tCols
 )
 
 type encoder []byte
@@ -90,6 +97,11 @@ func (s *Spec) Marshal() []byte {
 	e.opt(tUser, s.User)
 	e.opt(tHostname, s.Hostname)
 	e.opt(tNetwork, s.Network)
+	if s.Tty {
+		e.put(tTty, "1")
+		e.put(tRows, strconv.Itoa(int(s.Rows)))
+		e.put(tCols, strconv.Itoa(int(s.Cols)))
+	}
 	return e
 }
 
@@ -160,6 +172,18 @@ func Unmarshal(b []byte) (*Spec, error) {
 			s.Hostname = v
 		case tNetwork:
 			s.Network = v
+		case tTty:
+			s.Tty = v == "1"
+		case tRows, tCols:
+			n, err := strconv.ParseUint(v, 10, 16)
+			if err != nil {
+				return errCorrupt
+			}
+			if tag == tRows {
+				s.Rows = uint16(n)
+			} else {
+				s.Cols = uint16(n)
+			}
 		default:
 			return errCorrupt
 		}
