@@ -69,6 +69,9 @@ type ContainerBackend interface {
 	// they are connected (before any output of a later start can be lost),
 	// and returns when the container's output ends or ctx ends.
 	ContainerAttach(ctx context.Context, ref string, opts AttachOptions) error
+	// ContainerResize sets the terminal size of a running container
+	// created with Tty.
+	ContainerResize(ctx context.Context, ref string, height, width uint) error
 	ContainerRemove(ctx context.Context, ref string, opts RemoveOptions) error
 	ContainersPrune(ctx context.Context, f Filters) (container.PruneReport, error)
 	// ContainerCommit turns the container's writable layer into an image.
@@ -86,6 +89,8 @@ type ExecBackend interface {
 	// (not found) is reported in stdout and exit code 126, not as an error.
 	ExecStart(ctx context.Context, id string, opts ExecStartOptions) error
 	ExecInspect(ctx context.Context, id string) (container.ExecInspectResponse, error)
+	// ExecResize sets the terminal size of a running exec created with Tty.
+	ExecResize(ctx context.Context, id string, height, width uint) error
 }
 
 // ImageBackend serves /images/..., /build and /commit's image side.

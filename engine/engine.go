@@ -113,6 +113,11 @@ type ContainerConfig struct {
 	// -i); StdinOnce closes it when the first client detaches.
 	OpenStdin bool
 	StdinOnce bool
+	// Tty gives it a terminal (docker run -t): output is one raw stream,
+	// CRLF line ends. ConsoleSize is the terminal's height and width at
+	// start (0: unset).
+	Tty         bool
+	ConsoleSize [2]uint
 }
 
 // Network modes of a container.

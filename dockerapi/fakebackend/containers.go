@@ -456,6 +456,25 @@ func (b *Backend) ContainerKill(ctx context.Context, ref, signal string) error {
 	return nil
 }
 
+// ContainerResize implements dockerapi.ContainerBackend: the fake has no
+// terminal, it records the size as the container's console size.
+func (b *Backend) ContainerResize(ctx context.Context, ref string, height, width uint) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c, err := b.lookup(ref)
+	if err != nil {
+		return err
+	}
+	if !c.cfg.Tty {
+		return fmt.Errorf("%w: container %s has no terminal", engine.ErrInvalid, c.id)
+	}
+	if c.state != "running" {
+		return fmt.Errorf("%w: Container %s is not running", engine.ErrConflict, c.id)
+	}
+	c.host.ConsoleSize = [2]uint{height, width}
+	return nil
+}
+
 // ContainerWait implements dockerapi.ContainerBackend.
 func (b *Backend) ContainerWait(ctx context.Context, ref string, cond container.WaitCondition) (<-chan container.WaitResponse, error) {
 	b.mu.Lock()

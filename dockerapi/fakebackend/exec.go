@@ -19,6 +19,25 @@ type execProc struct {
 	cfg      container.ExecCreateRequest
 	running  bool
 	exitCode *int
+	size     [2]uint // the last resize (Tty)
+}
+
+// ExecResize implements dockerapi.ExecBackend: the fake has no terminal,
+// it records the size.
+func (b *Backend) ExecResize(ctx context.Context, id string, height, width uint) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.execs[id]
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: No such exec instance: %s", engine.ErrNotFound, id)
+	case !e.cfg.Tty:
+		return fmt.Errorf("%w: exec %s has no terminal", engine.ErrInvalid, id)
+	case !e.running:
+		return fmt.Errorf("%w: exec %s is not running", engine.ErrConflict, id)
+	}
+	e.size = [2]uint{height, width}
+	return nil
 }
 
 // ExecCreate implements dockerapi.ExecBackend.

@@ -190,6 +190,12 @@ func (b *Backend) ContainerInspect(ctx context.Context, ref string) (container.I
 			StopSignal:   c.Spec.StopSignal,
 			AttachStdout: true,
 			AttachStderr: true,
+			// The CLI frames attach and logs by Tty; `run -i` is the
+			// only way to an open stdin, and it attaches it too.
+			Tty:         c.Spec.Tty,
+			OpenStdin:   c.Spec.OpenStdin,
+			StdinOnce:   c.Spec.StdinOnce,
+			AttachStdin: c.Spec.OpenStdin,
 		},
 		NetworkSettings: &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{networkOf(c): {}}},
 	}
@@ -214,6 +220,7 @@ func hostConfig(c *runtime.Container) *container.HostConfig {
 		NetworkMode:   container.NetworkMode(networkOf(c)),
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(c.Spec.RestartPolicy.Name), MaximumRetryCount: c.Spec.RestartPolicy.MaxRetries},
 		LogConfig:     container.LogConfig{Type: "json-file"},
+		ConsoleSize:   c.Spec.ConsoleSize,
 	}
 	if hc.RestartPolicy.Name == "" {
 		hc.RestartPolicy.Name = "no"
@@ -383,6 +390,15 @@ func (b *Backend) ContainerAttach(ctx context.Context, ref string, o dockerapi.A
 		o.Attached()
 	}
 	return copyLog(s, o.Stdout, o.Stderr, false)
+}
+
+// ContainerResize implements dockerapi.ContainerBackend.
+func (b *Backend) ContainerResize(ctx context.Context, ref string, height, width uint) error {
+	c, err := b.inspect(ref)
+	if err != nil {
+		return err
+	}
+	return local.WrapError(b.rt().Resize(ctx, c.ID, height, width))
 }
 
 // feedStdin copies in to the container's stdin as soon as it runs, and

@@ -42,6 +42,7 @@ func engineConfig(cc dockerapi.ContainerCreateConfig) (engine.ContainerConfig, e
 		Network:    networkMode(hc.NetworkMode),
 		OpenStdin:  cfg.OpenStdin,
 		StdinOnce:  cfg.StdinOnce,
+		Tty:        cfg.Tty,
 		Restart:    engine.RestartPolicy{Name: string(hc.RestartPolicy.Name), MaxRetries: hc.RestartPolicy.MaximumRetryCount},
 		Resources:  resources(hc.Resources),
 	}
@@ -51,8 +52,8 @@ func engineConfig(cc dockerapi.ContainerCreateConfig) (engine.ContainerConfig, e
 	if cfg.StopTimeout != nil {
 		out.StopGrace = time.Duration(*cfg.StopTimeout) * time.Second
 	}
-	if cfg.Tty {
-		return engine.ContainerConfig{}, fmt.Errorf("%w: containers with a terminal (-t) are not supported by this engine: run without -t (-i works), and use logs and exec", engine.ErrInvalid)
+	if cfg.Tty && hc.ConsoleSize[0] > 0 && hc.ConsoleSize[1] > 0 {
+		out.ConsoleSize = [2]uint{hc.ConsoleSize[0], hc.ConsoleSize[1]}
 	}
 	if hc.Privileged || len(hc.CapAdd) > 0 {
 		return engine.ContainerConfig{}, fmt.Errorf("%w: privileged containers and --cap-add are not supported by this engine", engine.ErrInvalid)

@@ -21,6 +21,10 @@ type execution struct {
 	id, containerID string
 	cfg             container.ExecCreateRequest
 
+	// resize carries POST /exec/{id}/resize sizes to a running Tty exec;
+	// only the latest pending size matters.
+	resize chan [2]uint
+
 	mu       sync.Mutex
 	started  bool
 	running  bool
@@ -39,10 +43,10 @@ func (b *Backend) ExecCreate(ctx context.Context, ref string, cfg container.Exec
 	if len(cfg.Cmd) == 0 {
 		return "", fmt.Errorf("%w: no exec command specified", engine.ErrInvalid)
 	}
-	if cfg.Tty || cfg.Privileged {
-		return "", fmt.Errorf("%w: exec with a TTY (-t) or --privileged is not supported by this engine", engine.ErrInvalid)
+	if cfg.Privileged {
+		return "", fmt.Errorf("%w: exec with --privileged is not supported by this engine", engine.ErrInvalid)
 	}
-	x := &execution{id: randomID(), containerID: c.ID, cfg: cfg}
+	x := &execution{id: randomID(), containerID: c.ID, cfg: cfg, resize: make(chan [2]uint, 1)}
 	b.mu.Lock()
 	b.execs[x.id] = x
 	b.mu.Unlock()
@@ -90,6 +94,14 @@ func (b *Backend) ExecStart(ctx context.Context, id string, o dockerapi.ExecStar
 	if !x.cfg.AttachStdin {
 		spec.Stdin = nil
 	}
+	// The server frames the streams by the start request's Tty; the
+	// terminal is the create's (Docker's rule).
+	if x.cfg.Tty {
+		spec.Tty, spec.Resize = true, x.resize
+		if size := firstSize(o.ConsoleSize, x.cfg.ConsoleSize); size != nil {
+			spec.ConsoleSize = *size
+		}
+	}
 	run := func(ctx context.Context) {
 		code, err := b.rt().Exec(ctx, x.containerID, spec)
 		if err != nil && ctx.Err() == nil {
@@ -114,6 +126,44 @@ func (b *Backend) ExecStart(ctx context.Context, id string, o dockerapi.ExecStar
 	return nil
 }
 
+// ExecResize implements dockerapi.ExecBackend: the size reaches the
+// terminal of a running exec created with Tty.
+func (b *Backend) ExecResize(ctx context.Context, id string, height, width uint) error {
+	x, err := b.execution(id)
+	if err != nil {
+		return err
+	}
+	if !x.cfg.Tty {
+		return fmt.Errorf("%w: exec %s has no terminal (it was created without Tty)", engine.ErrInvalid, id)
+	}
+	x.mu.Lock()
+	running := x.running
+	x.mu.Unlock()
+	if !running {
+		return fmt.Errorf("%w: exec %s is not running", engine.ErrConflict, id)
+	}
+	for {
+		select {
+		case x.resize <- [2]uint{height, width}:
+			return nil
+		default:
+			select { // replace a size not yet applied
+			case <-x.resize:
+			default:
+			}
+		}
+	}
+}
+
+func firstSize(sizes ...*[2]uint) *[2]uint {
+	for _, s := range sizes {
+		if s != nil && s[0] > 0 && s[1] > 0 {
+			return s
+		}
+	}
+	return nil
+}
+
 // ExecInspect implements dockerapi.ExecBackend.
 func (b *Backend) ExecInspect(ctx context.Context, id string) (container.ExecInspectResponse, error) {
 	x, err := b.execution(id)
@@ -125,7 +175,7 @@ func (b *Backend) ExecInspect(ctx context.Context, id string) (container.ExecIns
 	resp := container.ExecInspectResponse{
 		ID: x.id, Running: x.running, ExitCode: x.exitCode, ContainerID: x.containerID,
 		OpenStdin: x.cfg.AttachStdin, OpenStdout: x.cfg.AttachStdout, OpenStderr: x.cfg.AttachStderr,
-		ProcessConfig: &container.ExecProcessConfig{Entrypoint: x.cfg.Cmd[0], Arguments: x.cfg.Cmd[1:], User: x.cfg.User},
+		ProcessConfig: &container.ExecProcessConfig{Tty: x.cfg.Tty, Entrypoint: x.cfg.Cmd[0], Arguments: x.cfg.Cmd[1:], User: x.cfg.User},
 	}
 	return resp, nil
 }

@@ -26,11 +26,13 @@ func (s *Server) routes() {
 	rt.add(post, "/containers/{id}/wait", s.containerWait)
 	rt.add(get, "/containers/{id}/logs", s.containerLogs)
 	rt.add(post, "/containers/{id}/attach", s.containerAttach)
+	rt.add(post, "/containers/{id}/resize", s.containerResize)
 	rt.add(post, "/containers/{id}/exec", s.execCreate)
 	rt.add(del, "/containers/{id}", s.containerRemove)
 	rt.add(post, "/commit", s.commit)
 	rt.add(post, "/exec/{id}/start", s.execStart)
 	rt.add(get, "/exec/{id}/json", s.execInspect)
+	rt.add(post, "/exec/{id}/resize", s.execResize)
 
 	rt.add(get, "/images/json", s.imageList)
 	rt.add(post, "/images/create", s.imageCreate)

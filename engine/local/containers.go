@@ -75,6 +75,8 @@ func (e *Engine) CreateContainer(ctx context.Context, cfg engine.ContainerConfig
 		StopGrace:     cfg.StopGrace,
 		OpenStdin:     cfg.OpenStdin,
 		StdinOnce:     cfg.StdinOnce,
+		Tty:           cfg.Tty,
+		ConsoleSize:   cfg.ConsoleSize,
 	}
 	if len(spec.Args) == 0 {
 		return "", fmt.Errorf("%w: no command specified: the image %s has no CMD or ENTRYPOINT and none was given", engine.ErrInvalid, cfg.Image)

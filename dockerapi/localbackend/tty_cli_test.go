@@ -1,0 +1,99 @@
+package localbackend
+
+import (
+	"context"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reconciler/reconciler/dockerapi/clitest"
+	"github.com/reconciler/reconciler/dockerapi/server"
+)
+
+// TestDockerCLITTY drives `docker run -it` and `docker exec -it` under a
+// pseudo-terminal (script(1)) against this backend: the container's
+// program runs on a terminal of its own (tty names /dev/pts/N inside), the
+// CLI's terminal size reaches it (create's ConsoleSize and the resize
+// call), typed input reaches it, and output comes raw (CRLF, no stdcopy
+// frames) from attach and logs alike.
+func TestDockerCLITTY(t *testing.T) {
+	cli := clitest.Find()
+	if cli == "" {
+		t.Skip("needs the docker CLI (/usr/local/bin/docker or docker.io)")
+	}
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("needs script(1) (util-linux) for a pseudo-terminal")
+	}
+	b := newBackend(t)
+	build(t, b, "busybox:local", "RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCMD [\"sh\"]\n")
+	srv, err := server.New(server.Config{Backend: b, Root: b.e.Root()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "d.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	host := "unix://" + sock
+	// underPTY runs the docker CLI on script's terminal, sized 40x100,
+	// typing input into it.
+	underPTY := func(input, args string) (string, int) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		line := "stty rows 40 cols 100; exec " + cli + " -H " + host + " " + args
+		cmd := exec.CommandContext(ctx, scriptBin, "-qec", line, "/dev/null")
+		cmd.Env = []string{"HOME=" + t.TempDir(), "TERM=dumb", "PATH=/usr/bin:/bin"}
+		cmd.Stdin = strings.NewReader(input)
+		out, err := cmd.Output()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return string(out), ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	docker := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(cli, append([]string{"-H", host}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("docker %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+
+	out, code := underPTY("", "run -it --name ttyrun busybox:local sh -c 'tty; stty size; echo tty-out; exit 3'")
+	if code != 3 || !strings.Contains(out, "/dev/pts/0\r\n40 100\r\ntty-out\r\n") || strings.Contains(out, "\x01\x00\x00\x00") {
+		t.Errorf("docker run -it: code %d, output %q; want code 3 and /dev/pts/0, 40 100, tty-out raw", code, out)
+	}
+	if got := docker("logs", "ttyrun"); got != "/dev/pts/0\r\n40 100\r\ntty-out\r\n" {
+		t.Errorf("docker logs of a -t container = %q", got)
+	}
+	if got := docker("inspect", "-f", "{{.Config.Tty}} {{.Config.OpenStdin}} {{.HostConfig.ConsoleSize}}", "ttyrun"); got != "true true [40 100]\n" {
+		t.Errorf("inspect: Tty OpenStdin ConsoleSize = %q", got)
+	}
+
+	// An interactive shell reads what is typed on the terminal.
+	out, code = underPTY("echo typed-$((40+2))\rexit 4\r", "run -it --rm busybox:local sh")
+	if code != 4 || !strings.Contains(out, "typed-42\r\n") {
+		t.Errorf("docker run -it sh with input: code %d, output %q; want code 4 and typed-42", code, out)
+	}
+
+	docker("run", "-d", "--name", "ttyexec", "busybox:local", "sleep", "60")
+	out, code = underPTY("", "exec -it ttyexec sh -c 'tty; stty size; echo in-exec; exit 6'")
+	if code != 6 || !strings.Contains(out, "/dev/pts/0\r\n40 100\r\nin-exec\r\n") {
+		t.Errorf("docker exec -it: code %d, output %q; want code 6 and /dev/pts/0, 40 100, in-exec raw", code, out)
+	}
+	docker("rm", "-f", "ttyexec", "ttyrun")
+}
