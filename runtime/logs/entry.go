@@ -55,6 +55,9 @@ func encode(e Entry) ([]byte, error) {
 }
 
 func decode(line []byte) (Entry, error) {
+	if e, ok := decodeFast(line); ok {
+		return e, nil
+	}
 	var r record
 	if err := json.Unmarshal(line, &r); err != nil {
 		return Entry{}, err
