@@ -9,9 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // cli runs the real docker CLI against one endpoint with a private config.
@@ -91,15 +92,15 @@ func (c *cli) fails(args ...string) result {
 // bgCmd is a docker command left running (logs -f, events).
 type bgCmd struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
-	errb *syncBuffer
+	out  *testutil.SyncBuffer
+	errb *testutil.SyncBuffer
 	done chan struct{}
 }
 
 // background starts docker; it is killed when the test ends.
 func (c *cli) background(args ...string) *bgCmd {
 	c.t.Helper()
-	b := &bgCmd{cmd: c.command(context.Background(), args...), out: &syncBuffer{}, errb: &syncBuffer{}, done: make(chan struct{})}
+	b := &bgCmd{cmd: c.command(context.Background(), args...), out: &testutil.SyncBuffer{}, errb: &testutil.SyncBuffer{}, done: make(chan struct{})}
 	b.cmd.Stdout, b.cmd.Stderr = b.out, b.errb
 	if err := b.cmd.Start(); err != nil {
 		c.t.Fatal(err)
@@ -117,24 +118,6 @@ func (b *bgCmd) exited(d time.Duration) bool {
 	case <-time.After(d):
 		return false
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a concurrent reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // buildBusybox builds tag on the daemon with `docker build`: FROM scratch,

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // daemonOpts say how to start `reconciler daemon` besides its unix socket.
@@ -205,7 +207,7 @@ func cleanRoot(t *testing.T, root string) {
 	cmd, done, err := spawn(logPath, reconcilerBin, "--root", root, "daemon", "-H", "unix://"+sock, "--metrics-addr", "")
 	if err == nil {
 		c := &cli{t: t, host: "unix://" + sock, config: filepath.Join(root, "clean-docker-config")}
-		ok := waitFor(10*time.Second, func() bool { return c.try("version").Code == 0 })
+		ok := testutil.WaitFor(10*time.Second, func() bool { return c.try("version").Code == 0 })
 		if ok {
 			if ids := strings.Fields(c.try("ps", "-aq").Out); len(ids) > 0 {
 				if r := c.try(append([]string{"rm", "-f"}, ids...)...); r.Code != 0 {
@@ -351,18 +353,4 @@ func freePort(t *testing.T) string {
 func readFile(p string) string {
 	b, _ := os.ReadFile(p)
 	return string(b)
-}
-
-// waitFor polls cond every 50ms until it holds or d passes.
-func waitFor(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // cliRunDetached covers run -d with labels, env and a volume; ps, inspect, logs,
@@ -23,7 +25,7 @@ func cliRunDetached(t *testing.T, d *daemon) {
 	if got := c.ok("inspect", "-f", "{{.State.Running}} {{json .Config.Labels}}", "web"); strings.TrimSpace(got) != `true {"app":"demo","tier":"front"}` {
 		t.Errorf("inspect web: got %q, want %q", got, `true {"app":"demo","tier":"front"}`)
 	}
-	if !waitFor(10*time.Second, func() bool { return strings.Contains(c.try("logs", "web").Out, "started") }) {
+	if !testutil.WaitFor(10*time.Second, func() bool { return strings.Contains(c.try("logs", "web").Out, "started") }) {
 		t.Errorf("docker logs web: want %q, got %s", "started", c.try("logs", "web"))
 	}
 	// The env var reached the container and the named volume got its write.
@@ -58,7 +60,7 @@ func cliRunRmAttached(t *testing.T, d *daemon) {
 	if r.Code != 3 || r.Out != "to-stdout\n" || !strings.Contains(r.Err, "to-stderr") {
 		t.Errorf("docker run --rm (attached): want exit 3, stdout %q, stderr with %q; got %s", "to-stdout\n", "to-stderr", r)
 	}
-	if !waitFor(5*time.Second, func() bool { return !strings.Contains(c.ok("ps", "-a"), "once") }) {
+	if !testutil.WaitFor(5*time.Second, func() bool { return !strings.Contains(c.ok("ps", "-a"), "once") }) {
 		t.Errorf("docker run --rm: container still listed:\n%s", c.ok("ps", "-a"))
 	}
 }
@@ -216,7 +218,7 @@ cat /proc/kcore >/dev/null 2>&1 && echo kcore-readable || echo kcore-masked`
 	}
 	c.ok("rm", "oom")
 	c.ok("run", "-d", "--name", "onfail", "--restart", "on-failure:2", "bb:e2e", "sh", "-c", "exit 1")
-	if !waitFor(10*time.Second, func() bool {
+	if !testutil.WaitFor(10*time.Second, func() bool {
 		return c.try("inspect", "-f", "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}", "onfail").Out == "2 exited 1\n"
 	}) {
 		t.Errorf("--restart on-failure:2 of a failing command: inspect = %q, want RestartCount 2, exited, code 1",

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // cliImages covers tag, images, save, rmi, load, commit (and running the committed
@@ -46,7 +48,7 @@ func cliImages(t *testing.T, d *daemon) {
 	}
 
 	c.ok("run", "-d", "--name", "tocommit", "bb:e2e", "sh", "-c", "echo changed > /marker; exec sleep 1000")
-	if !waitFor(10*time.Second, func() bool { return c.try("exec", "tocommit", "cat", "/marker").Out == "changed\n" }) {
+	if !testutil.WaitFor(10*time.Second, func() bool { return c.try("exec", "tocommit", "cat", "/marker").Out == "changed\n" }) {
 		t.Fatalf("container tocommit did not write /marker: %s", c.try("exec", "tocommit", "cat", "/marker"))
 	}
 	cid := strings.TrimSpace(c.ok("commit", "tocommit", "snap:1"))

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // cliVersionInfo covers version and info as the user reads them.
@@ -101,7 +103,7 @@ func cliEventsLive(t *testing.T, d *daemon) {
 		"--format", "{{.Actor.Attributes.name}} {{.Action}}")
 	time.Sleep(300 * time.Millisecond) // let the stream open before the event
 	c.ok("run", "--rm", "--name", "live", "bb:e2e", "true")
-	if !waitFor(5*time.Second, func() bool { return strings.Contains(ev.out.String(), "live start") }) {
+	if !testutil.WaitFor(5*time.Second, func() bool { return strings.Contains(ev.out.String(), "live start") }) {
 		t.Errorf("docker events (streaming) did not show %q within 5s: %q %q", "live start", ev.out.String(), ev.errb.String())
 	}
 	if strings.Contains(ev.out.String(), "die") {

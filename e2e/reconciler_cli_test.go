@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // reconciler runs the binary under test with args; it returns the combined
@@ -125,7 +127,7 @@ spec:
 
 	writeManifest("bonjour")
 	wantContains(t, "apply of a changed env", apply(), `recreate container/web: spec.env[GREETING]: "hello" -> "bonjour"`)
-	if !waitFor(10*time.Second, func() bool {
+	if !testutil.WaitFor(10*time.Second, func() bool {
 		return c.try("run", "--rm", "-v", "appdata:/data", "app:1", "cat", "/data/log").Out == "hello\nhello\nbonjour\n"
 	}) {
 		t.Errorf("the volume across recreations: %s", c.try("run", "--rm", "-v", "appdata:/data", "app:1", "cat", "/data/log"))

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // TestRegistryPushPull pushes an image to a loopback registry (Debian's
@@ -60,7 +62,7 @@ func startRegistry(t *testing.T) string {
 			<-done
 		}
 	})
-	if !waitFor(10*time.Second, func() bool {
+	if !testutil.WaitFor(10*time.Second, func() bool {
 		resp, err := http.Get("http://" + addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()

@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // TestDaemonSIGKILLKeepsContainers is issue 4's survival test: the daemon
@@ -21,7 +23,7 @@ func TestDaemonSIGKILLKeepsContainers(t *testing.T) {
 	buildBusybox(t, c, "bb:e2e")
 	c.ok("run", "-d", "--name", "always", "--restart", "always", "bb:e2e", "sleep", "1000")
 	c.ok("run", "-d", "--name", "ticker", "bb:e2e", "sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done")
-	if !waitFor(10*time.Second, func() bool { return lastTick(c.try("logs", "ticker").Out) >= 3 }) {
+	if !testutil.WaitFor(10*time.Second, func() bool { return lastTick(c.try("logs", "ticker").Out) >= 3 }) {
 		t.Fatalf("ticker printed no ticks: %s", c.try("logs", "ticker"))
 	}
 	before := map[string]string{}
@@ -63,7 +65,7 @@ func TestDaemonSIGKILLKeepsContainers(t *testing.T) {
 	// Logs continue, and every tick is there exactly once, in order,
 	// including those printed while no daemon ran.
 	afterRestart := lastTick(c.ok("logs", "ticker"))
-	if !waitFor(10*time.Second, func() bool { return lastTick(c.try("logs", "ticker").Out) > afterRestart+3 }) {
+	if !testutil.WaitFor(10*time.Second, func() bool { return lastTick(c.try("logs", "ticker").Out) > afterRestart+3 }) {
 		t.Errorf("docker logs ticker: no new lines after the daemon restart (last tick %d)", afterRestart)
 	}
 	logs := c.ok("logs", "ticker")
@@ -76,7 +78,7 @@ func TestDaemonSIGKILLKeepsContainers(t *testing.T) {
 
 	// docker logs -f through the new daemon follows the adopted container.
 	f := c.background("logs", "-f", "--tail", "1", "ticker")
-	if !waitFor(10*time.Second, func() bool { return lastTick(f.out.String()) > afterRestart+3 }) {
+	if !testutil.WaitFor(10*time.Second, func() bool { return lastTick(f.out.String()) > afterRestart+3 }) {
 		t.Errorf("docker logs -f ticker after the daemon restart: no new ticks beyond %d: %q", afterRestart, f.out.String())
 	}
 
@@ -86,7 +88,7 @@ func TestDaemonSIGKILLKeepsContainers(t *testing.T) {
 	}
 	pid, _ := strconv.Atoi(strings.Fields(before["always"])[0])
 	syscall.Kill(pid, syscall.SIGKILL)
-	if !waitFor(15*time.Second, func() bool {
+	if !testutil.WaitFor(15*time.Second, func() bool {
 		return c.try("inspect", "-f", "{{.State.Running}} {{.RestartCount}}", "always").Out == "true 1\n"
 	}) {
 		t.Errorf("--restart always container killed behind the adopting daemon's back was not restarted once: inspect = %q",
@@ -133,7 +135,7 @@ func TestContainersExitWhileDaemonDown(t *testing.T) {
 	writeFile(t, trigger+"/exit", "", 0o644)
 	writeFile(t, trigger+"/crash", "", 0o644)
 	for name, pid := range pids {
-		if !waitFor(10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }) {
+		if !testutil.WaitFor(10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }) {
 			t.Fatalf("%s (pid %d) did not exit on its trigger while the daemon was down", name, pid)
 		}
 	}
@@ -146,7 +148,7 @@ func TestContainersExitWhileDaemonDown(t *testing.T) {
 		t.Errorf("docker wait exiter = %q, want 7", got)
 	}
 	wantContains(t, "docker ps -a row of exiter", psRow(t, c.ok("ps", "-a"), "exiter"), "Exited (7)")
-	if !waitFor(10*time.Second, func() bool {
+	if !testutil.WaitFor(10*time.Second, func() bool {
 		return c.try("inspect", "-f", "{{.State.Running}} {{.RestartCount}}", "crasher").Out == "true 1\n"
 	}) {
 		t.Errorf("--restart always container that crashed while no daemon ran: inspect = %q, want running with RestartCount 1",

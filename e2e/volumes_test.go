@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // TestVolumes is issue 5's "done when", through the docker CLI: volume data
@@ -132,7 +134,7 @@ func TestVolumes(t *testing.T) {
 		c.ok("run", "-d", "--name", "appender", "-v", "wlog:/data", "bb:e2e", "sh", "-c",
 			"i=0; while true; do echo $i >> /data/log; i=$((i+1)); done")
 		mountpoint := volumeMountpoint(t, c, "wlog")
-		if !waitFor(10*time.Second, func() bool { return countLines(readFile(mountpoint+"/log")) > 1000 }) {
+		if !testutil.WaitFor(10*time.Second, func() bool { return countLines(readFile(mountpoint+"/log")) > 1000 }) {
 			t.Fatalf("the appender wrote fewer than 1000 lines in 10s")
 		}
 		pid := c.ok("inspect", "-f", "{{.State.Pid}}", "appender")
@@ -155,7 +157,7 @@ func TestVolumes(t *testing.T) {
 			t.Errorf("the volume's log has %d lines after the daemon restart, %d when it was killed: data lost", n, atKill)
 		}
 		n1 := countLines(readFile(mountpoint + "/log"))
-		if !waitFor(5*time.Second, func() bool { return countLines(readFile(mountpoint+"/log")) > n1+1000 }) {
+		if !testutil.WaitFor(5*time.Second, func() bool { return countLines(readFile(mountpoint+"/log")) > n1+1000 }) {
 			t.Errorf("the writer stopped writing after the daemon restart (%d lines)", n1)
 		}
 		c.ok("rm", "-f", "appender")

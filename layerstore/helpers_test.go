@@ -14,18 +14,13 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
-)
 
-func needRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: layers keep ownership, whiteouts are device nodes")
-	}
-}
+	"github.com/reconciler/reconciler/internal/testutil"
+)
 
 func openStore(t testing.TB) *Store {
 	t.Helper()
-	needRoot(t)
+	testutil.NeedRoot(t, "layers keep ownership, whiteouts are device nodes")
 	s, err := Open(filepath.Join(t.TempDir(), "images"))
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/engine/fake"
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/spec"
 )
 
@@ -140,11 +141,11 @@ func TestDriftHealedPromptly(t *testing.T) {
 	if err := e.Delete("web"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Second, "removed container recreated", func() bool { return running(e, "web") })
+	testutil.Eventually(t, time.Second, "removed container recreated", func() bool { return running(e, "web") })
 	if err := e.Kill("worker", 1); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Second, "stopped container started", func() bool { return running(e, "worker") })
+	testutil.Eventually(t, time.Second, "stopped container started", func() bool { return running(e, "worker") })
 	if n := metricValue(t, reg, "reconciler_drift_corrections_total", "removed"); n != 1 {
 		t.Errorf("drift removed = %v", n)
 	}
@@ -169,7 +170,7 @@ func TestResyncHealsWithoutEvents(t *testing.T) {
 	c.Resync(context.Background())
 	stop := c.runWorkers(context.Background())
 	defer stop()
-	eventually(t, time.Second, "web started by resync", func() bool { return running(e, "web") })
+	testutil.Eventually(t, time.Second, "web started by resync", func() bool { return running(e, "web") })
 	if calls := e.Calls(); calls["CreateContainer"] != 0 || calls["StartContainer"] != 1 {
 		t.Fatalf("calls %v", calls)
 	}
@@ -378,11 +379,11 @@ spec: {host: far}
 		}
 		return ""
 	}
-	eventually(t, 2*time.Second, "host and volume Unknown", func() bool { return phase(spec.KindHost) == Unknown && phase(spec.KindVolume) == Unknown })
+	testutil.Eventually(t, 2*time.Second, "host and volume Unknown", func() bool { return phase(spec.KindHost) == Unknown && phase(spec.KindVolume) == Unknown })
 	mu.Lock()
 	up = true
 	mu.Unlock()
-	eventually(t, 2*time.Second, "host and volume Ready", func() bool { return phase(spec.KindHost) == Ready && phase(spec.KindVolume) == Ready })
+	testutil.Eventually(t, 2*time.Second, "host and volume Ready", func() bool { return phase(spec.KindHost) == Ready && phase(spec.KindVolume) == Ready })
 }
 
 func TestEditedBuildContextRebuildsAndRecreates(t *testing.T) {

@@ -1,43 +1,21 @@
 package reconcile
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/engine/fake"
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/spec"
 )
 
 // syncBuffer is the controller's output, safe to read while it writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Reset()
-}
+type syncBuffer struct{ testutil.SyncBuffer }
 
 // lines returns output lines starting with prefix.
 func (s *syncBuffer) lines(prefix string) []string {
@@ -90,18 +68,6 @@ func apply(t testing.TB, c *Controller, objs []spec.Object, sources ...string) [
 		t.Fatalf("apply: %v", err)
 	}
 	return st
-}
-
-// eventually polls cond until it holds or d passes.
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func running(e *fake.Engine, name string) bool {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/engine/fake"
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/reconcile/source"
 )
 
@@ -41,23 +42,23 @@ func TestWatchedFolder(t *testing.T) {
 	os.Mkdir(filepath.Join(dir, "app"), 0o755) // the image's build context
 	start := time.Now()
 	write(t, p, appYAML)
-	eventually(t, 2*time.Second, "web running", func() bool { return running(e, "web") && running(e, "worker") })
+	testutil.Eventually(t, 2*time.Second, "web running", func() bool { return running(e, "web") && running(e, "worker") })
 	t.Logf("file drop to running: %v", time.Since(start))
 
 	id := containerIDOf(e, "web")
 	write(t, p, strings.Replace(appYAML, `value: "8080"`, `value: "9090"`, 1))
-	eventually(t, 2*time.Second, "web recreated", func() bool { return containerIDOf(e, "web") != id && running(e, "web") })
+	testutil.Eventually(t, 2*time.Second, "web recreated", func() bool { return containerIDOf(e, "web") != id && running(e, "web") })
 
 	e.ResetCalls()
 	write(t, p, strings.Replace(appYAML, "kind: Container", "kind: Containr", 1))
-	eventually(t, 2*time.Second, "parse error reported", func() bool { return len(w.Errors()) == 1 })
+	testutil.Eventually(t, 2*time.Second, "parse error reported", func() bool { return len(w.Errors()) == 1 })
 	time.Sleep(100 * time.Millisecond)
 	if e.Mutations() != 0 || !running(e, "web") {
 		t.Fatalf("a broken file changed the engine: %v", e.Calls())
 	}
 
 	os.Remove(p)
-	eventually(t, 2*time.Second, "objects pruned", func() bool {
+	testutil.Eventually(t, 2*time.Second, "objects pruned", func() bool {
 		cs, _ := e.Containers(context.Background(), nil)
 		vs, _ := e.Volumes(context.Background(), nil)
 		return len(cs) == 0 && len(vs) == 1 && vs[0].Name == "data"
@@ -103,7 +104,7 @@ func TestRestartWithBrokenFileKeepsObjects(t *testing.T) {
 	go func() { c2.Run(ctx); done <- struct{}{} }()
 	go func() { w.Run(ctx); done <- struct{}{} }()
 	defer func() { cancel(); <-done; <-done }()
-	eventually(t, 2*time.Second, "parse error reported", func() bool { return len(w.Errors()) == 1 })
+	testutil.Eventually(t, 2*time.Second, "parse error reported", func() bool { return len(w.Errors()) == 1 })
 	c2.Resync(ctx)
 	time.Sleep(100 * time.Millisecond)
 	if n := e.Mutations(); n != 0 || !running(e, "web") {

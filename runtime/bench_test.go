@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/reconciler/reconciler/internal/testpeer"
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // BenchmarkCreateStartExitTrue is `docker run --rm busybox true`: create,
@@ -123,7 +124,7 @@ func runcRun(b *testing.B, bundle string, i int) *exec.Cmd {
 // BenchmarkRuncRunTrue is the same as BenchmarkCreateStartExitTrue with
 // `runc run` (read-only busybox root, no overlay), for comparison.
 func BenchmarkRuncRunTrue(b *testing.B) {
-	needRoot(b)
+	testutil.NeedRoot(b, "shims, mounts, namespaces and cgroups")
 	bundle := runcBundle(b, []string{"/bin/true"})
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -136,7 +137,7 @@ func BenchmarkRuncRunTrue(b *testing.B) {
 // BenchmarkRuncTimeToFirstInstruction is BenchmarkTimeToFirstInstruction
 // with `runc run`.
 func BenchmarkRuncTimeToFirstInstruction(b *testing.B) {
-	needRoot(b)
+	testutil.NeedRoot(b, "shims, mounts, namespaces and cgroups")
 	dir, opened := fifoProbe(b)
 	bundle := runcBundle(b, []string{"/bin/busybox", "tee", "/m/fifo"},
 		map[string]any{"destination": "/m", "type": "bind", "source": dir, "options": []string{"rbind", "rw"}})
@@ -163,7 +164,7 @@ func BenchmarkRuncTimeToFirstInstruction(b *testing.B) {
 // /bin/true` against an isolated dockerd (Debian's docker.io) on the same
 // busybox root file system, imported as an image, for comparison.
 func BenchmarkDockerRunTrue(b *testing.B) {
-	needRoot(b)
+	testutil.NeedRoot(b, "shims, mounts, namespaces and cgroups")
 	lower := busybox(b)
 	_, d := testpeer.StartDockerd(b)
 	ctx := context.Background()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reconciler/reconciler/internal/reexec"
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/runtime/logs"
 )
 
@@ -26,20 +27,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func needRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: shims, mounts, namespaces and cgroups")
-	}
-}
-
 // newRuntime opens a Runtime on a fresh root; host selects the plain
 // host-process launcher (no isolation) for tests of the lifecycle alone.
 // Every container is force-removed when the test ends, so no shim outlives
 // it.
 func newRuntime(t testing.TB, host bool) *Runtime {
 	t.Helper()
-	needRoot(t)
+	testutil.NeedRoot(t, "shims, mounts, namespaces and cgroups")
 	root := filepath.Join(t.TempDir(), "containers")
 	r, err := New(root, Options{})
 	if err != nil {
@@ -76,10 +70,8 @@ var busyboxLower string
 
 func busybox(t testing.TB) string {
 	t.Helper()
-	needRoot(t)
-	if _, err := os.Stat("/bin/busybox"); err != nil {
-		t.Skip("needs /bin/busybox (Debian package busybox-static)")
-	}
+	testutil.NeedRoot(t, "shims, mounts, namespaces and cgroups")
+	testutil.NeedBusybox(t)
 	if busyboxLower != "" {
 		return busyboxLower
 	}
@@ -175,11 +167,5 @@ func readAll(t testing.TB, s *logs.Stream) []string {
 // eventually polls cond for up to 10 s.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, what, cond)
 }

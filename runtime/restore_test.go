@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/reconciler/reconciler/internal/reexec"
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"github.com/reconciler/reconciler/runtime/logs"
 )
@@ -51,7 +52,7 @@ func testDaemonMain() {
 }
 
 func TestDaemonKilledContainersSurvive(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t, "shims, mounts, namespaces and cgroups")
 	lower := busybox(t)
 	root := filepath.Join(t.TempDir(), "containers")
 	t.Cleanup(func() { cleanupRoot(t, root) })

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // imageTree builds what an image holds at a mount path: a file owned by
@@ -40,14 +42,8 @@ func imageTree(t *testing.T) string {
 	return src
 }
 
-func needRoot(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: copy-up keeps file ownership")
-	}
-}
-
 func TestCopyUpOnceKeepsMetadata(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t, "copy-up keeps file ownership")
 	m := openT(t, t.TempDir())
 	v := mustCreate(t, m, "data", nil)
 	src := imageTree(t)

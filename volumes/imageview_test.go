@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // twoLayers builds an unpacked base layer and a top layer that deletes a
@@ -48,7 +50,7 @@ func listTree(t *testing.T, dir string) string {
 }
 
 func TestCopyUpFromImageMergesLayers(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t, "copy-up keeps file ownership")
 	layers := twoLayers(t)
 	m := openT(t, t.TempDir())
 	v := mustCreate(t, m, "data", nil)

@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/engine/fake"
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/spec"
 )
 
@@ -148,7 +148,7 @@ func TestWatchCommand(t *testing.T) {
 	e.AddImage("docker.io/library/busybox:1.36")
 	dir := t.TempDir()
 	root := newRootCmd()
-	var out syncBuf
+	var out testutil.SyncBuffer
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs([]string{"watch", dir, "--poll", "1h"})
@@ -176,23 +176,6 @@ func TestWatchCommand(t *testing.T) {
 	}
 }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestGetWatchPrintsChanges(t *testing.T) {
 	e := useFakeEngine(t)
 	e.AddImage("docker.io/library/busybox:1.36")
@@ -202,7 +185,7 @@ func TestGetWatchPrintsChanges(t *testing.T) {
 		t.Fatalf("apply: %s", errs)
 	}
 	root := newRootCmd()
-	var out syncBuf
+	var out testutil.SyncBuffer
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs([]string{"get", "containers", "-w"})

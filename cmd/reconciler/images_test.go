@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // runImageCLI runs the command line in process on root; it returns stdout,
@@ -51,9 +53,7 @@ func mustImageCLI(t *testing.T, root string, args ...string) string {
 }
 
 func TestImageCLI(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: image layers keep ownership")
-	}
+	testutil.NeedRoot(t, "image layers keep ownership")
 	root := t.TempDir()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)

@@ -16,6 +16,7 @@ import (
 	moby "github.com/moby/moby/client"
 
 	"github.com/reconciler/reconciler/internal/rootlock"
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/volumes"
 )
 
@@ -43,17 +44,8 @@ func runVolumeCLI(t *testing.T, root, stdin string, args ...string) (stdout, std
 	return out.String(), errb.String(), code
 }
 
-// cliNeedsRoot skips a test of commands that open the engine of a state
-// root in process: it mounts and adopts containers, which takes root.
-func cliNeedsRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: the commands open the engine of the state root")
-	}
-}
-
 func TestVolumeCLICreateLsInspectRm(t *testing.T) {
-	cliNeedsRoot(t)
+	testutil.NeedRoot(t, "the commands open the engine of the state root")
 	root := t.TempDir()
 	out, errs, code := runVolumeCLI(t, root, "", "volume", "create", "--label", "app=shop", "data")
 	if code != 0 || out != "data\n" {
@@ -154,7 +146,7 @@ func TestVolumeCLICreateLsInspectRm(t *testing.T) {
 }
 
 func TestVolumeCLIPrune(t *testing.T) {
-	cliNeedsRoot(t)
+	testutil.NeedRoot(t, "the commands open the engine of the state root")
 	root := t.TempDir()
 	anon, _, _ := runVolumeCLI(t, root, "", "volume", "create")
 	anon = strings.TrimSpace(anon)
@@ -197,7 +189,7 @@ func jsonEqual(a, b any) bool {
 // daemon holds the root's lock, and its engine publishes what they do),
 // and -H reaches it from anywhere.
 func TestCLIThroughDaemon(t *testing.T) {
-	cliNeedsRoot(t)
+	testutil.NeedRoot(t, "the commands open the engine of the state root")
 	root := t.TempDir()
 	other := filepath.Join(t.TempDir(), "api.sock")
 	startDaemon(t, daemonOptions{root: root, hosts: []string{"unix://" + other}})

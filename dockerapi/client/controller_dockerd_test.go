@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/internal/testpeer"
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/reconcile"
 	"github.com/reconciler/reconciler/reconcile/source"
 	"github.com/reconciler/reconciler/spec"
@@ -88,7 +87,7 @@ func TestControllerDrivesRealDockerd(t *testing.T) {
 	defer peer.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	out := &lockedBuilder{}
+	out := &testutil.SyncBuffer{}
 	defer func() {
 		if t.Failed() || testing.Verbose() {
 			t.Logf("controller output:\n%s", out)
@@ -134,7 +133,7 @@ func TestControllerDrivesRealDockerd(t *testing.T) {
 	if out, err := d.Docker(ctx, "rm", "-f", web.ID); err != nil {
 		t.Fatal(out, err)
 	}
-	eventuallyTrue(t, 20*time.Second, "web recreated on dockerd", func() bool {
+	testutil.Eventually(t, 20*time.Second, "web recreated on dockerd", func() bool {
 		c, ok := peerContainer(peer, "web")
 		return ok && c.ID != web.ID && c.State == engine.StateRunning
 	})
@@ -145,7 +144,7 @@ func TestControllerDrivesRealDockerd(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.SetObjects(file, objs2)
-	eventuallyTrue(t, 30*time.Second, "worker pruned from dockerd", func() bool {
+	testutil.Eventually(t, 30*time.Second, "worker pruned from dockerd", func() bool {
 		_, ok := peerContainer(peer, "worker")
 		return !ok
 	})
@@ -174,33 +173,4 @@ func mustContainer(t *testing.T, e engine.Engine, name string) engine.Container 
 		t.Fatalf("container %s not found on the peer", name)
 	}
 	return c
-}
-
-func eventuallyTrue(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// lockedBuilder collects the controller's output from its workers.
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuilder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuilder) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/reconciler/reconciler/dockerapi/listen"
 	"github.com/reconciler/reconciler/dockerapi/server"
 	"github.com/reconciler/reconciler/engine"
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/reconcile"
 	"github.com/reconciler/reconciler/reconcile/source"
 	"github.com/reconciler/reconciler/spec"
@@ -101,7 +102,7 @@ func TestControllerOnTwoDaemons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := &lockedBuilder{}
+	out := &testutil.SyncBuffer{}
 	c, err := reconcile.New(reconcile.Options{Engines: hostEngines, Out: out})
 	if err != nil {
 		t.Fatal(err)

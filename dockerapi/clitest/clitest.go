@@ -16,9 +16,10 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // Options say which endpoint to drive and how.
@@ -125,13 +126,13 @@ type bg struct {
 	cmd      *exec.Cmd
 	done     chan struct{}
 	code     int
-	Out, Err *syncBuffer
+	Out, Err *testutil.SyncBuffer
 }
 
 // background starts docker args; it is killed when the test ends.
 func (c *cli) background(args ...string) *bg {
 	c.t.Helper()
-	b := &bg{cmd: c.command(context.Background(), args...), done: make(chan struct{}), Out: &syncBuffer{}, Err: &syncBuffer{}}
+	b := &bg{cmd: c.command(context.Background(), args...), done: make(chan struct{}), Out: &testutil.SyncBuffer{}, Err: &testutil.SyncBuffer{}}
 	b.cmd.Stdout, b.cmd.Stderr = b.Out, b.Err
 	if err := b.cmd.Start(); err != nil {
 		c.t.Fatal(err)
@@ -163,34 +164,4 @@ func unique(prefix string) string {
 	b := make([]byte, 3)
 	rand.Read(b)
 	return prefix + "-" + hex.EncodeToString(b)
-}
-
-// waitFor polls cond for up to 20 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // VolumesEventsDF covers volume create/ls/inspect/rm/prune, events (a live
@@ -53,7 +55,7 @@ func VolumesEventsDF(t *testing.T, o Options) {
 		}
 		return lines
 	}
-	waitFor(t, "volume events", func() bool { return len(mine()) >= len(want) })
+	testutil.Eventually(t, 20*time.Second, "volume events", func() bool { return len(mine()) >= len(want) })
 	if got := strings.Join(mine(), "\n"); got != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}

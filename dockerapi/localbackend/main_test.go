@@ -12,6 +12,7 @@ import (
 	"github.com/reconciler/reconciler/dockerapi"
 	"github.com/reconciler/reconciler/engine/local"
 	"github.com/reconciler/reconciler/internal/reexec"
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // TestMain lets the test binary serve as the engine's shim and build
@@ -33,12 +34,8 @@ func newBackend(t *testing.T) *Backend {
 // newBackendAt is newBackend on the state root given.
 func newBackendAt(t *testing.T, root string) *Backend {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: overlay mounts, namespaces and shims")
-	}
-	if _, err := os.Stat("/bin/busybox"); err != nil {
-		t.Skip("needs /bin/busybox (Debian's busybox-static)")
-	}
+	testutil.NeedRoot(t, "overlay mounts, namespaces and shims")
+	testutil.NeedBusybox(t)
 	e, err := local.Open(root)
 	if err != nil {
 		t.Fatal(err)

@@ -10,13 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/reconciler/reconciler/dockerapi"
 	"github.com/reconciler/reconciler/dockerapi/fakebackend"
 	"github.com/reconciler/reconciler/dockerapi/listen"
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // testServer is our API server over a fake backend on a unix socket.
@@ -32,7 +32,7 @@ func startServer(t *testing.T) *testServer {
 	if _, err := fake.ImageImport(context.Background(), strings.NewReader("rootfs"), dockerapi.ImportOptions{Repo: "busybox", Tag: "local"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	var logBuf syncBuffer
+	var logBuf testutil.SyncBuffer
 	srv, err := New(Config{Backend: fake, Version: "test", Root: "/var/lib/reconciler-test", Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -113,22 +113,4 @@ func mustDocker(t *testing.T, host string, args ...string) string {
 		t.Fatalf("docker %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
 	}
 	return out
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/internal/reexec"
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/runtime"
 )
 
@@ -27,12 +27,8 @@ func TestMain(m *testing.M) {
 // removes every container so no shim outlives it.
 func openEngine(t *testing.T) *Engine {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: overlay mounts, namespaces and shims")
-	}
-	if _, err := os.Stat("/bin/busybox"); err != nil {
-		t.Skip("needs /bin/busybox (Debian's busybox-static)")
-	}
+	testutil.NeedRoot(t, "overlay mounts, namespaces and shims")
+	testutil.NeedBusybox(t)
 	e, err := Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -52,17 +48,7 @@ func openEngine(t *testing.T) *Engine {
 func buildBusybox(t *testing.T, e *Engine, tag string, extra string) engine.Image {
 	t.Helper()
 	dir := t.TempDir()
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "busybox"), bb, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	df := "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nENV PATH=/bin\n" + extra
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testutil.BusyboxContext(t, dir, extra)
 	var progress bytes.Buffer
 	img, err := e.EnsureImage(context.Background(), engine.ImageSource{Tag: tag, Build: &engine.BuildSource{Context: dir}}, &progress)
 	if err != nil {

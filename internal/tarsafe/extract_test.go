@@ -13,14 +13,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: chown, mknod and trusted.* xattrs")
-	}
-}
+	"github.com/reconciler/reconciler/internal/testutil"
+)
 
 // entry is one tar header with optional content.
 type entry struct {
@@ -101,7 +96,7 @@ func assertNothingOutside(t *testing.T, base string) {
 }
 
 func TestExtractPreservesMetadata(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t, "chown, mknod and trusted.* xattrs")
 	base, root := sandbox(t)
 	suid := file("bin/su", "#!")
 	suid.hdr.Mode = 0o4755
@@ -161,7 +156,7 @@ func TestExtractPreservesMetadata(t *testing.T) {
 }
 
 func TestExtractHostileArchives(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t, "chown, mknod and trusted.* xattrs")
 	cases := []struct {
 		name    string
 		entries func(base string) []entry
@@ -218,7 +213,7 @@ func TestExtractHostileArchives(t *testing.T) {
 }
 
 func TestExtractOverlayWhiteouts(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t, "chown, mknod and trusted.* xattrs")
 	_, root := sandbox(t)
 	_, err := Extract(context.Background(), root, mkTar(t,
 		dir("etc/"), file("etc/.wh.passwd", ""), dir("var/cache/"), file("var/cache/.wh..wh..opq", ""),
@@ -253,7 +248,7 @@ func TestExtractOverlayWhiteouts(t *testing.T) {
 }
 
 func TestExtractReplacesEntries(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t, "chown, mknod and trusted.* xattrs")
 	_, root := sandbox(t)
 	_, err := Extract(context.Background(), root, mkTar(t,
 		file("a", "1"), dir("a/"), file("a/x", "2"), file("a", "3"), file("b", "old"), file("b", "new")), Options{})

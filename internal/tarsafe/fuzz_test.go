@@ -4,16 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"os"
 	"testing"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // FuzzExtract: whatever the archive, nothing is written outside the
 // target (run longer with go test -fuzz FuzzExtract ./internal/tarsafe).
 func FuzzExtract(f *testing.F) {
-	if os.Geteuid() != 0 {
-		f.Skip("needs root: chown and mknod")
-	}
+	testutil.NeedRoot(f, "chown and mknod")
 	seed := func(entries ...entry) []byte {
 		var buf bytes.Buffer
 		tw := tar.NewWriter(&buf)

@@ -15,14 +15,13 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/layerstore"
 )
 
 func openStore(t testing.TB) *layerstore.Store {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: layers keep ownership, whiteouts are device nodes")
-	}
+	testutil.NeedRoot(t, "layers keep ownership, whiteouts are device nodes")
 	s, err := layerstore.Open(filepath.Join(t.TempDir(), "images"))
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 const appDockerfile = `ARG BASE=scratch
@@ -416,9 +418,7 @@ func TestHeredocEntrypointAndArgCache(t *testing.T) {
 }
 
 func TestRunLayerKeepsWhiteouts(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: overlay whiteouts are character devices")
-	}
+	testutil.NeedRoot(t, "overlay whiteouts are character devices")
 	s := openStore(t)
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"gone": "x", "kept": "y"})

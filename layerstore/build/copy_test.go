@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 func TestDockerignoreAndGlobs(t *testing.T) {
@@ -202,9 +204,7 @@ func TestAddExtractsLocalArchives(t *testing.T) {
 }
 
 func TestLayerTreeOverlaySemantics(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: whiteouts are character devices")
-	}
+	testutil.NeedRoot(t, "whiteouts are character devices")
 	base, mid, top := t.TempDir(), t.TempDir(), t.TempDir()
 	writeFiles(t, base, map[string]string{"keep": "base", "gone": "base", "dir/a": "a", "opq/old": "old", "bin/sh": "sh", "link": "->dir"})
 	writeFiles(t, mid, map[string]string{"keep": "mid", "opq/new": "new", "dir/b": "b"})

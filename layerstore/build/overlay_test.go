@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // overlayRunner is a minimal stand-in for the container runtime: it mounts
@@ -36,9 +38,7 @@ func (o overlayRunner) Run(ctx context.Context, r RunRequest) error {
 }
 
 func TestRunOnRealOverlay(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: mounts overlayfs and chroots")
-	}
+	testutil.NeedRoot(t, "mounts overlayfs and chroots")
 	bb, err := os.ReadFile("/bin/busybox")
 	if err != nil {
 		t.Skip("needs /bin/busybox (Debian busybox-static)")

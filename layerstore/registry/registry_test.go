@@ -21,14 +21,13 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/layerstore"
 )
 
 func openStore(t *testing.T) *layerstore.Store {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: layers keep ownership")
-	}
+	testutil.NeedRoot(t, "layers keep ownership")
 	s, err := layerstore.Open(filepath.Join(t.TempDir(), "images"))
 	if err != nil {
 		t.Fatal(err)

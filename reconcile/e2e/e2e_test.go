@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/engine/local"
 	"github.com/reconciler/reconciler/internal/reexec"
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/reconcile"
 	"github.com/reconciler/reconciler/reconcile/source"
 	"github.com/reconciler/reconciler/spec"
@@ -73,12 +73,8 @@ func (c *counting) RemoveVolume(ctx context.Context, name string) error {
 // every container is removed, so no shim outlives it.
 func openLocal(t testing.TB) (*local.Engine, *counting) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: overlay mounts, namespaces and shims")
-	}
-	if _, err := os.Stat("/bin/busybox"); err != nil {
-		t.Skip("needs /bin/busybox (Debian's busybox-static)")
-	}
+	testutil.NeedRoot(t, "overlay mounts, namespaces and shims")
+	testutil.NeedBusybox(t)
 	e, err := local.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -96,17 +92,7 @@ func openLocal(t testing.TB) (*local.Engine, *counting) {
 // buildContext writes a FROM scratch busybox image's context into dir/app.
 func buildContext(t testing.TB, dir string) {
 	t.Helper()
-	app := filepath.Join(dir, "app")
-	if err := os.MkdirAll(app, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(t, filepath.Join(app, "busybox"), string(bb))
-	os.Chmod(filepath.Join(app, "busybox"), 0o755)
-	write(t, filepath.Join(app, "Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nENV PATH=/bin\n")
+	testutil.BusyboxContext(t, filepath.Join(dir, "app"), "")
 }
 
 func write(t testing.TB, p, s string) {
@@ -155,35 +141,6 @@ spec:
   command: ` + loop + `
 `
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > d {
-			t.Fatalf("not within %v: %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return time.Since(start)
-}
-
 func container(e engine.Engine, name string) (engine.Container, bool) {
 	cs, _ := e.Containers(context.Background(), map[string]string{engine.LabelName: name, engine.LabelKind: spec.KindContainer})
 	if len(cs) != 1 {
@@ -205,7 +162,7 @@ func TestWatchedFolderOnTheRealEngine(t *testing.T) {
 	e, counted := openLocal(t)
 	dir := t.TempDir()
 	buildContext(t, dir)
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	var w *source.Watcher
 	c, err := reconcile.New(reconcile.Options{
 		Engines:  reconcile.Engines(map[string]engine.Engine{spec.LocalHost: counted}),
@@ -237,7 +194,7 @@ func TestWatchedFolderOnTheRealEngine(t *testing.T) {
 
 	p := filepath.Join(dir, "app.yaml")
 	write(t, p, appYAML)
-	took := eventually(t, 60*time.Second, "web and worker running", func() bool { return running(e, "web") && running(e, "worker") })
+	took := testutil.Eventually(t, 60*time.Second, "web and worker running", func() bool { return running(e, "web") && running(e, "worker") })
 	t.Logf("file drop to running (with an image build): %v", took)
 
 	// Nothing to do: a resync and a reformatted file touch nothing.
@@ -257,7 +214,7 @@ func TestWatchedFolderOnTheRealEngine(t *testing.T) {
 		t.Fatalf("containers not listed: %v %v", cs, err)
 	}
 	write(t, p, strings.Replace(appYAML, `value: "8080"`, `value: "9090"`, 1))
-	eventually(t, 20*time.Second, "web recreated", func() bool {
+	testutil.Eventually(t, 20*time.Second, "web recreated", func() bool {
 		c, ok := container(e, "web")
 		return ok && c.ID != web.ID && c.State == engine.StateRunning
 	})
@@ -273,19 +230,19 @@ func TestWatchedFolderOnTheRealEngine(t *testing.T) {
 	if err := e.StopContainer(ctx, worker.ID, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	took = eventually(t, time.Second, "stopped worker started again", func() bool { return running(e, "worker") })
+	took = testutil.Eventually(t, time.Second, "stopped worker started again", func() bool { return running(e, "worker") })
 	t.Logf("stopped container healed in %v", took)
 	web, _ = container(e, "web")
 	if err := e.RemoveContainer(ctx, web.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	took = eventually(t, time.Second, "removed web recreated", func() bool { return running(e, "web") })
+	took = testutil.Eventually(t, time.Second, "removed web recreated", func() bool { return running(e, "web") })
 	t.Logf("removed container healed in %v", took)
 
 	// A typo changes nothing.
 	before = counted.mutated()
 	write(t, p, strings.Replace(appYAML, "kind: Volume", "kind: Volum", 1))
-	eventually(t, 2*time.Second, "parse error", func() bool { return len(w.Errors()) == 1 })
+	testutil.Eventually(t, 2*time.Second, "parse error", func() bool { return len(w.Errors()) == 1 })
 	time.Sleep(200 * time.Millisecond)
 	if n := counted.mutated() - before; n != 0 || !running(e, "web") {
 		t.Fatalf("a broken file made %d changes", n)
@@ -293,7 +250,7 @@ func TestWatchedFolderOnTheRealEngine(t *testing.T) {
 
 	// Removed: everything goes but the Retain volume.
 	os.Remove(p)
-	eventually(t, 30*time.Second, "objects pruned", func() bool {
+	testutil.Eventually(t, 30*time.Second, "objects pruned", func() bool {
 		cs, _ := e.Containers(ctx, nil)
 		vs, _ := e.Volumes(ctx, nil)
 		return len(cs) == 0 && len(vs) == 1 && vs[0].Name == "data"
@@ -408,7 +365,7 @@ func TestGitCheckoutConverges(t *testing.T) {
 	git("commit", "-qm", "two")
 	git("checkout", "-q", "one")
 
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	var w *source.Watcher
 	c, err := reconcile.New(reconcile.Options{
 		Engines:  reconcile.Engines(map[string]engine.Engine{spec.LocalHost: e}),
@@ -433,11 +390,11 @@ func TestGitCheckoutConverges(t *testing.T) {
 			t.Logf("controller output:\n%s", out)
 		}
 	}()
-	eventually(t, 60*time.Second, "commit one running", func() bool { return running(e, "web") && running(e, "worker") })
+	testutil.Eventually(t, 60*time.Second, "commit one running", func() bool { return running(e, "web") && running(e, "worker") })
 	img1, _ := e.InspectImage(ctx, "app:1")
 
 	git("checkout", "-q", "two")
-	took := eventually(t, 30*time.Second, "commit two running", func() bool {
+	took := testutil.Eventually(t, 30*time.Second, "commit two running", func() bool {
 		web, ok := container(e, "web")
 		_, worker := container(e, "worker")
 		img, _ := e.InspectImage(ctx, "app:1")
@@ -449,7 +406,7 @@ func TestGitCheckoutConverges(t *testing.T) {
 	}
 
 	git("checkout", "-q", "one")
-	took = eventually(t, 30*time.Second, "commit one back", func() bool {
+	took = testutil.Eventually(t, 30*time.Second, "commit one back", func() bool {
 		web, ok := container(e, "web")
 		_, extra := container(e, "extra")
 		return ok && web.ImageID == img1.ID && running(e, "worker") && !extra
@@ -482,7 +439,7 @@ func BenchmarkFileDropToRunningRealEngine(b *testing.B) {
 	go func() { c.Run(ctx); done <- struct{}{} }()
 	go func() { w.Run(ctx); done <- struct{}{} }()
 	defer func() { cancel(); <-done; <-done }()
-	eventually(b, 60*time.Second, "image built", func() bool {
+	testutil.Eventually(b, 60*time.Second, "image built", func() bool {
 		_, err := e.InspectImage(ctx, "app:1")
 		return err == nil
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/reconciler/reconciler/dockerapi/server"
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/engine/local"
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/reconcile"
 	"github.com/reconciler/reconciler/reconcile/source"
 	"github.com/reconciler/reconciler/spec"
@@ -71,7 +72,7 @@ spec: {address: "` + addr + `"}
 		}
 		return client.Open(decl.Spec.Address, nil, 0)
 	}
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	c, err := reconcile.New(reconcile.Options{Engines: engines, Out: out})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +111,7 @@ spec: {address: "` + addr + `"}
 	if err := remote.StopContainer(ctx, worker.ID, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	took := eventually(t, 2*time.Second, "remote worker started again", func() bool { return running(remote, "worker") })
+	took := testutil.Eventually(t, 2*time.Second, "remote worker started again", func() bool { return running(remote, "worker") })
 	t.Logf("remote drift healed in %v", took)
 }
 

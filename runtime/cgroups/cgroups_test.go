@@ -12,14 +12,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: cgroup directories")
-	}
-}
+	"github.com/reconciler/reconciler/internal/testutil"
+)
 
 func testID() string {
 	b := make([]byte, 8)
@@ -56,7 +51,7 @@ func TestOpenRejectsBadIDs(t *testing.T) {
 }
 
 func TestV1LimitsMembershipAndRemoval(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t, "cgroup directories")
 	if IsV2() {
 		t.Skip("host uses cgroup v2 (covered by TestV2)")
 	}
@@ -131,7 +126,7 @@ func TestV1LimitsMembershipAndRemoval(t *testing.T) {
 // tree on a v2 host, the controller-less /sys/fs/cgroup/unified on a
 // hybrid one, where only membership can be checked).
 func TestV2(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t, "cgroup directories")
 	old := Root
 	defer func() { Root = old }()
 	if !IsV2() {

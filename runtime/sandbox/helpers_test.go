@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/reconciler/reconciler/internal/reexec"
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/runtime/sandbox/sandboxtest"
 )
 
@@ -33,12 +34,8 @@ var busyboxLower string
 // needRoot skips tests that need root and busybox-static.
 func needRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: mounts, namespaces and cgroups")
-	}
-	if _, err := os.Stat(sandboxtest.Busybox); err != nil {
-		t.Skip("needs /bin/busybox (Debian package busybox-static)")
-	}
+	testutil.NeedRoot(t, "mounts, namespaces and cgroups")
+	testutil.NeedBusybox(t)
 	if busyboxLower == "" {
 		dir, err := os.MkdirTemp("", "sandbox-busybox-")
 		if err != nil {
