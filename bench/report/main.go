@@ -106,12 +106,20 @@ func writeMarkdown(path, facts, table string, raw, failed []string) error {
 	sb.WriteString("above 1, we are that many times faster. Times are the mean of ns/op, or the median\n")
 	sb.WriteString("where the line says p50 (and for every ./bench comparison, measured in the same run).\n\n")
 	sb.WriteString(facts + "\n" + table + "\n")
+	sb.WriteString("What the rows include:\n\n")
+	for _, n := range notes {
+		sb.WriteString("- " + n + "\n")
+	}
+	sb.WriteString("\n")
 	for _, f := range failed {
 		sb.WriteString("**Failed:** " + f + "\n\n")
 	}
 	sb.WriteString("## Raw benchmark lines\n\n```\n")
 	for _, l := range raw {
-		if strings.HasPrefix(l, "Benchmark") || strings.HasPrefix(l, "pkg:") || strings.HasPrefix(l, "--- SKIP") || strings.HasPrefix(l, "    ") {
+		if strings.HasPrefix(l, "Benchmark") || strings.HasPrefix(l, "pkg:") || strings.HasPrefix(l, "--- ") {
+			if len(l) > 300 {
+				l = l[:300] + "…"
+			}
 			sb.WriteString(l + "\n")
 		}
 	}
