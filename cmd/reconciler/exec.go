@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/moby/moby/api/pkg/stdcopy"
 	moby "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
@@ -21,15 +20,21 @@ func newExecCmd() *cobra.Command {
 		Long:                  "Run a command in a running container's namespaces. The command's output is printed and exec exits\nwith its exit code (126 when it cannot be run, 127 when it is not found). -i feeds it this command's stdin.",
 		Args:                  containerArgs(2, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if tty {
-				return containerUsageError(cmd, "-t is not supported: commands run without a terminal (use -i to feed stdin)")
+			sio := streams{Stdin: interactive && !detach, TTY: tty}
+			if !detach {
+				if err := checkTTY(cmd, sio); err != nil {
+					return &exitError{code: 1, msg: "reconciler: " + err.Error()}
+				}
 			}
 			envs, err := readEnv(envFiles, env)
 			if err != nil {
 				return containerUsageError(cmd, err.Error())
 			}
 			o := moby.ExecCreateOptions{Cmd: args[1:], Env: envs, WorkingDir: workdir, User: user,
-				AttachStdin: interactive && !detach, AttachStdout: !detach, AttachStderr: !detach}
+				AttachStdin: interactive && !detach, AttachStdout: !detach, AttachStderr: !detach, TTY: tty}
+			if sz := terminalSize(cmd); tty && sz != nil {
+				o.ConsoleSize = moby.ConsoleSize{Height: sz[0], Width: sz[1]}
+			}
 			return withAPI(cmd, func(ctx context.Context, c *moby.Client) error {
 				// docker inspects first: a missing container is a clear 404.
 				info, err := c.ContainerInspect(ctx, args[0], moby.ContainerInspectOptions{})
@@ -44,21 +49,25 @@ func newExecCmd() *cobra.Command {
 					return daemonError(err)
 				}
 				if detach {
-					_, err := c.ExecStart(ctx, ex.ID, moby.ExecStartOptions{Detach: true})
+					_, err := c.ExecStart(ctx, ex.ID, moby.ExecStartOptions{Detach: true, TTY: tty})
 					return daemonError(err)
 				}
-				att, err := c.ExecAttach(ctx, ex.ID, moby.ExecAttachOptions{})
+				att, err := c.ExecAttach(ctx, ex.ID, moby.ExecAttachOptions{TTY: tty, ConsoleSize: o.ConsoleSize})
 				if err != nil {
 					return daemonError(err)
 				}
 				defer att.Close()
+				defer rawInput(cmd, sio)()
+				defer followSize(ctx, cmd, sio, func(ctx context.Context, h, w uint) {
+					c.ExecResize(ctx, ex.ID, moby.ExecResizeOptions{Height: h, Width: w})
+				})()
 				if interactive {
 					go func() {
 						io.Copy(att.Conn, cmd.InOrStdin())
 						att.CloseWrite()
 					}()
 				}
-				if _, err := stdcopy.StdCopy(cmd.OutOrStdout(), cmd.ErrOrStderr(), att.Reader); err != nil {
+				if err := copyOutput(cmd, sio, att.Reader); err != nil {
 					return daemonError(err)
 				}
 				res, err := c.ExecInspect(ctx, ex.ID, moby.ExecInspectOptions{})
@@ -76,7 +85,7 @@ func newExecCmd() *cobra.Command {
 	f.SetInterspersed(false) // flags after CONTAINER belong to the command
 	f.BoolVarP(&detach, "detach", "d", false, "Detached mode: run command in the background")
 	f.BoolVarP(&interactive, "interactive", "i", false, "Keep STDIN open and feed it to the command")
-	f.BoolVarP(&tty, "tty", "t", false, "Allocate a pseudo-TTY (not supported)")
+	f.BoolVarP(&tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	f.StringArrayVarP(&env, "env", "e", nil, "Set environment variables")
 	f.StringArrayVar(&envFiles, "env-file", nil, "Read in a file of environment variables")
 	f.StringVarP(&workdir, "workdir", "w", "", "Working directory inside the container")

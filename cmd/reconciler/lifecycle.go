@@ -164,7 +164,8 @@ func newStartCmd() *cobra.Command {
 				if err != nil {
 					return daemonError(err)
 				}
-				return attachAndStart(ctx, cmd, c, info.Container.ID, false, true, daemonError)
+				tty := info.Container.Config != nil && info.Container.Config.Tty
+				return attachAndStart(ctx, cmd, c, info.Container.ID, streams{TTY: tty}, !tty, daemonError)
 			})
 		},
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	moby "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
@@ -37,6 +36,15 @@ func newRunCmd() *cobra.Command {
 			cfg, hc, err := o.config(cmd.Flags(), args[0], args[1:])
 			if err != nil {
 				return containerUsageError(cmd, err.Error())
+			}
+			sio := streams{Stdin: cfg.OpenStdin, TTY: cfg.Tty}
+			if !detach {
+				if err := checkTTY(cmd, sio); err != nil {
+					return &exitError{code: 1, msg: "reconciler: " + err.Error()}
+				}
+			}
+			if sz := terminalSize(cmd); cfg.Tty && sz != nil {
+				hc.ConsoleSize = *sz
 			}
 			if detach {
 				cfg.AttachStdout, cfg.AttachStderr = false, false
@@ -68,7 +76,8 @@ func newRunCmd() *cobra.Command {
 					return nil
 				}
 				defer remove()
-				return attachAndStart(ctx, cmd, c, id, cfg.OpenStdin, sigProxy, func(err error) error {
+				// Signals typed on a terminal reach the container through it.
+				return attachAndStart(ctx, cmd, c, id, sio, sigProxy && !cfg.Tty, func(err error) error {
 					return runError(cmd, startExitCode(err), err)
 				})
 			})
@@ -150,13 +159,16 @@ func startExitCode(err error) int {
 // output until the stream ends and exit with the container's code.
 // startFailed turns a start error into the command's error.
 // With stdin (run -i), the command's input goes to the container, and its
-// end closes the container's stdin.
-func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id string, stdin bool, sigProxy bool, startFailed func(error) error) error {
-	att, err := c.ContainerAttach(ctx, id, moby.ContainerAttachOptions{Stream: true, Stdin: stdin, Stdout: true, Stderr: true})
+// end closes the container's stdin. With a terminal (run -t), output is
+// raw, a terminal stdin is put in raw mode, and the container's terminal
+// follows this one's size.
+func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id string, sio streams, sigProxy bool, startFailed func(error) error) error {
+	att, err := c.ContainerAttach(ctx, id, moby.ContainerAttachOptions{Stream: true, Stdin: sio.Stdin, Stdout: true, Stderr: true})
 	if err != nil {
 		return startFailed(err)
 	}
-	if stdin {
+	defer rawInput(cmd, sio)()
+	if sio.Stdin {
 		go func() {
 			io.Copy(att.Conn, cmd.InOrStdin())
 			att.CloseWrite()
@@ -166,7 +178,7 @@ func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id 
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
-		stdcopy.StdCopy(cmd.OutOrStdout(), cmd.ErrOrStderr(), att.Reader)
+		copyOutput(cmd, sio, att.Reader)
 	}()
 	defer func() {
 		att.Close() // ends the copy if the stream is still open
@@ -178,6 +190,9 @@ func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id 
 	if sigProxy {
 		defer proxySignals(ctx, c, id)()
 	}
+	defer followSize(ctx, cmd, sio, func(ctx context.Context, h, w uint) {
+		c.ContainerResize(ctx, id, moby.ContainerResizeOptions{Height: h, Width: w})
+	})()
 	var code int64
 	select {
 	case res := <-wait.Result:

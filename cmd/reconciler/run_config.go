@@ -48,7 +48,7 @@ func (o *createOptions) addFlags(f *pflag.FlagSet) {
 	f.StringArrayVarP(&o.labels, "label", "l", nil, "Set meta data on a container (KEY=VALUE)")
 	f.StringVar(&o.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image (\"\" clears it)")
 	f.BoolVarP(&o.interactive, "interactive", "i", false, "Keep STDIN open and feed it to the container")
-	f.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY (not supported: containers here have no terminal)")
+	f.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	// -h is --hostname, as in docker: help is --help alone.
 	f.Bool("help", false, "Print usage")
 }
@@ -56,9 +56,6 @@ func (o *createOptions) addFlags(f *pflag.FlagSet) {
 // config reads the flags into the create request's parts; errors are
 // usage errors, phrased as docker phrases them.
 func (o *createOptions) config(f *pflag.FlagSet, image string, cmd []string) (*container.Config, *container.HostConfig, error) {
-	if o.tty {
-		return nil, nil, fmt.Errorf("-t is not supported: containers run without a terminal (-i feeds them input)")
-	}
 	env, err := readEnv(o.envFiles, o.env)
 	if err != nil {
 		return nil, nil, err
@@ -71,6 +68,7 @@ func (o *createOptions) config(f *pflag.FlagSet, image string, cmd []string) (*c
 		Image: image, Env: env, Labels: labels, WorkingDir: o.workdir, User: o.user, Hostname: o.hostname,
 		StopSignal: o.stopSignal, AttachStdout: true, AttachStderr: true,
 		OpenStdin: o.interactive, StdinOnce: o.interactive, AttachStdin: o.interactive,
+		Tty: o.tty,
 	}
 	if len(cmd) > 0 {
 		cfg.Cmd = cmd

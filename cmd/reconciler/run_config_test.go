@@ -63,6 +63,10 @@ func TestCreateOptionsConfig(t *testing.T) {
 		hc.RestartPolicy.Name != "no" || hc.PidsLimit != nil {
 		t.Errorf("defaults: %+v %+v %v", cfg, hc, err)
 	}
+	// -t asks for a terminal; the size comes from this command's own.
+	if cfg, hc, _ := parseCreate(t, "-t", "bb:1"); !cfg.Tty || hc.ConsoleSize != [2]uint{} {
+		t.Errorf("-t: Tty %v ConsoleSize %v", cfg.Tty, hc.ConsoleSize)
+	}
 	// --entrypoint "" clears the image's entrypoint.
 	if cfg, _, _ := parseCreate(t, "--entrypoint", "", "bb:1", "true"); cfg.Entrypoint == nil || len(cfg.Entrypoint) != 0 {
 		t.Errorf("--entrypoint \"\": %#v", cfg.Entrypoint)
@@ -87,7 +91,6 @@ func TestCreateOptionsErrors(t *testing.T) {
 		{[]string{"-l", "=v", "bb:1"}, "invalid label"},
 		{[]string{"-e", "=v", "bb:1"}, "name is empty"},
 		{[]string{"--env-file", "/nonexistent/env", "bb:1"}, "env file"},
-		{[]string{"-t", "bb:1"}, "not supported"},
 	} {
 		if _, _, err := parseCreate(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
