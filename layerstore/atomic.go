@@ -6,50 +6,22 @@ import (
 	"path/filepath"
 
 	digest "github.com/opencontainers/go-digest"
+
+	"github.com/reconciler/reconciler/internal/atomicfile"
 )
 
-// writeFileAtomic replaces root/rel with data: temp file in tmp/, fsync,
-// rename, fsync of the directory.
+// writeFileAtomic replaces root/rel with data; its temporary file is in
+// tmp/, which Open clears of what a crash left.
 func writeFileAtomic(s *Store, rel string, data []byte) error {
-	dst := s.path(rel)
-	f, err := os.CreateTemp(s.path("tmp"), "file-")
+	f, err := atomicfile.CreateIn(s.path("tmp"), s.path(rel), 0o600)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", dst, err)
+		return err
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
+	defer f.Abort()
 	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", dst, err)
+		return fmt.Errorf("write %s: %w", s.path(rel), err)
 	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("fsync %s: %w", dst, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return fmt.Errorf("write %s: %w", dst, err)
-	}
-	return syncDir(filepath.Dir(dst))
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	return nil
+	return f.Commit()
 }
 
 func (s *Store) blobPath(d digest.Digest) string {

@@ -14,6 +14,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 
+	"github.com/reconciler/reconciler/internal/atomicfile"
 	"github.com/reconciler/reconciler/internal/decompress"
 	"github.com/reconciler/reconciler/internal/tarsafe"
 )
@@ -175,7 +176,7 @@ func (s *Store) AddLayer(ctx context.Context, parent digest.Digest, r io.Reader,
 		if err := os.Rename(filepath.Join(tmp, "blob"), s.blobPath(layer.Digest)); err != nil {
 			return Layer{}, fmt.Errorf("add layer: store blob: %w", err)
 		}
-		if err := syncDir(filepath.Dir(s.blobPath(layer.Digest))); err != nil {
+		if err := atomicfile.SyncDir(filepath.Dir(s.blobPath(layer.Digest))); err != nil {
 			return Layer{}, err
 		}
 	}
@@ -202,7 +203,7 @@ func (s *Store) AddLayer(ctx context.Context, parent digest.Digest, r io.Reader,
 	if err := os.Rename(tmp, s.layerPath(chain)); err != nil {
 		return Layer{}, fmt.Errorf("add layer %s: %w", chain, err)
 	}
-	return layer, syncDir(s.path("layers"))
+	return layer, atomicfile.SyncDir(s.path("layers"))
 }
 
 // syncFS flushes the filesystem holding dir: one syscall for the many

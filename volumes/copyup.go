@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/atomicfile"
 )
 
 // CopyUp gives a volume the image's content at its mount path, as Docker
@@ -128,7 +130,7 @@ func (m *Manager) finishCopyUp(name string, md *meta) error {
 		if err := copyAttrs(staging, data, fi); err != nil {
 			return fmt.Errorf("copy-up into volume %s: %w", name, err)
 		}
-		if err := syncDir(data); err != nil {
+		if err := atomicfile.SyncDir(data); err != nil {
 			return err
 		}
 	}

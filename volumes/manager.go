@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/atomicfile"
 )
 
 // DriverLocal is the only driver: a folder under the state root.
@@ -285,7 +287,7 @@ func (m *Manager) createDir(md *meta) (err error) {
 	if err = os.Rename(tmp, m.dir(md.Name)); err != nil {
 		return err
 	}
-	return syncDir(m.root)
+	return atomicfile.SyncDir(m.root)
 }
 
 // Get returns the volume called name, or an error wrapping ErrNotFound.
@@ -357,7 +359,7 @@ func (m *Manager) removeDir(name string) error {
 	if err := os.Rename(m.dir(name), tmp); err != nil {
 		return fmt.Errorf("remove %s: %w", name, err)
 	}
-	if err := syncDir(m.root); err != nil {
+	if err := atomicfile.SyncDir(m.root); err != nil {
 		return fmt.Errorf("remove %s: %w", name, err)
 	}
 	m.sizes.forget(name)

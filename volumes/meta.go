@@ -4,15 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/atomicfile"
 )
 
 const (
 	metaFile    = "meta.json"
 	dataDir     = "_data"
 	stagingDir  = "_copyup"
-	tmpPrefix   = ".tmp-"
+	tmpPrefix   = atomicfile.TempPrefix // Open removes what a crash left
 	metaVersion = 1
 )
 
@@ -57,49 +58,5 @@ func writeMeta(path string, m *meta) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(b, '\n'), 0o600)
-}
-
-// writeFileAtomic replaces path with data: a temporary file in the same
-// folder is written, synced and renamed over path, and the folder synced,
-// so a crash leaves either the old content or the new, never a mix. The
-// temporary file's name starts with ".tmp-" so Open can remove leftovers.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, tmpPrefix+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(perm); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename or creation inside dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.WriteFile(path, append(b, '\n'), 0o600)
 }

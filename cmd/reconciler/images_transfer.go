@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -20,6 +19,8 @@ import (
 	moby "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/atomicfile"
 )
 
 func newImageSaveCmd() *cobra.Command {
@@ -98,25 +99,19 @@ func ociLayoutOnly(docker io.Reader) io.ReadCloser {
 // writeFileAtomic writes r beside path and renames it into place: no half
 // archive is left under path.
 func writeFileAtomic(path string, r io.Reader) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	_, err = io.Copy(bw, r)
-	for _, step := range []func() error{bw.Flush, func() error { return tmp.Chmod(0o644) }, tmp.Sync} {
-		if err == nil {
-			err = step()
-		}
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	defer f.Abort()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if _, err := io.Copy(bw, r); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return f.Commit()
 }
 
 func imageIsTerminal(w io.Writer) bool {

@@ -21,6 +21,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/atomicfile"
 )
 
 // Docker's file names inside a cert directory (DOCKER_CERT_PATH).
@@ -205,7 +207,7 @@ func Init(dir string, o InitOptions) error {
 		{ClientCertFile, cliCert, 0o644}, {ClientKeyFile, cliKey, 0o600},
 	}
 	for _, f := range files {
-		if err := writeAtomic(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
 			return err
 		}
 	}
@@ -228,32 +230,6 @@ func containsIP(list []net.IP, ip net.IP) bool {
 		}
 	}
 	return false
-}
-
-// writeAtomic writes data with mode via a temp file, fsync and rename.
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // LoadAuthority reads a CA written by Init (ca.pem, ca-key.pem), to issue

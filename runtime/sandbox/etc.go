@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/reconciler/reconciler/internal/atomicfile"
 )
 
 // dockerHosts is /etc/hosts of a Docker container without a network of
@@ -41,35 +43,10 @@ func EtcFiles(dir, hostname, network string) ([]Mount, error) {
 	var mounts []Mount
 	for _, f := range files {
 		p := filepath.Join(dir, f.name)
-		if err := writeAtomic(p, f.data); err != nil {
-			return nil, fmt.Errorf("sandbox: write %s: %w", p, err)
+		if err := atomicfile.WriteFile(p, f.data, 0o644); err != nil {
+			return nil, fmt.Errorf("sandbox: %w", err)
 		}
 		mounts = append(mounts, Mount{Type: "bind", Source: p, Target: "/etc/" + f.name})
 	}
 	return mounts, nil
-}
-
-// writeAtomic writes data to path through a synced temporary file.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

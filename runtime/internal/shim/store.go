@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/atomicfile"
 )
 
 // Files in a container's directory (ROOT/<id>/).
@@ -36,30 +38,14 @@ type Config struct {
 	EtcMounts []Mount `json:",omitempty"`
 }
 
-// WriteJSON writes v to path atomically: temp file, fsync, rename, so a
-// reader (or a crash) sees the old or the new content, never a mix.
+// WriteJSON writes v to path atomically (package atomicfile), so a reader
+// (or a crash) sees the old or the new content, never a mix.
 func WriteJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFile(path, append(b, '\n'), 0o600)
 }
 
 func readJSON(path string, v any) error {

@@ -1,0 +1,89 @@
+package atomicfile
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestWriteFileReplacesWithMode(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "state.json")
+	if err := os.WriteFile(p, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(p, []byte("new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil || string(b) != "new" {
+		t.Fatalf("content %q, %v; want new", b, err)
+	}
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, want 0600", st.Mode().Perm())
+	}
+	assertNoLeftovers(t, dir)
+}
+
+// A stream that fails half way leaves the old content and no temporary file.
+func TestWriteFromFailureKeepsOld(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "archive.tar")
+	if err := os.WriteFile(p, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := io.MultiReader(strings.NewReader("half"), errReader{})
+	if err := WriteFrom(p, broken, 0o644); err == nil || !strings.Contains(err.Error(), p) {
+		t.Fatalf("err = %v, want one naming %s", err, p)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "old" {
+		t.Fatalf("content %q, want old", b)
+	}
+	assertNoLeftovers(t, dir)
+}
+
+func TestCreateInAbortAndCommit(t *testing.T) {
+	dir, tmp := t.TempDir(), t.TempDir()
+	p := filepath.Join(dir, "index.json")
+	f, err := CreateIn(tmp, p, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("dropped")
+	f.Abort()
+	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("aborted file exists: %v", err)
+	}
+	assertNoLeftovers(t, tmp)
+	f, err = CreateIn(tmp, p, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Abort() // a no-op after Commit
+	f.WriteString("kept")
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "kept" {
+		t.Fatalf("content %q, want kept", b)
+	}
+	if err := f.Commit(); err == nil {
+		t.Fatal("second Commit succeeded")
+	}
+	assertNoLeftovers(t, tmp)
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+func assertNoLeftovers(t *testing.T, dir string) {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(dir, TempPrefix+"*"))
+	if len(m) != 0 {
+		t.Fatalf("temporary files left: %v", m)
+	}
+}
