@@ -55,7 +55,7 @@ func (r *Runtime) Exec(ctx context.Context, ref string, e ExecSpec) (int, error)
 		return 0, fmt.Errorf("exec in container %s: launcher %q has no namespaces to enter", c.Name, cfg.Launcher)
 	}
 	ec := sandbox.ExecConfig{
-		Args: e.Args, Env: mergeEnv(c.Spec.Env, e.Env), Cwd: e.Cwd, User: e.User,
+		Args: e.Args, Env: MergeEnv(c.Spec.Env, e.Env), Cwd: e.Cwd, User: e.User,
 		Stdin: e.Stdin, Stdout: e.Stdout, Stderr: e.Stderr, Tty: e.Tty, ConsoleSize: e.ConsoleSize,
 	}
 	if ec.Cwd == "" {
@@ -86,24 +86,6 @@ func (r *Runtime) Exec(ctx context.Context, ref string, e ExecSpec) (int, error)
 		return st.Code, ctx.Err()
 	}
 	return st.Code, nil
-}
-
-// mergeEnv returns base with over's variables replacing or added.
-func mergeEnv(base, over []string) []string {
-	out := append([]string(nil), base...)
-	for _, kv := range over {
-		k, _, _ := strings.Cut(kv, "=")
-		replaced := false
-		for i, b := range out {
-			if bk, _, _ := strings.Cut(b, "="); bk == k {
-				out[i], replaced = kv, true
-			}
-		}
-		if !replaced {
-			out = append(out, kv)
-		}
-	}
-	return out
 }
 
 // OnceSpec is one process run like a container, without a shim or state:

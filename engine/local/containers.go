@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/reconciler/reconciler/engine"
@@ -64,7 +63,7 @@ func (e *Engine) CreateContainer(ctx context.Context, cfg engine.ContainerConfig
 		ImageID:       img.ID.String(),
 		LowerDirs:     lower,
 		Args:          commandLine(img, cfg.Entrypoint, cfg.Cmd),
-		Env:           mergeEnv(img.Config.Config.Env, cfg.Env),
+		Env:           runtime.MergeEnv(img.Config.Config.Env, cfg.Env),
 		Cwd:           firstNonEmpty(cfg.WorkingDir, img.Config.Config.WorkingDir),
 		User:          firstNonEmpty(cfg.User, img.Config.Config.User),
 		Hostname:      cfg.Hostname,
@@ -180,29 +179,6 @@ func commandLine(img *layerstore.Image, entrypoint, cmd []string) []string {
 		cmd = c.Cmd
 	}
 	return append(append([]string{}, c.Entrypoint...), cmd...)
-}
-
-// mergeEnv adds over to base, a later KEY replacing an earlier one in place.
-func mergeEnv(base, over []string) []string {
-	out := append([]string{}, base...)
-	index := map[string]int{}
-	for i, kv := range out {
-		index[envKey(kv)] = i
-	}
-	for _, kv := range over {
-		if i, ok := index[envKey(kv)]; ok {
-			out[i] = kv
-			continue
-		}
-		index[envKey(kv)] = len(out)
-		out = append(out, kv)
-	}
-	return out
-}
-
-func envKey(kv string) string {
-	k, _, _ := strings.Cut(kv, "=")
-	return k
 }
 
 func firstNonEmpty(s ...string) string {
