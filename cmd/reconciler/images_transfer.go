@@ -196,10 +196,27 @@ func newImageImportCmd() *cobra.Command {
 }
 
 func newImagePullCmd() *cobra.Command {
+	return newRegistryCmd("pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", true,
+		func(ctx context.Context, c *moby.Client, ref, auth string) (io.ReadCloser, error) {
+			return c.ImagePull(ctx, ref, moby.ImagePullOptions{RegistryAuth: auth})
+		})
+}
+
+func newImagePushCmd() *cobra.Command {
+	return newRegistryCmd("push [OPTIONS] NAME[:TAG]", "Upload an image to a registry", false,
+		func(ctx context.Context, c *moby.Client, ref, auth string) (io.ReadCloser, error) {
+			return c.ImagePush(ctx, ref, moby.ImagePushOptions{RegistryAuth: auth})
+		})
+}
+
+// newRegistryCmd is pull or push: transfer starts the engine's transfer of
+// ref, whose progress stream is shown unless --quiet. As docker does, pull
+// always ends with the reference (printRef); push prints it only when quiet.
+func newRegistryCmd(use, short string, printRef bool, transfer func(ctx context.Context, c *moby.Client, ref, auth string) (io.ReadCloser, error)) *cobra.Command {
 	var quiet, insecure bool
 	cmd := &cobra.Command{
-		Use:   "pull [OPTIONS] NAME[:TAG|@DIGEST]",
-		Short: "Download an image from a registry",
+		Use:   use,
+		Short: short,
 		Args:  imageArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ref, auth, err := registryRef(args[0], insecure)
@@ -207,7 +224,7 @@ func newImagePullCmd() *cobra.Command {
 				return imageUsageError(cmd, err.Error())
 			}
 			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
-				body, err := c.ImagePull(ctx, ref.String(), moby.ImagePullOptions{RegistryAuth: auth})
+				body, err := transfer(ctx, c, ref.String(), auth)
 				if err != nil {
 					return err
 				}
@@ -219,40 +236,9 @@ func newImagePullCmd() *cobra.Command {
 				if err := displayStream(body, progress, nil); err != nil {
 					return err
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), ref.String())
-				return nil
-			})
-		},
-	}
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Suppress verbose output")
-	cmd.Flags().BoolVar(&insecure, "insecure", false, "Allow plain HTTP to a loopback registry (the engine always does; other registries need TLS)")
-	return cmd
-}
-
-func newImagePushCmd() *cobra.Command {
-	var quiet, insecure bool
-	cmd := &cobra.Command{
-		Use:   "push [OPTIONS] NAME[:TAG]",
-		Short: "Upload an image to a registry",
-		Args:  imageArgs(1, 1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, auth, err := registryRef(args[0], insecure)
-			if err != nil {
-				return imageUsageError(cmd, err.Error())
-			}
-			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
-				body, err := c.ImagePush(ctx, ref.String(), moby.ImagePushOptions{RegistryAuth: auth})
-				if err != nil {
-					return err
+				if quiet || printRef {
+					fmt.Fprintln(cmd.OutOrStdout(), ref.String())
 				}
-				defer body.Close()
-				if !quiet {
-					return displayStream(body, cmd.OutOrStdout(), nil)
-				}
-				if err := displayStream(body, io.Discard, nil); err != nil {
-					return err
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), ref.String())
 				return nil
 			})
 		},
