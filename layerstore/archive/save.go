@@ -72,11 +72,17 @@ func Save(ctx context.Context, s *layerstore.Store, refs []string, format Format
 		}
 	}
 	aw := &archiveWriter{tw: tar.NewWriter(w), written: map[string]bool{}}
-	var err error
+	save := saveDocker
 	if format == FormatOCI {
-		err = saveOCI(ctx, s, sel, aw)
-	} else {
-		err = saveDocker(ctx, s, sel, aw)
+		save = saveOCI
+	}
+	// Both formats are an OCI layout first: blobs/sha256/ leads the archive.
+	err := aw.dir("blobs/")
+	if err == nil {
+		err = aw.dir("blobs/sha256/")
+	}
+	if err == nil {
+		err = save(ctx, s, sel, aw)
 	}
 	if err != nil {
 		return fmt.Errorf("save: %w", err)
@@ -161,12 +167,6 @@ func saveDocker(ctx context.Context, s *layerstore.Store, sel []*selected, a *ar
 	var items []dockerManifest
 	var index []ocispec.Descriptor
 	repos := map[string]map[string]string{}
-	if err := a.dir("blobs/"); err != nil {
-		return err
-	}
-	if err := a.dir("blobs/sha256/"); err != nil {
-		return err
-	}
 	for _, x := range sel {
 		rawConfig, err := s.RawConfig(x.img)
 		if err != nil {
@@ -277,12 +277,6 @@ func writeUncompressed(s *layerstore.Store, l layerstore.Layer, a *archiveWriter
 
 func saveOCI(ctx context.Context, s *layerstore.Store, sel []*selected, a *archiveWriter) error {
 	var index []ocispec.Descriptor
-	if err := a.dir("blobs/"); err != nil {
-		return err
-	}
-	if err := a.dir("blobs/sha256/"); err != nil {
-		return err
-	}
 	for _, x := range sel {
 		rawConfig, err := s.RawConfig(x.img)
 		if err != nil {
