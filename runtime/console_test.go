@@ -111,3 +111,22 @@ func TestExecTty(t *testing.T) {
 		t.Errorf("output %q, want %q plus the echoed x", out.String(), want)
 	}
 }
+
+// Every run of a restarted container gets a fresh terminal of the size
+// last set.
+func TestTtyContainerRestarts(t *testing.T) {
+	r := newRuntime(t, false)
+	s := boxSpec(t, "tty-restart", "tty; stty size; exit 1")
+	s.Tty, s.ConsoleSize = true, [2]uint{24, 80}
+	s.RestartPolicy = RestartPolicy{Name: RestartOnFailure, MaxRetries: 2}
+	id := mustCreate(t, r, s)
+	mustStart(t, r, id)
+	eventually(t, "three runs", func() bool {
+		c, err := r.Inspect(id)
+		return err == nil && c.State.Status == StateExited && c.State.RestartCount == 2
+	})
+	out, _ := rawLog(t, r, id)
+	if want := strings.Repeat("/dev/pts/0\r\n24 80\r\n", 3); out != want {
+		t.Errorf("log %q, want %q", out, want)
+	}
+}

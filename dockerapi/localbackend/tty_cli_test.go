@@ -95,5 +95,12 @@ func TestDockerCLITTY(t *testing.T) {
 	if code != 6 || !strings.Contains(out, "/dev/pts/0\r\n40 100\r\nin-exec\r\n") {
 		t.Errorf("docker exec -it: code %d, output %q; want code 6 and /dev/pts/0, 40 100, in-exec raw", code, out)
 	}
-	docker("rm", "-f", "ttyexec", "ttyrun")
+	// docker attach to a running shell on a terminal: typed input in,
+	// raw output out, the shell's exit code.
+	docker("run", "-dit", "--name", "ttyattach", "busybox:local", "sh")
+	out, code = underPTY("echo attached-$((1+1))\rexit 7\r", "attach ttyattach")
+	if code != 7 || !strings.Contains(out, "attached-2\r\n") {
+		t.Errorf("docker attach: code %d, output %q; want code 7 and attached-2", code, out)
+	}
+	docker("rm", "-f", "ttyexec", "ttyrun", "ttyattach")
 }
