@@ -47,17 +47,18 @@ type logFile struct {
 }
 
 // listFiles opens the log's files, oldest first (NAME.k ... NAME.1, NAME),
-// as one consistent set. A log whose directory is gone has no files.
-func listFiles(path string) ([]logFile, error) {
+// as one consistent set; current says whether NAME is among them (it is
+// not while the log is being removed). A log whose directory is gone has
+// no files.
+func listFiles(path string) (files []logFile, current bool, err error) {
 	unlock, err := lockDir(filepath.Dir(path), unix.LOCK_SH)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer unlock()
-	var files []logFile
 	for i := 0; ; i++ {
 		name := path
 		if i > 0 {
@@ -74,14 +75,15 @@ func listFiles(path string) ([]logFile, error) {
 			var st os.FileInfo
 			if st, err = f.Stat(); err == nil {
 				files = append([]logFile{{f, st}}, files...)
+				current = current || i == 0
 				continue
 			}
 			f.Close()
 		}
 		closeFiles(files)
-		return nil, fmt.Errorf("open log: %w", err)
+		return nil, false, fmt.Errorf("open log: %w", err)
 	}
-	return files, nil
+	return files, current, nil
 }
 
 func closeFiles(files []logFile) {

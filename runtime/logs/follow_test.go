@@ -200,3 +200,36 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Removal deletes the files in any order: a follower that has read
+// everything and then sees only rotated files (the current one deleted
+// first) does not take them for new ones.
+func TestFollowRemovalCurrentFirstNoRepeat(t *testing.T) {
+	const maxSize = 4096
+	path := filepath.Join(t.TempDir(), "c.log")
+	w, _ := OpenWriter(path, maxSize, 3)
+	n := 5 * perFile(t, maxSize) / 2
+	for i := 0; i < n; i++ {
+		w.Write(line(i))
+	}
+	w.Close()
+	stop := make(chan struct{})
+	s := Read(context.Background(), path, ReadOptions{Tail: TailAll, Follow: true, Stop: stop})
+	defer s.Close()
+	for i := 0; i < n; i++ {
+		e, err := s.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := lineNo(t, e); got != i {
+			t.Fatalf("entry %d is line %d", i, got)
+		}
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	if e, err := s.Next(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the current file was removed: %q, %v; want the end", e.Line, err)
+	}
+}

@@ -131,8 +131,9 @@ type reader struct {
 	// pending are the files written after cur, oldest first, held open so
 	// that rotation cannot take them away; last is the identity of the
 	// youngest file held (nil before the log exists).
-	pending []*os.File
-	last    os.FileInfo
+	pending  []*os.File
+	last     os.FileInfo
+	lastFile *os.File
 
 	// Wake-ups while following (nil otherwise): file events in the log's
 	// directory and a poll in case they are lost.
@@ -144,7 +145,7 @@ type reader struct {
 // open takes the files that exist now: all of them for a history, else
 // just the current one, positioned at its end.
 func (r *reader) open() error {
-	files, err := listFiles(r.path)
+	files, _, err := listFiles(r.path)
 	if err != nil || len(files) == 0 {
 		return err
 	}
@@ -156,7 +157,8 @@ func (r *reader) open() error {
 			return fmt.Errorf("open log: %w", err)
 		}
 	}
-	r.cur, r.last = files[0].f, files[len(files)-1].info
+	r.cur = files[0].f
+	r.last, r.lastFile = files[len(files)-1].info, files[len(files)-1].f
 	for _, lf := range files[1:] {
 		r.pending = append(r.pending, lf.f)
 	}
@@ -402,21 +404,34 @@ func (r *reader) drain() error {
 // pin opens, and holds, every file written after the youngest one held.
 // The one held is found among the files by identity; when it is not there
 // any more (deleted: the reader fell behind by more than the writer
-// keeps), all the files there are younger than it.
+// keeps), the files there are younger than it. A listing without the
+// current file is a log being removed: nothing in it is new.
 func (r *reader) pin() error {
 	if r.last != nil {
 		if st, err := os.Stat(r.path); err == nil && os.SameFile(st, r.last) {
 			return nil // still the current file: nothing new
 		}
 	}
-	files, err := listFiles(r.path)
+	files, current, err := listFiles(r.path)
 	if err != nil {
 		return err
 	}
 	newer := files
+	if !current {
+		newer = nil
+	}
 	for i, lf := range files {
 		if r.last != nil && os.SameFile(lf.info, r.last) {
 			newer = files[i+1:]
+		}
+	}
+	if r.last != nil && len(newer) == len(files) {
+		// Not found. A file last written before the one held was is
+		// older, whatever else happened to the directory.
+		if st, err := r.lastFile.Stat(); err == nil {
+			for len(newer) > 0 && newer[0].info.ModTime().Before(st.ModTime()) {
+				newer = newer[1:]
+			}
 		}
 	}
 	closeFiles(files[:len(files)-len(newer)])
@@ -426,7 +441,7 @@ func (r *reader) pin() error {
 	for _, lf := range newer {
 		r.pending = append(r.pending, lf.f)
 	}
-	r.last = newer[len(newer)-1].info
+	r.last, r.lastFile = newer[len(newer)-1].info, newer[len(newer)-1].f
 	// Hold no more unread files than the writer keeps: the oldest ones it
 	// has deleted go (as they would for Docker's json-file), so a stalled
 	// client does not pin disk space without bound.
