@@ -59,15 +59,6 @@ func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request, _ param
 	return nil
 }
 
-func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request, p params) error {
-	c, err := s.backend.ContainerInspect(r.Context(), p["id"])
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
-}
-
 func (s *Server) containerStart(w http.ResponseWriter, r *http.Request, p params) error {
 	if err := s.backend.ContainerStart(r.Context(), p["id"]); err != nil {
 		return err

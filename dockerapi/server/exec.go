@@ -62,12 +62,3 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request, p params) err
 	}
 	return nil
 }
-
-func (s *Server) execInspect(w http.ResponseWriter, r *http.Request, p params) error {
-	ex, err := s.backend.ExecInspect(r.Context(), p["id"])
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ex)
-	return nil
-}

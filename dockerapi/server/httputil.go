@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -185,4 +186,17 @@ func (s *jsonStream) finish(err error) error {
 	}
 	s.send(map[string]any{"error": message(err), "errorDetail": map[string]string{"message": message(err)}})
 	return nil
+}
+
+// inspect serves GET of one object (container, exec, image, volume) as
+// JSON: get looks it up by the path variable key.
+func inspect[T any](key string, get func(ctx context.Context, ref string) (T, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p params) error {
+		v, err := get(r.Context(), p[key])
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, v)
+		return nil
+	}
 }

@@ -28,15 +28,6 @@ func (s *Server) imageList(w http.ResponseWriter, r *http.Request, _ params) err
 	return nil
 }
 
-func (s *Server) imageInspect(w http.ResponseWriter, r *http.Request, p params) error {
-	img, err := s.backend.ImageInspect(r.Context(), p["name"])
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, img)
-	return nil
-}
-
 func (s *Server) imageHistory(w http.ResponseWriter, r *http.Request, p params) error {
 	h, err := s.backend.ImageHistory(r.Context(), p["name"])
 	if err != nil {

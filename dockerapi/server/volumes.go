@@ -38,15 +38,6 @@ func (s *Server) volumeList(w http.ResponseWriter, r *http.Request, _ params) er
 	return nil
 }
 
-func (s *Server) volumeInspect(w http.ResponseWriter, r *http.Request, p params) error {
-	v, err := s.backend.VolumeInspect(r.Context(), p["name"])
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
-}
-
 func (s *Server) volumeRemove(w http.ResponseWriter, r *http.Request, p params) error {
 	if err := s.backend.VolumeRemove(r.Context(), p["name"], boolValue(r, "force")); err != nil {
 		return err
