@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -529,6 +530,18 @@ func (e *Engine) copyImage(img *image) engine.Image {
 	return out
 }
 
+// labeled copies the objects of m (images by ID, volumes by name) that
+// carry every label given, in key order.
+func labeled[T, V any](m map[string]*T, labels map[string]string, labelsOf func(*T) map[string]string, copyOf func(*T) V) []V {
+	var out []V
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if hasLabels(labelsOf(m[k]), labels) {
+			out = append(out, copyOf(m[k]))
+		}
+	}
+	return out
+}
+
 // Images lists images carrying every label given.
 func (e *Engine) Images(ctx context.Context, labels map[string]string) ([]engine.Image, error) {
 	e.mu.Lock()
@@ -536,14 +549,7 @@ func (e *Engine) Images(ctx context.Context, labels map[string]string) ([]engine
 	if err := e.enter("Images"); err != nil {
 		return nil, err
 	}
-	var out []engine.Image
-	for _, img := range e.images {
-		if hasLabels(img.Labels, labels) {
-			out = append(out, e.copyImage(img))
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
+	return labeled(e.images, labels, func(img *image) map[string]string { return img.Labels }, e.copyImage), nil
 }
 
 // InspectImage resolves a tag or ID.
@@ -628,14 +634,7 @@ func (e *Engine) Volumes(ctx context.Context, labels map[string]string) ([]engin
 	if err := e.enter("Volumes"); err != nil {
 		return nil, err
 	}
-	var out []engine.Volume
-	for _, v := range e.volumes {
-		if hasLabels(v.Labels, labels) {
-			out = append(out, copyVolume(v))
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return labeled(e.volumes, labels, func(v *engine.Volume) map[string]string { return v.Labels }, copyVolume), nil
 }
 
 // RemoveVolume removes a volume no container (in any state) mounts.
