@@ -293,8 +293,8 @@ func (c *Controller) fail(key spec.Key, err error) {
 		c.status.update(key, func(s *ObjectStatus) {
 			s.Phase, s.Message, s.LastError = Failed, msg, msg
 			var u unreachable
-			if errors.As(err, &u) {
-				s.Phase = Unknown
+			if errors.As(err, &u) || errors.Is(err, engine.ErrUnavailable) {
+				s.Phase = Unknown // the host, not the object, is at fault
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -426,5 +427,33 @@ func TestCrashLoopFailsTheApply(t *testing.T) {
 	_, err := c.ApplyOnce(ctx, objs, nil)
 	if err == nil || !strings.Contains(err.Error(), "container/worker: Failed: crash-looping: exited with code 1, restarted 5 times") {
 		t.Fatalf("apply: %v", err)
+	}
+}
+
+// A connection lost in the middle of a reconcile (the engine answers
+// ErrUnavailable) makes the object Unknown, not Failed, and it heals once
+// the engine answers again.
+func TestLostConnectionIsUnknown(t *testing.T) {
+	dir := t.TempDir()
+	e := fake.New()
+	c, _ := newController(t, e, Options{})
+	objs := manifest(t, dir, "v.yaml", "apiVersion: reconciler/v1\nkind: Volume\nmetadata: {name: v}\n")
+	for range 5 { // about 300 ms of retries at a 10 ms base backoff
+		e.FailNext("EnsureVolume", fmt.Errorf("%w: create volume on tcp://far: connection reset by peer", engine.ErrUnavailable))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	seen := map[Phase]bool{}
+	c.SetObjects(objs[0].Source.File, objs)
+	testutil.Eventually(t, 3*time.Second, "volume Unknown, then Ready", func() bool {
+		for _, s := range c.Status() {
+			seen[s.Phase] = true
+		}
+		return seen[Unknown] && seen[Ready]
+	})
+	if seen[Failed] {
+		t.Fatalf("a lost connection marked the volume Failed: %+v", c.Status())
 	}
 }
