@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/reconciler/reconciler/engine/fake"
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/reconcile/source"
 	"github.com/reconciler/reconciler/spec"
 )
@@ -97,11 +98,7 @@ func BenchmarkFileDropToRunning(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
-	go func() { c.Run(ctx); done <- struct{}{} }()
-	go func() { w.Run(ctx); done <- struct{}{} }()
-	defer func() { cancel(); <-done; <-done }()
+	testutil.Go(b, c.Run, w.Run)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		name := fmt.Sprintf("drop%d", i)

@@ -367,10 +367,7 @@ spec: {host: far}
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { c.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	testutil.Go(t, c.Run)
 	c.SetObjects(objs[0].Source.File, objs)
 	phase := func(kind string) Phase {
 		for _, s := range c.Status() {
@@ -441,10 +438,7 @@ func TestLostConnectionIsUnknown(t *testing.T) {
 	for range 5 { // about 300 ms of retries at a 10 ms base backoff
 		e.FailNext("EnsureVolume", fmt.Errorf("%w: create volume on tcp://far: connection reset by peer", engine.ErrUnavailable))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { c.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	testutil.Go(t, c.Run)
 	seen := map[Phase]bool{}
 	c.SetObjects(objs[0].Source.File, objs)
 	testutil.Eventually(t, 3*time.Second, "volume Unknown, then Ready", func() bool {

@@ -27,11 +27,7 @@ func TestWatchedFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
-	go func() { c.Run(ctx); done <- struct{}{} }()
-	go func() { w.Run(ctx); done <- struct{}{} }()
-	defer func() { cancel(); <-done; <-done }()
+	testutil.Go(t, c.Run, w.Run)
 	defer func() {
 		if t.Failed() {
 			t.Logf("output:\n%s", out)
@@ -99,11 +95,7 @@ func TestRestartWithBrokenFileKeepsObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.ResetCalls()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
-	go func() { c2.Run(ctx); done <- struct{}{} }()
-	go func() { w.Run(ctx); done <- struct{}{} }()
-	defer func() { cancel(); <-done; <-done }()
+	ctx := testutil.Go(t, c2.Run, w.Run)
 	testutil.Eventually(t, 2*time.Second, "parse error reported", func() bool { return len(w.Errors()) == 1 })
 	c2.Resync(ctx)
 	time.Sleep(100 * time.Millisecond)

@@ -176,11 +176,7 @@ func TestWatchedFolderOnTheRealEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
-	go func() { c.Run(ctx); done <- struct{}{} }()
-	go func() { w.Run(ctx); done <- struct{}{} }()
-	defer func() { cancel(); <-done; <-done }()
+	ctx := testutil.Go(t, c.Run, w.Run)
 	defer func() {
 		if t.Failed() {
 			t.Logf("controller output:\n%s", out)
@@ -380,11 +376,7 @@ func TestGitCheckoutConverges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
-	go func() { c.Run(ctx); done <- struct{}{} }()
-	go func() { w.Run(ctx); done <- struct{}{} }()
-	defer func() { cancel(); <-done; <-done }()
+	ctx := testutil.Go(t, c.Run, w.Run)
 	defer func() {
 		if t.Failed() {
 			t.Logf("controller output:\n%s", out)
@@ -434,11 +426,7 @@ func BenchmarkFileDropToRunningRealEngine(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
-	go func() { c.Run(ctx); done <- struct{}{} }()
-	go func() { w.Run(ctx); done <- struct{}{} }()
-	defer func() { cancel(); <-done; <-done }()
+	ctx := testutil.Go(b, c.Run, w.Run)
 	testutil.Eventually(b, 60*time.Second, "image built", func() bool {
 		_, err := e.InspectImage(ctx, "app:1")
 		return err == nil

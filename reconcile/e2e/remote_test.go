@@ -82,10 +82,7 @@ spec: {address: "` + addr + `"}
 			t.Logf("controller output:\n%s", out)
 		}
 	}()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { c.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	ctx := testutil.Go(t, c.Run)
 
 	actx, acancel := context.WithTimeout(ctx, 60*time.Second)
 	defer acancel()

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/spec"
 )
 
@@ -82,27 +82,13 @@ func write(t *testing.T, path, content string) {
 func startWatcher(t *testing.T, dir string) (*recorder, *Watcher) {
 	t.Helper()
 	rec := &recorder{state: map[string][]string{}}
-	out := &lockedBuilder{}
+	out := &testutil.SyncBuffer{}
 	w, err := NewWatcher(WatchOptions{Dir: dir, Sink: rec, Poll: time.Hour, Out: out})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { w.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	testutil.Go(t, w.Run)
 	return rec, w
-}
-
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuilder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
 }
 
 func waitFor(t *testing.T, rec *recorder, want string) {
