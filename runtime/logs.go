@@ -61,8 +61,11 @@ func (r *Runtime) stopWhen(ctx context.Context, s *logs.Stream, stop chan struct
 
 // Attach streams the container's output from this moment until its next
 // exit, everything written before that exit included: call it before
-// Start for `docker run` without -d, or on a running container for
-// `docker attach`.
+// Start for `docker run` without -d (it then delivers the run from its
+// first line), or on a running container for `docker attach`. A client
+// slower than the container still gets every line, once, across log
+// rotations and the container's removal, unless it falls behind by more
+// than the log keeps (see logs.Read).
 func (r *Runtime) Attach(ctx context.Context, ref string) (*logs.Stream, error) {
 	c, err := r.Inspect(ref)
 	if err != nil {

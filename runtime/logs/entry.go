@@ -3,7 +3,10 @@
 // bounded in size by rotation (NAME, NAME.1, ... NAME.N-1), and a reader
 // that tails, filters by time and stream, and follows across rotations.
 //
-// One process writes a log (the container's shim); any number read it.
+// One process writes a log (the container's shim); any number read it. They
+// agree through a flock on the log's directory: the writer rotates under
+// it, readers list the files under it (see Read for what a follower is
+// guaranteed).
 package logs
 
 import (

@@ -91,12 +91,16 @@ func (s *Stream) CopyTo(stdout, stderr io.Writer, timestamps bool) error {
 // "now" is its beginning.
 //
 // A follower delivers every entry once, in order, across any number of
-// rotations, as long as the data still exists: it holds each file open
-// from the moment it sees it (see pin). The limit is the same as for
-// Docker's json-file: a follower that falls behind by more files than the
-// writer keeps loses the oldest of them (it goes on with the oldest file
-// still kept), and a file created and rotated out of existence between two
-// looks (which come at least every 250ms) is never seen.
+// rotations while it reads: it finds the files written after the one it
+// holds by identity (device and inode), never by name, and holds each of
+// them open from the moment it sees it (on each file event in the
+// directory, and at least every 250ms, also while its consumer is slow),
+// so renames and deletions (rotation, removal of the container) take
+// nothing it has yet to read. The limit is that of Docker's json-file:
+// when a file is deleted before the follower has seen it, or the follower
+// falls behind by more files than the writer keeps (it holds at most one
+// more), the oldest unread data is lost; the follower then goes on with
+// the oldest data still there, and never repeats any.
 func Read(ctx context.Context, path string, opts ReadOptions) *Stream {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Stream{ch: make(chan Entry, 64), cancel: cancel, done: make(chan struct{})}
