@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/reconciler/reconciler/dockerapi/clitest"
 )
 
 var (
@@ -35,7 +37,7 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	dockerBin = findDocker()
+	dockerBin = clitest.Find()
 	switch {
 	case os.Geteuid() != 0:
 		skipReason = "needs root: the daemon under test runs real containers"
@@ -65,19 +67,6 @@ func buildBinary(out string) error {
 		return fmt.Errorf("go build ./cmd/reconciler: %v\n%s", err, b)
 	}
 	return nil
-}
-
-// findDocker is DOCKER_CLI if set, else the CLI 28 in /usr/local/bin, else
-// the docker on PATH; "" if there is none.
-func findDocker() string {
-	if p := os.Getenv("DOCKER_CLI"); p != "" {
-		return p
-	}
-	if _, err := os.Stat("/usr/local/bin/docker"); err == nil {
-		return "/usr/local/bin/docker"
-	}
-	p, _ := exec.LookPath("docker")
-	return p
 }
 
 // requireE2E skips or fails t when the package cannot run.

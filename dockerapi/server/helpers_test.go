@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/reconciler/reconciler/dockerapi"
+	"github.com/reconciler/reconciler/dockerapi/clitest"
 	"github.com/reconciler/reconciler/dockerapi/fakebackend"
 	"github.com/reconciler/reconciler/dockerapi/listen"
 	"github.com/reconciler/reconciler/internal/testutil"
@@ -62,18 +62,8 @@ func (ts *testServer) serve(t *testing.T, addr string, tlsCfg *tls.Config) net.A
 	return l.Addr()
 }
 
-// dockerCLI is the docker CLI the tests drive: DOCKER_CLI if set, else
-// the CLI 28 in /usr/local/bin, else Debian's (docker.io) on PATH.
-var dockerCLI = func() string {
-	if p := os.Getenv("DOCKER_CLI"); p != "" {
-		return p
-	}
-	if _, err := os.Stat("/usr/local/bin/docker"); err == nil {
-		return "/usr/local/bin/docker"
-	}
-	p, _ := exec.LookPath("docker")
-	return p
-}()
+// dockerCLI is the docker CLI the tests drive (clitest.Find).
+var dockerCLI = clitest.Find()
 
 func needDocker(t *testing.T) {
 	t.Helper()
