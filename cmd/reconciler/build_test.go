@@ -25,7 +25,7 @@ func TestBuildCLI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out, errs, code := runVolumeCLI(t, root, "", "build", "-t", "hello:1", "--build-arg", "GREETING=hey", "--build-arg", "UNUSED=1", ctx)
+	out, errs, code := runOnRoot(root, "", "build", "-t", "hello:1", "--build-arg", "GREETING=hey", "--build-arg", "UNUSED=1", ctx)
 	if code != 0 {
 		t.Fatalf("build: exit %d: %s%s", code, out, errs)
 	}
@@ -34,7 +34,7 @@ func TestBuildCLI(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	out, _, code = runVolumeCLI(t, root, "", "build", "-t", "hello:1", "--build-arg", "GREETING=hey", ctx)
+	out, _, code = runOnRoot(root, "", "build", "-t", "hello:1", "--build-arg", "GREETING=hey", ctx)
 	if code != 0 || strings.Count(out, "Using cache") != 3 {
 		t.Errorf("rebuild: exit %d, want 3 cache hits:\n%s", code, out)
 	}
@@ -42,16 +42,16 @@ func TestBuildCLI(t *testing.T) {
 	wd, _ := os.Getwd()
 	defer os.Chdir(wd)
 	os.Chdir(ctx)
-	_, errs, code = runVolumeCLI(t, root, "", "build", "-f", "alt/Dockerfile", ".")
+	_, errs, code = runOnRoot(root, "", "build", "-f", "alt/Dockerfile", ".")
 	if code != 1 || !strings.Contains(errs, "alt/Dockerfile:2: RUN true") {
 		t.Errorf("RUN of a program the image lacks: exit %d: %s", code, errs)
 	}
-	out, errs, code = runVolumeCLI(t, root, "FROM hello:1\nENV B=2\n", "build", "-q", "-f", "-", ".")
+	out, errs, code = runOnRoot(root, "FROM hello:1\nENV B=2\n", "build", "-q", "-f", "-", ".")
 	if code != 0 || !strings.HasPrefix(out, "sha256:") || strings.Count(out, "\n") != 1 {
 		t.Errorf("-q -f -: exit %d: %q %s", code, out, errs)
 	}
 	// build -: a Dockerfile alone or a tar of the context on stdin.
-	out, errs, code = runVolumeCLI(t, root, "FROM hello:1\nENV C=3\n", "build", "-q", "-")
+	out, errs, code = runOnRoot(root, "FROM hello:1\nENV C=3\n", "build", "-q", "-")
 	if code != 0 || !strings.HasPrefix(out, "sha256:") || strings.Count(out, "\n") != 1 {
 		t.Errorf("build - with a Dockerfile: exit %d: %q %s", code, out, errs)
 	}
@@ -62,14 +62,14 @@ func TestBuildCLI(t *testing.T) {
 		tw.Write([]byte(content))
 	}
 	tw.Close()
-	out, errs, code = runVolumeCLI(t, root, ctxTar.String(), "build", "-t", "fromtar:1", "-")
+	out, errs, code = runOnRoot(root, ctxTar.String(), "build", "-t", "fromtar:1", "-")
 	if code != 0 || !strings.Contains(out, "Step 2/2 : COPY hello.txt /") || !strings.Contains(out, "Successfully tagged fromtar:1") {
 		t.Errorf("build - with a tar context: exit %d: %q %s", code, out, errs)
 	}
-	if _, errs, code = runVolumeCLI(t, root, "", "build", "-f", "-", "-"); code != 2 || !strings.Contains(errs, "stdin for both") {
+	if _, errs, code = runOnRoot(root, "", "build", "-f", "-", "-"); code != 2 || !strings.Contains(errs, "stdin for both") {
 		t.Errorf("stdin for both context and Dockerfile: exit %d: %s", code, errs)
 	}
-	if _, errs, code = runVolumeCLI(t, root, "", "build"); code != 2 || !strings.Contains(errs, "requires exactly 1 argument") {
+	if _, errs, code = runOnRoot(root, "", "build"); code != 2 || !strings.Contains(errs, "requires exactly 1 argument") {
 		t.Errorf("no context: exit %d: %s", code, errs)
 	}
 }

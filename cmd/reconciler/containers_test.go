@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,26 +64,7 @@ func (c ctrCLI) run(args ...string) (stdout, stderr string, code int) {
 // stdin runs a command line with in as its stdin and returns what it
 // printed and its exit code exactly as main would.
 func (c ctrCLI) stdin(in string, args ...string) (stdout, stderr string, code int) {
-	cmd := newRootCmd()
-	var out, errb bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	cmd.SetIn(strings.NewReader(in))
-	cmd.SetArgs(append([]string{"--root", c.root}, args...))
-	err := cmd.Execute()
-	var ee *exitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.code
-		if ee.msg != "" {
-			errb.WriteString(ee.msg + "\n")
-		}
-	default:
-		code = 1
-		errb.WriteString("Error: " + err.Error() + "\n")
-	}
-	return out.String(), errb.String(), code
+	return runOnRoot(c.root, in, args...)
 }
 
 // ok runs a command that must succeed and returns its stdout.

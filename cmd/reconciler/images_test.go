@@ -18,34 +18,9 @@ import (
 	"github.com/reconciler/reconciler/internal/testutil"
 )
 
-// runImageCLI runs the command line in process on root; it returns stdout,
-// stderr and the exit code main would use.
-func runImageCLI(t *testing.T, root string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := newRootCmd()
-	var out, errb bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	cmd.SetIn(strings.NewReader(""))
-	cmd.SetArgs(append([]string{"--root", root}, args...))
-	err := cmd.Execute()
-	code := 0
-	var ee *exitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.code
-		errb.WriteString(ee.msg + "\n")
-	default:
-		code = 1
-		errb.WriteString("Error: " + err.Error() + "\n")
-	}
-	return out.String(), errb.String(), code
-}
-
 func mustImageCLI(t *testing.T, root string, args ...string) string {
 	t.Helper()
-	out, errs, code := runImageCLI(t, root, args...)
+	out, errs, code := runOnRoot(root, "", args...)
 	if code != 0 {
 		t.Fatalf("reconciler %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
 	}
@@ -95,10 +70,10 @@ func TestImageCLI(t *testing.T) {
 	if out := mustImageCLI(t, root, "images", "-q", "-f", "dangling=true"); out != "" {
 		t.Fatalf("dangling images = %q", out)
 	}
-	if _, errs, code := runImageCLI(t, root, "images", "-f", "nope=1"); code != 2 || !strings.Contains(errs, "invalid filter") {
+	if _, errs, code := runOnRoot(root, "", "images", "-f", "nope=1"); code != 2 || !strings.Contains(errs, "invalid filter") {
 		t.Fatalf("bad filter: %d %q", code, errs)
 	}
-	if _, errs, code := runImageCLI(t, root, "image", "inspect", "nope"); code != 1 || !strings.Contains(errs, "No such image: nope") {
+	if _, errs, code := runOnRoot(root, "", "image", "inspect", "nope"); code != 1 || !strings.Contains(errs, "No such image: nope") {
 		t.Fatalf("inspect nope: %d %q", code, errs)
 	}
 	if out := mustImageCLI(t, root, "history", "base:1"); !strings.Contains(out, "reconciler image import") {
@@ -122,7 +97,7 @@ func TestImageCLI(t *testing.T) {
 	if out := mustImageCLI(t, root, "load", "-i", archive); !strings.Contains(out, "Loaded image: base:1") {
 		t.Fatalf("load = %q", out)
 	}
-	if _, errs, code := runImageCLI(t, root, "image", "tag", "base:1"); code != 2 || !strings.Contains(errs, "requires 2 argument") {
+	if _, errs, code := runOnRoot(root, "", "image", "tag", "base:1"); code != 2 || !strings.Contains(errs, "requires 2 argument") {
 		t.Fatalf("tag with one argument: %d %q", code, errs)
 	}
 

@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/reconciler/reconciler/internal/reexec"
@@ -14,17 +15,28 @@ func main() {
 	if reexec.Init() {
 		return
 	}
-	if err := newRootCmd().Execute(); err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) {
-			if ee.msg != "" {
-				fmt.Fprintln(os.Stderr, ee.msg)
-			}
-			os.Exit(ee.code)
-		}
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
+	if code := exitCode(newRootCmd().Execute(), os.Stderr); code != 0 {
+		os.Exit(code)
 	}
+}
+
+// exitCode prints what ended a command line (an exitError's message, or
+// "Error: ..." for any other error) to stderr and returns the process's
+// exit code. Tests that run commands in process use it too, so they see
+// exactly what main prints.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(stderr, ee.msg)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "Error:", err)
+	return 1
 }
 
 // exitError ends the process with code after printing msg (if any).

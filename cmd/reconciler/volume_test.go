@@ -20,70 +20,46 @@ import (
 	"github.com/reconciler/reconciler/volumes"
 )
 
-// runVolumeCLI runs the reconciler command line in process on root and
-// returns what it printed and the exit code main would use.
-func runVolumeCLI(t *testing.T, root, stdin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	cmd := newRootCmd()
-	var out, errb bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	cmd.SetIn(strings.NewReader(stdin))
-	cmd.SetArgs(append([]string{"--root", root}, args...))
-	err := cmd.Execute()
-	var ee *exitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.code
-		errb.WriteString(ee.msg + "\n")
-	default:
-		code = 1
-		errb.WriteString("Error: " + err.Error() + "\n")
-	}
-	return out.String(), errb.String(), code
-}
-
 func TestVolumeCLICreateLsInspectRm(t *testing.T) {
 	testutil.NeedRoot(t, "the commands open the engine of the state root")
 	root := t.TempDir()
-	out, errs, code := runVolumeCLI(t, root, "", "volume", "create", "--label", "app=shop", "data")
+	out, errs, code := runOnRoot(root, "", "volume", "create", "--label", "app=shop", "data")
 	if code != 0 || out != "data\n" {
 		t.Fatalf("create: %q %q %d", out, errs, code)
 	}
 	// Idempotent with the same options, refused with others.
-	if _, _, code := runVolumeCLI(t, root, "", "volume", "create", "--name", "data", "--label", "app=shop"); code != 0 {
+	if _, _, code := runOnRoot(root, "", "volume", "create", "--name", "data", "--label", "app=shop"); code != 0 {
 		t.Errorf("second create exit %d", code)
 	}
-	if _, errs, code := runVolumeCLI(t, root, "", "volume", "create", "data", "--label", "app=blog"); code != 1 || !strings.Contains(errs, "labels {app=shop}, not {app=blog}") {
+	if _, errs, code := runOnRoot(root, "", "volume", "create", "data", "--label", "app=blog"); code != 1 || !strings.Contains(errs, "labels {app=shop}, not {app=blog}") {
 		t.Errorf("conflicting create: %q %d", errs, code)
 	}
-	if _, errs, code := runVolumeCLI(t, root, "", "volume", "create", "--name", "a", "b"); code != 2 || !strings.Contains(errs, "conflicting options") {
+	if _, errs, code := runOnRoot(root, "", "volume", "create", "--name", "a", "b"); code != 2 || !strings.Contains(errs, "conflicting options") {
 		t.Errorf("--name and argument: %q %d", errs, code)
 	}
-	runVolumeCLI(t, root, "", "volume", "create", "other")
+	runOnRoot(root, "", "volume", "create", "other")
 
-	out, _, _ = runVolumeCLI(t, root, "", "volume", "ls")
+	out, _, _ = runOnRoot(root, "", "volume", "ls")
 	if want := "DRIVER    VOLUME NAME\nlocal     data\nlocal     other\n"; out != want {
 		t.Errorf("ls:\n%s\nwant:\n%s", out, want)
 	}
-	out, _, _ = runVolumeCLI(t, root, "", "volume", "ls", "-q", "--filter", "label=app=shop")
+	out, _, _ = runOnRoot(root, "", "volume", "ls", "-q", "--filter", "label=app=shop")
 	if out != "data\n" {
 		t.Errorf("ls -q --filter label=app=shop: %q", out)
 	}
-	out, _, _ = runVolumeCLI(t, root, "", "volume", "ls", "--format", `{{.Name}} {{.Driver}} {{.Labels}} {{.Label "app"}}`)
+	out, _, _ = runOnRoot(root, "", "volume", "ls", "--format", `{{.Name}} {{.Driver}} {{.Labels}} {{.Label "app"}}`)
 	if out != "data local app=shop shop\nother local  \n" {
 		t.Errorf("ls --format: %q", out)
 	}
-	out, _, _ = runVolumeCLI(t, root, "", "volume", "ls", "--format", "json", "--filter", "name=data")
+	out, _, _ = runOnRoot(root, "", "volume", "ls", "--format", "json", "--filter", "name=data")
 	if want := `{"Availability":"N/A","Driver":"local","Group":"N/A","Labels":"app=shop","Links":"N/A","Mountpoint":"` + filepath.Join(root, "volumes", "data", "_data") + `","Name":"data","Scope":"local","Size":"N/A","Status":"N/A"}` + "\n"; out != want {
 		t.Errorf("ls --format json: %q", out)
 	}
-	if _, _, code := runVolumeCLI(t, root, "", "volume", "ls", "--filter", "color=red"); code != 2 {
+	if _, _, code := runOnRoot(root, "", "volume", "ls", "--filter", "color=red"); code != 2 {
 		t.Errorf("ls with a bad filter: exit %d, want 2", code)
 	}
 
-	out, errs, code = runVolumeCLI(t, root, "", "volume", "inspect", "data", "nosuch")
+	out, errs, code = runOnRoot(root, "", "volume", "inspect", "data", "nosuch")
 	if code != 1 || !strings.Contains(errs, "Error response from daemon: get nosuch: no such volume") {
 		t.Errorf("inspect with a missing volume: %q %d", errs, code)
 	}
@@ -107,10 +83,10 @@ func TestVolumeCLICreateLsInspectRm(t *testing.T) {
 	if !strings.HasPrefix(out, "[\n    {\n        \"CreatedAt\": ") {
 		t.Errorf("inspect is not docker's 4-space indented array:\n%s", out)
 	}
-	if out, _, code := runVolumeCLI(t, root, "", "volume", "inspect", "nosuch"); out != "[]\n" || code != 1 {
+	if out, _, code := runOnRoot(root, "", "volume", "inspect", "nosuch"); out != "[]\n" || code != 1 {
 		t.Errorf("inspect of only a missing volume: %q, exit %d; docker prints [] and fails", out, code)
 	}
-	out, _, _ = runVolumeCLI(t, root, "", "volume", "inspect", "--format", "{{.Name}} {{json .Labels}}", "data")
+	out, _, _ = runOnRoot(root, "", "volume", "inspect", "--format", "{{.Name}} {{json .Labels}}", "data")
 	if out != "data {\"app\":\"shop\"}\n" {
 		t.Errorf("inspect --format: %q", out)
 	}
@@ -123,14 +99,14 @@ func TestVolumeCLICreateLsInspectRm(t *testing.T) {
 	m.Use("data", "c1d2e3")
 	m.Use("data", "4f5a6b")
 	m.Close()
-	out, errs, code = runVolumeCLI(t, root, "", "volume", "rm", "data", "other", "nosuch")
+	out, errs, code = runOnRoot(root, "", "volume", "rm", "data", "other", "nosuch")
 	if code != 1 || out != "other\n" {
 		t.Errorf("rm: out %q exit %d", out, code)
 	}
 	if !strings.Contains(errs, "Error response from daemon: remove data: volume is in use - [4f5a6b, c1d2e3]") || !strings.Contains(errs, "Error response from daemon: get nosuch: no such volume") {
 		t.Errorf("rm errors: %q", errs)
 	}
-	if _, _, code := runVolumeCLI(t, root, "", "volume", "rm", "-f", "nosuch"); code != 0 {
+	if _, _, code := runOnRoot(root, "", "volume", "rm", "-f", "nosuch"); code != 0 {
 		t.Errorf("rm -f of a missing volume: exit %d", code)
 	}
 	// Each command served --root in process on a private socket, gone now
@@ -148,31 +124,31 @@ func TestVolumeCLICreateLsInspectRm(t *testing.T) {
 func TestVolumeCLIPrune(t *testing.T) {
 	testutil.NeedRoot(t, "the commands open the engine of the state root")
 	root := t.TempDir()
-	anon, _, _ := runVolumeCLI(t, root, "", "volume", "create")
+	anon, _, _ := runOnRoot(root, "", "volume", "create")
 	anon = strings.TrimSpace(anon)
-	runVolumeCLI(t, root, "", "volume", "create", "named")
-	runVolumeCLI(t, root, "", "volume", "create", "kept", "--label", "io.reconciler.managed=true", "--label", "io.reconciler.reclaim-policy=Retain")
+	runOnRoot(root, "", "volume", "create", "named")
+	runOnRoot(root, "", "volume", "create", "kept", "--label", "io.reconciler.managed=true", "--label", "io.reconciler.reclaim-policy=Retain")
 	mp := filepath.Join(root, "volumes", anon, "_data")
 	if err := os.WriteFile(filepath.Join(mp, "f"), make([]byte, 2048), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
-	out, errs, code := runVolumeCLI(t, root, "n\n", "volume", "prune")
+	out, errs, code := runOnRoot(root, "n\n", "volume", "prune")
 	if code != 1 || !strings.Contains(out, "WARNING! This will remove anonymous local volumes") || !strings.Contains(errs, "cancelled") {
 		t.Errorf("declined prune: %q %q %d", out, errs, code)
 	}
-	out, _, code = runVolumeCLI(t, root, "y\n", "volume", "prune")
+	out, _, code = runOnRoot(root, "y\n", "volume", "prune")
 	if code != 0 || !strings.HasSuffix(out, "Deleted Volumes:\n"+anon+"\n\nTotal reclaimed space: 2.048kB\n") {
 		t.Errorf("prune: %q %d", out, code)
 	}
-	out, errs, code = runVolumeCLI(t, root, "", "volume", "prune", "-f", "--all")
+	out, errs, code = runOnRoot(root, "", "volume", "prune", "-f", "--all")
 	if code != 0 || out != "Deleted Volumes:\nnamed\n\nTotal reclaimed space: 0B\n" {
 		t.Errorf("prune -f --all: %q %d", out, code)
 	}
 	if !strings.Contains(errs, "Kept 1 unused volume(s) with reclaim policy Retain: kept") {
 		t.Errorf("prune does not say what it kept: %q", errs)
 	}
-	out, _, _ = runVolumeCLI(t, root, "", "volume", "ls", "-q")
+	out, _, _ = runOnRoot(root, "", "volume", "ls", "-q")
 	if out != "kept\n" {
 		t.Errorf("left after prune: %q", out)
 	}
@@ -205,7 +181,7 @@ func TestCLIThroughDaemon(t *testing.T) {
 	defer cancel()
 	since := strconv.FormatInt(time.Now().Unix(), 10)
 
-	if out, errs, code := runVolumeCLI(t, root, "", "volume", "create", "--label", "via=daemon", "shared"); code != 0 || out != "shared\n" {
+	if out, errs, code := runOnRoot(root, "", "volume", "create", "--label", "via=daemon", "shared"); code != 0 || out != "shared\n" {
 		t.Fatalf("volume create through the daemon: %q %q %d", out, errs, code)
 	}
 	ev := c.Events(ctx, moby.EventsListOptions{Since: since, Filters: moby.Filters{}.Add("type", "volume")})
@@ -223,13 +199,13 @@ func TestCLIThroughDaemon(t *testing.T) {
 	if err != nil || len(res.Items) != 1 || res.Items[0].Name != "shared" {
 		t.Errorf("the daemon lists %+v, %v", res.Items, err)
 	}
-	if out, errs, code := runVolumeCLI(t, root, "", "volume", "inspect", "nosuch"); code != 1 || out != "[]\n" || errs != "Error response from daemon: get nosuch: no such volume\n" {
+	if out, errs, code := runOnRoot(root, "", "volume", "inspect", "nosuch"); code != 1 || out != "[]\n" || errs != "Error response from daemon: get nosuch: no such volume\n" {
 		t.Errorf("inspect of a missing volume through the daemon: %q %q %d", out, errs, code)
 	}
 
 	// -H reaches the daemon whatever --root says.
 	elsewhere := t.TempDir()
-	if out, errs, code := runVolumeCLI(t, elsewhere, "", "-H", "unix://"+other, "volume", "ls", "-q"); code != 0 || out != "shared\n" {
+	if out, errs, code := runOnRoot(elsewhere, "", "-H", "unix://"+other, "volume", "ls", "-q"); code != 0 || out != "shared\n" {
 		t.Errorf("volume ls -H: %q %q %d", out, errs, code)
 	}
 	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
@@ -239,7 +215,7 @@ func TestCLIThroughDaemon(t *testing.T) {
 	// A build's context travels to the daemon as a tar.
 	bctx := t.TempDir()
 	os.WriteFile(filepath.Join(bctx, "hello.txt"), []byte("hi"), 0o644)
-	out, errs, code := runVolumeCLI(t, root, "FROM scratch\nCOPY hello.txt /\n", "build", "-q", "-t", "viad:1", "-f", "-", bctx)
+	out, errs, code := runOnRoot(root, "FROM scratch\nCOPY hello.txt /\n", "build", "-q", "-t", "viad:1", "-f", "-", bctx)
 	if code != 0 || !strings.HasPrefix(out, "sha256:") {
 		t.Fatalf("build through the daemon: %q %q %d", out, errs, code)
 	}
@@ -247,7 +223,7 @@ func TestCLIThroughDaemon(t *testing.T) {
 	if err != nil || len(imgs.Items) != 1 || imgs.Items[0].ID != strings.TrimSpace(out) || !slices.Contains(imgs.Items[0].RepoTags, "viad:1") {
 		t.Errorf("the daemon's images: %+v %v", imgs.Items, err)
 	}
-	if out, errs, code := runVolumeCLI(t, root, "", "images", "--format", "{{.Repository}}:{{.Tag}}"); code != 0 || out != "viad:1\n" {
+	if out, errs, code := runOnRoot(root, "", "images", "--format", "{{.Repository}}:{{.Tag}}"); code != 0 || out != "viad:1\n" {
 		t.Errorf("images through the daemon: %q %q %d", out, errs, code)
 	}
 }
