@@ -3,7 +3,6 @@
 package testpeer
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/mountinfo"
 )
 
 // Dockerd is a running isolated dockerd.
@@ -128,7 +129,8 @@ func (d *Dockerd) stop(t testing.TB, exited chan error) {
 	}
 	// The managed containerd is a child in the same process group.
 	_ = syscall.Kill(-d.PID, syscall.SIGKILL)
-	for _, m := range mountsBelow(d.Dir) {
+	mounts, _ := mountinfo.Under(d.Dir)
+	for _, m := range mounts {
 		_ = unix.Unmount(m, unix.MNT_DETACH)
 	}
 	if err := os.RemoveAll(d.Dir); err != nil {
@@ -161,24 +163,6 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// mountsBelow lists mount points under dir, deepest first.
-func mountsBelow(dir string) []string {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 && strings.HasPrefix(fields[4], dir+"/") {
-			out = append([]string{fields[4]}, out...)
-		}
-	}
-	return out
 }
 
 func tail(path string) string {
