@@ -105,6 +105,30 @@ func write(t testing.TB, p, s string) {
 	}
 }
 
+// watchFolder runs, until the test ends, a controller on eng and a watcher
+// of dir feeding it (pruning what the watcher saw go); resync makes every
+// change seen also resync the controller. out may be nil.
+func watchFolder(t testing.TB, eng engine.Engine, dir string, out io.Writer, resync bool) (context.Context, *reconcile.Controller, *source.Watcher) {
+	t.Helper()
+	var w *source.Watcher
+	c, err := reconcile.New(reconcile.Options{
+		Engines:  reconcile.Engines(map[string]engine.Engine{spec.LocalHost: eng}),
+		Out:      out,
+		Prunable: func(s string) bool { return w.Prunable(s) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wo := source.WatchOptions{Dir: dir, Sink: c, Out: out, Poll: time.Hour}
+	if resync {
+		wo.Changed = func() { go c.Resync(context.Background()) }
+	}
+	if w, err = source.NewWatcher(wo); err != nil {
+		t.Fatal(err)
+	}
+	return testutil.Go(t, c.Run, w.Run), c, w
+}
+
 // loop is a container command that stops at once on SIGTERM.
 const loop = `["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]`
 
@@ -163,20 +187,7 @@ func TestWatchedFolderOnTheRealEngine(t *testing.T) {
 	dir := t.TempDir()
 	buildContext(t, dir)
 	out := &testutil.SyncBuffer{}
-	var w *source.Watcher
-	c, err := reconcile.New(reconcile.Options{
-		Engines:  reconcile.Engines(map[string]engine.Engine{spec.LocalHost: counted}),
-		Out:      out,
-		Prunable: func(s string) bool { return w.Prunable(s) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err = source.NewWatcher(source.WatchOptions{Dir: dir, Sink: c, Out: out, Poll: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := testutil.Go(t, c.Run, w.Run)
+	ctx, c, w := watchFolder(t, counted, dir, out, false)
 	defer func() {
 		if t.Failed() {
 			t.Logf("controller output:\n%s", out)
@@ -362,21 +373,7 @@ func TestGitCheckoutConverges(t *testing.T) {
 	git("checkout", "-q", "one")
 
 	out := &testutil.SyncBuffer{}
-	var w *source.Watcher
-	c, err := reconcile.New(reconcile.Options{
-		Engines:  reconcile.Engines(map[string]engine.Engine{spec.LocalHost: e}),
-		Out:      out,
-		Prunable: func(s string) bool { return w.Prunable(s) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err = source.NewWatcher(source.WatchOptions{Dir: dir, Sink: c, Out: out, Poll: time.Hour,
-		Changed: func() { go c.Resync(context.Background()) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := testutil.Go(t, c.Run, w.Run)
+	ctx, _, _ := watchFolder(t, e, dir, out, true)
 	defer func() {
 		if t.Failed() {
 			t.Logf("controller output:\n%s", out)
@@ -414,19 +411,7 @@ func BenchmarkFileDropToRunningRealEngine(b *testing.B) {
 	dir := b.TempDir()
 	buildContext(b, dir)
 	write(b, filepath.Join(dir, "image.yaml"), "apiVersion: reconciler/v1\nkind: Image\nmetadata: {name: app}\nspec:\n  tag: app:1\n  build: {context: ./app}\n")
-	var w *source.Watcher
-	c, err := reconcile.New(reconcile.Options{
-		Engines:  reconcile.Engines(map[string]engine.Engine{spec.LocalHost: e}),
-		Prunable: func(s string) bool { return w.Prunable(s) },
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	w, err = source.NewWatcher(source.WatchOptions{Dir: dir, Sink: c, Poll: time.Hour})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := testutil.Go(b, c.Run, w.Run)
+	ctx, _, _ := watchFolder(b, e, dir, nil, false)
 	testutil.Eventually(b, 60*time.Second, "image built", func() bool {
 		_, err := e.InspectImage(ctx, "app:1")
 		return err == nil
