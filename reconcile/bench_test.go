@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/reconciler/reconciler/engine/fake"
-	"github.com/reconciler/reconciler/internal/testutil"
-	"github.com/reconciler/reconciler/reconcile/source"
 	"github.com/reconciler/reconciler/spec"
 )
 
@@ -91,14 +89,7 @@ func BenchmarkFileDropToRunning(b *testing.B) {
 	dir := b.TempDir()
 	e := fake.New()
 	e.AddImage("docker.io/library/busybox:1.36")
-	var w *source.Watcher
-	c, _ := newController(b, e, Options{Prunable: func(s string) bool { return w.Prunable(s) }})
-	var err error
-	w, err = source.NewWatcher(source.WatchOptions{Dir: dir, Sink: c, Poll: time.Hour})
-	if err != nil {
-		b.Fatal(err)
-	}
-	testutil.Go(b, c.Run, w.Run)
+	watchFolder(b, e, dir)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		name := fmt.Sprintf("drop%d", i)

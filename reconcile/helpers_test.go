@@ -11,6 +11,7 @@ import (
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/engine/fake"
 	"github.com/reconciler/reconciler/internal/testutil"
+	"github.com/reconciler/reconciler/reconcile/source"
 	"github.com/reconciler/reconciler/spec"
 )
 
@@ -57,6 +58,20 @@ func newController(t testing.TB, eng engine.Engine, opts Options) (*Controller, 
 		t.Fatal(err)
 	}
 	return c, out
+}
+
+// watchFolder runs, until the test ends, a controller on eng
+// (newController) and a watcher of dir feeding it, pruning what the watcher
+// saw go; both write to the returned output.
+func watchFolder(t testing.TB, eng engine.Engine, dir string) (context.Context, *Controller, *source.Watcher, *syncBuffer) {
+	t.Helper()
+	var w *source.Watcher
+	c, out := newController(t, eng, Options{Prunable: func(s string) bool { return w.Prunable(s) }})
+	var err error
+	if w, err = source.NewWatcher(source.WatchOptions{Dir: dir, Sink: c, Poll: time.Hour, Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	return testutil.Go(t, c.Run, w.Run), c, w, out
 }
 
 func apply(t testing.TB, c *Controller, objs []spec.Object, sources ...string) []ObjectStatus {

@@ -11,7 +11,6 @@ import (
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/engine/fake"
 	"github.com/reconciler/reconciler/internal/testutil"
-	"github.com/reconciler/reconciler/reconcile/source"
 )
 
 // TestWatchedFolder drives the controller from a watched folder: a file
@@ -20,14 +19,7 @@ import (
 func TestWatchedFolder(t *testing.T) {
 	dir := t.TempDir()
 	e := fake.New()
-	var w *source.Watcher
-	c, out := newController(t, e, Options{Prunable: func(s string) bool { return w.Prunable(s) }})
-	var err error
-	w, err = source.NewWatcher(source.WatchOptions{Dir: dir, Sink: c, Poll: time.Hour, Out: out})
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.Go(t, c.Run, w.Run)
+	_, _, w, out := watchFolder(t, e, dir)
 	defer func() {
 		if t.Failed() {
 			t.Logf("output:\n%s", out)
@@ -87,15 +79,8 @@ func TestRestartWithBrokenFileKeepsObjects(t *testing.T) {
 	write(t, filepath.Join(dir, "app.yaml"), strings.Replace(appYAML, "kind: Container", "kind: Containr", 1))
 	write(t, filepath.Join(dir, "other.yaml"), "# nothing here yet\n")
 
-	var w *source.Watcher
-	c2, out := newController(t, e, Options{Prunable: func(s string) bool { return w.Prunable(s) }})
-	var err error
-	w, err = source.NewWatcher(source.WatchOptions{Dir: dir, Sink: c2, Poll: time.Hour, Out: out})
-	if err != nil {
-		t.Fatal(err)
-	}
 	e.ResetCalls()
-	ctx := testutil.Go(t, c2.Run, w.Run)
+	ctx, c2, w, out := watchFolder(t, e, dir)
 	testutil.Eventually(t, 2*time.Second, "parse error reported", func() bool { return len(w.Errors()) == 1 })
 	c2.Resync(ctx)
 	time.Sleep(100 * time.Millisecond)
