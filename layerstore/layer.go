@@ -107,7 +107,7 @@ func (s *Store) AddLayer(ctx context.Context, parent digest.Digest, r io.Reader,
 		_, err := s.LayerDir(ChainID(parent, expectDiffID))
 		known = err == nil
 	}
-	tmp, release, err := s.tempDir("layer-")
+	tmp, release, err := s.TempDir("layer-")
 	if err != nil {
 		return Layer{}, err
 	}

@@ -151,10 +151,12 @@ func busy(p string) bool {
 	return false
 }
 
-// tempDir makes a directory under tmp/ and holds a shared flock on it
-// until release, so a concurrent Open never removes it (made under the
-// lock, so no Open sees it before it is flocked).
-func (s *Store) tempDir(prefix string) (dir string, release func(), err error) {
+// TempDir makes a directory under tmp/ (on the layers' file system) and
+// holds a shared flock on it until release, so a concurrent Open never
+// removes it (made under the lock, so no Open sees it before it is
+// flocked), while the next Open after a crash does. Builds use it for
+// their scratch folders; release removes the directory.
+func (s *Store) TempDir(prefix string) (dir string, release func(), err error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return "", nil, err

@@ -151,7 +151,7 @@ func TestOpenCleansCrashLeftovers(t *testing.T) {
 	os.MkdirAll(filepath.Join(junk, "diff", "half"), 0o755)
 	os.WriteFile(filepath.Join(s.Root(), "tmp", "file-123"), []byte("partial"), 0o600)
 	// A live writer's temp folder (flocked) is left alone.
-	live, release, err := s.tempDir("layer-")
+	live, release, err := s.TempDir("layer-")
 	if err != nil {
 		t.Fatal(err)
 	}

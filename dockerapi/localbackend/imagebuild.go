@@ -16,7 +16,6 @@ import (
 	"strings"
 
 	"github.com/moby/moby/api/types/events"
-	"golang.org/x/sys/unix"
 
 	"github.com/reconciler/reconciler/dockerapi"
 	"github.com/reconciler/reconciler/engine"
@@ -34,9 +33,9 @@ func (b *Backend) ImageBuild(ctx context.Context, buildContext io.Reader, o dock
 			return "", fmt.Errorf("%w: build -t %s: %v", engine.ErrInvalid, t, err)
 		}
 	}
-	dir, release, err := b.scratchDir("build-")
+	dir, release, err := b.store().TempDir("build-")
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("scratch folder: %w", err)
 	}
 	defer release()
 	r, err := decompress(buildContext)
@@ -95,28 +94,6 @@ func dockerfileIn(dir, name string) (string, error) {
 		return "", fmt.Errorf("%w: dockerfile %s is a symlink leading out of the build context", engine.ErrInvalid, name)
 	}
 	return rel, nil
-}
-
-// scratchDir makes a folder in the image store's tmp/, which the store
-// empties when it opens, so a crash mid-build leaves nothing behind. A
-// shared flock on it tells a concurrent opener it is in use.
-func (b *Backend) scratchDir(prefix string) (string, func(), error) {
-	dir, err := os.MkdirTemp(filepath.Join(b.store().Root(), "tmp"), prefix)
-	if err != nil {
-		return "", nil, fmt.Errorf("scratch folder: %w", err)
-	}
-	f, err := os.Open(dir)
-	if err == nil {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_SH)
-	}
-	if err != nil {
-		os.RemoveAll(dir)
-		return "", nil, fmt.Errorf("scratch folder: %w", err)
-	}
-	return dir, func() {
-		os.RemoveAll(dir)
-		f.Close()
-	}, nil
 }
 
 // decompress undoes the gzip or bzip2 a client may have put on a tar.

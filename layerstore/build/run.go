@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"golang.org/x/sys/unix"
 )
 
 // errNoRunner is returned by a RUN step that must execute without a Runner.
@@ -63,9 +62,9 @@ func (b *builder) run(ctx context.Context, st *stage, c *instructions.RunCommand
 		if b.opts.Runner == nil {
 			return errNoRunner
 		}
-		tmp, release, err := b.scratchDir()
+		tmp, release, err := b.s.TempDir("build-run-")
 		if err != nil {
-			return err
+			return fmt.Errorf("RUN scratch folder: %w", err)
 		}
 		defer release()
 		req.UpperDir, req.WorkDir = filepath.Join(tmp, "upper"), filepath.Join(tmp, "work")
@@ -102,30 +101,4 @@ func (b *builder) run(ctx context.Context, st *stage, c *instructions.RunCommand
 		layer:     layer,
 		createdBy: createdBy,
 	})
-}
-
-// scratchDir makes the directory for RUN's upper and work directories in
-// the store's tmp/, on the same filesystem as the layers. Like the store's
-// own writes it holds a shared flock on it while in use, so the store's
-// Open spares it while this build lives and removes it after a crash.
-func (b *builder) scratchDir() (string, func(), error) {
-	dir, err := os.MkdirTemp(filepath.Join(b.s.Root(), "tmp"), "build-run-")
-	if err != nil {
-		return "", nil, fmt.Errorf("RUN scratch folder: %w", err)
-	}
-	f, err := os.Open(dir)
-	if err == nil {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_SH)
-	}
-	if err != nil {
-		if f != nil {
-			f.Close()
-		}
-		os.RemoveAll(dir)
-		return "", nil, err
-	}
-	return dir, func() {
-		os.RemoveAll(dir)
-		f.Close()
-	}, nil
 }
