@@ -219,6 +219,7 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 	// config.json first, so a crash mid-way leaves a crashed create that
 	// the next New sweeps away.
 	os.Remove(filepath.Join(c.Dir, shim.ConfigFile))
+	r.configs.Delete(id)
 	if err := os.RemoveAll(c.Dir); err != nil {
 		return fmt.Errorf("remove container %s: %w", c.Name, err)
 	}

@@ -73,6 +73,9 @@ type Runtime struct {
 	mu    sync.Mutex
 	names map[string]string // name -> id
 	locks map[string]*sync.Mutex
+	// configs caches each container's config.json, written once at create
+	// and never changed: id -> *shim.Config.
+	configs sync.Map
 
 	// launcher is written to every new config (tests: "host").
 	launcher string
@@ -382,10 +385,7 @@ func (r *Runtime) Inspect(ref string) (*Container, error) {
 
 func (r *Runtime) inspect(id string) (*Container, error) {
 	dir := r.dir(id)
-	cfg, err := shim.ReadConfig(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
-	}
+	cfg, err := r.config(id)
 	if err != nil {
 		return nil, err
 	}
@@ -393,8 +393,33 @@ func (r *Runtime) inspect(id string) (*Container, error) {
 	return &Container{ID: id, Name: cfg.Spec.Name, Created: cfg.Created, Spec: cfg.Spec, State: st, Dir: dir, LogPath: filepath.Join(dir, shim.LogFile)}, nil
 }
 
+// config reads a container's config once; later calls only check that
+// it is still there (a container removed behind our back is gone).
+func (r *Runtime) config(id string) (*shim.Config, error) {
+	if c, ok := r.configs.Load(id); ok {
+		if _, err := os.Stat(filepath.Join(r.dir(id), shim.ConfigFile)); err == nil {
+			return c.(*shim.Config), nil
+		}
+		r.configs.Delete(id)
+	}
+	cfg, err := shim.ReadConfig(r.dir(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.configs.Store(id, cfg)
+	return cfg, nil
+}
+
 // List returns every container, newest first.
-func (r *Runtime) List() ([]*Container, error) {
+func (r *Runtime) List() ([]*Container, error) { return r.Select(nil) }
+
+// Select is List of the containers whose spec match accepts (nil: all),
+// without reading the state of the others: how the engine finds a few
+// containers by label among many.
+func (r *Runtime) Select(match func(*Spec) bool) ([]*Container, error) {
 	r.mu.Lock()
 	ids := make([]string, 0, len(r.names))
 	for _, id := range r.names {
@@ -403,6 +428,18 @@ func (r *Runtime) List() ([]*Container, error) {
 	r.mu.Unlock()
 	var out []*Container
 	for _, id := range ids {
+		if match != nil {
+			cfg, err := r.config(id)
+			if errors.Is(err, ErrNotFound) {
+				continue // removed meanwhile
+			}
+			if err != nil {
+				return nil, err
+			}
+			if !match(&cfg.Spec) {
+				continue
+			}
+		}
 		c, err := r.inspect(id)
 		if errors.Is(err, ErrNotFound) {
 			continue // removed meanwhile

@@ -14,15 +14,13 @@ import (
 
 // Containers lists the containers carrying every label given.
 func (e *Engine) Containers(ctx context.Context, labels map[string]string) ([]engine.Container, error) {
-	cs, err := e.containers.List()
+	cs, err := e.containers.Select(func(s *runtime.Spec) bool { return hasLabels(s.Labels, labels) })
 	if err != nil {
 		return nil, err
 	}
-	var out []engine.Container
+	out := make([]engine.Container, 0, len(cs))
 	for _, c := range cs {
-		if hasLabels(c.Spec.Labels, labels) {
-			out = append(out, toEngineContainer(c))
-		}
+		out = append(out, toEngineContainer(c))
 	}
 	return out, nil
 }
