@@ -51,6 +51,11 @@ func (b *Backend) VolumeCreate(ctx context.Context, req volume.CreateRequest) (v
 		}
 		labels[volumes.LabelAnonymous] = ""
 	}
+	// Creating again is a no-op without labels or with the same ones, and
+	// refused with others: an existing volume is never relabelled.
+	if v, err := b.vm().Get(name); err == nil && len(labels) > 0 && !maps.Equal(nonNil(v.Labels), labels) {
+		return volume.Volume{}, fmt.Errorf("%w: volume %s already exists with labels %s, not %s: remove it first, or create it with the same labels", engine.ErrConflict, name, labelText(v.Labels), labelText(labels))
+	}
 	if _, err := b.e.EnsureVolume(ctx, engine.VolumeConfig{Name: name, Driver: volumes.DriverLocal, Labels: labels}); err != nil {
 		return volume.Volume{}, err
 	}
@@ -163,4 +168,13 @@ func (b *Backend) publishVolume(action events.Action, name string, attrs map[str
 	a := map[string]string{"driver": volumes.DriverLocal}
 	maps.Copy(a, attrs)
 	b.bus.Publish(events.Message{Type: events.VolumeEventType, Action: action, Actor: events.Actor{ID: name, Attributes: a}})
+}
+
+// labelText shows labels as {k=v, ...}, sorted.
+func labelText(m map[string]string) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, k+"="+m[k])
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }

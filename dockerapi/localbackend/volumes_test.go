@@ -52,6 +52,9 @@ func TestVolumes(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(v.Mountpoint, "f")); err != nil || string(b) != "keep me" {
 		t.Fatalf("data after create again: %q, %v", b, err)
 	}
+	if _, err := b.VolumeCreate(ctx, volume.CreateRequest{Name: "data", Labels: map[string]string{"app": "blog"}}); !errors.Is(err, engine.ErrConflict) || !strings.Contains(err.Error(), "{app=web}") {
+		t.Fatalf("create again with other labels = %v, want a conflict naming the labels it has", err)
+	}
 	anon, err := b.VolumeCreate(ctx, volume.CreateRequest{})
 	if err != nil || !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(anon.Name) {
 		t.Fatalf("anonymous: %+v, %v", anon, err)
