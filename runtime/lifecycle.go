@@ -208,6 +208,12 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 	}
 	waitShimGone(c.State)
 	r.watch.observe(id) // report its last transitions before "destroy"
+	// Waiters that find it gone report its final exit code, not an
+	// earlier one they happened to see (docker run --rm waits for removal).
+	if final, err := r.inspect(id); err == nil {
+		r.finalExit.Store(id, final.State.ExitCode)
+		time.AfterFunc(time.Minute, func() { r.finalExit.Delete(id) })
+	}
 	if err := shim.Cleanup(c.Dir, cfg); err != nil {
 		return fmt.Errorf("remove container %s: %w", c.Name, err)
 	}
@@ -306,6 +312,9 @@ func (r *Runtime) wait(ctx context.Context, first *Container, condition string, 
 		changed := r.watch.changed()
 		c, err := r.inspect(id)
 		if errors.Is(err, ErrNotFound) {
+			if code, ok := r.finalExit.Load(id); ok {
+				last = code.(int)
+			}
 			if condition == WaitRemoved {
 				return last, nil
 			}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"os"
 	"strings"
@@ -377,5 +378,31 @@ func TestRestartCommand(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "kill die stop start restart" {
 		t.Errorf("restart events = %v, want Docker's kill die stop start restart", got)
+	}
+}
+
+// docker run --rm waits for removal, registered before start: a container
+// that exits and is removed between two looks of the waiter must still
+// report its own exit code, never an earlier one.
+func TestWaitRemovedReportsFinalExit(t *testing.T) {
+	r := newRuntime(t, true)
+	for i := range 10 {
+		id := mustCreate(t, r, hostSpec(fmt.Sprintf("rm%d", i), "exit 3"))
+		res := make(chan int, 1)
+		c, _ := r.Inspect(id)
+		go func() {
+			code, _ := r.WaitFrom(ctxT(t, 10*time.Second), id, WaitRemoved, c.State.ExitCount)
+			res <- code
+		}()
+		mustStart(t, r, id)
+		if _, err := r.WaitFrom(ctxT(t, 10*time.Second), id, WaitNextExit, c.State.ExitCount); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Remove(context.Background(), id, false); err != nil {
+			t.Fatal(err)
+		}
+		if code := <-res; code != 3 {
+			t.Fatalf("run %d: wait(removed) = %d, want the final exit code 3", i, code)
+		}
 	}
 }

@@ -76,6 +76,9 @@ type Runtime struct {
 	// configs caches each container's config.json, written once at create
 	// and never changed: id -> *shim.Config.
 	configs sync.Map
+	// finalExit keeps, for a minute, the last exit code of each removed
+	// container: id -> int, for waiters that find it gone.
+	finalExit sync.Map
 
 	// launcher is written to every new config (tests: "host").
 	launcher string
