@@ -52,6 +52,10 @@ type daemonEnv struct {
 	Engine   engine.Engine
 	Registry *prometheus.Registry // register the service's collectors here
 	Log      *slog.Logger
+	// Handle serves a route of the service's own on the daemon's API
+	// sockets, under server.ExtraPrefix ("GET /reconciler/v1/status");
+	// call it from start.
+	Handle func(pattern string, h http.Handler)
 }
 
 var daemonServices []daemonService
@@ -146,11 +150,16 @@ func runDaemon(ctx context.Context, o daemonOptions, log *slog.Logger, ready fun
 			}
 		}
 	}()
+	srv, err := server.New(server.Config{Backend: backend, Version: version, Root: o.root, Logger: log})
+	if err != nil {
+		return err
+	}
+	reg.MustRegister(srv.Collectors()...)
 	for _, svc := range daemonServices {
 		if svc.start == nil {
 			continue
 		}
-		env := daemonEnv{Root: o.root, Backend: backend, Registry: reg, Log: log}
+		env := daemonEnv{Root: o.root, Backend: backend, Registry: reg, Log: log, Handle: srv.Handle}
 		if e, ok := backend.(interface{ Engine() engine.Engine }); ok {
 			env.Engine = e.Engine()
 		}
@@ -162,11 +171,6 @@ func runDaemon(ctx context.Context, o daemonOptions, log *slog.Logger, ready fun
 			defer stopSvc()
 		}
 	}
-	srv, err := server.New(server.Config{Backend: backend, Version: version, Root: o.root, Logger: log})
-	if err != nil {
-		return err
-	}
-	reg.MustRegister(srv.Collectors()...)
 
 	hosts := o.hosts
 	if len(hosts) == 0 {

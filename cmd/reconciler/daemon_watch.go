@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -33,12 +35,15 @@ func init() {
 			if env.Engine == nil {
 				return nil, errors.New("--watch: this daemon's backend offers no engine to drive")
 			}
-			_, run, err := watchController(dir, reconcile.Options{
+			c, run, err := watchController(dir, reconcile.Options{
 				Engines: enginesWith(env.Engine), Workers: workers, Resync: resync,
 				Out: &lockedWriter{w: os.Stderr}, Registry: env.Registry,
 			}, poll)
 			if err != nil {
 				return nil, fmt.Errorf("--watch %s: %w", dir, err)
+			}
+			if env.Handle != nil {
+				env.Handle("GET "+statusPath, statusHandler(c))
 			}
 			ctx, cancel := context.WithCancel(ctx)
 			done := make(chan struct{})
@@ -51,5 +56,24 @@ func init() {
 			env.Log.Info("controller watching", "dir", dir)
 			return func() { cancel(); <-done }, nil
 		},
+	})
+}
+
+// statusPath serves the controller's status on the daemon's API sockets,
+// for `get`: a JSON list of reconcile.ObjectStatus (key, phase, message,
+// last error, observed hash, restarts, created, source), sorted as the
+// controller sorts them. Only a daemon with --watch answers it; others
+// give 404.
+const statusPath = "/reconciler/v1/status"
+
+func statusHandler(c *reconcile.Controller) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := json.Marshal(c.Status())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
 	})
 }
