@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -38,9 +42,12 @@ type statusRow struct {
 	Restarts int       `json:"restarts"`
 	Created  time.Time `json:"created,omitzero"`
 	Message  string    `json:"message,omitempty"`
-	SpecHash string    `json:"specHash,omitempty"`
-	Source   string    `json:"source,omitempty"`
-	ID       string    `json:"id,omitempty"`
+	// LastError is the controller's last error for the object, kept
+	// while it retries.
+	LastError string `json:"lastError,omitempty"`
+	SpecHash  string `json:"specHash,omitempty"`
+	Source    string `json:"source,omitempty"`
+	ID        string `json:"id,omitempty"`
 }
 
 func newGetCmd() *cobra.Command {
@@ -50,11 +57,15 @@ func newGetCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "get [KIND[/NAME]] [-o wide|yaml|json] [-w]",
 		Short: "List managed objects and their status",
-		Long: `Get lists the objects reconciler manages on the hosts (by their
-io.reconciler.* labels): NAME, KIND, HOST, STATUS, RESTARTS, AGE, MESSAGE.
+		Long: `Get lists the objects reconciler manages: NAME, KIND, HOST, STATUS,
+RESTARTS, AGE, MESSAGE. When a daemon started with --watch serves -H or
+--root, the status is its controller's (Ready, Progressing, Failed with the
+last error, Unknown for a host it cannot reach) for every host it drives
+(--on narrows them); else it is read from the hosts' io.reconciler.* labels.
 KIND is container, image, volume or host (plurals too); KIND/NAME picks one
 object. -o wide adds the spec hash, source file and ID; -o yaml and -o json
-print every field. -w keeps watching and prints objects again as they change.`,
+print every field; -o wide also says on stderr which view is shown. -w keeps
+watching and prints objects again as they change.`,
 		Example: `  reconciler get
   reconciler get containers -o wide
   reconciler get container/web -w`,
@@ -74,28 +85,57 @@ print every field. -w keeps watching and prints objects again as they change.`,
 				}
 				name = n
 			}
+			filter := func(st []reconcile.ObjectStatus, hosts []string) []reconcile.ObjectStatus {
+				var out []reconcile.ObjectStatus
+				for _, s := range st {
+					if (kind == "" || s.Key.Kind == kind) && (name == "" || s.Key.Name == name) &&
+						(hosts == nil || slices.Contains(hosts, s.Key.Host)) {
+						out = append(out, s)
+					}
+				}
+				return out
+			}
 			var eng engines
 			defer eng.close()
 			ctx, cancel := signalContext(cmd, 0)
 			defer cancel()
-			list := func() ([]reconcile.ObjectStatus, error) {
-				var all []reconcile.ObjectStatus
-				for _, h := range hosts {
-					e, err := eng.get(h, nil)
-					if err != nil {
-						return nil, err
-					}
-					st, err := reconcile.Observe(ctx, e, h)
-					if err != nil {
-						return nil, err
-					}
-					for _, s := range st {
-						if (kind == "" || s.Key.Kind == kind) && (name == "" || s.Key.Name == name) {
-							all = append(all, s)
-						}
-					}
+
+			// The controller's view when a daemon with --watch serves us,
+			// else what the engines' labels say.
+			var list func() ([]reconcile.ObjectStatus, error)
+			var changed <-chan struct{}
+			view := "engine labels (no controller answers)"
+			ctl, err := dialController(ctx)
+			if err != nil {
+				return &exitError{code: 1, msg: "Error: " + err.Error()}
+			}
+			if ctl != nil {
+				defer ctl.close()
+				var onHosts []string // every host the controller drives, unless --on says
+				if cmd.Flags().Changed("on") {
+					onHosts = hosts
 				}
-				return all, nil
+				list = func() ([]reconcile.ObjectStatus, error) {
+					st, err := ctl.status(ctx)
+					return filter(st, onHosts), err
+				}
+				view = "the controller of the daemon at " + ctl.host
+			} else {
+				list = func() ([]reconcile.ObjectStatus, error) {
+					var all []reconcile.ObjectStatus
+					for _, h := range hosts {
+						e, err := eng.get(h, nil)
+						if err != nil {
+							return nil, err
+						}
+						st, err := reconcile.Observe(ctx, e, h)
+						if err != nil {
+							return nil, err
+						}
+						all = append(all, filter(st, nil)...)
+					}
+					return all, nil
+				}
 			}
 			st, err := list()
 			if err != nil {
@@ -109,13 +149,21 @@ print every field. -w keeps watching and prints objects again as they change.`,
 				fmt.Fprintln(cmd.ErrOrStderr(), "No managed objects found.")
 				return nil
 			}
+			if output == "wide" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "Status from "+view+".")
+			}
 			if err := printStatuses(out, st, output, true); err != nil {
 				return err
 			}
 			if !watch {
 				return nil
 			}
-			return watchStatuses(ctx, &eng, hosts, out, output, st, list)
+			if ctl != nil {
+				changed = ticks(ctx, controllerPoll)
+			} else if changed, err = labelEvents(ctx, &eng, hosts); err != nil {
+				return &exitError{code: 1, msg: "Error: " + err.Error()}
+			}
+			return watchStatuses(ctx, changed, out, output, st, list)
 		},
 	}
 	f := cmd.Flags()
@@ -125,14 +173,17 @@ print every field. -w keeps watching and prints objects again as they change.`,
 	return cmd
 }
 
-// watchStatuses follows the hosts' engine events and prints the objects
-// whose status changed (or that disappeared), until ctx ends.
-func watchStatuses(ctx context.Context, eng *engines, hosts []string, out io.Writer, output string, prev []reconcile.ObjectStatus, list func() ([]reconcile.ObjectStatus, error)) error {
+// controllerPoll is how often get -w asks the controller again.
+const controllerPoll = time.Second
+
+// labelEvents signals when a managed object changes on one of the hosts,
+// from their engine events.
+func labelEvents(ctx context.Context, eng *engines, hosts []string) (<-chan struct{}, error) {
 	changed := make(chan struct{}, 1)
 	for _, h := range hosts {
 		e, err := eng.get(h, nil)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		events, _ := e.Events(ctx)
 		go func() {
@@ -146,6 +197,34 @@ func watchStatuses(ctx context.Context, eng *engines, hosts []string, out io.Wri
 			}
 		}()
 	}
+	return changed, nil
+}
+
+// ticks signals every d until ctx ends.
+func ticks(ctx context.Context, d time.Duration) <-chan struct{} {
+	changed := make(chan struct{})
+	go func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				select {
+				case changed <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return changed
+}
+
+// watchStatuses lists again whenever changed signals and prints the
+// objects whose status changed (or that disappeared), until ctx ends.
+func watchStatuses(ctx context.Context, changed <-chan struct{}, out io.Writer, output string, prev []reconcile.ObjectStatus, list func() ([]reconcile.ObjectStatus, error)) error {
 	last := map[spec.Key]statusRow{}
 	for _, s := range prev {
 		last[s.Key] = row(s)
@@ -188,7 +267,7 @@ func row(s reconcile.ObjectStatus) statusRow {
 	return statusRow{
 		Name: s.Key.Name, Kind: s.Key.Kind, Host: s.Key.Host, Status: string(s.Phase),
 		Restarts: s.Restarts, Created: s.Created, Message: s.Message,
-		SpecHash: s.ObservedHash, Source: s.Source, ID: s.ID,
+		SpecHash: s.ObservedHash, Source: s.Source, ID: s.ID, LastError: s.LastError,
 	}
 }
 
@@ -258,4 +337,62 @@ func shortID(s string) string {
 		return s[:12]
 	}
 	return s
+}
+
+// controller is the status endpoint of a daemon running --watch.
+type controller struct {
+	hc    *http.Client
+	host  string
+	close func()
+}
+
+// dialController finds the controller of the daemon serving -H or
+// --root; it returns nil when there is no daemon or it runs no
+// controller (its API answers 404 for statusPath).
+func dialController(ctx context.Context) (*controller, error) {
+	if global.host == "" && !daemonServes(global.root) {
+		return nil, nil
+	}
+	c, closeClient, err := apiClient(ctx)
+	if err != nil {
+		return nil, nil // the label view reports what is wrong with the host
+	}
+	dial := c.Dialer()
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) }}
+	ctl := &controller{hc: &http.Client{Transport: tr}, host: c.DaemonHost(), close: func() { tr.CloseIdleConnections(); closeClient() }}
+	if _, err := ctl.status(ctx); err != nil {
+		ctl.close()
+		if errors.Is(err, errNoController) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return ctl, nil
+}
+
+var errNoController = errors.New("no controller")
+
+// status is the controller's list of objects (statusPath).
+func (c *controller) status(ctx context.Context) ([]reconcile.ObjectStatus, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://reconciler"+statusPath, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoController, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, errNoController
+	case resp.StatusCode != http.StatusOK:
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, fmt.Errorf("controller status from %s: %s: %s", c.host, resp.Status, strings.TrimSpace(string(b)))
+	}
+	var st []reconcile.ObjectStatus
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return nil, fmt.Errorf("controller status from %s: %w", c.host, err)
+	}
+	return st, nil
 }
