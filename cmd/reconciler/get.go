@@ -380,7 +380,7 @@ func (c *controller) status(ctx context.Context) ([]reconcile.ObjectStatus, erro
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errNoController, err)
+		return nil, fmt.Errorf("%w at %s: %v", errNoController, c.host, err)
 	}
 	defer resp.Body.Close()
 	switch {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // withDaemonFlags sets the daemon services' flags (--watch and friends)
@@ -88,6 +91,30 @@ func TestGetShowsControllerStatus(t *testing.T) {
 	// -H reaches the same controller through another of the daemon's sockets.
 	if out, errs, code := runOnRoot(t.TempDir(), "", "-H", "unix://"+filepath.Join(root, "run", "test.sock"), "get", "container/good"); code != 0 || !lineHas(out, "good", "Ready") {
 		t.Errorf("get -H: code %d\n%s%s", code, out, errs)
+	}
+
+	// -w follows the controller: a container dropped into the folder shows
+	// up as it becomes Ready.
+	var watchOut testutil.SyncBuffer
+	watch := newRootCmd()
+	watch.SetOut(&watchOut)
+	watch.SetErr(&watchOut)
+	watch.SetArgs([]string{"--root", root, "get", "containers", "-w"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- watch.ExecuteContext(ctx) }()
+	late := strings.NewReplacer("name: good", "name: late").Replace(strings.Split(getGoodBad, "---")[0])
+	if err := os.WriteFile(filepath.Join(dir, "late.yaml"), []byte(late), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); !lineHas(watchOut.String(), "late", "Ready"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("get -w never showed late Ready:\n%s", watchOut.String())
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("get -w: %v", err)
 	}
 
 	if err := d.stop(); err != nil {
