@@ -169,7 +169,7 @@ watching and prints objects again as they change.`,
 	f := cmd.Flags()
 	f.StringVarP(&output, "output", "o", "", "wide, yaml or json")
 	f.BoolVarP(&watch, "watch", "w", false, "after listing, print objects again whenever they change")
-	f.StringSliceVar(&hosts, "on", []string{spec.LocalHost}, "hosts to list; repeatable")
+	f.StringSliceVar(&hosts, "on", []string{spec.LocalHost}, "hosts to list; repeatable (from a controller: every host it drives unless given)")
 	return cmd
 }
 
