@@ -123,6 +123,10 @@ func TestVolumes(t *testing.T) {
 			}
 		}
 		c.ok("volume", "create", "--label", "team=a", "labelled")
+		c.ok("volume", "create", "--label", "team=a", "labelled") // the same options: a no-op
+		if r := c.try("volume", "create", "--label", "team=b", "labelled"); r.Code == 0 || !strings.Contains(r.Err, "already exists with labels {team=a}") {
+			t.Errorf("docker volume create of an existing volume with other labels: %s, want refused naming its labels", r)
+		}
 		c.ok("volume", "create", "plain")
 		if got := c.ok("volume", "ls", "-q", "--filter", "label=team=a"); got != "labelled\n" {
 			t.Errorf("docker volume ls -q --filter label=team=a = %q, want %q", got, "labelled\n")
