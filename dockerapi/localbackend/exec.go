@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/moby/moby/api/types/container"
 
@@ -122,8 +123,31 @@ func (b *Backend) ExecStart(ctx context.Context, id string, o dockerapi.ExecStar
 	if o.Started != nil {
 		o.Started()
 	}
+	if spec.Tty && spec.ConsoleSize == ([2]uint{}) {
+		spec.ConsoleSize = firstResize(ctx, x.resize)
+	}
 	run(ctx)
 	return nil
+}
+
+// firstResizeWait bounds how long a Tty exec started without a size waits
+// for its client's first resize. The docker CLI at API 1.41 sends no exec
+// ConsoleSize: it resizes right after the upgrade, and a program that asks
+// for its size at once (stty size) would find 0x0 if it started first.
+const firstResizeWait = 500 * time.Millisecond
+
+// firstResize returns the first size sent to the exec's resize channel,
+// or 0x0 (no size set) when none comes in time.
+func firstResize(ctx context.Context, resize <-chan [2]uint) [2]uint {
+	t := time.NewTimer(firstResizeWait)
+	defer t.Stop()
+	select {
+	case sz := <-resize:
+		return sz
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return [2]uint{}
 }
 
 // ExecResize implements dockerapi.ExecBackend: the size reaches the

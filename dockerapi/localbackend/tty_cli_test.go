@@ -3,6 +3,7 @@ package localbackend
 import (
 	"context"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -55,7 +56,22 @@ func TestDockerCLITTY(t *testing.T) {
 		line := "stty rows 40 cols 100; exec " + cli + " -H " + host + " " + args
 		cmd := exec.CommandContext(ctx, scriptBin, "-qec", line, "/dev/null")
 		cmd.Env = []string{"HOME=" + t.TempDir(), "TERM=dumb", "PATH=/usr/bin:/bin"}
-		cmd.Stdin = strings.NewReader(input)
+		// script(1) types its EOF character (^D) into the terminal when
+		// its own stdin ends; typed before the CLI makes the terminal
+		// raw, the kernel's canonical-mode EOF mark then reads as a NUL
+		// byte, which the CLI sends as input (the terminal echoes ^@).
+		// A user at a terminal types no such thing: keep script's stdin
+		// open until the CLI is done.
+		inR, inW, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer inR.Close()
+		defer inW.Close()
+		if _, err := inW.WriteString(input); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stdin = inR
 		out, err := cmd.Output()
 		if ee, ok := err.(*exec.ExitError); ok {
 			return string(out), ee.ExitCode()
