@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,7 +97,8 @@ func TestEngineOverOurServer(t *testing.T) {
 		Mounts:    []engine.Mount{{Type: engine.MountVolume, Source: "data", Target: "/data"}},
 		Restart:   engine.RestartPolicy{Name: "on-failure", MaxRetries: 3},
 		Resources: engine.Resources{MemoryBytes: 64 << 20, NanoCPUs: 5e8, PidsLimit: 128},
-		StopGrace: 3 * time.Second,
+		StopGrace: 3 * time.Second, StopSignal: "SIGTERM", Hostname: "web-1", WorkingDir: "/srv", User: "1000:1000",
+		Entrypoint: []string{"/bin/sh", "-c"}, OpenStdin: true, StdinOnce: true, Tty: true, ConsoleSize: [2]uint{24, 80},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -112,6 +114,13 @@ func TestEngineOverOurServer(t *testing.T) {
 	}
 	if ins.Config.StopTimeout == nil || *ins.Config.StopTimeout != 3 {
 		t.Errorf("stop timeout: %v", ins.Config.StopTimeout)
+	}
+	if c := ins.Config; !c.OpenStdin || !c.StdinOnce || !c.AttachStdin || !c.Tty || h.ConsoleSize != [2]uint{24, 80} {
+		t.Errorf("stdin/terminal sent: OpenStdin=%v StdinOnce=%v AttachStdin=%v Tty=%v ConsoleSize=%v", c.OpenStdin, c.StdinOnce, c.AttachStdin, c.Tty, h.ConsoleSize)
+	}
+	if c := ins.Config; c.StopSignal != "SIGTERM" || c.Hostname != "web-1" || c.WorkingDir != "/srv" || c.User != "1000:1000" ||
+		strings.Join(c.Entrypoint, " ") != "/bin/sh -c" || strings.Join(c.Cmd, " ") != "sleep 30" || !slices.Contains(c.Env, "PORT=8080") {
+		t.Errorf("config sent: %+v", c)
 	}
 	if _, err := e.CreateContainer(ctx, engine.ContainerConfig{Name: "web", Image: "busybox:local"}); !errors.Is(err, engine.ErrConflict) {
 		t.Errorf("name conflict: %v", err)

@@ -90,6 +90,9 @@ func (e *Engine) toDocker(ctx context.Context, c engine.ContainerConfig) (*conta
 	cfg := &container.Config{
 		Image: c.Image, Entrypoint: c.Entrypoint, Cmd: c.Cmd, Env: c.Env, WorkingDir: c.WorkingDir, User: c.User,
 		Hostname: c.Hostname, Labels: c.Labels, StopSignal: c.StopSignal,
+		// As docker run -i sends them: AttachStdin marks the stdin as one
+		// a client attaches to, which is what OpenStdin asks for.
+		OpenStdin: c.OpenStdin, StdinOnce: c.StdinOnce, AttachStdin: c.OpenStdin, Tty: c.Tty,
 	}
 	if c.StopGrace > 0 {
 		secs := int(math.Ceil(c.StopGrace.Seconds()))
@@ -102,6 +105,7 @@ func (e *Engine) toDocker(ctx context.Context, c engine.ContainerConfig) (*conta
 	host := &container.HostConfig{
 		NetworkMode:   container.NetworkMode(network),
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(c.Restart.Name), MaximumRetryCount: c.Restart.MaxRetries},
+		ConsoleSize:   c.ConsoleSize, // height, width; zero leaves it unset
 	}
 	if host.RestartPolicy.Name == "" {
 		host.RestartPolicy.Name = container.RestartPolicyDisabled

@@ -130,7 +130,8 @@ func TestEngineAgainstRealDockerd(t *testing.T) {
 		},
 		Restart:   engine.RestartPolicy{Name: "on-failure", MaxRetries: 2},
 		Resources: engine.Resources{MemoryBytes: 64 << 20, PidsLimit: 64},
-		StopGrace: time.Second,
+		StopGrace: time.Second, StopSignal: "SIGINT", Hostname: "rc-web-host", WorkingDir: "/tmp", User: "0:0",
+		OpenStdin: true, StdinOnce: true, Tty: true, ConsoleSize: [2]uint{30, 100},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -145,6 +146,11 @@ func TestEngineAgainstRealDockerd(t *testing.T) {
 	out, err := d.Docker(ctx, "inspect", "-f", "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}} {{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NetworkMode}} {{len .Mounts}}", id)
 	if err != nil || strings.TrimSpace(out) != "on-failure 2 67108864 64 none 3" {
 		t.Errorf("dockerd's view of the container: %q %v", out, err)
+	}
+	out, err = d.Docker(ctx, "inspect", "-f", "{{.Config.OpenStdin}} {{.Config.StdinOnce}} {{.Config.AttachStdin}} {{.Config.Tty}} {{.HostConfig.ConsoleSize}} "+
+		"{{.Config.StopSignal}} {{.Config.StopTimeout}} {{.Config.Hostname}} {{.Config.WorkingDir}} {{.Config.User}} {{.Config.Env}}", id)
+	if err != nil || strings.TrimSpace(out) != "true true true true [30 100] SIGINT 1 rc-web-host /tmp 0:0 [GREETING=hello]" {
+		t.Errorf("dockerd's view of the container's config: %q %v", out, err)
 	}
 	waitLogs(t, ctx, d, id, "bound")
 	if err := e.RemoveVolume(ctx, "rc-data"); !errors.Is(err, engine.ErrConflict) {
