@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,12 +28,16 @@ type Dockerd struct {
 	TCP    string // tcp://127.0.0.1:PORT (plain, loopback)
 	Dir    string // temp folder holding data-root, exec-root, pidfile, log, client config
 	PID    int
+
+	t        testing.TB
+	exited   chan error
+	stopOnce sync.Once
 }
 
 // StartDockerd starts dockerd with its data root, exec root, pidfile and
 // sockets in a fresh temp folder (--iptables=false --ip6tables=false
 // --bridge=none, no daemon.json), waits until it answers /_ping and stops
-// it by PID when the test ends. It skips the test when not root or when
+// it when the test ends (see Stop). It skips the test when not root or when
 // dockerd is not installed (Debian package docker.io).
 func StartDockerd(t testing.TB) (unixSocket string, d *Dockerd) {
 	t.Helper()
@@ -49,7 +54,7 @@ func StartDockerd(t testing.TB) (unixSocket string, d *Dockerd) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d = &Dockerd{Dir: dir, Socket: filepath.Join(dir, "docker.sock")}
+	d = &Dockerd{Dir: dir, Socket: filepath.Join(dir, "docker.sock"), t: t}
 	d.Host = "unix://" + d.Socket
 	port, err := freePort()
 	if err != nil {
@@ -85,8 +90,9 @@ func StartDockerd(t testing.TB) (unixSocket string, d *Dockerd) {
 	logf.Close()
 	d.PID = cmd.Process.Pid
 	exited := make(chan error, 1)
+	d.exited = exited
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() { d.stop(t, exited) })
+	t.Cleanup(d.Stop)
 
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -117,18 +123,28 @@ func (d *Dockerd) Docker(ctx context.Context, args ...string) (string, error) {
 	return string(out), nil
 }
 
-// stop terminates dockerd by PID (SIGTERM, then SIGKILL to its process
-// group after 15s), unmounts what it left below Dir and removes Dir.
-func (d *Dockerd) stop(t testing.TB, exited chan error) {
+// Stop terminates dockerd by PID (SIGTERM, then SIGKILL to its process
+// group after 15s), kills the containerd shims it left and their
+// containers, unmounts what is left below Dir and removes Dir. It runs when
+// the test ends; calling it earlier (to check what a stop leaves) is fine,
+// later calls do nothing.
+func (d *Dockerd) Stop() { d.stopOnce.Do(d.stop) }
+
+func (d *Dockerd) stop() {
+	t := d.t
 	_ = syscall.Kill(d.PID, syscall.SIGTERM)
 	select {
-	case <-exited:
+	case <-d.exited:
 	case <-time.After(15 * time.Second):
 		_ = syscall.Kill(-d.PID, syscall.SIGKILL)
-		<-exited
+		<-d.exited
 	}
-	// The managed containerd is a child in the same process group.
+	// The managed containerd is a child in the same process group; the
+	// shims are not (see shimsUnder).
 	_ = syscall.Kill(-d.PID, syscall.SIGKILL)
+	if left := killShims(d.Dir, 10*time.Second); len(left) > 0 {
+		t.Logf("dockerd's shims or containers survive SIGKILL for 10s: PIDs %v", left)
+	}
 	mounts, _ := mountinfo.Under(d.Dir)
 	for _, m := range mounts {
 		_ = unix.Unmount(m, unix.MNT_DETACH)
