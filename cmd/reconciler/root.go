@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 )
@@ -43,6 +44,16 @@ func newRootCmd() *cobra.Command {
 	f.StringVar(&global.tlsCert, "tlscert", "", "path to TLS certificate file")
 	f.StringVar(&global.tlsKey, "tlskey", "", "path to TLS key file")
 	f.StringVar(&global.root, "root", envOr("RECONCILER_ROOT", DefaultRoot), "state folder (env RECONCILER_ROOT)")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		// Sockets under the root are addressed as unix://PATH URLs, where
+		// a relative path would read as a host name.
+		abs, err := filepath.Abs(global.root)
+		if err != nil {
+			return err
+		}
+		global.root = abs
+		return nil
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: 2, msg: "Error: " + err.Error() + "\nSee '" + c.CommandPath() + " --help'."}
 	})
