@@ -78,7 +78,9 @@ func Build(ctx context.Context, s *layerstore.Store, opts Options) (img *layerst
 	for i := 0; i <= last; i++ {
 		b.out.total += 1 + len(df.stages[i].Commands)
 	}
-	b.out.total += len(opts.Labels)
+	if len(opts.Labels) > 0 {
+		b.out.total++ // one LABEL step for all of them
+	}
 	if err := b.metaArgs(); err != nil {
 		return nil, err
 	}
@@ -224,19 +226,33 @@ func (b *builder) from(ds *instructions.Stage, i int) (*stage, error) {
 	return st, nil
 }
 
-// extraLabels adds Options.Labels to the final image, one LABEL step each.
+// extraLabels adds Options.Labels to the final image in one LABEL step
+// (one intermediate image, not one per label). Its progress line shortens
+// long values: the reconciler's labels carry a whole spec.
 func (b *builder) extraLabels(ctx context.Context, st *stage) error {
+	if len(b.opts.Labels) == 0 {
+		return nil
+	}
 	keys := make([]string, 0, len(b.opts.Labels))
 	for k := range b.opts.Labels {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for _, k := range keys {
-		cmd := instructions.NewLabelCommand(k, b.opts.Labels[k], true)
-		b.out.stepf(cmd.String())
-		if err := b.dispatch(ctx, st, cmd); err != nil {
-			return fmt.Errorf("--label %s: %w", k, err)
+	cmd := instructions.NewLabelCommand(keys[0], b.opts.Labels[keys[0]], true)
+	shown := make([]string, 0, len(keys))
+	for i, k := range keys {
+		if i > 0 {
+			cmd.Labels = append(cmd.Labels, instructions.KeyValuePair{Key: k, Value: b.opts.Labels[k]})
 		}
+		v := b.opts.Labels[k]
+		if r := []rune(v); len(r) > 40 {
+			v = string(r[:40]) + "…"
+		}
+		shown = append(shown, k+"="+v)
+	}
+	b.out.stepf("LABEL " + strings.Join(shown, " "))
+	if err := b.dispatch(ctx, st, cmd); err != nil {
+		return fmt.Errorf("--label: %w", err)
 	}
 	return nil
 }

@@ -387,8 +387,13 @@ func TestLabelsOption(t *testing.T) {
 	if d := cmp.Diff(map[string]string{"a": "1", "b": "2"}, r.img.Config.Config.Labels); d != "" {
 		t.Errorf("labels: %s", d)
 	}
-	if !strings.Contains(r.out, "Step 4/4 : LABEL b=2") {
-		t.Errorf("output:\n%s", r.out)
+	if !strings.Contains(r.out, "Step 3/3 : LABEL a=1 b=2\n") {
+		t.Errorf("output (want the labels in one step):\n%s", r.out)
+	}
+	long := strings.Repeat("x", 100)
+	r = mustBuild(t, s, dir, "FROM scratch\nCOPY conf.txt /\n", Options{Labels: map[string]string{"spec": long}})
+	if r.img.Config.Config.Labels["spec"] != long || !strings.Contains(r.out, "LABEL spec="+strings.Repeat("x", 40)+"…\n") {
+		t.Errorf("a long label: stored %d bytes; output (want it shortened):\n%s", len(r.img.Config.Config.Labels["spec"]), r.out)
 	}
 }
 
