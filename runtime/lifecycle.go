@@ -48,6 +48,11 @@ func (r *Runtime) Start(ctx context.Context, ref string) error {
 // report.
 func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
 	sp, err := r.takeShim(c.Dir)
+	if !r.opts.NoSpareShim {
+		// After the first-start report (deferred): the next spare's
+		// start stays off this start's critical path.
+		defer func() { go r.refillSpare() }()
+	}
 	if err != nil {
 		return err
 	}

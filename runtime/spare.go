@@ -72,15 +72,14 @@ func (s *spareShim) discard() {
 }
 
 // takeShim returns a shim assigned to dir: the spare if there is one, else
-// a new one; the next spare is started in the background.
+// a new one. The caller starts the next spare (refillSpare) once the start
+// is done: a new shim loading beside the starting container would compete
+// with it for the CPUs.
 func (r *Runtime) takeShim(dir string) (*spareShim, error) {
 	r.spareMu.Lock()
 	sp := r.spare
 	r.spare = nil
 	r.spareMu.Unlock()
-	if !r.opts.NoSpareShim {
-		defer func() { go r.refillSpare() }()
-	}
 	if sp != nil {
 		if _, err := fmt.Fprintln(sp.assign, dir); err == nil {
 			sp.assign.Close()
