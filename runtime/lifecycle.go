@@ -231,7 +231,7 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 	// the next New sweeps away.
 	os.Remove(filepath.Join(c.Dir, shim.ConfigFile))
 	r.configs.Delete(id)
-	if err := r.removeDir(c.Dir); err != nil {
+	if err := os.RemoveAll(c.Dir); err != nil {
 		return fmt.Errorf("remove container %s: %w", c.Name, err)
 	}
 	r.mu.Lock()

@@ -87,10 +87,9 @@ type Runtime struct {
 	metrics *metrics
 	watch   *watcher
 
-	removing sync.WaitGroup // background removals of removed containers' directories (removeDir)
-	spareMu  sync.Mutex
-	spare    *spareShim // a shim started ahead of need (see spare.go)
-	closed   bool
+	spareMu sync.Mutex
+	spare   *spareShim // a shim started ahead of need (see spare.go)
+	closed  bool
 }
 
 // New opens (or creates) the state root and adopts its containers: running
@@ -116,7 +115,7 @@ func New(root string, opts Options) (*Runtime, error) {
 	var restart []string
 	boot := shim.BootID()
 	for _, e := range ents {
-		if e.IsDir() && (strings.HasPrefix(e.Name(), onceDirPrefix) || strings.HasPrefix(e.Name(), removedDirPrefix)) {
+		if e.IsDir() && strings.HasPrefix(e.Name(), onceDirPrefix) {
 			if unmountUnder(filepath.Join(root, e.Name())) == nil {
 				os.RemoveAll(filepath.Join(root, e.Name()))
 			}
@@ -156,7 +155,6 @@ func New(root string, opts Options) (*Runtime, error) {
 // running under their shims, for the next Runtime to adopt.
 func (r *Runtime) Close() error {
 	r.dropSpare()
-	r.removing.Wait()
 	r.watch.close()
 	r.events.close()
 	return nil
