@@ -43,10 +43,32 @@ func EtcFiles(dir, hostname, network string) ([]Mount, error) {
 	var mounts []Mount
 	for _, f := range files {
 		p := filepath.Join(dir, f.name)
-		if err := atomicfile.WriteFile(p, f.data, 0o644); err != nil {
+		if err := writeNew(p, f.data); err != nil {
 			return nil, fmt.Errorf("sandbox: %w", err)
 		}
 		mounts = append(mounts, Mount{Type: "bind", Source: p, Target: "/etc/" + f.name})
 	}
+	// One folder sync makes the three creations durable (a create is on
+	// every container's start path: one fsync here, not three).
+	if err := atomicfile.SyncDir(dir); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
 	return mounts, nil
+}
+
+// writeNew creates a file that must not exist yet and syncs its content:
+// the files are written once, into a folder of a container being created,
+// so there is no old content to replace atomically.
+func writeNew(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
