@@ -228,7 +228,11 @@ func TestWatchedFolderOnTheRealEngine(t *testing.T) {
 	if w2, _ := container(e, "worker"); w2.ID != worker.ID {
 		t.Fatal("worker recreated without a reason")
 	}
-	if !strings.Contains(out.String(), `recreate container/web: spec.env[PORT]: "8080" -> "9090"`) {
+	// The line is printed once the new container runs: it may trail the
+	// engine's state by a moment.
+	if !testutil.WaitFor(2*time.Second, func() bool {
+		return strings.Contains(out.String(), `recreate container/web: spec.env[PORT]: "8080" -> "9090"`)
+	}) {
 		t.Fatalf("no reason printed:\n%s", out)
 	}
 
