@@ -266,7 +266,7 @@ func TestWatchedFolderOnTheRealEngine(t *testing.T) {
 		vs, _ := e.Volumes(ctx, nil)
 		return len(cs) == 0 && len(vs) == 1 && vs[0].Name == "data"
 	})
-	if !strings.Contains(out.String(), "keep volume/data: reclaimPolicy Retain") {
+	if !testutil.WaitFor(2*time.Second, func() bool { return strings.Contains(out.String(), "keep volume/data: reclaimPolicy Retain") }) {
 		t.Fatalf("Retain not reported:\n%s", out)
 	}
 }
