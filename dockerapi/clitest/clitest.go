@@ -102,6 +102,13 @@ func (c *cli) run(stdin string, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
+// Docker runs one docker command against o's endpoint with stdin and
+// returns stdout, stderr and the exit code: for tests outside the suites.
+func Docker(t *testing.T, o Options, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	return newCLI(t, o).run(stdin, args...)
+}
+
 // must runs docker and fails the test on a non-zero exit.
 func (c *cli) must(args ...string) string {
 	c.t.Helper()

@@ -4,12 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/reconciler/reconciler/dockerapi"
+	"github.com/reconciler/reconciler/dockerapi/server"
 	"github.com/reconciler/reconciler/engine/local"
 	"github.com/reconciler/reconciler/internal/reexec"
 	"github.com/reconciler/reconciler/internal/testutil"
@@ -114,4 +117,29 @@ func build(t *testing.T, b *Backend, tag, extra string) string {
 		t.Fatalf("build returned ID %q", id)
 	}
 	return id
+}
+
+// serveBusybox serves a new backend holding busybox:local (busybox with
+// its applets, CMD sh) over the API on a unix socket until the test ends,
+// and returns the socket's -H address.
+func serveBusybox(t *testing.T) string {
+	t.Helper()
+	b := newBackend(t)
+	build(t, b, "busybox:local", "RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCMD [\"sh\"]\n")
+	srv, err := server.New(server.Config{Backend: b, Root: b.e.Root()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "d.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return "unix://" + sock
 }

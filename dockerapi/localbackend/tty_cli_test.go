@@ -2,16 +2,13 @@ package localbackend
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/reconciler/reconciler/dockerapi/clitest"
-	"github.com/reconciler/reconciler/dockerapi/server"
 )
 
 // TestDockerCLITTY drives `docker run -it` and `docker exec -it` under a
@@ -29,24 +26,7 @@ func TestDockerCLITTY(t *testing.T) {
 	if err != nil {
 		t.Skip("needs script(1) (util-linux) for a pseudo-terminal")
 	}
-	b := newBackend(t)
-	build(t, b, "busybox:local", "RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCMD [\"sh\"]\n")
-	srv, err := server.New(server.Config{Backend: b, Root: b.e.Root()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(t.TempDir(), "d.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	host := "unix://" + sock
+	host := serveBusybox(t)
 	// underPTY runs the docker CLI on script's terminal, sized 40x100,
 	// typing input into it.
 	underPTY := func(input, args string) (string, int) {

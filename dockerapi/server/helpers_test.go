@@ -1,12 +1,10 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"log/slog"
 	"net"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,23 +74,7 @@ func needDocker(t *testing.T) {
 // stdout, stderr and the exit code.
 func docker(t *testing.T, host string, env []string, stdin string, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, dockerCLI, append([]string{"-H", host}, args...)...)
-	cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin", "DOCKER_CONFIG=" + t.TempDir()}, env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if stdin != "" {
-		cmd.Stdin = strings.NewReader(stdin)
-	}
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("docker %v: %v", args, err)
-	}
-	return out.String(), errb.String(), code
+	return clitest.Docker(t, clitest.Options{Host: host, Env: env, CLI: dockerCLI}, stdin, args...)
 }
 
 // mustDocker is docker that fails the test on a non-zero exit.
