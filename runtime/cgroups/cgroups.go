@@ -200,6 +200,41 @@ func (g *Group) Kill() error {
 	return nil
 }
 
+// Rename gives the group, processes and all, the name id under the same
+// parent. Moving a process into a group takes a lock whose writers wait
+// for an RCU grace period (milliseconds when the system was idle); a
+// group made and joined ahead of need, then renamed, keeps that wait off
+// a container's start. Only v1 hierarchies can rename (v2 refuses with
+// EPERM); an existing empty group of that name is replaced.
+func (g *Group) Rename(id string) error {
+	if _, err := Open("", id); err != nil {
+		return err
+	}
+	if g.v2 {
+		return fmt.Errorf("cgroups: rename %s: %w", g.ID, unix.EPERM)
+	}
+	dirs := map[string]string{}
+	for c, d := range g.Dirs {
+		to := filepath.Join(filepath.Dir(d), id)
+		err := os.Rename(d, to)
+		if errors.Is(err, unix.EEXIST) || errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EBUSY) {
+			if err = unix.Rmdir(to); err == nil {
+				err = os.Rename(d, to)
+			}
+		}
+		if err != nil {
+			// Back to one name everywhere, so Remove finds it all.
+			for c, to := range dirs {
+				os.Rename(to, g.Dirs[c])
+			}
+			return fmt.Errorf("cgroups: rename %s to %s: %w", d, id, err)
+		}
+		dirs[c] = to
+	}
+	g.ID, g.Dirs = id, dirs
+	return nil
+}
+
 // Remove kills what is left in the group and deletes its directories. It is
 // idempotent: a group already gone is not an error.
 func (g *Group) Remove() error {

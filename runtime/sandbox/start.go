@@ -27,6 +27,35 @@ var argv0 = map[string]string{
 // error naming what failed (a mount, the user, the program...), in which
 // case nothing is left running and the cgroup is removed.
 func Start(cfg Config) (*Process, error) {
+	spec, err := newSpec(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	flags := uintptr(namespaces)
+	if cfg.Network != NetworkHost {
+		flags |= unix.CLONE_NEWNET
+	}
+	attr := &syscall.SysProcAttr{Cloneflags: flags, Setsid: true}
+	h, err := spawn(nsinit.RoleInit, attr, stdio{cfg.Stdin, cfg.Stdout, cfg.Stderr}, nil, cfg.Tty)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
+	}
+	// The cgroup is made while the init's runtime boots, and the init is
+	// in it before it learns what to run.
+	var g *cgroups.Group
+	join := func(pid int) (err error) {
+		g, err = createGroup(&cfg, pid)
+		return err
+	}
+	return finishInit(&cfg, h, spec, join, &g)
+}
+
+// namespaces are the ones every container gets; the network namespace
+// depends on Config.Network.
+const namespaces = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC
+
+// newSpec checks cfg and turns it into what the init is sent.
+func newSpec(cfg *Config) (*nsinit.Spec, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -50,34 +79,45 @@ func Start(cfg Config) (*Process, error) {
 	if err := setConsole(spec, cfg.Tty, cfg.ConsoleSize); err != nil {
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
 	}
-	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
-	if cfg.Network != NetworkHost {
-		flags |= unix.CLONE_NEWNET
+	return spec, nil
+}
+
+// createGroup makes the container's cgroup and moves pid into it,
+// refusing when a group of that ID still holds processes.
+func createGroup(cfg *Config, pid int) (*cgroups.Group, error) {
+	if err := checkNotRunning(cfg); err != nil {
+		return nil, err
 	}
-	attr := &syscall.SysProcAttr{Cloneflags: flags, Setsid: true}
-	// The cgroup is made while the init's runtime boots, and the init is
-	// in it before it learns what to run.
-	var g *cgroups.Group
-	join := func(pid int) (err error) {
-		if old, err := cgroups.Open(cfg.CgroupParent, cfg.ID); err == nil {
-			if pids, _ := old.Pids(); len(pids) > 0 {
-				return fmt.Errorf("already running: its cgroup holds processes %v", pids)
-			}
-		}
-		if g, err = cgroups.Create(cfg.CgroupParent, cfg.ID, cfg.Resources); err != nil {
-			return err
-		}
-		return g.Add(pid)
-	}
-	stdio := stdio{cfg.Stdin, cfg.Stdout, cfg.Stderr}
-	cmd, console, err := launch(nsinit.RoleInit, spec, attr, stdio, join, nil)
+	g, err := cgroups.Create(cfg.CgroupParent, cfg.ID, cfg.Resources)
 	if err != nil {
-		if g != nil { // not when it was another container's
-			g.Remove()
+		return nil, err
+	}
+	if err := g.Add(pid); err != nil {
+		return g, err
+	}
+	return g, nil
+}
+
+func checkNotRunning(cfg *Config) error {
+	if old, err := cgroups.Open(cfg.CgroupParent, cfg.ID); err == nil {
+		if pids, _ := old.Pids(); len(pids) > 0 {
+			return fmt.Errorf("already running: its cgroup holds processes %v", pids)
+		}
+	}
+	return nil
+}
+
+// finishInit sends the init its spec once join has put it in its cgroup
+// (*g, removed again on failure unless it was another container's).
+func finishInit(cfg *Config, h *helper, spec *nsinit.Spec, join func(pid int) error, g **cgroups.Group) (*Process, error) {
+	cmd, console, err := h.finish(spec, join)
+	if err != nil {
+		if *g != nil {
+			(*g).Remove()
 		}
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
 	}
-	return &Process{cmd: cmd, group: g, console: console}, nil
+	return &Process{cmd: cmd, group: *g, console: console}, nil
 }
 
 // stdio are a helper's standard streams (see Config).
@@ -125,89 +165,131 @@ func (cfg *Config) validate() error {
 	return nil
 }
 
-// launch starts role from the sealed copy of this binary with a config
-// pipe (fd 3), a status pipe (fd 4), nsFD (fd 5, may be nil) and, when the
-// spec asks for a terminal, the console socket (fd 6, nsinit.ConsoleFD).
-// join is called with the child's pid before the spec is sent, so the
-// child runs the user's program only once it is in its cgroup. The status
-// pipe is close-on-exec in the child: EOF means the user's program was
-// exec'd, anything written is the error. With a terminal, the streams are
-// ignored and its master is returned.
-func launch(role string, spec *nsinit.Spec, attr *syscall.SysProcAttr, std stdio, join func(pid int) error, nsFD *os.File) (*exec.Cmd, *os.File, error) {
+// helper is an init or exec helper started from the sealed copy of this
+// binary and waiting for its spec: a config pipe (its fd 3), a status pipe
+// (fd 4), an optional namespace descriptor (fd 5) and, when it may need a
+// terminal, a console socket (fd 6, nsinit.ConsoleFD). The status pipe is
+// close-on-exec in the helper: EOF means the user's program was exec'd,
+// anything written is the error.
+type helper struct {
+	cmd   *exec.Cmd
+	cfgW  *os.File // config pipe, our end
+	stR   *os.File // status pipe, our end
+	consR *os.File // console socket, our end; nil without one
+}
+
+// spawn starts a helper for role. With a console socket the streams are
+// still the helper's until a spec asking for a terminal replaces them.
+func spawn(role string, attr *syscall.SysProcAttr, std stdio, nsFD *os.File, console bool) (*helper, error) {
 	exe, err := selfExe()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	cfgR, cfgW, err := os.Pipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	stR, stW, err := os.Pipe()
-	if err != nil {
-		cfgR.Close()
-		cfgW.Close()
-		return nil, nil, err
-	}
-	defer stR.Close()
-	extra := []*os.File{cfgR, stW, nsFD}
-	var consR *os.File
-	if spec.Tty {
-		std = stdio{}
-		var consW *os.File
-		if consR, consW, err = consoleSocket(); err != nil {
-			cfgR.Close()
-			cfgW.Close()
-			stW.Close()
-			return nil, nil, err
+	h := &helper{}
+	var cfgR, stW, consW *os.File
+	closeAll := func() {
+		for _, f := range []*os.File{cfgR, h.cfgW, h.stR, stW, h.consR, consW} {
+			if f != nil {
+				f.Close()
+			}
 		}
-		defer consR.Close()
-		defer consW.Close()
+	}
+	if cfgR, h.cfgW, err = os.Pipe(); err != nil {
+		return nil, err
+	}
+	if h.stR, stW, err = os.Pipe(); err != nil {
+		closeAll()
+		return nil, err
+	}
+	extra := []*os.File{cfgR, stW, nsFD}
+	if console {
+		if h.consR, consW, err = consoleSocket(); err != nil {
+			closeAll()
+			return nil, err
+		}
 		extra = append(extra, consW)
 	}
-	cmd := &exec.Cmd{
+	h.cmd = &exec.Cmd{
 		Path: exe, Args: []string{argv0[role]}, Env: []string{nsinit.RoleEnv + "=" + role},
 		Stdin: std.in, Stdout: std.out, Stderr: std.err,
 		ExtraFiles:  extra,
 		SysProcAttr: attr,
 	}
-	err = cmd.Start()
-	cfgR.Close()
-	stW.Close()
-	if err != nil {
-		cfgW.Close()
-		return nil, nil, fmt.Errorf("start %s: %w", role, err)
+	err = h.cmd.Start()
+	for _, f := range []*os.File{cfgR, stW, consW} {
+		if f != nil {
+			f.Close()
+		}
 	}
+	cfgR, stW, consW = nil, nil, nil
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("start %s: %w", role, err)
+	}
+	return h, nil
+}
+
+// kill ends a helper that will not be used.
+func (h *helper) kill() {
+	h.cmd.Process.Kill()
+	h.close()
+	h.cmd.Wait()
+}
+
+func (h *helper) close() {
+	for _, f := range []*os.File{h.cfgW, h.stR, h.consR} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// finish calls join with the helper's pid before sending spec, so the
+// helper runs the user's program only once it is in its cgroup, and
+// returns once the program runs. With a terminal, the streams are ignored
+// and its master is returned.
+func (h *helper) finish(spec *nsinit.Spec, join func(pid int) error) (*exec.Cmd, *os.File, error) {
 	fail := func(err error) (*exec.Cmd, *os.File, error) {
-		cmd.Process.Kill()
-		cmd.Wait()
+		h.kill()
 		return nil, nil, err
 	}
+	if spec.Tty && h.consR == nil {
+		return fail(errors.New("a terminal was asked for, but the helper was started without a console socket"))
+	}
 	if join != nil {
-		if err := join(cmd.Process.Pid); err != nil {
-			cfgW.Close()
+		if err := join(h.cmd.Process.Pid); err != nil {
 			return fail(err)
 		}
 	}
-	_, err = cfgW.Write(spec.Marshal())
-	cfgW.Close()
-	msg, rerr := io.ReadAll(stR)
+	_, err := h.cfgW.Write(spec.Marshal())
+	h.cfgW.Close()
+	msg, rerr := io.ReadAll(h.stR)
 	if len(msg) > 0 {
 		return fail((*StartError)(nsinit.UnmarshalFailure(msg)))
 	}
 	if err != nil {
-		return fail(fmt.Errorf("send config to %s: %w", role, err))
+		return fail(fmt.Errorf("send config: %w", err))
 	}
 	if rerr != nil {
-		return fail(fmt.Errorf("read status of %s: %w", role, rerr))
+		return fail(fmt.Errorf("read status: %w", rerr))
 	}
-	if consR == nil {
-		return cmd, nil, nil
+	var console *os.File
+	if spec.Tty {
+		if console, err = receiveConsole(h.consR); err != nil {
+			return fail(err)
+		}
 	}
-	console, err := receiveConsole(consR)
+	h.close()
+	return h.cmd, console, nil
+}
+
+// launch starts role with spec: spawn, then finish.
+func launch(role string, spec *nsinit.Spec, attr *syscall.SysProcAttr, std stdio, join func(pid int) error, nsFD *os.File) (*exec.Cmd, *os.File, error) {
+	h, err := spawn(role, attr, std, nsFD, spec.Tty)
 	if err != nil {
-		return fail(err)
+		return nil, nil, err
 	}
-	return cmd, console, nil
+	return h.finish(spec, join)
 }
 
 // Cleanup removes what Start left behind on the host: it kills anything

@@ -34,8 +34,11 @@ const (
 	// a Failure.
 	ConfigFD = 3
 	StatusFD = 4
-	// MountNSFD is, for RoleExec, the container's mount namespace.
+	// MountNSFD is, for RoleExec, the container's mount namespace;
+	// NetNSFD, the same slot for RoleInit, the host's network namespace
+	// (see Spec.JoinHostNet). Either is closed before the program runs.
 	MountNSFD = 5
+	NetNSFD   = 5
 	// DefaultPath is Docker's PATH when the image and the user set none.
 	DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	// NetworkHost keeps the host's network namespace (no loopback setup).
@@ -67,6 +70,10 @@ func run(role string) (err error) {
 		}
 	}()
 	syscall.CloseOnExec(StatusFD)
+	// What the parent may pass beyond the config and status pipes never
+	// reaches the program.
+	syscall.CloseOnExec(NetNSFD)
+	syscall.CloseOnExec(ConsoleFD)
 	b, err := readFD(ConfigFD)
 	syscall.Close(ConfigFD)
 	if err != nil {
@@ -79,6 +86,9 @@ func run(role string) (err error) {
 	syscall.Umask(0)
 	switch role {
 	case RoleInit:
+		if err := adjustPrestarted(s); err != nil {
+			return err
+		}
 		if err := setupRootfs(s); err != nil {
 			return err
 		}
@@ -217,6 +227,32 @@ func lookPath(prog string, env []string) (string, error) {
 	}
 	return "", &Failure{Program: true, NotFound: true,
 		Msg: "exec: " + strconv.Quote(prog) + ": executable file not found in $PATH (" + path + ") of the image"}
+}
+
+// adjustPrestarted fits an init started before its container was known
+// (package sandbox's Prestart) to the spec: /dev/null for a stdin pipe it
+// does not need, the host's network for the new namespace it was given.
+// The network comes first: /sys, mounted next, shows the namespace of
+// whoever mounts it.
+func adjustPrestarted(s *Spec) error {
+	if s.NullStdin {
+		fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return wrap("open /dev/null for stdin", err)
+		}
+		err = unix.Dup3(fd, 0, 0)
+		unix.Close(fd)
+		if err != nil {
+			return wrap("make /dev/null stdin", err)
+		}
+	}
+	if s.JoinHostNet {
+		if err := unix.Setns(NetNSFD, unix.CLONE_NEWNET); err != nil {
+			return wrap("join the host's network namespace", err)
+		}
+		syscall.Close(NetNSFD)
+	}
+	return nil
 }
 
 // loopbackUp brings up lo in the container's fresh network namespace.

@@ -28,6 +28,12 @@ type Spec struct {
 	// (0: unset) from its start.
 	Tty        bool
 	Rows, Cols uint16
+	// NullStdin replaces the helper's stdin with /dev/null (an init
+	// started ahead of need got a pipe it turned out not to need).
+	NullStdin bool
+	// JoinHostNet makes an init that was started in a new network
+	// namespace join the one open at NetNSFD instead (NetworkHost).
+	JoinHostNet bool
 }
 
 // The wire format is a list of (tag, length-prefixed string) records, so
@@ -51,6 +57,8 @@ const (
 	tTty
 	tRows
 	tCols
+	tNullStdin
+	tJoinHostNet
 )
 
 type encoder []byte
@@ -101,6 +109,12 @@ func (s *Spec) Marshal() []byte {
 		e.put(tTty, "1")
 		e.put(tRows, strconv.Itoa(int(s.Rows)))
 		e.put(tCols, strconv.Itoa(int(s.Cols)))
+	}
+	if s.NullStdin {
+		e.put(tNullStdin, "1")
+	}
+	if s.JoinHostNet {
+		e.put(tJoinHostNet, "1")
 	}
 	return e
 }
@@ -174,6 +188,10 @@ func Unmarshal(b []byte) (*Spec, error) {
 			s.Network = v
 		case tTty:
 			s.Tty = v == "1"
+		case tNullStdin:
+			s.NullStdin = v == "1"
+		case tJoinHostNet:
+			s.JoinHostNet = v == "1"
 		case tRows, tCols:
 			n, err := strconv.ParseUint(v, 10, 16)
 			if err != nil {

@@ -1,0 +1,177 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/runtime/cgroups"
+	"github.com/reconciler/reconciler/runtime/sandbox/internal/nsinit"
+)
+
+// Most of a start does not depend on the container: cloning the
+// namespaces, loading the init's runtime, and (on cgroup v1 hosts) moving
+// it into a cgroup, which waits for an RCU grace period when the system
+// was idle. Prestart does all that ahead of need; Pending.Start then only
+// renames the cgroup, sends the spec and waits for the mounts and the
+// exec: about half of Start's time, and none of its slow outliers.
+//
+//	p, _ := sandbox.Prestart(sandbox.PrestartConfig{Stdout: w, Stderr: w})
+//	// ... later, once the container is known:
+//	proc, err := p.Start(cfg) // or p.Discard() if it is never needed
+
+// PrestartConfig is what must be fixed before the container is known.
+type PrestartConfig struct {
+	// CgroupParent is the parent of the cgroup the init waits in; the
+	// Config given to Start must name the same.
+	CgroupParent string
+	// Stdin, Stdout and Stderr become the container's streams (nil:
+	// /dev/null); see Pending.Start.
+	Stdin, Stdout, Stderr *os.File
+}
+
+// Pending is a container init started by Prestart, waiting for its
+// container. Use it once: Start or Discard.
+type Pending struct {
+	h     *helper
+	pc    PrestartConfig
+	group *cgroups.Group // the spare group it waits in; nil on cgroup v2
+}
+
+// spareGroupPrefix names the cgroups of pending inits: spare-PID.
+const spareGroupPrefix = "spare-"
+
+// Prestart starts a container init in new mount, pid, uts, ipc and network
+// namespaces, in a cgroup of its own (v1 hosts), waiting for Start.
+func Prestart(pc PrestartConfig) (*Pending, error) {
+	// This thread's: the main thread (/proc/self) may have been left in
+	// a container's namespaces by an exec's locked goroutine.
+	hostNet, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: prestart: %w", err)
+	}
+	defer hostNet.Close()
+	attr := &syscall.SysProcAttr{Cloneflags: namespaces | unix.CLONE_NEWNET, Setsid: true}
+	h, err := spawn(nsinit.RoleInit, attr, pc.streams(), hostNet, true)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: prestart: %w", err)
+	}
+	p := &Pending{h: h, pc: pc}
+	if cgroups.IsV2() { // no rename on v2: Start moves it as usual
+		return p, nil
+	}
+	removeStaleSpareGroups(pc.CgroupParent)
+	pid := h.cmd.Process.Pid
+	g, err := cgroups.Create(pc.CgroupParent, spareGroupPrefix+strconv.Itoa(pid), cgroups.Resources{})
+	if err == nil {
+		if err = g.Add(pid); err != nil {
+			g.Remove()
+		}
+	}
+	if err != nil {
+		h.kill()
+		return nil, fmt.Errorf("sandbox: prestart: %w", err)
+	}
+	p.group = g
+	return p, nil
+}
+
+// Start gives the pending init its container and returns as Start does.
+// cfg's streams must be those given to Prestart, except that a nil Stdin
+// still means /dev/null. cfg.Network may be either mode (the init joins
+// the host's network namespace for NetworkHost). When the cgroup cannot
+// take cfg's limits with the init already in it, the init is replaced by
+// a fresh Start.
+func (p *Pending) Start(cfg Config) (*Process, error) {
+	spec, err := newSpec(&cfg)
+	if err != nil {
+		p.Discard()
+		return nil, err
+	}
+	if cfg.CgroupParent != p.pc.CgroupParent {
+		p.Discard()
+		return Start(cfg)
+	}
+	spec.NullStdin = cfg.Stdin == nil
+	spec.JoinHostNet = cfg.Network == NetworkHost
+	var g *cgroups.Group
+	var retryFresh bool
+	join := func(pid int) (err error) {
+		if p.group == nil {
+			g, err = createGroup(&cfg, pid)
+			return err
+		}
+		if err := checkNotRunning(&cfg); err != nil {
+			p.group.Remove()
+			return err
+		}
+		if err := p.group.Rename(cfg.ID); err != nil {
+			p.group.Remove()
+			return err
+		}
+		g = p.group
+		if err := g.Set(cfg.Resources); err != nil {
+			retryFresh = true
+			return err
+		}
+		return nil
+	}
+	proc, err := finishInit(&cfg, p.h, spec, join, &g)
+	if retryFresh {
+		return Start(cfg)
+	}
+	return proc, err
+}
+
+// Discard ends a pending init that will not be used.
+func (p *Pending) Discard() {
+	p.h.kill()
+	if p.group != nil {
+		p.group.Remove()
+	}
+}
+
+// removeStaleSpareGroups removes the groups of pending inits that died
+// with their owner (a shim killed while it waited): those whose init is
+// gone. A group is removed only when empty.
+func removeStaleSpareGroups(parent string) {
+	probe, err := cgroups.Open(parent, spareGroupPrefix+"0")
+	if err != nil {
+		return
+	}
+	for _, d := range probe.Dirs {
+		entries, _ := os.ReadDir(filepath.Dir(d))
+		for _, e := range entries {
+			pid, ok := strings.CutPrefix(e.Name(), spareGroupPrefix)
+			if !ok || !e.IsDir() {
+				continue
+			}
+			if n, err := strconv.Atoi(pid); err == nil && unix.Kill(n, 0) == nil {
+				continue
+			}
+			// Fails (EBUSY) when not empty: then it is left alone.
+			unix.Rmdir(filepath.Join(filepath.Dir(d), e.Name()))
+		}
+	}
+}
+
+// streams are the init's stdio; a nil *os.File must not become a
+// non-nil io.Reader or io.Writer, which os/exec would try to use.
+func (pc PrestartConfig) streams() stdio {
+	var s stdio
+	if pc.Stdin != nil {
+		s.in = pc.Stdin
+	}
+	if pc.Stdout != nil {
+		s.out = pc.Stdout
+	}
+	if pc.Stderr != nil {
+		s.err = pc.Stderr
+	}
+	return s
+}
