@@ -36,7 +36,7 @@ func Start(cfg Config) (*Process, error) {
 		flags |= unix.CLONE_NEWNET
 	}
 	attr := &syscall.SysProcAttr{Cloneflags: flags, Setsid: true}
-	h, err := spawn(nsinit.RoleInit, attr, stdio{cfg.Stdin, cfg.Stdout, cfg.Stderr}, nil, cfg.Tty)
+	h, err := spawn(nsinit.RoleInit, attr, helperStreams(stdio{cfg.Stdin, cfg.Stdout, cfg.Stderr}, cfg.Tty), nil, cfg.Tty)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
 	}
@@ -283,9 +283,18 @@ func (h *helper) finish(spec *nsinit.Spec, join func(pid int) error) (*exec.Cmd,
 	return h.cmd, console, nil
 }
 
+// helperStreams are std, or none with a terminal: os/exec would copy a
+// reader's input into a pipe nobody reads once the terminal replaced it.
+func helperStreams(std stdio, tty bool) stdio {
+	if tty {
+		return stdio{}
+	}
+	return std
+}
+
 // launch starts role with spec: spawn, then finish.
 func launch(role string, spec *nsinit.Spec, attr *syscall.SysProcAttr, std stdio, join func(pid int) error, nsFD *os.File) (*exec.Cmd, *os.File, error) {
-	h, err := spawn(role, attr, std, nsFD, spec.Tty)
+	h, err := spawn(role, attr, helperStreams(std, spec.Tty), nsFD, spec.Tty)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -16,6 +16,10 @@ import (
 // terminal, the shim keeps the master, logs what it reads and types
 // attached stdin into it. Called with s.mu held.
 func (s *shim) startConsoleRun() (*shimRun, error) {
+	if s.pipes != nil { // a prestarted init's: the terminal replaces them
+		s.pipes.close()
+		s.pipes = nil
+	}
 	proc, err := s.launch.start(s.dir, s.cfg, nil, nil, nil)
 	if err != nil {
 		return nil, err

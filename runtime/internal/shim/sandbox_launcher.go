@@ -43,12 +43,17 @@ func sandboxConfig(dir string, c *Config) sandbox.Config {
 }
 
 func (sandboxLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.File) (process, error) {
+	return startSandbox(sandbox.Start, dir, c, stdin, stdout, stderr)
+}
+
+// startSandbox calls start with c's sandbox config and the given streams.
+func startSandbox(start func(sandbox.Config) (*sandbox.Process, error), dir string, c *Config, stdin, stdout, stderr *os.File) (process, error) {
 	cfg := sandboxConfig(dir, c)
 	cfg.Stdout, cfg.Stderr = stdout, stderr
 	if stdin != nil {
 		cfg.Stdin = stdin
 	}
-	p, err := sandbox.Start(cfg)
+	p, err := start(cfg)
 	if err != nil {
 		return nil, err
 	}

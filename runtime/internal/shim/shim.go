@@ -60,9 +60,11 @@ func shimMain() {
 	// Own session already (Setsid); ignore what a terminal or a dying
 	// parent could send.
 	signal.Ignore(unix.SIGHUP, unix.SIGPIPE, unix.SIGINT)
+	pre, preErr := prestart()
 	line, err := bufio.NewReader(assign).ReadString('\n')
 	assign.Close()
 	if err != nil {
+		pre.discard()
 		os.Exit(0) // never assigned: the runtime closed or went away
 	}
 	dir := strings.TrimSuffix(line, "\n")
@@ -71,7 +73,10 @@ func shimMain() {
 		unix.Dup3(int(f.Fd()), 2, 0)
 		f.Close()
 	}
-	if err := runShim(dir, ready); err != nil {
+	if preErr != nil {
+		fmt.Fprintf(os.Stderr, "%s shim: no prestarted init, starting the usual way: %v\n", time.Now().Format(time.RFC3339Nano), preErr)
+	}
+	if err := runShim(dir, ready, pre); err != nil {
 		fmt.Fprintf(os.Stderr, "%s shim: %v\n", time.Now().Format(time.RFC3339Nano), err)
 		os.Exit(1)
 	}
@@ -85,7 +90,10 @@ type shim struct {
 	log    *logs.Writer
 	ready  *os.File
 
-	mu      sync.Mutex // guards st, run, manual
+	// pipes are the first run's streams when it uses a prestarted init.
+	pipes *runPipes
+
+	mu      sync.Mutex // guards st, run, manual, pipes
 	st      State
 	run     *shimRun // the current run, nil between runs
 	manual  bool     // a user stopped or killed it: no more restarts
@@ -129,10 +137,18 @@ type ReadyMsg struct {
 	Error string `json:"error,omitempty"`
 }
 
-func runShim(dir string, ready *os.File) error {
+// runShim runs the container of dir, on pre (may be nil) if it fits.
+func runShim(dir string, ready *os.File, pre *prestarted) error {
 	cfg, err := ReadConfig(dir)
 	if err != nil {
+		pre.discard()
 		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
+	}
+	// Unless it becomes the first run's, the prestarted init goes.
+	defer func() { pre.discard() }()
+	if cfg.Launcher != "" {
+		pre.discard()
+		pre = nil
 	}
 	st, err := ReadState(dir)
 	if err != nil {
@@ -147,6 +163,10 @@ func runShim(dir string, ready *os.File) error {
 	}
 	if s.launch, err = launcherFor(cfg); err != nil {
 		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
+	}
+	if pre != nil {
+		s.launch, s.pipes = &prestartedLauncher{pending: pre.init}, pre.pipes
+		pre = nil
 	}
 	if s.log, err = logs.OpenWriter(filepath.Join(dir, LogFile), cfg.Spec.LogMaxSize, cfg.Spec.LogMaxFiles); err != nil {
 		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
@@ -169,6 +189,9 @@ func runShim(dir string, ready *os.File) error {
 	s.st.BootID = BootID()
 	go s.watchDir()
 	s.supervise()
+	if l, ok := s.launch.(*prestartedLauncher); ok {
+		l.discard() // the first run failed before it used the init
+	}
 	if err := s.launch.cleanup(dir, cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "%s shim: cleanup: %v\n", time.Now().Format(time.RFC3339Nano), err)
 	}
@@ -332,45 +355,30 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 // stdin, each output copied into the log as its own stream. Called with
 // s.mu held.
 func (s *shim) startPipedRun() (*shimRun, error) {
-	outR, outW, err := os.Pipe()
+	p, err := s.takePipes()
 	if err != nil {
 		return nil, err
 	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return nil, err
-	}
-	var inR, inW *os.File
-	if s.cfg.Spec.OpenStdin {
-		if inR, inW, err = os.Pipe(); err != nil {
-			outR.Close()
-			outW.Close()
-			errR.Close()
-			errW.Close()
-			return nil, err
+	proc, err := s.launch.start(s.dir, s.cfg, p.inR, p.outW, p.errW)
+	// The container has its ends (or failed): only ours stay open.
+	for _, f := range []*os.File{p.inR, p.outW, p.errW} {
+		if f != nil {
+			f.Close()
 		}
 	}
-	proc, err := s.launch.start(s.dir, s.cfg, inR, outW, errW)
-	outW.Close()
-	errW.Close()
-	if inR != nil {
-		inR.Close()
-	}
 	if err != nil {
-		outR.Close()
-		errR.Close()
-		if inW != nil {
-			inW.Close()
+		for _, f := range []*os.File{p.inW, p.outR, p.errR} {
+			if f != nil {
+				f.Close()
+			}
 		}
 		return nil, err
 	}
-	r := &shimRun{proc: proc, done: make(chan struct{}), copies: make(chan struct{}, 2), ncopies: 2, stdin: inW}
+	r := &shimRun{proc: proc, done: make(chan struct{}), copies: make(chan struct{}, 2), ncopies: 2, stdin: p.inW}
 	for _, p := range []struct {
 		stream string
 		f      *os.File
-	}{{logs.Stdout, outR}, {logs.Stderr, errR}} {
+	}{{logs.Stdout, p.outR}, {logs.Stderr, p.errR}} {
 		go func() {
 			s.log.Copy(p.stream, p.f)
 			p.f.Close()
@@ -378,6 +386,20 @@ func (s *shim) startPipedRun() (*shimRun, error) {
 		}()
 	}
 	return r, nil
+}
+
+// takePipes returns the prestarted init's pipes for the first run (the
+// init has them already), new ones for any other. Called with s.mu held.
+func (s *shim) takePipes() (*runPipes, error) {
+	p := s.pipes
+	s.pipes = nil
+	if p == nil {
+		return newRunPipes(s.cfg.Spec.OpenStdin)
+	}
+	if !s.cfg.Spec.OpenStdin {
+		p.dropStdin() // the init gets /dev/null instead
+	}
+	return p, nil
 }
 
 func (s *shim) startFailed(first bool, err error) error {
