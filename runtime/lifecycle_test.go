@@ -337,6 +337,7 @@ func TestValidation(t *testing.T) {
 		{Name: "x", Args: []string{"true"}, Mounts: []Mount{{Type: MountBind, Source: "rel", Target: "/a"}}},
 		{Name: "x", Args: []string{"true"}, StopSignal: "SIGNOPE"},
 		{ID: "short", Args: []string{"true"}},
+		{Name: "x", Args: []string{"true"}, Resources: Resources{MemoryBytes: 4 << 20}},
 	} {
 		if _, err := r.Create(context.Background(), s); !errors.Is(err, ErrInvalid) {
 			t.Errorf("Create(%+v) = %v, want ErrInvalid", s, err)

@@ -165,6 +165,9 @@ func (r *Runtime) Root() string { return r.root }
 
 func (r *Runtime) dir(id string) string { return filepath.Join(r.root, id) }
 
+// minMemory is the smallest memory limit Docker accepts.
+const minMemory = 6 << 20
+
 // etcDir holds the container's /etc/hostname, /etc/hosts, /etc/resolv.conf.
 const etcDir = "etc"
 
@@ -272,18 +275,28 @@ func (r *Runtime) create(spec Spec) error {
 	} else {
 		f.Close()
 	}
-	// config.json last: a directory without it is a crashed create.
+	// config.json last: a directory without it is a crashed create. Its
+	// content is written and synced while the /etc files are.
 	cfg := shim.Config{Spec: spec, Created: time.Now().UTC(), Launcher: r.launcher}
+	etcErr := make(chan error, 1)
 	if r.launcher == "" {
-		etc, err := sandbox.EtcFiles(filepath.Join(dir, etcDir), spec.Hostname, spec.Network)
-		if err != nil {
-			return fmt.Errorf("create container: %w", err)
-		}
-		for _, m := range etc {
+		etc := filepath.Join(dir, etcDir)
+		for _, m := range sandbox.EtcMounts(etc) {
 			cfg.EtcMounts = append(cfg.EtcMounts, Mount{Type: m.Type, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 		}
+		go func() { etcErr <- sandbox.EtcFiles(etc, spec.Hostname, spec.Network) }()
+	} else {
+		etcErr <- nil
 	}
-	if err := shim.WriteJSON(filepath.Join(dir, shim.ConfigFile), cfg); err != nil {
+	f, err := shim.CreateJSON(filepath.Join(dir, shim.ConfigFile), cfg)
+	if eerr := <-etcErr; err == nil && eerr != nil {
+		f.Abort()
+		err = eerr
+	}
+	if err == nil {
+		err = f.Commit()
+	}
+	if err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}
 	return nil
@@ -323,6 +336,11 @@ func (r *Runtime) validate(spec *Spec) error {
 	}
 	if spec.StopGrace == 0 {
 		spec.StopGrace = 10 * time.Second
+	}
+	// Docker's floor; the container's init is charged to the group before
+	// the program runs, and a lower limit could not even hold it.
+	if m := spec.Resources.MemoryBytes; m != 0 && m < minMemory {
+		return bad("container %s: Minimum memory limit allowed is 6MB", spec.Name)
 	}
 	switch spec.Network {
 	case "":

@@ -273,7 +273,12 @@ func rmdir(d string) error {
 // OfPid returns the groups process pid belongs to, read from
 // /proc/PID/cgroup, so another process (an exec) can join them.
 func OfPid(pid int) (*Group, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	return ofProcFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+}
+
+// ofProcFile reads the groups listed in a /proc/.../cgroup file.
+func ofProcFile(path string) (*Group, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("cgroups: %w", err)
 	}

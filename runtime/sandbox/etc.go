@@ -20,12 +20,14 @@ ff02::2	ip6-allrouters
 
 // EtcFiles writes the container's /etc/hostname, /etc/hosts and
 // /etc/resolv.conf into dir (a caller-owned directory, e.g. next to the
-// container's layer) and returns the bind mounts that put them in place,
-// as Docker does: kept out of the container layer, so a commit never
-// captures them, yet writable from inside. With network host the host's
-// /etc/hosts is used; /etc/resolv.conf is always the host's (empty if it
-// has none).
-func EtcFiles(dir, hostname, network string) ([]Mount, error) {
+// container's layer); EtcMounts are the bind mounts that put them in
+// place, as Docker does: kept out of the container layer, so a commit
+// never captures them, yet writable from inside. With network host the
+// host's /etc/hosts is used; /etc/resolv.conf is always the host's (empty
+// if it has none). The files are synced concurrently, so their fsyncs
+// share journal commits, then the folder once: a create is on every
+// container's start path.
+func EtcFiles(dir, hostname, network string) error {
 	hosts := []byte(dockerHosts)
 	if network == NetworkHost {
 		if b, err := os.ReadFile("/etc/hosts"); err == nil {
@@ -34,26 +36,36 @@ func EtcFiles(dir, hostname, network string) ([]Mount, error) {
 	}
 	resolv, err := os.ReadFile("/etc/resolv.conf")
 	if err != nil && !os.IsNotExist(err) {
-		return nil, fmt.Errorf("sandbox: read the host's /etc/resolv.conf: %w", err)
+		return fmt.Errorf("sandbox: read the host's /etc/resolv.conf: %w", err)
 	}
-	files := []struct {
-		name string
-		data []byte
-	}{{"hostname", []byte(hostname + "\n")}, {"hosts", hosts}, {"resolv.conf", resolv}}
-	var mounts []Mount
-	for _, f := range files {
-		p := filepath.Join(dir, f.name)
-		if err := writeNew(p, f.data); err != nil {
-			return nil, fmt.Errorf("sandbox: %w", err)
+	data := map[string][]byte{"hostname": []byte(hostname + "\n"), "hosts": hosts, "resolv.conf": resolv}
+	errs := make(chan error, len(etcNames))
+	for _, name := range etcNames {
+		go func() { errs <- writeNew(filepath.Join(dir, name), data[name]) }()
+	}
+	for range etcNames {
+		if e := <-errs; e != nil && err == nil {
+			err = e
 		}
-		mounts = append(mounts, Mount{Type: "bind", Source: p, Target: "/etc/" + f.name})
 	}
-	// One folder sync makes the three creations durable (a create is on
-	// every container's start path: one fsync here, not three).
-	if err := atomicfile.SyncDir(dir); err != nil {
-		return nil, fmt.Errorf("sandbox: %w", err)
+	if err == nil {
+		err = atomicfile.SyncDir(dir)
 	}
-	return mounts, nil
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	return nil
+}
+
+var etcNames = []string{"hostname", "hosts", "resolv.conf"}
+
+// EtcMounts are the bind mounts of the files EtcFiles writes into dir.
+func EtcMounts(dir string) []Mount {
+	var mounts []Mount
+	for _, name := range etcNames {
+		mounts = append(mounts, Mount{Type: "bind", Source: filepath.Join(dir, name), Target: "/etc/" + name})
+	}
+	return mounts
 }
 
 // writeNew creates a file that must not exist yet and syncs its content:

@@ -305,10 +305,10 @@ func TestDeviceNodesUnusable(t *testing.T) {
 
 func TestEtcFiles(t *testing.T) {
 	dir := t.TempDir()
-	mounts, err := EtcFiles(dir, "web1", NetworkNone)
-	if err != nil {
+	if err := EtcFiles(dir, "web1", NetworkNone); err != nil {
 		t.Fatal(err)
 	}
+	mounts := EtcMounts(dir)
 	out := sh(t, `cat /etc/hostname; grep -c localhost /etc/hosts; echo "1.2.3.4 x" >> /etc/hosts && echo hosts-writable`, func(c *Config) {
 		c.Hostname = "web1"
 		c.Mounts = mounts
@@ -365,11 +365,11 @@ func TestInitLayerKeepsContainerLayerClean(t *testing.T) {
 	os.WriteFile(filepath.Join(scratch, "busybox"), bb, 0o755)
 	cfg.LowerDirs = []string{scratch}
 	cfg.Hostname = "clean"
-	etc, err := EtcFiles(t.TempDir(), "clean", NetworkNone)
-	if err != nil {
+	etc := t.TempDir()
+	if err := EtcFiles(etc, "clean", NetworkNone); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Mounts = etc
+	cfg.Mounts = EtcMounts(etc)
 	cfg.Env = []string{"PATH=/"}
 	if st := runContainer(t, cfg); st.Code != 0 {
 		t.Fatalf("exit %+v: %s", st, out)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -43,7 +44,8 @@ type Pending struct {
 	group *cgroups.Group // the spare group it waits in; nil on cgroup v2
 }
 
-// spareGroupPrefix names the cgroups of pending inits: spare-PID.
+// spareGroupPrefix names the cgroups of pending inits: spare-PID-N, with
+// the PID of the process that made them.
 const spareGroupPrefix = "spare-"
 
 // Prestart starts a container init in new mount, pid, uts, ipc and network
@@ -57,36 +59,31 @@ func Prestart(pc PrestartConfig) (*Pending, error) {
 	}
 	defer hostNet.Close()
 	attr := &syscall.SysProcAttr{Cloneflags: namespaces | unix.CLONE_NEWNET, Setsid: true}
-	h, err := spawn(nsinit.RoleInit, attr, pc.streams(), hostNet, true)
-	if err != nil {
-		return nil, fmt.Errorf("sandbox: prestart: %w", err)
-	}
-	p := &Pending{h: h, pc: pc}
-	if cgroups.IsV2() { // no rename on v2: Start moves it as usual
-		return p, nil
-	}
-	removeStaleSpareGroups(pc.CgroupParent)
-	pid := h.cmd.Process.Pid
-	g, err := cgroups.Create(pc.CgroupParent, spareGroupPrefix+strconv.Itoa(pid), cgroups.Resources{})
-	if err == nil {
-		if err = g.Add(pid); err != nil {
-			g.Remove()
+	var g *cgroups.Group
+	if !cgroups.IsV2() { // no rename on v2: Start moves it as usual
+		removeStaleSpareGroups(pc.CgroupParent)
+		name := fmt.Sprintf("%s%d-%d", spareGroupPrefix, os.Getpid(), spareSeq.Add(1))
+		if g, err = cgroups.Create(pc.CgroupParent, name, cgroups.Resources{}); err != nil {
+			return nil, fmt.Errorf("sandbox: prestart: %w", err)
 		}
 	}
+	h, err := spawn(nsinit.RoleInit, attr, pc.streams(), hostNet, true, g)
 	if err != nil {
-		h.kill()
+		if g != nil {
+			g.Remove()
+		}
 		return nil, fmt.Errorf("sandbox: prestart: %w", err)
 	}
-	p.group = g
-	return p, nil
+	return &Pending{h: h, pc: pc, group: g}, nil
 }
+
+// spareSeq numbers this process's spare groups.
+var spareSeq atomic.Int64
 
 // Start gives the pending init its container and returns as Start does.
 // cfg's streams must be those given to Prestart, except that a nil Stdin
 // still means /dev/null. cfg.Network may be either mode (the init joins
-// the host's network namespace for NetworkHost). When the cgroup cannot
-// take cfg's limits with the init already in it, the init is replaced by
-// a fresh Start.
+// the host's network namespace for NetworkHost).
 func (p *Pending) Start(cfg Config) (*Process, error) {
 	spec, err := newSpec(&cfg)
 	if err != nil {
@@ -100,7 +97,6 @@ func (p *Pending) Start(cfg Config) (*Process, error) {
 	spec.NullStdin = cfg.Stdin == nil
 	spec.JoinHostNet = cfg.Network == NetworkHost
 	var g *cgroups.Group
-	var retryFresh bool
 	join := func(pid int) (err error) {
 		if p.group == nil {
 			g, err = createGroup(&cfg, pid)
@@ -115,17 +111,9 @@ func (p *Pending) Start(cfg Config) (*Process, error) {
 			return err
 		}
 		g = p.group
-		if err := g.Set(cfg.Resources); err != nil {
-			retryFresh = true
-			return err
-		}
-		return nil
+		return setLimits(&cfg, g)(pid)
 	}
-	proc, err := finishInit(&cfg, p.h, spec, join, &g)
-	if retryFresh {
-		return Start(cfg)
-	}
-	return proc, err
+	return finishInit(&cfg, p.h, spec, join, &g)
 }
 
 // Discard ends a pending init that will not be used.
@@ -137,7 +125,7 @@ func (p *Pending) Discard() {
 }
 
 // removeStaleSpareGroups removes the groups of pending inits that died
-// with their owner (a shim killed while it waited): those whose init is
+// with their owner (a shim killed while it waited): those whose owner is
 // gone. A group is removed only when empty.
 func removeStaleSpareGroups(parent string) {
 	probe, err := cgroups.Open(parent, spareGroupPrefix+"0")
@@ -147,10 +135,11 @@ func removeStaleSpareGroups(parent string) {
 	for _, d := range probe.Dirs {
 		entries, _ := os.ReadDir(filepath.Dir(d))
 		for _, e := range entries {
-			pid, ok := strings.CutPrefix(e.Name(), spareGroupPrefix)
+			rest, ok := strings.CutPrefix(e.Name(), spareGroupPrefix)
 			if !ok || !e.IsDir() {
 				continue
 			}
+			pid, _, _ := strings.Cut(rest, "-")
 			if n, err := strconv.Atoi(pid); err == nil && unix.Kill(n, 0) == nil {
 				continue
 			}

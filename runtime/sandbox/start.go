@@ -36,18 +36,31 @@ func Start(cfg Config) (*Process, error) {
 		flags |= unix.CLONE_NEWNET
 	}
 	attr := &syscall.SysProcAttr{Cloneflags: flags, Setsid: true}
-	h, err := spawn(nsinit.RoleInit, attr, helperStreams(stdio{cfg.Stdin, cfg.Stdout, cfg.Stderr}, cfg.Tty), nil, cfg.Tty)
+	// The init is born in its cgroup; the limits apply before it learns
+	// what to run (not earlier: its own runtime's threads count as pids).
+	if err := checkNotRunning(&cfg); err != nil {
+		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
+	}
+	g, err := cgroups.Create(cfg.CgroupParent, cfg.ID, cgroups.Resources{})
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
 	}
-	// The cgroup is made while the init's runtime boots, and the init is
-	// in it before it learns what to run.
-	var g *cgroups.Group
-	join := func(pid int) (err error) {
-		g, err = createGroup(&cfg, pid)
-		return err
+	h, err := spawn(nsinit.RoleInit, attr, helperStreams(stdio{cfg.Stdin, cfg.Stdout, cfg.Stderr}, cfg.Tty), nil, cfg.Tty, g)
+	if err != nil {
+		g.Remove()
+		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
 	}
-	return finishInit(&cfg, h, spec, join, &g)
+	return finishInit(&cfg, h, spec, setLimits(&cfg, g), &g)
+}
+
+// setLimits is the join step of an init already in its group g.
+func setLimits(cfg *Config, g *cgroups.Group) func(int) error {
+	return func(int) error {
+		if cfg.Resources == (cgroups.Resources{}) {
+			return nil
+		}
+		return g.Set(cfg.Resources)
+	}
 }
 
 // namespaces are the ones every container gets; the network namespace
@@ -82,20 +95,20 @@ func newSpec(cfg *Config) (*nsinit.Spec, error) {
 	return spec, nil
 }
 
-// createGroup makes the container's cgroup and moves pid into it,
-// refusing when a group of that ID still holds processes.
+// createGroup makes the container's cgroup, moves pid into it and sets
+// the limits, refusing when a group of that ID still holds processes.
 func createGroup(cfg *Config, pid int) (*cgroups.Group, error) {
 	if err := checkNotRunning(cfg); err != nil {
 		return nil, err
 	}
-	g, err := cgroups.Create(cfg.CgroupParent, cfg.ID, cfg.Resources)
+	g, err := cgroups.Create(cfg.CgroupParent, cfg.ID, cgroups.Resources{})
 	if err != nil {
 		return nil, err
 	}
 	if err := g.Add(pid); err != nil {
 		return g, err
 	}
-	return g, nil
+	return g, setLimits(cfg, g)(pid)
 }
 
 func checkNotRunning(cfg *Config) error {
@@ -180,7 +193,8 @@ type helper struct {
 
 // spawn starts a helper for role. With a console socket the streams are
 // still the helper's until a spec asking for a terminal replaces them.
-func spawn(role string, attr *syscall.SysProcAttr, std stdio, nsFD *os.File, console bool) (*helper, error) {
+// A non-nil g is the cgroup the helper is born in (cgroups.Group.Start).
+func spawn(role string, attr *syscall.SysProcAttr, std stdio, nsFD *os.File, console bool, g *cgroups.Group) (*helper, error) {
 	exe, err := selfExe()
 	if err != nil {
 		return nil, err
@@ -215,7 +229,11 @@ func spawn(role string, attr *syscall.SysProcAttr, std stdio, nsFD *os.File, con
 		ExtraFiles:  extra,
 		SysProcAttr: attr,
 	}
-	err = h.cmd.Start()
+	if g != nil {
+		err = g.Start(h.cmd)
+	} else {
+		err = h.cmd.Start()
+	}
 	for _, f := range []*os.File{cfgR, stW, consW} {
 		if f != nil {
 			f.Close()
@@ -294,7 +312,7 @@ func helperStreams(std stdio, tty bool) stdio {
 
 // launch starts role with spec: spawn, then finish.
 func launch(role string, spec *nsinit.Spec, attr *syscall.SysProcAttr, std stdio, join func(pid int) error, nsFD *os.File) (*exec.Cmd, *os.File, error) {
-	h, err := spawn(role, attr, helperStreams(std, spec.Tty), nsFD, spec.Tty)
+	h, err := spawn(role, attr, helperStreams(std, spec.Tty), nsFD, spec.Tty, nil)
 	if err != nil {
 		return nil, nil, err
 	}

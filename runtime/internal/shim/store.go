@@ -41,11 +41,34 @@ type Config struct {
 // WriteJSON writes v to path atomically (package atomicfile), so a reader
 // (or a crash) sees the old or the new content, never a mix.
 func WriteJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
+	f, err := CreateJSON(path, v)
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(path, append(b, '\n'), 0o600)
+	defer f.Abort()
+	return f.Commit()
+}
+
+// CreateJSON writes v to the pending replacement of path and syncs it;
+// Commit puts it in place. A caller syncing other files meanwhile shares
+// the file system's journal commits with this one.
+func CreateJSON(path string, v any) (*atomicfile.File, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	f, err := atomicfile.Create(path, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err = f.Write(append(b, '\n')); err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		f.Abort()
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return f, nil
 }
 
 func readJSON(path string, v any) error {
