@@ -37,7 +37,6 @@ import (
 	"time"
 
 	"github.com/reconciler/reconciler/runtime/internal/shim"
-	"github.com/reconciler/reconciler/runtime/sandbox"
 )
 
 // Errors, testable with errors.Is; returned wrapped with detail.
@@ -168,9 +167,6 @@ func (r *Runtime) dir(id string) string { return filepath.Join(r.root, id) }
 // minMemory is the smallest memory limit Docker accepts.
 const minMemory = 6 << 20
 
-// etcDir holds the container's /etc/hostname, /etc/hosts, /etc/resolv.conf.
-const etcDir = "etc"
-
 var idRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func validID(id string) bool { return idRE.MatchString(id) }
@@ -263,7 +259,7 @@ func (r *Runtime) create(spec Spec) error {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}
-	for _, sub := range []string{shim.UpperDir, shim.WorkDir, shim.RootfsDir, filepath.Dir(shim.LogFile), etcDir} {
+	for _, sub := range []string{shim.UpperDir, shim.WorkDir, shim.RootfsDir, filepath.Dir(shim.LogFile)} {
 		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
 			return fmt.Errorf("create container: %w", err)
 		}
@@ -275,28 +271,9 @@ func (r *Runtime) create(spec Spec) error {
 	} else {
 		f.Close()
 	}
-	// config.json last: a directory without it is a crashed create. Its
-	// content is written and synced while the /etc files are.
-	cfg := shim.Config{Spec: spec, Created: time.Now().UTC(), Launcher: r.launcher}
-	etcErr := make(chan error, 1)
-	if r.launcher == "" {
-		etc := filepath.Join(dir, etcDir)
-		for _, m := range sandbox.EtcMounts(etc) {
-			cfg.EtcMounts = append(cfg.EtcMounts, Mount{Type: m.Type, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
-		}
-		go func() { etcErr <- sandbox.EtcFiles(etc, spec.Hostname, spec.Network) }()
-	} else {
-		etcErr <- nil
-	}
-	f, err := shim.CreateJSON(filepath.Join(dir, shim.ConfigFile), cfg)
-	if eerr := <-etcErr; err == nil && eerr != nil {
-		f.Abort()
-		err = eerr
-	}
-	if err == nil {
-		err = f.Commit()
-	}
-	if err != nil {
+	// config.json last: a directory without it is a crashed create.
+	cfg := shim.Config{Spec: spec, Created: time.Now().UTC(), Launcher: r.launcher, EtcFiles: r.launcher == ""}
+	if err := shim.WriteJSON(filepath.Join(dir, shim.ConfigFile), cfg); err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}
 	return nil

@@ -36,8 +36,12 @@ type Config struct {
 	// RootfsDir is an existing, caller-owned empty directory where the
 	// overlay is mounted inside the container's mount namespace.
 	RootfsDir string
-	// Mounts are applied in order on top of the root file system.
+	// Mounts are applied in order on top of the root file system, after
+	// Files.
 	Mounts []Mount
+	// Files are small files made for this run on a tmpfs of the
+	// container's own and bind-mounted at their Target (see EtcFiles).
+	Files []File
 
 	Args []string // program and arguments; Args[0] is looked up in PATH inside
 	Env  []string // KEY=VALUE; PATH, HOSTNAME and HOME get Docker's defaults
@@ -77,6 +81,12 @@ type Mount struct {
 	Target   string // absolute path inside the container
 	ReadOnly bool
 	Size     int64 // tmpfs size in bytes; 0 = kernel default (half of RAM)
+}
+
+// File is a file the container gets at Target with content Data.
+type File struct {
+	Target string
+	Data   string
 }
 
 // ExecConfig describes a process to run inside a running container. Like

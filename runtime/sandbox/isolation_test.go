@@ -304,21 +304,39 @@ func TestDeviceNodesUnusable(t *testing.T) {
 }
 
 func TestEtcFiles(t *testing.T) {
-	dir := t.TempDir()
-	if err := EtcFiles(dir, "web1", NetworkNone); err != nil {
+	files, err := EtcFiles("web1", NetworkNone)
+	if err != nil {
 		t.Fatal(err)
 	}
-	mounts := EtcMounts(dir)
-	out := sh(t, `cat /etc/hostname; grep -c localhost /etc/hosts; echo "1.2.3.4 x" >> /etc/hosts && echo hosts-writable`, func(c *Config) {
+	var upper string
+	out := sh(t, `cat /etc/hostname; grep -c localhost /etc/hosts; echo "1.2.3.4 x" >> /etc/hosts && echo hosts-writable; grep -c 1.2.3.4 /etc/hosts; touch /etc/hosts.new`, func(c *Config) {
 		c.Hostname = "web1"
-		c.Mounts = mounts
+		c.Files = files
+		upper = c.UpperDir
 	})
-	if out != "web1\n2\nhosts-writable\n" {
+	if out != "web1\n2\nhosts-writable\n1\n" {
 		t.Fatalf("got %q", out)
 	}
-	// The files live in dir, not in the container layer.
-	if b, _ := os.ReadFile(filepath.Join(dir, "hosts")); !strings.Contains(string(b), "1.2.3.4 x") {
-		t.Fatalf("write did not reach %s/hosts: %q", dir, b)
+	// The files are not in the container layer (a commit never takes
+	// them); the rest of /etc is.
+	entries, _ := os.ReadDir(filepath.Join(upper, "etc"))
+	if len(entries) != 1 || entries[0].Name() != "hosts.new" {
+		t.Fatalf("container layer's /etc holds %v", entries)
+	}
+}
+
+// TestMountOverEtcFileWins: a user's bind mount on /etc/hosts replaces
+// the runtime's, as in Docker.
+func TestMountOverEtcFileWins(t *testing.T) {
+	files, _ := EtcFiles("web1", NetworkNone)
+	src := filepath.Join(t.TempDir(), "hosts")
+	os.WriteFile(src, []byte("10.0.0.1 mine\n"), 0o644)
+	out := sh(t, `cat /etc/hosts`, func(c *Config) {
+		c.Files = files
+		c.Mounts = []Mount{{Type: "bind", Source: src, Target: "/etc/hosts"}}
+	})
+	if out != "10.0.0.1 mine\n" {
+		t.Fatalf("got %q", out)
 	}
 }
 
@@ -365,11 +383,11 @@ func TestInitLayerKeepsContainerLayerClean(t *testing.T) {
 	os.WriteFile(filepath.Join(scratch, "busybox"), bb, 0o755)
 	cfg.LowerDirs = []string{scratch}
 	cfg.Hostname = "clean"
-	etc := t.TempDir()
-	if err := EtcFiles(etc, "clean", NetworkNone); err != nil {
+	files, err := EtcFiles("clean", NetworkNone)
+	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Mounts = EtcMounts(etc)
+	cfg.Files = files
 	cfg.Env = []string{"PATH=/"}
 	if st := runContainer(t, cfg); st.Code != 0 {
 		t.Fatalf("exit %+v: %s", st, out)

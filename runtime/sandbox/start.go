@@ -83,9 +83,13 @@ func newSpec(cfg *Config) (*nsinit.Spec, error) {
 	for i, m := range cfg.Mounts {
 		mounts[i] = nsinit.Mount(m)
 	}
+	files := make([]nsinit.File, len(cfg.Files))
+	for i, f := range cfg.Files {
+		files[i] = nsinit.File(f)
+	}
 	spec := &nsinit.Spec{
 		LowerDirs: cfg.LowerDirs, UpperDir: cfg.UpperDir, WorkDir: cfg.WorkDir,
-		RootfsDir: cfg.RootfsDir, Mounts: mounts,
+		RootfsDir: cfg.RootfsDir, Mounts: mounts, Files: files,
 		Args: cfg.Args, Env: cfg.Env, Cwd: cfg.Cwd, User: cfg.User,
 		Hostname: hostname, Network: cfg.Network,
 	}
@@ -160,6 +164,11 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.Network != "" && cfg.Network != NetworkNone && cfg.Network != NetworkHost {
 		return fmt.Errorf("sandbox: container %s: network %q is not supported (use %q or %q)", cfg.ID, cfg.Network, NetworkNone, NetworkHost)
+	}
+	for i, f := range cfg.Files {
+		if !filepath.IsAbs(f.Target) {
+			return fmt.Errorf("sandbox: container %s: files[%d].target %q must be absolute", cfg.ID, i, f.Target)
+		}
 	}
 	for i, m := range cfg.Mounts {
 		if !filepath.IsAbs(m.Target) {

@@ -49,6 +49,13 @@ func (sandboxLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.Fi
 // startSandbox calls start with c's sandbox config and the given streams.
 func startSandbox(start func(sandbox.Config) (*sandbox.Process, error), dir string, c *Config, stdin, stdout, stderr *os.File) (process, error) {
 	cfg := sandboxConfig(dir, c)
+	if c.EtcFiles {
+		files, err := sandbox.EtcFiles(c.Spec.Hostname, c.Spec.Network)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Files = files
+	}
 	cfg.Stdout, cfg.Stderr = stdout, stderr
 	if stdin != nil {
 		cfg.Stdin = stdin

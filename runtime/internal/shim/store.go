@@ -32,43 +32,22 @@ type Config struct {
 	// Launcher selects how the shim starts the process: "" (the sandbox)
 	// or "host" (a plain host process; tests of the lifecycle use it).
 	Launcher string `json:",omitempty"`
-	// EtcMounts put the container's own /etc/hostname, /etc/hosts and
-	// /etc/resolv.conf (files in DIR/etc, out of the container layer) in
-	// place, before the Spec's mounts.
+	// EtcFiles gives the container its own /etc/hostname, /etc/hosts and
+	// /etc/resolv.conf, made by the sandbox at every start.
+	EtcFiles bool `json:",omitempty"`
+	// EtcMounts put such files, written into DIR/etc at create by
+	// earlier versions, in place before the Spec's mounts.
 	EtcMounts []Mount `json:",omitempty"`
 }
 
 // WriteJSON writes v to path atomically (package atomicfile), so a reader
 // (or a crash) sees the old or the new content, never a mix.
 func WriteJSON(path string, v any) error {
-	f, err := CreateJSON(path, v)
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	defer f.Abort()
-	return f.Commit()
-}
-
-// CreateJSON writes v to the pending replacement of path and syncs it;
-// Commit puts it in place. A caller syncing other files meanwhile shares
-// the file system's journal commits with this one.
-func CreateJSON(path string, v any) (*atomicfile.File, error) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	f, err := atomicfile.Create(path, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if _, err = f.Write(append(b, '\n')); err == nil {
-		err = f.Sync()
-	}
-	if err != nil {
-		f.Abort()
-		return nil, fmt.Errorf("write %s: %w", path, err)
-	}
-	return f, nil
+	return atomicfile.WriteFile(path, append(b, '\n'), 0o600)
 }
 
 func readJSON(path string, v any) error {

@@ -16,6 +16,8 @@ func TestSpecRoundTrip(t *testing.T) {
 		LowerDirs: []string{"/l/0", "/l/1,with:odd chars"}, UpperDir: "/u", WorkDir: "/w", RootfsDir: "/r",
 		Mounts: []Mount{{Type: "bind", Source: "/src", Target: "/dst", ReadOnly: true},
 			{Type: "tmpfs", Target: "/t", Size: 1 << 20}},
+		Files: []File{{Target: "/etc/hosts", Data: "127.0.0.1 localhost\n"}, {Target: "/etc/empty"}},
+		Tty:   true, Rows: 24, Cols: 80, NullStdin: true, JoinHostNet: true,
 		Args: []string{"sh", "-c", "echo \x00 ünïcode"}, Env: []string{"A=1", "B="},
 		Cwd: "/app", User: "app:staff", Hostname: "h", Network: "none",
 	}

@@ -19,8 +19,17 @@ func setupRootfs(s *Spec) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return wrap("make / private", err)
 	}
-	binds := make([]int, len(s.Mounts))
+	// The runtime's files come first, so a user's mount over one wins.
+	fileMounts, binds, err := captureFiles(s)
+	if err != nil {
+		return err
+	}
+	s.Mounts = append(fileMounts, s.Mounts...)
+	binds = append(binds, make([]int, len(s.Mounts)-len(binds))...)
 	for i, m := range s.Mounts {
+		if i < len(fileMounts) {
+			continue
+		}
 		binds[i] = -1
 		if m.Type != "bind" {
 			continue

@@ -21,6 +21,7 @@ type Spec struct {
 	LowerDirs                    []string // base first
 	UpperDir, WorkDir, RootfsDir string
 	Mounts                       []Mount
+	Files                        []File // attached before Mounts
 	Args, Env                    []string
 	Cwd, User, Hostname          string
 	Network                      string
@@ -59,6 +60,8 @@ const (
 	tCols
 	tNullStdin
 	tJoinHostNet
+	tFileTarget
+	tFileData
 )
 
 type encoder []byte
@@ -94,6 +97,10 @@ func (s *Spec) Marshal() []byte {
 		if m.Size > 0 {
 			e.put(tMountSize, strconv.FormatInt(m.Size, 10))
 		}
+	}
+	for _, f := range s.Files {
+		e.put(tFileTarget, f.Target) // starts a new file
+		e.put(tFileData, f.Data)
 	}
 	for _, a := range s.Args {
 		e.put(tArg, a)
@@ -174,6 +181,13 @@ func Unmarshal(b []byte) (*Spec, error) {
 				}
 				m.Size = n
 			}
+		case tFileTarget:
+			s.Files = append(s.Files, File{Target: v})
+		case tFileData:
+			if len(s.Files) == 0 {
+				return errCorrupt
+			}
+			s.Files[len(s.Files)-1].Data = v
 		case tArg:
 			s.Args = append(s.Args, v)
 		case tEnv:
