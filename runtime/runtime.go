@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/reconciler/reconciler/runtime/internal/shim"
+	"github.com/reconciler/reconciler/runtime/sandbox"
 )
 
 // Errors, testable with errors.Is; returned wrapped with detail.
@@ -107,6 +108,7 @@ func New(root string, opts Options) (*Runtime, error) {
 	r := &Runtime{root: root, opts: opts, names: map[string]string{}, locks: map[string]*sync.Mutex{}}
 	r.events = newBroker()
 	r.metrics = newMetrics(r)
+	sandbox.RemoveStaleSpareGroups("")
 	ents, err := os.ReadDir(root)
 	if err != nil {
 		return nil, fmt.Errorf("container state root: %w", err)

@@ -61,7 +61,6 @@ func Prestart(pc PrestartConfig) (*Pending, error) {
 	attr := &syscall.SysProcAttr{Cloneflags: namespaces | unix.CLONE_NEWNET, Setsid: true}
 	var g *cgroups.Group
 	if !cgroups.IsV2() { // no rename on v2: Start moves it as usual
-		removeStaleSpareGroups(pc.CgroupParent)
 		name := fmt.Sprintf("%s%d-%d", spareGroupPrefix, os.Getpid(), spareSeq.Add(1))
 		if g, err = cgroups.Create(pc.CgroupParent, name, cgroups.Resources{}); err != nil {
 			return nil, fmt.Errorf("sandbox: prestart: %w", err)
@@ -124,10 +123,11 @@ func (p *Pending) Discard() {
 	}
 }
 
-// removeStaleSpareGroups removes the groups of pending inits that died
+// RemoveStaleSpareGroups removes the cgroups of pending inits that died
 // with their owner (a shim killed while it waited): those whose owner is
-// gone. A group is removed only when empty.
-func removeStaleSpareGroups(parent string) {
+// gone. A group is removed only when empty. A runtime calls it when it
+// starts.
+func RemoveStaleSpareGroups(parent string) {
 	probe, err := cgroups.Open(parent, spareGroupPrefix+"0")
 	if err != nil {
 		return

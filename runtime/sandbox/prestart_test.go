@@ -164,3 +164,30 @@ func TestPrestartedInitRefusesARunningID(t *testing.T) {
 		t.Fatal("the running container lost its cgroup")
 	}
 }
+
+func TestRemoveStaleSpareGroups(t *testing.T) {
+	needRoot(t)
+	if cgroups.IsV2() {
+		t.Skip("spare groups are v1 only")
+	}
+	stale, err := cgroups.Create("", spareGroupPrefix+"999999999-1", cgroups.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := cgroups.Create("", spareGroupPrefix+itoa(os.Getpid())+"-999", cgroups.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Remove()
+	RemoveStaleSpareGroups("")
+	for _, d := range stale.Dirs {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("stale spare group %s kept", d)
+		}
+	}
+	for _, d := range live.Dirs {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("live owner's spare group %s removed", d)
+		}
+	}
+}
