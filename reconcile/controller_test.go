@@ -451,3 +451,44 @@ func TestLostConnectionIsUnknown(t *testing.T) {
 		t.Fatalf("a lost connection marked the volume Failed: %+v", c.Status())
 	}
 }
+
+// TestReadyWakesWaitingContainers: however an image or volume becomes
+// Ready (its own reconcile, or a resync finding it present), the
+// containers that use it are queued at once, not after their wait retry.
+func TestReadyWakesWaitingContainers(t *testing.T) {
+	dir := t.TempDir()
+	objs := manifest(t, dir, "app.yaml", appYAML)
+	c, _ := newController(t, fake.New(), Options{})
+	c.SetObjects(filepath.Join(dir, "app.yaml"), objs)
+	drain := func() map[string]bool {
+		got := map[string]bool{}
+		for c.queue.Len() > 0 {
+			k, _ := c.queue.Get(context.Background())
+			got[k.Kind+"/"+k.Name] = true
+			c.queue.Done(k)
+		}
+		return got
+	}
+	drain()
+	for _, o := range objs {
+		switch o.Key.Kind {
+		case spec.KindImage:
+			c.markReady(o.Key, o, func(*ObjectStatus) {})
+			if got := drain(); !got["Container/web"] || !got["Container/worker"] || len(got) != 2 {
+				t.Errorf("image ready queued %v, want its two containers", got)
+			}
+		case spec.KindVolume:
+			c.markReady(o.Key, o, func(*ObjectStatus) {})
+			if got := drain(); !got["Container/web"] || len(got) != 1 {
+				t.Errorf("volume %s ready queued %v, want container web", o.Key.Name, got)
+			}
+		}
+	}
+	// Ready again (a resync of a converged host) queues nothing.
+	for _, o := range objs {
+		c.markReady(o.Key, o, func(*ObjectStatus) {})
+	}
+	if got := drain(); len(got) != 0 {
+		t.Errorf("a second ready queued %v", got)
+	}
+}

@@ -107,15 +107,13 @@ func (c *Controller) imageUpToDate(key spec.Key, obj spec.Object, cur engine.Ima
 }
 
 // ready marks the image Ready and, when its ID is new to the containers
-// using it, queues them.
+// using it, queues them (markReady does on the way to Ready).
 func (r imageReconciler) ready(key spec.Key, obj spec.Object, img engine.Image) {
 	c := r.c
 	prev, _ := c.status.get(key)
 	c.markReady(key, obj, func(s *ObjectStatus) { s.ID, s.Created, s.Message = img.ID, img.Created, "present" })
-	if prev.Phase != Ready || prev.ID != img.ID {
-		for _, k := range c.desired.containersUsing(key.Host, obj.Image.Spec.Tag, "") {
-			c.queue.Add(k)
-		}
+	if prev.Phase == Ready && prev.ID != img.ID {
+		c.wakeUsers(key, obj)
 	}
 }
 

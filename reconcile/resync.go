@@ -11,7 +11,9 @@ import (
 )
 
 // markReady records that key matches obj, prints the transition, and
-// applies fn for kind-specific fields.
+// applies fn for kind-specific fields. An image or volume becoming Ready
+// wakes the containers waiting for it, whoever noticed (its reconcile or
+// a resync).
 func (c *Controller) markReady(key spec.Key, obj spec.Object, fn func(*ObjectStatus)) {
 	var was Phase
 	c.status.update(key, func(s *ObjectStatus) {
@@ -22,6 +24,21 @@ func (c *Controller) markReady(key spec.Key, obj spec.Object, fn func(*ObjectSta
 	})
 	if was != Ready {
 		c.printf("ready %s", name(key))
+		c.wakeUsers(key, obj)
+	}
+}
+
+// wakeUsers queues the desired containers that use an image or volume.
+func (c *Controller) wakeUsers(key spec.Key, obj spec.Object) {
+	var users []spec.Key
+	switch key.Kind {
+	case spec.KindImage:
+		users = c.desired.containersUsing(key.Host, obj.Image.Spec.Tag, "")
+	case spec.KindVolume:
+		users = c.desired.containersUsing(key.Host, "", key.Name)
+	}
+	for _, k := range users {
+		c.queue.Add(k)
 	}
 }
 

@@ -62,14 +62,7 @@ func (r volumeReconciler) Reconcile(ctx context.Context, key spec.Key) (Result, 
 }
 
 func (r volumeReconciler) ready(key spec.Key, obj spec.Object, v engine.Volume) {
-	c := r.c
-	prev, _ := c.status.get(key)
-	c.markReady(key, obj, func(s *ObjectStatus) { s.ID, s.Created, s.Message = v.Name, v.CreatedAt, "present" })
-	if prev.Phase != Ready {
-		for _, k := range c.desired.containersUsing(key.Host, "", key.Name) {
-			c.queue.Add(k)
-		}
-	}
+	r.c.markReady(key, obj, func(s *ObjectStatus) { s.ID, s.Created, s.Message = v.Name, v.CreatedAt, "present" })
 }
 
 func (r volumeReconciler) prune(ctx context.Context, eng engine.Engine, key spec.Key, actual []engine.Volume) (Result, error) {
