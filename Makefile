@@ -18,8 +18,10 @@ TEST_TIMEOUT ?= 25m
 
 all: build
 
+# reconciler-shim, the small helper every container's shim and init run
+# from, goes beside the binary (the runtime uses it when it is the same build).
 build: examples
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/reconciler
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(dir $(BIN)) ./cmd/reconciler ./cmd/reconciler-shim
 
 # The example app's static HTTP server, COPYed into its FROM scratch image.
 examples:

@@ -35,7 +35,8 @@ func TestMain(m *testing.M) {
 		}
 		cleanup = func() { os.RemoveAll(dir) }
 		reconcilerBin = filepath.Join(dir, "reconciler")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", reconcilerBin, "github.com/reconciler/reconciler/cmd/reconciler")
+		// With its helper beside it, as make builds them.
+		cmd := exec.Command("go", "build", "-trimpath", "-o", dir+"/", "github.com/reconciler/reconciler/cmd/reconciler", "github.com/reconciler/reconciler/cmd/reconciler-shim")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "build reconciler: %v\n%s", err, out)

@@ -58,13 +58,14 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
-// buildBinary builds ./cmd/reconciler of this module (the parent folder).
+// buildBinary builds ./cmd/reconciler of this module (the parent folder)
+// at out, and its helper ./cmd/reconciler-shim beside it, as make does.
 func buildBinary(out string) error {
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/reconciler")
+	cmd := exec.Command("go", "build", "-o", filepath.Dir(out)+"/", "./cmd/reconciler", "./cmd/reconciler-shim")
 	cmd.Dir = ".."
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/reconciler: %v\n%s", err, b)
+		return fmt.Errorf("go build ./cmd/reconciler ./cmd/reconciler-shim: %v\n%s", err, b)
 	}
 	return nil
 }

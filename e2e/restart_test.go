@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,6 +34,7 @@ func TestDaemonSIGKILLKeepsContainers(t *testing.T) {
 		before[name] = c.ok("inspect", "-f", "{{.State.Pid}} {{.RestartCount}}", name)
 	}
 	shims := len(shimsUnder(root))
+	checkShimsRunFromHelper(t, root)
 	beforeKill := lastTick(c.ok("logs", "ticker"))
 
 	d.kill9()
@@ -189,4 +193,29 @@ func ticksInOrder(logs string) string {
 		}
 	}
 	return ""
+}
+
+// checkShimsRunFromHelper: the shims under root run from the sealed copy
+// of reconciler-shim, the small helper built beside the binary.
+func checkShimsRunFromHelper(t *testing.T, root string) {
+	t.Helper()
+	helper, err := os.Stat(filepath.Join(filepath.Dir(reconcilerBin), "reconciler-shim"))
+	if err != nil {
+		t.Skipf("no helper beside %s: %v", reconcilerBin, err)
+	}
+	for _, pid := range shimsUnder(root) {
+		exe := fmt.Sprintf("/proc/%d/exe", pid)
+		link, _ := os.Readlink(exe)
+		st, err := os.Stat(exe)
+		if err != nil || !strings.HasPrefix(link, "/memfd:") || st.Size() != helper.Size() {
+			t.Errorf("shim %d runs from %q (%d bytes, %v), want the sealed copy of reconciler-shim (%d bytes)", pid, link, sizeOf(st), err, helper.Size())
+		}
+	}
+}
+
+func sizeOf(st os.FileInfo) int64 {
+	if st == nil {
+		return -1
+	}
+	return st.Size()
 }

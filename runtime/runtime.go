@@ -109,6 +109,7 @@ func New(root string, opts Options) (*Runtime, error) {
 	r.events = newBroker()
 	r.metrics = newMetrics(r)
 	sandbox.RemoveStaleSpareGroups("")
+	helperOnce.Do(useHelper)
 	ents, err := os.ReadDir(root)
 	if err != nil {
 		return nil, fmt.Errorf("container state root: %w", err)

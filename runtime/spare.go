@@ -7,7 +7,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/reconciler/reconciler/internal/reexec"
 	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"github.com/reconciler/reconciler/runtime/sandbox"
 )
@@ -27,6 +26,12 @@ type spareShim struct {
 // (never ours: a test's or daemon's stdout held by a shim would keep
 // `go test` waiting; it switches stderr to its container's shim.log).
 func newSpare() (*spareShim, error) {
+	// From the sealed copy of the helper binary (or of this one), like
+	// the container's init: nothing it runs can reach a binary on disk.
+	exe, err := sandbox.Executable()
+	if err != nil {
+		return nil, err
+	}
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
@@ -42,7 +47,7 @@ func newSpare() (*spareShim, error) {
 		readyW.Close()
 		return nil, err
 	}
-	cmd := reexec.Command(shim.Name)
+	cmd := &exec.Cmd{Path: exe, Args: []string{shim.Name}}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
 	cmd.ExtraFiles = []*os.File{readyW, assignR}
 	// The shim reuses our sealed copy of the binary for the container's

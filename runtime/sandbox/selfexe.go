@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,6 +23,8 @@ var (
 	selfOnce sync.Once
 	selfFile *os.File
 	selfErr  error
+	// helperPath, set by UseHelper, is copied instead of this binary.
+	helperPath atomic.Pointer[string]
 )
 
 // SealedBinaryEnv names the inherited descriptor of the sealed copy in a
@@ -47,9 +50,28 @@ func sealed() (*os.File, error) {
 				}
 			}
 		}
+		if p := helperPath.Load(); p != nil {
+			if selfFile, selfErr = sealedCopy(*p); selfErr == nil {
+				return
+			}
+		}
 		selfFile, selfErr = sealedCopy("/proc/self/exe")
 	})
 	return selfFile, selfErr
+}
+
+// UseHelper makes the sealed copy from path, a reconciler-shim binary of
+// this very build (see package runtime/shimhelper), instead of from this
+// binary: the helpers started from it load far less. Call it before
+// anything starts a container; should the copy fail, this binary is used.
+func UseHelper(path string) {
+	helperPath.Store(&path)
+}
+
+// Executable returns the path of the sealed copy (under /proc/self/fd), to
+// start another process of the helper binary from it, such as a shim.
+func Executable() (string, error) {
+	return selfExe()
 }
 
 // selfExe returns the path under /proc/self/fd of the sealed copy.
