@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"syscall"
 
+	"github.com/reconciler/reconciler/internal/osthread"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,24 +33,17 @@ func (g *Group) Start(cmd *exec.Cmd) error {
 	}
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread()
-		if unix.Gettid() == unix.Getpid() {
-			// The main thread could not end with this goroutine should
-			// the way back fail: move the child instead.
-			runtime.UnlockOSThread()
-			errc <- g.startAndAdd(cmd)
-			return
-		}
+		osthread.LockOffMain()
 		home, err := ofProcFile("/proc/thread-self/cgroup")
 		if err == nil {
-			err = g.moveThread()
+			err = g.MoveThread()
 		}
 		if err == nil {
 			err = cmd.Start()
 			// Back home before anyone may remove the group (its removal
 			// kills what is left in it); failing that the thread stays
 			// locked and ends with this goroutine, right after.
-			if home.moveThread() == nil {
+			if home.MoveThread() == nil {
 				runtime.UnlockOSThread()
 			}
 		}
@@ -58,22 +52,14 @@ func (g *Group) Start(cmd *exec.Cmd) error {
 	return <-errc
 }
 
-// startAndAdd is the slow way: start, then move the child (Add).
-func (g *Group) startAndAdd(cmd *exec.Cmd) error {
-	if err := cmd.Start(); err != nil {
-		return err
+// MoveThread moves the calling OS thread, which the caller has locked and
+// either moves back or lets end with its goroutine, into the group in
+// every v1 hierarchy, so that what it forks is born there (see Start).
+// v2 moves whole processes only: it returns an error there.
+func (g *Group) MoveThread() error {
+	if g.v2 {
+		return fmt.Errorf("cgroups: a thread cannot join %s alone on cgroup v2", g.Dirs[""])
 	}
-	if err := g.Add(cmd.Process.Pid); err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return err
-	}
-	return nil
-}
-
-// moveThread moves the calling thread (locked by the caller) into the
-// group in every v1 hierarchy.
-func (g *Group) moveThread() error {
 	for _, d := range g.Dirs {
 		if err := writeFile(filepath.Join(d, "tasks"), "0"); err != nil {
 			return err

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/reconciler/reconciler/internal/osthread"
 	"github.com/reconciler/reconciler/runtime/cgroups"
 	"github.com/reconciler/reconciler/runtime/sandbox/internal/nsinit"
 )
@@ -90,15 +90,21 @@ func execIn(pid int, p ExecConfig, hold func(helperPid int) error) (*Process, er
 	go func() {
 		// Never unlocked: the goroutine exits locked and the runtime
 		// destroys the thread with its changed namespaces.
-		runtime.LockOSThread()
+		osthread.LockOffMain()
 		for i, ns := range execNamespaces {
 			if err := unix.Setns(int(nsFiles[i].Fd()), ns.flag); err != nil {
 				done <- result{err: fmt.Errorf("join %s namespace: %w", ns.name, err)}
 				return
 			}
 		}
+		// This thread, thrown away after, joins the cgroup itself, so the
+		// helper is born there (no move waiting for an RCU grace period).
+		joinNow := join
+		if g.MoveThread() == nil {
+			joinNow = hold
+		}
 		cmd, console, err := launch(nsinit.RoleExec, spec, &syscall.SysProcAttr{Setsid: true},
-			stdio{p.Stdin, p.Stdout, p.Stderr}, join, mnt)
+			stdio{p.Stdin, p.Stdout, p.Stderr}, joinNow, mnt)
 		done <- result{cmd, console, err}
 	}()
 	r := <-done
