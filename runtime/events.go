@@ -197,7 +197,9 @@ func (w *watcher) close() {
 	case <-w.done:
 	default:
 		close(w.done)
-		w.fs.Close()
+		// In the background: closing an inotify instance waits for an
+		// SRCU grace period (about 10 ms), on a command's way out.
+		go w.fs.Close()
 	}
 }
 

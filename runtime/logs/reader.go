@@ -249,7 +249,9 @@ func (r *reader) watch() (stop func()) {
 	return func() {
 		tick.Stop()
 		if err == nil {
-			w.Close()
+			// Closing an inotify instance waits for an SRCU grace period
+			// (about 10 ms); nothing needs to wait for it.
+			go w.Close()
 		}
 	}
 }
