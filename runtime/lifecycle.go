@@ -211,7 +211,9 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 	if err != nil {
 		return err
 	}
-	waitShimGone(c.State)
+	// Not waiting for the shim to be gone: it has recorded the final
+	// state and only cleans up what Cleanup below cleans up too
+	// (idempotently), so its exit overlaps the removal.
 	r.watch.observe(id) // report its last transitions before "destroy"
 	// Waiters that find it gone report its final exit code, not an
 	// earlier one they happened to see (docker run --rm waits for removal).
