@@ -18,6 +18,7 @@ import (
 	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/reconcile"
 	"github.com/reconciler/reconciler/reconcile/source"
+	"github.com/reconciler/reconciler/runtime/sandbox"
 	"github.com/reconciler/reconciler/spec"
 )
 
@@ -320,6 +321,12 @@ func TestApplyConvergesOnTheRealEngine(t *testing.T) {
 // BenchmarkConvergeRealEngine measures a fresh apply of n idle containers
 // of one image on the real runtime (image built once, outside the timing).
 func BenchmarkConvergeRealEngine(b *testing.B) {
+	// Shims and inits from the built helper, as the built reconciler
+	// runs them, not from this (much larger) test binary.
+	sandbox.UseHelper(testutil.ShimHelper(b))
+	if err := sandbox.Prepare(); err != nil {
+		b.Fatal(err)
+	}
 	for _, n := range []int{10, 100} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			e, _ := openLocal(b)

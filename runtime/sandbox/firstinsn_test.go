@@ -21,9 +21,7 @@ func BenchmarkFirstInstruction(b *testing.B) {
 	if runtime.GOARCH != "amd64" {
 		b.Skip("the clock program is x86_64 machine code")
 	}
-	if err := Prepare(); err != nil {
-		b.Fatal(err)
-	}
+	prepareBench(b)
 	layer := b.TempDir()
 	if err := os.WriteFile(filepath.Join(layer, "clock"), sandboxtest.ClockProgram(), 0o755); err != nil {
 		b.Fatal(err)
