@@ -126,15 +126,7 @@ func TestV1LimitsMembershipAndRemoval(t *testing.T) {
 // tree on a v2 host, the controller-less /sys/fs/cgroup/unified on a
 // hybrid one, where only membership can be checked).
 func TestV2(t *testing.T) {
-	testutil.NeedRoot(t, "cgroup directories")
-	old := Root
-	defer func() { Root = old }()
-	if !IsV2() {
-		Root = filepath.Join(old, "unified")
-		if !IsV2() {
-			t.Skip("no cgroup2 mount")
-		}
-	}
+	useV2(t)
 	controllers, _ := os.ReadFile(filepath.Join(Root, "cgroup.controllers"))
 	hasPids := strings.Contains(string(controllers), "pids")
 	r := Resources{}
@@ -187,5 +179,20 @@ func TestIsV2(t *testing.T) {
 	}
 	if IsV2() != (st.Type == unix.CGROUP2_SUPER_MAGIC) {
 		t.Fatal("IsV2 disagrees with statfs")
+	}
+}
+
+// useV2 points Root at a cgroup2 mount for the test: the host's, or the
+// unified one of a hybrid host; it skips without one.
+func useV2(t *testing.T) {
+	t.Helper()
+	testutil.NeedRoot(t, "cgroup directories")
+	old := Root
+	t.Cleanup(func() { Root = old })
+	if !IsV2() {
+		Root = filepath.Join(old, "unified")
+		if !IsV2() {
+			t.Skip("no cgroup2 mount")
+		}
 	}
 }

@@ -57,15 +57,7 @@ func TestStartIsBornInTheGroupV1(t *testing.T) {
 }
 
 func TestStartIsBornInTheGroupV2(t *testing.T) {
-	testutil.NeedRoot(t, "cgroup directories")
-	old := Root
-	defer func() { Root = old }()
-	if !IsV2() {
-		Root = filepath.Join(old, "unified")
-		if !IsV2() {
-			t.Skip("no cgroup2 mount")
-		}
-	}
+	useV2(t)
 	id := testID()
 	g, err := Create("reconciler-test", id, Resources{})
 	if err != nil {
