@@ -32,8 +32,7 @@ func (g *Group) Start(cmd *exec.Cmd) error {
 		return cmd.Start()
 	}
 	errc := make(chan error, 1)
-	go func() {
-		osthread.LockOffMain()
+	osthread.Go(func() {
 		home, err := ofProcFile("/proc/thread-self/cgroup")
 		if err == nil {
 			err = g.MoveThread()
@@ -48,7 +47,7 @@ func (g *Group) Start(cmd *exec.Cmd) error {
 			}
 		}
 		errc <- err
-	}()
+	})
 	return <-errc
 }
 

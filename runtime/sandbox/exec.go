@@ -87,10 +87,9 @@ func execIn(pid int, p ExecConfig, hold func(helperPid int) error) (*Process, er
 		err     error
 	}
 	done := make(chan result, 1)
-	go func() {
-		// Never unlocked: the goroutine exits locked and the runtime
-		// destroys the thread with its changed namespaces.
-		osthread.LockOffMain()
+	// Never unlocked: the goroutine exits locked and the runtime destroys
+	// the thread with its changed namespaces.
+	osthread.Go(func() {
 		for i, ns := range execNamespaces {
 			if err := unix.Setns(int(nsFiles[i].Fd()), ns.flag); err != nil {
 				done <- result{err: fmt.Errorf("join %s namespace: %w", ns.name, err)}
@@ -106,7 +105,7 @@ func execIn(pid int, p ExecConfig, hold func(helperPid int) error) (*Process, er
 		cmd, console, err := launch(nsinit.RoleExec, spec, &syscall.SysProcAttr{Setsid: true},
 			stdio{p.Stdin, p.Stdout, p.Stderr}, joinNow, mnt)
 		done <- result{cmd, console, err}
-	}()
+	})
 	r := <-done
 	if r.err != nil {
 		return nil, fmt.Errorf("sandbox: exec %q in pid %d: %w", p.Args[0], pid, r.err)
