@@ -53,6 +53,23 @@ func CreateIn(tmpDir, path string, perm os.FileMode) (*File, error) {
 // Commit syncs the content, renames it over the target and syncs the
 // target's folder.
 func (f *File) Commit() error {
+	if err := f.put(); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(f.path))
+}
+
+// CommitVolatile is Commit without the folder's sync: the content is
+// synced before the rename, so the target never holds a mix, but after a
+// crash the rename may be undone and the previous content back. For state
+// that a crash makes stale anyway, rewritten often (a running container's
+// state, like Docker's and runc's), it spares a second sync per write.
+func (f *File) CommitVolatile() error {
+	return f.put()
+}
+
+// put syncs the content and renames it over the target.
+func (f *File) put() error {
 	if f.done {
 		return fmt.Errorf("write %s: already committed or aborted", f.path)
 	}
@@ -72,9 +89,8 @@ func (f *File) Commit() error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return err
 	}
-	return SyncDir(filepath.Dir(f.path))
+	return err
 }
 
 // Abort drops the pending content and leaves the target as it was.

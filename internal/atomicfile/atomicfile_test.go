@@ -87,3 +87,27 @@ func assertNoLeftovers(t *testing.T, dir string) {
 		t.Fatalf("temporary files left: %v", m)
 	}
 }
+
+func TestCommitVolatileReplaces(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "state.json")
+	for _, content := range []string{"created", "running"} {
+		f, err := Create(p, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(content)
+		if err := f.CommitVolatile(); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(p); string(b) != content {
+			t.Fatalf("content %q, want %q", b, content)
+		}
+		if err := f.CommitVolatile(); err == nil {
+			t.Fatal("second commit succeeded")
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("folder holds %d entries, want the file alone", len(entries))
+	}
+}

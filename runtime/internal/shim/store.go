@@ -43,11 +43,23 @@ type Config struct {
 // WriteJSON writes v to path atomically (package atomicfile), so a reader
 // (or a crash) sees the old or the new content, never a mix.
 func WriteJSON(path string, v any) error {
+	return writeJSON(path, v, (*atomicfile.File).Commit)
+}
+
+func writeJSON(path string, v any, commit func(*atomicfile.File) error) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(path, append(b, '\n'), 0o600)
+	f, err := atomicfile.Create(path, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return commit(f)
 }
 
 func readJSON(path string, v any) error {
@@ -82,6 +94,10 @@ func ReadState(dir string) (State, error) {
 	return s, err
 }
 
+// WriteState replaces state.json, atomically but without syncing the
+// folder (atomicfile's CommitVolatile): a crash may bring back the
+// previous state, which a crash makes stale anyway (the container is no
+// longer running after one), and every start and exit spares a sync.
 func WriteState(dir string, s State) error {
-	return WriteJSON(filepath.Join(dir, StateFile), s)
+	return writeJSON(filepath.Join(dir, StateFile), s, (*atomicfile.File).CommitVolatile)
 }
