@@ -105,6 +105,9 @@ func New(root string, opts Options) (*Runtime, error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("container state root: %w", err)
 	}
+	if err := os.MkdirAll(filepath.Join(root, shim.MountPoint), 0o700); err != nil {
+		return nil, fmt.Errorf("container state root: %w", err)
+	}
 	r := &Runtime{root: root, opts: opts, names: map[string]string{}, locks: map[string]*sync.Mutex{}}
 	r.events = newBroker()
 	r.metrics = newMetrics(r)
@@ -262,7 +265,7 @@ func (r *Runtime) create(spec Spec) error {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}
-	for _, sub := range []string{shim.UpperDir, shim.WorkDir, shim.RootfsDir, filepath.Dir(shim.LogFile)} {
+	for _, sub := range []string{shim.UpperDir, shim.WorkDir, filepath.Dir(shim.LogFile)} {
 		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
 			return fmt.Errorf("create container: %w", err)
 		}

@@ -27,7 +27,7 @@ func sandboxConfig(dir string, c *Config) sandbox.Config {
 		LowerDirs: s.LowerDirs,
 		UpperDir:  filepath.Join(dir, UpperDir),
 		WorkDir:   filepath.Join(dir, WorkDir),
-		RootfsDir: filepath.Join(dir, RootfsDir),
+		RootfsDir: filepath.Join(filepath.Dir(dir), MountPoint),
 		Mounts:    mounts,
 		Args:      s.Args,
 		Env:       s.Env,

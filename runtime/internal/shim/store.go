@@ -22,7 +22,11 @@ const (
 	ShimLogFile = "shim.log" // the shim's own stderr
 	UpperDir    = "upper"
 	WorkDir     = "work"
-	RootfsDir   = "rootfs"
+	// MountPoint, a folder beside the containers' folders, is where
+	// every container's root file system is mounted, each inside its own
+	// mount namespace (never in the host's): one folder for all, not one
+	// more per container to create and delete.
+	MountPoint = ".mnt"
 )
 
 // config is config.json: the Spec as created, plus what the shim needs.
