@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reconciler/reconciler/runtime/cgroups"
+	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"github.com/reconciler/reconciler/runtime/logs"
 )
 
@@ -170,5 +172,37 @@ func TestSpecMapsOntoSandbox(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(host, "out")); err == nil {
 		t.Errorf("a read-only bind was written")
+	}
+}
+
+// TestStartFailsWithoutALog: the shim makes the log while the container
+// starts; when it cannot, the start fails, saying why, and nothing of the
+// container is left running.
+func TestStartFailsWithoutALog(t *testing.T) {
+	r := newRuntime(t, false)
+	id := mustCreate(t, r, boxSpec(t, "nolog", "sleep 100"))
+	c, err := r.Inspect(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logDir := filepath.Join(c.Dir, filepath.Dir(shim.LogFile))
+	if err := os.RemoveAll(logDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(logDir, nil, 0o600); err != nil { // a file where the folder was
+		t.Fatal(err)
+	}
+	err = r.Start(context.Background(), id)
+	if err == nil || !strings.Contains(err.Error(), "log") {
+		t.Fatalf("start without a log folder: %v", err)
+	}
+	c, err = r.Inspect(id)
+	if err != nil || c.State.Running() {
+		t.Fatalf("state after the failed start: %+v (%v)", c.State, err)
+	}
+	if g, err := cgroups.Open("", id); err == nil {
+		if pids, _ := g.Pids(); len(pids) > 0 {
+			t.Fatalf("processes left in the container's cgroup: %v", pids)
+		}
 	}
 }

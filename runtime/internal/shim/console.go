@@ -24,6 +24,12 @@ func (s *shim) startConsoleRun() (*shimRun, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.runningNeeds(proc); err != nil {
+		if c := proc.console(); c != nil {
+			c.Close()
+		}
+		return nil, err
+	}
 	console := proc.console()
 	if console == nil {
 		proc.signal(unix.SIGKILL)

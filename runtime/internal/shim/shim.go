@@ -92,6 +92,9 @@ type shim struct {
 
 	// pipes are the first run's streams when it uses a prestarted init.
 	pipes *runPipes
+	// setUp waits until the log and the control socket are made (see
+	// runShim) and says whether they could be.
+	setUp func() error
 
 	mu      sync.Mutex // guards st, run, manual, pipes
 	st      State
@@ -168,17 +171,34 @@ func runShim(dir string, ready *os.File, pre *prestarted) error {
 		s.launch, s.pipes = &prestartedLauncher{pending: pre.init}, pre.pipes
 		pre = nil
 	}
-	if s.log, err = logs.OpenWriter(filepath.Join(dir, LogFile), cfg.Spec.LogMaxSize, cfg.Spec.LogMaxFiles); err != nil {
-		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
-	}
-	defer s.log.Close()
-	l, err := listenDir(dir, SockFile)
-	if err != nil {
-		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
-	}
-	defer os.Remove(filepath.Join(dir, SockFile))
-	defer l.close()
-	go s.serve(l)
+	// The log and the control socket are made while the first run
+	// starts: they are needed once it runs (its output waits in its
+	// pipes), not for the start itself.
+	var l *listener
+	made := make(chan error, 1)
+	go func() {
+		var err error
+		if s.log, err = logs.OpenWriter(filepath.Join(dir, LogFile), cfg.Spec.LogMaxSize, cfg.Spec.LogMaxFiles); err == nil {
+			if l, err = listenDir(dir, SockFile); err != nil {
+				s.log.Close()
+			}
+		}
+		made <- err
+	}()
+	s.setUp = sync.OnceValue(func() error {
+		err := <-made
+		if err == nil {
+			go s.serve(l)
+		}
+		return err
+	})
+	defer func() {
+		if s.setUp() == nil {
+			l.close()
+			os.Remove(filepath.Join(dir, SockFile))
+			s.log.Close()
+		}
+	}()
 
 	self, err := ProcStartTime(os.Getpid())
 	if err != nil {
@@ -197,7 +217,9 @@ func runShim(dir string, ready *os.File, pre *prestarted) error {
 	}
 	close(s.final)
 	// Let control clients waiting for the final state read it.
-	l.close()
+	if s.setUp() == nil {
+		l.close()
+	}
 	handled := make(chan struct{})
 	go func() { s.handlers.Wait(); close(handled) }()
 	select {
@@ -366,6 +388,9 @@ func (s *shim) startPipedRun() (*shimRun, error) {
 			f.Close()
 		}
 	}
+	if err == nil {
+		err = s.runningNeeds(proc)
+	}
 	if err != nil {
 		for _, f := range []*os.File{p.inW, p.outR, p.errR} {
 			if f != nil {
@@ -386,6 +411,17 @@ func (s *shim) startPipedRun() (*shimRun, error) {
 		}()
 	}
 	return r, nil
+}
+
+// runningNeeds waits for what a running container needs of the shim (its
+// log, its control socket); when they could not be made, the run ends.
+func (s *shim) runningNeeds(proc process) error {
+	err := s.setUp()
+	if err != nil {
+		proc.signal(unix.SIGKILL)
+		proc.wait()
+	}
+	return err
 }
 
 // takePipes returns the prestarted init's pipes for the first run (the
