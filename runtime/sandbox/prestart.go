@@ -16,11 +16,10 @@ import (
 )
 
 // Most of a start does not depend on the container: cloning the
-// namespaces, loading the init's runtime, and (on cgroup v1 hosts) moving
-// it into a cgroup, which waits for an RCU grace period when the system
-// was idle. Prestart does all that ahead of need; Pending.Start then only
-// renames the cgroup, sends the spec and waits for the mounts and the
-// exec: about half of Start's time, and none of its slow outliers.
+// namespaces, loading the init's runtime and (on cgroup v1 hosts) giving
+// it a cgroup. Prestart does all that ahead of need; Pending.Start then
+// only renames the cgroup, applies the limits, sends the spec and waits
+// for the mounts and the exec: about half of Start's time.
 //
 //	p, _ := sandbox.Prestart(sandbox.PrestartConfig{Stdout: w, Stderr: w})
 //	// ... later, once the container is known:
@@ -51,8 +50,9 @@ const spareGroupPrefix = "spare-"
 // Prestart starts a container init in new mount, pid, uts, ipc and network
 // namespaces, in a cgroup of its own (v1 hosts), waiting for Start.
 func Prestart(pc PrestartConfig) (*Pending, error) {
-	// This thread's: the main thread (/proc/self) may have been left in
-	// a container's namespaces by an exec's locked goroutine.
+	// This thread's namespace, not /proc/self's (the main thread's): only
+	// goroutines locked to their thread ever change namespaces, and the
+	// calling one is not.
 	hostNet, err := os.Open("/proc/thread-self/ns/net")
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: prestart: %w", err)
