@@ -3,7 +3,6 @@ package reconcile
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,7 +15,7 @@ import (
 	"time"
 
 	"github.com/moby/patternmatcher"
-	"github.com/moby/patternmatcher/ignorefile"
+	"github.com/reconciler/reconciler/internal/dockerignore"
 )
 
 // LabelContext records, on a built image, the digest of its build
@@ -170,28 +169,11 @@ func (h *contextHasher) fileSum(p string, info fs.FileInfo) (string, error) {
 // readIgnore reads the ignore file a build of dockerfile in dir uses, as
 // Docker does; nil when there is none.
 func readIgnore(dir, dockerfile string) (*patternmatcher.PatternMatcher, error) {
-	if dockerfile == "" {
-		dockerfile = "Dockerfile"
+	patterns, file, err := dockerignore.Read(dir, dockerfile)
+	if err != nil || file == "" {
+		return nil, err
 	}
-	if !filepath.IsAbs(dockerfile) {
-		dockerfile = filepath.Join(dir, dockerfile)
-	}
-	for _, name := range []string{dockerfile + ".dockerignore", filepath.Join(dir, ".dockerignore")} {
-		f, err := os.Open(name)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		patterns, err := ignorefile.ReadAll(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Base(name), err)
-		}
-		return patternmatcher.New(patterns)
-	}
-	return nil, nil
+	return patternmatcher.New(patterns)
 }
 
 // contextReason words a build context change.

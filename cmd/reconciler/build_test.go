@@ -113,6 +113,21 @@ func TestBuildContextTar(t *testing.T) {
 	if got := tarEntries(t, bc); !strings.HasPrefix(bc.dockerfile, ".dockerfile.") || got[bc.dockerfile] != "FROM scratch\nENV A=1\n" {
 		t.Errorf("outside Dockerfile sent as %q: %v", bc.dockerfile, got)
 	}
+	// A Dockerfile's own ignore file wins over the context's, as the
+	// builder reads it: what only .dockerignore excludes is sent, and the
+	// ignore file itself goes too.
+	os.WriteFile(filepath.Join(ctx, "app.Dockerfile"), []byte("FROM scratch\n"), 0o644)
+	os.WriteFile(filepath.Join(ctx, "app.Dockerfile.dockerignore"), []byte("keep.txt\napp.Dockerfile.dockerignore\n"), 0o644)
+	bc, err = newBuildContext(ctx, filepath.Join(ctx, "app.Dockerfile"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = tarEntries(t, bc)
+	for name, sent := range map[string]bool{"a.log": true, "secret/key": true, "keep.txt": false, "app.Dockerfile.dockerignore": true} {
+		if _, ok := got[name]; ok != sent {
+			t.Errorf("with app.Dockerfile.dockerignore, %s sent: %v, want %v", name, ok, sent)
+		}
+	}
 	if _, err := newBuildContext(filepath.Join(ctx, "keep.txt"), "", nil); err == nil || !strings.Contains(err.Error(), "not a directory") {
 		t.Errorf("a file as context: %v", err)
 	}

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/moby/patternmatcher"
-	"github.com/moby/patternmatcher/ignorefile"
+	"github.com/reconciler/reconciler/internal/dockerignore"
 )
 
 // buildContext is what build sends: the context folder as a tar stream,
@@ -77,34 +77,26 @@ func randomDockerfileName() string {
 	return ".dockerfile." + hex.EncodeToString(b)
 }
 
-// readDockerignore reads dir/.dockerignore; the Dockerfile and the
-// .dockerignore itself are always sent (the engine reads them), as with
-// docker.
+// readDockerignore reads the ignore file the build uses (see package
+// internal/dockerignore); the Dockerfile and the ignore file itself are
+// always sent (the engine reads them), as with docker.
 func readDockerignore(dir, dockerfile string, added bool) (*patternmatcher.PatternMatcher, error) {
-	f, err := os.Open(filepath.Join(dir, ".dockerignore"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+	patterns, file, err := dockerignore.Read(dir, dockerfile)
+	if err != nil || len(patterns) == 0 {
 		return nil, err
 	}
-	defer f.Close()
-	patterns, err := ignorefile.ReadAll(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.Name(), err)
-	}
-	if len(patterns) == 0 {
-		return nil, nil
-	}
-	if m, _ := patternmatcher.MatchesOrParentMatches(".dockerignore", patterns); m {
-		patterns = append(patterns, "!.dockerignore")
+	if rel, err := filepath.Rel(dir, file); err == nil {
+		rel = filepath.ToSlash(rel)
+		if m, _ := patternmatcher.MatchesOrParentMatches(rel, patterns); m {
+			patterns = append(patterns, "!"+rel)
+		}
 	}
 	if m, _ := patternmatcher.MatchesOrParentMatches(dockerfile, patterns); m && !added {
 		patterns = append(patterns, "!"+dockerfile)
 	}
 	pm, err := patternmatcher.New(patterns)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.Name(), err)
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return pm, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,7 +13,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
-	"github.com/moby/patternmatcher/ignorefile"
+	"github.com/reconciler/reconciler/internal/dockerignore"
 )
 
 // dockerfile is a parsed Dockerfile with its build context.
@@ -27,8 +26,7 @@ type dockerfile struct {
 }
 
 // loadDockerfile reads the Dockerfile and the .dockerignore of a build
-// ("<Dockerfile>.dockerignore" next to it wins over the context's own, as
-// in BuildKit).
+// (see package internal/dockerignore).
 func loadDockerfile(contextDir, name string) (*dockerfile, error) {
 	if contextDir == "" {
 		return nil, errors.New("build: no context directory given")
@@ -66,19 +64,9 @@ func loadDockerfile(contextDir, name string) (*dockerfile, error) {
 	if len(stages) == 0 {
 		return nil, fmt.Errorf("%s: no FROM instruction: a Dockerfile must start with FROM (after optional ARGs)", name)
 	}
-	var patterns []string
-	for _, ign := range []string{file + ".dockerignore", filepath.Join(contextDir, ".dockerignore")} {
-		b, err := os.ReadFile(ign)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("build: %w", err)
-		}
-		if patterns, err = ignorefile.ReadAll(bytes.NewReader(b)); err != nil {
-			return nil, fmt.Errorf("%s: %w", ign, err)
-		}
-		break
+	patterns, _, err := dockerignore.Read(contextDir, file)
+	if err != nil {
+		return nil, fmt.Errorf("build: %w", err)
 	}
 	ctxTree, err := newDirTree(contextDir, patterns)
 	if err != nil {
