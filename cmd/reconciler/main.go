@@ -7,14 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-
-	"github.com/reconciler/reconciler/internal/reexec"
 )
 
 func main() {
-	if reexec.Init() {
-		return
-	}
 	if code := exitCode(newRootCmd().Execute(), os.Stderr); code != 0 {
 		os.Exit(code)
 	}

@@ -14,18 +14,8 @@ import (
 	"github.com/reconciler/reconciler/dockerapi"
 	"github.com/reconciler/reconciler/dockerapi/server"
 	"github.com/reconciler/reconciler/engine/local"
-	"github.com/reconciler/reconciler/internal/reexec"
 	"github.com/reconciler/reconciler/internal/testutil"
 )
-
-// TestMain lets the test binary serve as the engine's shim and build
-// runner when it re-executes itself. Shared by every test of the package.
-func TestMain(m *testing.M) {
-	if reexec.Init() {
-		return
-	}
-	os.Exit(m.Run())
-}
 
 // newBackend opens a local engine on a temporary root and serves it; when
 // the test ends every container is removed so no shim outlives it.

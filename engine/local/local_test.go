@@ -5,23 +5,14 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/reconciler/reconciler/engine"
-	"github.com/reconciler/reconciler/internal/reexec"
 	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/runtime"
 )
-
-func TestMain(m *testing.M) {
-	if reexec.Init() {
-		return
-	}
-	os.Exit(m.Run())
-}
 
 // openEngine opens an engine on a temporary root and, when the test ends,
 // removes every container so no shim outlives it.

@@ -1,6 +1,7 @@
-// Package reexec lets the reconciler binary re-execute itself in another
-// role (the container init, the shim) chosen by argv[0], the way Docker's
-// pkg/reexec does. main and every TestMain call Init first.
+// Package reexec lets a test binary re-execute itself in another role
+// chosen by argv[0], the way Docker's pkg/reexec does: a TestMain that
+// registers roles calls Init first. (The shim and the container init need
+// none of it: they run from their own packages' init functions.)
 package reexec
 
 import (

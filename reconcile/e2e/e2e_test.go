@@ -14,20 +14,12 @@ import (
 
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/engine/local"
-	"github.com/reconciler/reconciler/internal/reexec"
 	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/reconcile"
 	"github.com/reconciler/reconciler/reconcile/source"
 	"github.com/reconciler/reconciler/runtime/sandbox"
 	"github.com/reconciler/reconciler/spec"
 )
-
-func TestMain(m *testing.M) {
-	if reexec.Init() {
-		return
-	}
-	os.Exit(m.Run())
-}
 
 // counting wraps an engine and counts the calls that change something.
 type counting struct {
