@@ -25,7 +25,10 @@ func TestAttachFollowsManyRotations(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer att.Close()
+	removed := make(chan struct{})
+	defer func() { <-removed }()
 	go func() {
+		defer close(removed)
 		if _, err := r.WaitFrom(ctx, id, WaitNextExit, 0); err == nil {
 			r.Remove(context.Background(), id, true)
 		}
