@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
-
-	"github.com/fsnotify/fsnotify"
 
 	"github.com/reconciler/reconciler/runtime/internal/shim"
 )
@@ -101,16 +98,19 @@ func (r *Runtime) emit(id, action string, attrs map[string]string) {
 }
 
 // watcher notices what shims do (starts, exits, restarts) by watching the
-// state files with inotify, with a 1 s rescan as a safety net, turns the
-// transitions into events and metrics, and wakes Wait.
+// state files (see stateChanges), with a 1 s rescan as a safety net, turns
+// the transitions into events and metrics, and wakes Wait.
 type watcher struct {
-	r  *Runtime
-	fs *fsnotify.Watcher
+	r   *Runtime
+	src stateChanges
 
 	obsMu sync.Mutex // serializes observe
 
 	mu   sync.Mutex
 	seen map[string]counts
+	// watched: the containers src reports on: all of them, but in a
+	// ShortLived runtime only those it acts on (see ensure).
+	watched map[string]bool
 	// recovering: the ExitCount of the lost-shim exit last restarted
 	recovering map[string]int
 	changes    chan struct{} // closed and replaced on every observed change
@@ -143,16 +143,22 @@ func (w *watcher) recover(id string) {
 type counts struct{ starts, exits, restarts int }
 
 func newWatcher(r *Runtime) (*watcher, error) {
-	fs, err := fsnotify.NewWatcher()
-	if err != nil {
-		return nil, fmt.Errorf("watch container states: %w", err)
+	var src stateChanges = newPollChanges()
+	if !r.opts.ShortLived {
+		in, err := newInotifyChanges()
+		if err != nil {
+			return nil, fmt.Errorf("watch container states: %w", err)
+		}
+		src = in
 	}
-	w := &watcher{r: r, fs: fs, seen: map[string]counts{}, recovering: map[string]int{}, changes: make(chan struct{}), done: make(chan struct{})}
+	w := &watcher{r: r, src: src, seen: map[string]counts{}, watched: map[string]bool{}, recovering: map[string]int{}, changes: make(chan struct{}), done: make(chan struct{})}
 	r.mu.Lock()
 	for _, id := range r.names {
 		st, _ := shim.ReadState(r.dir(id))
 		w.seen[id] = counts{st.StartCount, st.ExitCount, st.RestartCount}
-		fs.Add(r.dir(id))
+		if !r.opts.ShortLived {
+			w.ensure(id)
+		}
 	}
 	r.mu.Unlock()
 	go w.loop()
@@ -166,14 +172,8 @@ func (w *watcher) loop() {
 		select {
 		case <-w.done:
 			return
-		case ev, ok := <-w.fs.Events:
-			if !ok {
-				return
-			}
-			if filepath.Base(ev.Name) == shim.StateFile {
-				w.observe(filepath.Base(filepath.Dir(ev.Name)))
-			}
-		case <-w.fs.Errors:
+		case id := <-w.src.changed():
+			w.observe(id)
 		case <-tick.C:
 			w.mu.Lock()
 			ids := make([]string, 0, len(w.seen))
@@ -197,9 +197,7 @@ func (w *watcher) close() {
 	case <-w.done:
 	default:
 		close(w.done)
-		// In the background: closing an inotify instance waits for an
-		// SRCU grace period (about 10 ms), on a command's way out.
-		go w.fs.Close()
+		w.src.close()
 	}
 }
 
@@ -207,15 +205,30 @@ func (w *watcher) add(id string) {
 	w.mu.Lock()
 	w.seen[id] = counts{}
 	w.mu.Unlock()
-	w.fs.Add(w.r.dir(id))
+	w.ensure(id)
+}
+
+// ensure has src report the container's changes from now on, if it does
+// not yet: they then wake waiters at once, not at the next rescan.
+func (w *watcher) ensure(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.watched[id] {
+		w.watched[id] = true
+		w.src.watch(id, w.r.dir(id))
+	}
 }
 
 func (w *watcher) forget(id string) {
 	w.mu.Lock()
 	delete(w.seen, id)
 	delete(w.recovering, id)
+	watched := w.watched[id]
+	delete(w.watched, id)
 	w.mu.Unlock()
-	w.fs.Remove(w.r.dir(id))
+	if watched {
+		w.src.unwatch(id, w.r.dir(id))
+	}
 	w.notify()
 }
 

@@ -35,6 +35,7 @@ func (r *Runtime) Start(ctx context.Context, ref string) error {
 	// The previous shim may still be cleaning up after the last exit (its
 	// cleanup removes the cgroup of this very ID): let it finish.
 	waitShimGone(c.State)
+	r.watch.ensure(id)
 	begin := time.Now()
 	if err := r.spawnShim(ctx, c); err != nil {
 		return fmt.Errorf("start container %s: %w", c.Name, err)
@@ -48,7 +49,7 @@ func (r *Runtime) Start(ctx context.Context, ref string) error {
 // report.
 func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
 	sp, err := r.takeShim(c.Dir)
-	if !r.opts.NoSpareShim {
+	if !r.opts.ShortLived {
 		// After the first-start report (deferred): the next spare's
 		// start stays off this start's critical path.
 		defer func() { go r.refillSpare() }()
@@ -313,6 +314,7 @@ func (r *Runtime) waitExit(ctx context.Context, id string, exits int) {
 func (r *Runtime) wait(ctx context.Context, first *Container, condition string, exits int) (int, error) {
 	id := first.ID
 	last := first.State.ExitCode
+	r.watch.ensure(id)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {

@@ -34,7 +34,7 @@ func (r *Runtime) Logs(ctx context.Context, ref string, o LogOptions) (*logs.Str
 	if err != nil {
 		return nil, err
 	}
-	opts := logs.ReadOptions{Tail: o.Tail, Since: o.Since, Until: o.Until, Stdout: o.Stdout, Stderr: o.Stderr, Follow: o.Follow}
+	opts := logs.ReadOptions{Tail: o.Tail, Since: o.Since, Until: o.Until, Stdout: o.Stdout, Stderr: o.Stderr, Follow: o.Follow, Poll: r.opts.ShortLived}
 	if !o.Follow {
 		return logs.Read(ctx, filepath.Join(c.Dir, shim.LogFile), opts), nil
 	}
@@ -75,7 +75,7 @@ func (r *Runtime) Attach(ctx context.Context, ref string) (*logs.Stream, error) 
 	// The log position is fixed inside Read, after the exit count was
 	// taken: output of the run that ends with the next exit is all there.
 	exits := c.State.ExitCount
-	s := logs.Read(ctx, filepath.Join(c.Dir, shim.LogFile), logs.ReadOptions{Tail: 0, Follow: true, Stop: stop})
+	s := logs.Read(ctx, filepath.Join(c.Dir, shim.LogFile), logs.ReadOptions{Tail: 0, Follow: true, Stop: stop, Poll: r.opts.ShortLived})
 	r.stopWhen(ctx, s, stop, func(ctx context.Context) { r.waitExit(ctx, c.ID, exits) })
 	return s, nil
 }

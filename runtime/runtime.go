@@ -57,10 +57,18 @@ type Options struct {
 	// StartTimeout bounds how long Start waits for the shim to report
 	// (default 30 s).
 	StartTimeout time.Duration
-	// NoSpareShim: do not keep a shim started ahead of need. A short-lived
-	// process (the CLI working on a root without a daemon) sets it: the
-	// spare would only be started to be discarded at exit.
-	NoSpareShim bool
+	// ShortLived is for a process that ends soon, the CLI working on a
+	// root without a daemon: no shim is kept started ahead of need (it
+	// would only be discarded at exit), and only the containers it acts
+	// on are watched for changes (the others are rescanned each second):
+	// an inotify watch still held at exit costs the exit an SRCU grace
+	// period, up to 15 ms here.
+	ShortLived bool
+	// SpareAtOpen starts one spare shim at once, ShortLived or not: for
+	// a short-lived process about to start a container (`reconciler run`
+	// without a daemon), whose start then finds the shim and its init
+	// booting beside the create instead of after it.
+	SpareAtOpen bool
 }
 
 // Runtime manages the containers under one state root. It is safe for
@@ -113,8 +121,12 @@ func New(root string, opts Options) (*Runtime, error) {
 	r.metrics = newMetrics(r)
 	sandbox.RemoveStaleSpareGroups("")
 	helperOnce.Do(useHelper)
+	if opts.SpareAtOpen {
+		go r.refillSpare()
+	}
 	ents, err := os.ReadDir(root)
 	if err != nil {
+		r.dropSpare()
 		return nil, fmt.Errorf("container state root: %w", err)
 	}
 	var restart []string
@@ -146,6 +158,7 @@ func New(root string, opts Options) (*Runtime, error) {
 	}
 	r.watch, err = newWatcher(r)
 	if err != nil {
+		r.dropSpare()
 		return nil, err
 	}
 	for _, id := range restart {

@@ -15,7 +15,8 @@ import (
 // wait for a new process to load and initialize (a few milliseconds of the
 // time to first instruction). It idles on its assign pipe; Start hands it
 // a container directory and starts the next spare in the background. A
-// Runtime keeps at most one, and only once it has started a container.
+// Runtime keeps at most one, once it has started a container (or at once,
+// with Options.SpareAtOpen).
 type spareShim struct {
 	cmd    *exec.Cmd
 	assign *os.File // write end: one line, the container's directory

@@ -36,6 +36,11 @@ func newContainerCmd() *cobra.Command {
 	return cmd
 }
 
+// startsContainer is the annotation of the commands that start a
+// container (run, start, restart): served in process, their engine has a
+// shim booting from the start, beside the create and the API calls.
+const startsContainer = "reconciler/starts-container"
+
 // withAPI runs fn with a Docker API client for the command and closes
 // whatever apiClient opened for it afterwards.
 func withAPI(cmd *cobra.Command, fn func(ctx context.Context, c *moby.Client) error) error {
@@ -43,7 +48,7 @@ func withAPI(cmd *cobra.Command, fn func(ctx context.Context, c *moby.Client) er
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	c, done, err := apiClient(ctx)
+	c, done, err := apiClient(ctx, cmd.Annotations[startsContainer] != "")
 	if err != nil {
 		return err
 	}

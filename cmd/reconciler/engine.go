@@ -70,7 +70,7 @@ func hostEngine(host string) (engine.Engine, error) {
 	if global.host != "" {
 		return client.Open(global.host, clientTLS(), 0)
 	}
-	e, err := openLocal()
+	e, err := openLocal(false)
 	if errors.Is(err, rootlock.ErrLocked) && daemonServes(global.root) {
 		return client.Open("unix://"+rootSocket(global.root), nil, 0)
 	}
@@ -100,7 +100,7 @@ func (l *lockedEngine) Close() error {
 
 // openLocal opens the engine of --root in this process; the error wraps
 // rootlock.ErrLocked when a daemon (or another command) holds the root.
-func openLocal() (*lockedEngine, error) {
+func openLocal(startsContainer bool) (*lockedEngine, error) {
 	if err := os.MkdirAll(global.root, 0o711); err != nil {
 		return nil, fmt.Errorf("state root: %w", err)
 	}
@@ -108,7 +108,7 @@ func openLocal() (*lockedEngine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := local.OpenWith(global.root, local.Options{ShortLived: true})
+	e, err := local.OpenWith(global.root, local.Options{ShortLived: true, StartsContainer: startsContainer})
 	if err != nil {
 		lock.Release()
 		return nil, err
@@ -118,8 +118,9 @@ func openLocal() (*lockedEngine, error) {
 
 // apiClient is a Docker API client for the command, to -H, to the daemon
 // of --root, or to the engine of --root served in this process. close
-// ends whatever was opened.
-func apiClient(ctx context.Context) (c *moby.Client, close func(), err error) {
+// ends whatever was opened. startsContainer says the command is about to
+// start one (see local.Options.StartsContainer).
+func apiClient(ctx context.Context, startsContainer bool) (c *moby.Client, close func(), err error) {
 	opts := []moby.Opt{moby.WithAPIVersionNegotiation()}
 	switch {
 	case global.host != "":
@@ -134,7 +135,7 @@ func apiClient(ctx context.Context) (c *moby.Client, close func(), err error) {
 		c, err := moby.New(opts...)
 		return c, func() { c.Close() }, err
 	}
-	e, err := openLocal()
+	e, err := openLocal(startsContainer)
 	if errors.Is(err, rootlock.ErrLocked) && daemonServes(global.root) {
 		c, err := moby.New(append(opts, moby.WithHost("unix://"+rootSocket(global.root)))...)
 		return c, func() { c.Close() }, err

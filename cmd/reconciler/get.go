@@ -353,7 +353,7 @@ func dialController(ctx context.Context) (*controller, error) {
 	if global.host == "" && !daemonServes(global.root) {
 		return nil, nil
 	}
-	c, closeClient, err := apiClient(ctx)
+	c, closeClient, err := apiClient(ctx, false)
 	if err != nil {
 		return nil, nil // the label view reports what is wrong with the host
 	}

@@ -44,6 +44,7 @@ func newRestartCmd() *cobra.Command {
 		Use:                   "restart [OPTIONS] CONTAINER [CONTAINER...]",
 		DisableFlagsInUseLine: true,
 		Short:                 "Restart one or more containers",
+		Annotations:           map[string]string{startsContainer: "yes"},
 		Args:                  containerArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := moby.ContainerRestartOptions{Signal: signal}
@@ -147,6 +148,7 @@ func newStartCmd() *cobra.Command {
 		Use:                   "start [OPTIONS] CONTAINER [CONTAINER...]",
 		DisableFlagsInUseLine: true,
 		Short:                 "Start one or more stopped containers",
+		Annotations:           map[string]string{startsContainer: "yes"},
 		Long:                  "Start containers. With -a, print the container's output and exit with its exit code.",
 		Args:                  containerArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -29,6 +29,7 @@ func newRunCmd() *cobra.Command {
 		Use:                   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		DisableFlagsInUseLine: true,
 		Short:                 "Create and run a new container from an image",
+		Annotations:           map[string]string{startsContainer: "yes"},
 		Long: "Create and run a new container from an image. Attached (the default), the container's output is\n" +
 			"printed and the command exits with the container's exit code; with -d the container's ID is printed.",
 		Args: containerArgs(1, -1),

@@ -40,6 +40,9 @@ type Options struct {
 	// ShortLived is for an engine opened by one CLI command: no shim is
 	// started ahead of need, since the process ends before it would serve.
 	ShortLived bool
+	// StartsContainer is for a command about to start a container: a
+	// shim is started at once, to boot while the container is created.
+	StartsContainer bool
 }
 
 // Open opens (creating if needed) the state root and adopts the containers
@@ -62,7 +65,7 @@ func OpenWith(root string, o Options) (*Engine, error) {
 	if e.volumes, err = volumes.Open(filepath.Join(abs, "volumes")); err != nil {
 		return nil, fmt.Errorf("volumes: %w", err)
 	}
-	if e.containers, err = runtime.New(filepath.Join(abs, "containers"), runtime.Options{NoSpareShim: o.ShortLived}); err != nil {
+	if e.containers, err = runtime.New(filepath.Join(abs, "containers"), runtime.Options{ShortLived: o.ShortLived, SpareAtOpen: o.StartsContainer}); err != nil {
 		e.volumes.Close()
 		return nil, fmt.Errorf("containers: %w", err)
 	}

@@ -43,6 +43,22 @@ func lineNo(t *testing.T, e Entry) int {
 // for the reader so that no file it has not reached yet is deleted; the
 // lag itself (where the reader is when files are renamed) varies.
 func TestFollowSlowReaderAcrossManyRotations(t *testing.T) {
+	eachWakeUp(t, followSlowReader)
+}
+
+// eachWakeUp runs test once for each way a follower wakes up: inotify,
+// and polling (ReadOptions.Poll).
+func eachWakeUp(t *testing.T, test func(t *testing.T, poll bool)) {
+	for _, poll := range []bool{false, true} {
+		name := "inotify"
+		if poll {
+			name = "poll"
+		}
+		t.Run(name, func(t *testing.T) { test(t, poll) })
+	}
+}
+
+func followSlowReader(t *testing.T, poll bool) {
 	const maxSize, n = 4096, 20000
 	path := filepath.Join(t.TempDir(), "c.log")
 	w, err := OpenWriter(path, maxSize, 3)
@@ -53,7 +69,7 @@ func TestFollowSlowReaderAcrossManyRotations(t *testing.T) {
 	ahead := int64(2 * perFile(t, maxSize))
 	stop := make(chan struct{})
 	// Before the log exists, as an attach before the container starts.
-	s := Read(context.Background(), path, ReadOptions{Tail: 0, Follow: true, Stop: stop})
+	s := Read(context.Background(), path, ReadOptions{Tail: 0, Follow: true, Stop: stop, Poll: poll})
 	defer s.Close()
 	var consumed atomic.Int64
 	werr := make(chan error, 1)

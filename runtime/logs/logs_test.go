@@ -86,11 +86,15 @@ func TestCopySplitsLongLinesAndPartials(t *testing.T) {
 }
 
 func TestFollowAcrossRotationAndStop(t *testing.T) {
+	eachWakeUp(t, followAcrossRotationAndStop)
+}
+
+func followAcrossRotationAndStop(t *testing.T, poll bool) {
 	path := filepath.Join(t.TempDir(), "c.log")
 	w, _ := OpenWriter(path, 300, 4)
 	w.Write(Entry{Stream: Stdout, Time: time.Now(), Line: []byte("before\n")})
 	stop := make(chan struct{})
-	s := Read(context.Background(), path, ReadOptions{Tail: 0, Follow: true, Stop: stop})
+	s := Read(context.Background(), path, ReadOptions{Tail: 0, Follow: true, Stop: stop, Poll: poll})
 	const n = 50
 	go func() {
 		for i := 0; i < n; i++ {

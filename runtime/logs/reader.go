@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/reconciler/reconciler/internal/filepoll"
 )
 
 // TailAll asks for every stored line.
@@ -29,6 +31,10 @@ type ReadOptions struct {
 	// context ends or Stop is closed (then the rest is drained first).
 	Follow bool
 	Stop   <-chan struct{}
+	// Poll makes the follower poll the log (package filepoll) instead of
+	// watching it with inotify: for a process that ends soon, which
+	// inotify would make wait for a grace period on its way out.
+	Poll bool
 }
 
 // Stream delivers entries in order; Next returns io.EOF at the end.
@@ -140,9 +146,11 @@ type reader struct {
 	lastFile *os.File
 
 	// Wake-ups while following (nil otherwise): file events in the log's
-	// directory and a poll in case they are lost.
+	// directory (or, with Poll, changes of the current file) and a tick in
+	// case they are lost.
 	events <-chan fsnotify.Event
 	errs   <-chan error
+	polled <-chan string
 	tick   <-chan time.Time
 }
 
@@ -212,6 +220,8 @@ func (r *reader) emit(e Entry) error {
 				r.pin() // on failure, the next tick tries again
 			}
 		case <-r.errs:
+		case <-r.polled:
+			r.pin()
 		case <-r.tick:
 			r.pin()
 		}
@@ -238,6 +248,15 @@ func (r *reader) run() error {
 func (r *reader) watch() (stop func()) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	r.tick = tick.C
+	if r.opts.Poll {
+		p := filepoll.New()
+		p.Add(r.path, r.path)
+		r.polled = p.Changes()
+		return func() {
+			tick.Stop()
+			p.Close()
+		}
+	}
 	w, err := fsnotify.NewWatcher()
 	if err == nil {
 		if err = w.Add(filepath.Dir(r.path)); err == nil {
@@ -370,6 +389,7 @@ func (r *reader) follow() error {
 			stopping = true
 		case <-r.events:
 		case <-r.errs:
+		case <-r.polled:
 		case <-r.tick:
 		}
 	}

@@ -1,0 +1,144 @@
+package runtime
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/runtime/cgroups"
+)
+
+// newShortLived opens a runtime as a CLI command without a daemon does.
+func newShortLived(t *testing.T) *Runtime {
+	t.Helper()
+	busybox(t) // skips without root or busybox
+	root := filepath.Join(t.TempDir(), "containers")
+	r, err := New(root, Options{ShortLived: true, SpareAtOpen: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cleanupRoot(t, root) })
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// A ShortLived runtime with SpareAtOpen has a shim booting from the open,
+// and the start uses it; it follows its containers without inotify (an
+// attach gets the output, Wait returns at the exit), so the process holds
+// no inotify instance to wait for on its way out; and it starts no spare
+// after the start.
+func TestShortLivedRuntime(t *testing.T) {
+	before := inotifyInstances(t)
+	r := newShortLived(t)
+	spare := waitSpare(t, r)
+	ctx := ctxT(t, 30*time.Second)
+	id := mustCreate(t, r, boxSpec(t, "short", "echo hello; exit 3"))
+	att, err := r.Attach(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer att.Close()
+	mustStart(t, r, id)
+	c, err := r.Inspect(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State.ShimPid != spare {
+		t.Errorf("the container's shim is %d, not the spare started at open (%d)", c.State.ShimPid, spare)
+	}
+	var out []string
+	for {
+		e, err := att.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(e.Line))
+	}
+	if strings.Join(out, "") != "hello\n" {
+		t.Errorf("attach delivered %q, want hello", out)
+	}
+	if code, err := r.Wait(ctx, id, WaitNotRunning); err != nil || code != 3 {
+		t.Errorf("wait: %d, %v; want 3", code, err)
+	}
+	if n := inotifyInstances(t); n > before {
+		t.Errorf("the process holds %d inotify instances, %d before the runtime opened", n, before)
+	}
+	time.Sleep(50 * time.Millisecond) // a refill would have begun by now
+	r.spareMu.Lock()
+	refilled := r.spare != nil
+	r.spareMu.Unlock()
+	if refilled {
+		t.Error("a ShortLived runtime started a spare after its start")
+	}
+}
+
+// Close ends the spare of a runtime that started nothing: the shim exits,
+// and its prestarted init's spare group goes with it.
+func TestSpareAtOpenEndsAtClose(t *testing.T) {
+	r := newShortLived(t)
+	spare := waitSpare(t, r)
+	groups := func() []string {
+		var all []string
+		for _, pattern := range []string{"*/" + cgroups.DefaultParent, cgroups.DefaultParent} {
+			m, _ := filepath.Glob(filepath.Join(cgroups.Root, pattern, "spare-"+strconv.Itoa(spare)+"-*"))
+			all = append(all, m...)
+		}
+		return all
+	}
+	// The shim makes the init's group while it boots: wait for it.
+	for deadline := time.Now().Add(10 * time.Second); len(groups()) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the spare's init never got its spare group")
+		}
+	}
+	r.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if unix.Kill(spare, 0) != nil && len(groups()) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after Close: shim alive %v, spare groups %v", unix.Kill(spare, 0) == nil, groups())
+		}
+	}
+}
+
+// waitSpare waits for the spare started at open and returns its shim's PID.
+func waitSpare(t *testing.T, r *Runtime) int {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		r.spareMu.Lock()
+		sp := r.spare
+		r.spareMu.Unlock()
+		if sp != nil {
+			return sp.cmd.Process.Pid
+		}
+	}
+	t.Fatal("no spare shim 10 s after New with SpareAtOpen")
+	return 0
+}
+
+// inotifyInstances counts this process's inotify descriptors.
+func inotifyInstances(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if l, _ := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); l == "anon_inode:inotify" {
+			n++
+		}
+	}
+	return n
+}
