@@ -67,9 +67,9 @@ var rows = []row{
 		peerIs: "—", target: "≤ 8 ms"},
 	{issue: 4, what: "run → first instruction, CLI to CLI (p50)", ours: m("./bench", "BenchmarkRunFirstInstruction", "ours-ms"),
 		peer: p("./bench", "BenchmarkRunFirstInstruction", "docker-ms"), peerIs: "docker run --rm", needs: docker, target: "≥ 30× faster than docker"},
-	{issue: 4, what: "create+start+exit /bin/true, runtime API", ours: m("./runtime", "BenchmarkCreateStartExitTrue", "ns/op"),
+	{issue: 4, what: "create+start+exit /bin/true, runtime API", ours: m("./runtime", "BenchmarkCreateStartExitTrue", "to-exit-ms"),
 		peer: p("./runtime", "BenchmarkRuncRunTrue", "ns/op"), peerIs: "runc run", needs: runc, target: "≤ 8 ms"},
-	{issue: 4, what: "create+start+exit /bin/true, runtime API", ours: m("./runtime", "BenchmarkCreateStartExitTrue", "ns/op"),
+	{issue: 4, what: "create+start+exit+remove /bin/true, runtime API", ours: m("./runtime", "BenchmarkCreateStartExitTrue", "ns/op"),
 		peer: p("./runtime", "BenchmarkDockerRunTrue", "ns/op"), peerIs: "docker run --rm", needs: docker, target: "≥ 30× faster than docker"},
 	{issue: 4, what: "create+start+exit /bin/true, sandbox alone", ours: m("./runtime/sandbox", "BenchmarkStartTrue", "ns/op"),
 		peerIs: "—", target: "≤ 8 ms"},
@@ -107,7 +107,7 @@ var rows = []row{
 // library call with a CLI process unawares.
 var notes = []string{
 	"build: ours is the layerstore/build library in process (no CLI start, no context upload); docker is `DOCKER_BUILDKIT=0 docker build` (CLI start, context sent to dockerd). Same 6-step FROM scratch Dockerfile and context (4 MiB binary + 100 files of 8 KiB).",
-	"runtime API: ours is package runtime in process (container layer, shim, wait, remove), with shims and inits started from a built reconciler-shim as the reconciler binary does; `runc run` is a process on a read-only copy of the same busybox root (no overlay, no shim); docker is `docker run --rm --network none` on the same root imported as an image. Back to back, each start finds the spare shim the previous start left still booting; warm, the next container comes 50 ms (untimed) after the last, its spare ready.",
+	"runtime API: ours is package runtime in process (container layer, shim, wait; remove where the row says so, as `docker run --rm` does it), with shims and inits started from a built reconciler-shim as the reconciler binary does; `runc run` is a process on a read-only copy of the same busybox root (no overlay, no shim); docker is `docker run --rm --network none` on the same root imported as an image. Back to back, each start finds the spare shim the previous start left still booting; warm, the next container comes 50 ms (untimed) after the last, its spare ready.",
 	"sandbox alone: package runtime/sandbox (namespaces, overlay, pivot_root, exec) without the shim and state files: the floor our runtime builds on.",
 	"CLI to CLI and converge: a fresh `reconciler` process (no daemon, state root on disk) beside fresh `docker` processes talking to an isolated dockerd; the busybox image is on both before the timing.",
 	"file drop: a manifest written into the folder `reconciler watch` watches, until the container's program opens a FIFO bind-mounted from the host; docker: `docker run -d` of the same container until the same FIFO opens.",
