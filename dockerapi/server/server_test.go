@@ -216,6 +216,36 @@ func TestAttachHijack(t *testing.T) {
 	}
 }
 
+// A client that keeps sending on an attach without stdin (a terminal's
+// keystrokes, say) still reads the whole output and a clean EOF when the
+// container ends: the server reads and drops what it sent instead of
+// closing on unread bytes, which would reset the connection.
+func TestAttachEndsCleanlyWithUnreadInput(t *testing.T) {
+	ts := startServer(t)
+	ts.do(t, "POST", "/v1.41/containers/create?name=ln", `{"Image":"busybox:local","Cmd":["sh","-c","sleep 0.2; echo done"]}`)
+	conn, err := net.Dial("unix", ts.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "POST /v1.41/containers/ln/attach?stdout=1&stderr=1&stream=1 HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("attach: %v %v", resp, err)
+	}
+	ts.do(t, "POST", "/v1.41/containers/ln/start", "")
+	io.WriteString(conn, "typed while it ran\n")
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var out, errOut strings.Builder
+	if _, err := stdcopy.StdCopy(&out, &errOut, br); err != nil {
+		t.Fatalf("reading the attach stream: %v (output so far %q)", err, out.String())
+	}
+	if out.String() != "done\n" {
+		t.Errorf("attach output %q, want done", out.String())
+	}
+}
+
 func TestMetricsByRoutePattern(t *testing.T) {
 	ts := startServer(t)
 	reg := prometheus.NewRegistry()

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/moby/moby/client/pkg/versions"
 )
@@ -141,14 +142,32 @@ func (h *hijack) fail(err error) {
 	}
 }
 
-// close ends the stream: the client reads EOF and finishes.
+// hijackLinger bounds how long a closed stream waits for its client to
+// close its side.
+const hijackLinger = 2 * time.Second
+
+// close ends the stream: the client reads EOF and finishes. The client
+// may still be sending (a terminal's keystrokes or replies, a resize), and
+// a socket closed with bytes unread resets the connection: the client
+// could then lose the end of the output it has not read yet (docker
+// exec -it failed so, now and then, with "connection reset by peer"). So
+// after our EOF, what the client sends is read and dropped until it closes
+// its side, for hijackLinger at most; the process is gone by then, so the
+// stdin copier, if still reading, has nothing left to deliver either.
 func (h *hijack) close() {
 	h.upgrade()
-	if cw, ok := h.conn.(interface{ CloseWrite() error }); ok {
-		cw.CloseWrite()
+	cw, ok := h.conn.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		h.conn.Close()
+		h.s.trackHijack(h.conn, false)
+		return
 	}
-	h.conn.Close()
-	h.s.trackHijack(h.conn, false)
+	go func() {
+		h.conn.SetReadDeadline(time.Now().Add(hijackLinger))
+		io.Copy(io.Discard, h.conn)
+		h.conn.Close()
+		h.s.trackHijack(h.conn, false)
+	}()
 }
 
 // streamCtx is the context of a request that may stay open for good
