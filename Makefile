@@ -59,8 +59,8 @@ test: deps build vet fmt-check unit
 
 # bench runs the benchmarks beside the peers installed here (docker build,
 # runc, docker run, dockerd), prints one table (ours, peer, ratio, target)
-# and writes it with the machine's facts to bench/RESULTS.md; about 10 min
-# on 2 cores, as root. bench-quick is a ~3 min smoke run that writes nothing.
+# and writes it with the machine's facts to bench/RESULTS.md; about 5 min
+# on 2 cores, as root. bench-quick is a ~2 min smoke run that writes nothing.
 bench: deps build
 	$(GO) run ./bench/report -bin $(BIN) -out bench/RESULTS.md
 

@@ -6,8 +6,8 @@
 //
 // Run it from the module root, as root (containers need it):
 //
-//	go run ./bench/report -out bench/RESULTS.md     # make bench, ~10 min on 2 cores
-//	go run ./bench/report -quick                    # make bench-quick, ~3 min
+//	go run ./bench/report -out bench/RESULTS.md     # make bench, ~5 min on 2 cores
+//	go run ./bench/report -quick                    # make bench-quick, ~2 min
 package main
 
 import (

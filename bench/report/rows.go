@@ -32,7 +32,7 @@ type group struct {
 
 var groups = []group{
 	{pkg: "./layerstore/build", pattern: "^Benchmark(Docker)?Build(Cold|Cached|OneFileChanged)$", benchtime: "5x", quick: "2x"},
-	{pkg: "./runtime", pattern: "^Benchmark(CreateStartExitTrue|TimeToFirstInstruction|TimeToFirstInstructionWarm|RuncRunTrue|RuncTimeToFirstInstruction|DockerRunTrue)$", benchtime: "30x", quick: "5x"},
+	{pkg: "./runtime", pattern: "^Benchmark(CreateStartExitTrue|TimeToFirstInstruction|TimeToFirstInstructionWarm|RuncRunTrue|RuncTimeToFirstInstruction|DockerRunTrue)$", benchtime: "100x", quick: "5x"},
 	{pkg: "./runtime/sandbox", pattern: "^Benchmark(FirstInstruction|StartTrue)$", benchtime: "100x", quick: "10x"},
 	{pkg: "./reconcile", pattern: "^Benchmark(NoopResync|FileDropToRunning)$", benchtime: "50x", quick: "10x"},
 	{pkg: "./reconcile/e2e", pattern: "^Benchmark(FileDropToRunningRealEngine|ConvergeRealEngine)$", benchtime: "3x", quick: "1x"},
