@@ -146,28 +146,23 @@ func apiClient(ctx context.Context, startsContainer bool) (c *moby.Client, close
 	return serveInProcess(e, opts)
 }
 
-// serveInProcess serves e on a private socket for the length of one
-// command, so every command speaks the Docker API whoever serves it.
+// inProcessHost is the address of the engine a command serves itself:
+// nothing listens there, the client's connections are socket pairs.
+func inProcessHost() string { return "unix://" + filepath.Join(global.root, "run", "in-process") }
+
+// serveInProcess serves e to this command alone (listen.Pairs: nothing on
+// disk) for the length of the command, so every command speaks the
+// Docker API whoever serves it.
 func serveInProcess(e *lockedEngine, opts []moby.Opt) (*moby.Client, func(), error) {
-	dir, err := os.MkdirTemp(filepath.Join(global.root, "run"), "cli-")
-	if err != nil {
-		e.Close()
-		return nil, nil, err
-	}
 	b := localbackend.New(e.Engine)
 	srv, err := server.New(server.Config{Backend: b, Version: version, Root: global.root})
 	if err != nil {
 		e.Close()
 		return nil, nil, err
 	}
-	sock := filepath.Join(dir, "api.sock")
-	l, err := listen.Listen("unix://"+sock, listen.Options{})
-	if err != nil {
-		e.Close()
-		return nil, nil, err
-	}
+	l := listen.NewPairs()
 	go srv.Serve(l)
-	c, err := moby.New(append(opts, moby.WithHost("unix://"+sock))...)
+	c, err := moby.New(append(opts, moby.WithHost(inProcessHost()), moby.WithDialContext(l.DialContext))...)
 	var once sync.Once
 	closeAll := func() {
 		once.Do(func() {
@@ -179,7 +174,6 @@ func serveInProcess(e *lockedEngine, opts []moby.Opt) (*moby.Client, func(), err
 			srv.Shutdown(ctx)
 			b.Close()
 			e.Close()
-			os.RemoveAll(dir)
 		})
 	}
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -217,9 +216,9 @@ func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id 
 }
 
 // servedInProcess tells whether c reaches the engine this command serves
-// on a private socket (see serveInProcess), which ends with the command.
+// itself (see serveInProcess), which ends with the command.
 func servedInProcess(c *moby.Client) bool {
-	return strings.HasPrefix(c.DaemonHost(), "unix://"+filepath.Join(global.root, "run", "cli-"))
+	return c.DaemonHost() == inProcessHost()
 }
 
 // proxySignals forwards the signals a user sends this command to the

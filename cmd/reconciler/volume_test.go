@@ -109,10 +109,10 @@ func TestVolumeCLICreateLsInspectRm(t *testing.T) {
 	if _, _, code := runOnRoot(root, "", "volume", "rm", "-f", "nosuch"); code != 0 {
 		t.Errorf("rm -f of a missing volume: exit %d", code)
 	}
-	// Each command served --root in process on a private socket, gone now
-	// with the root's lock.
-	if left, _ := filepath.Glob(filepath.Join(root, "run", "cli-*")); len(left) != 0 {
-		t.Errorf("in-process API sockets left behind: %v", left)
+	// Each command served --root to itself over socket pairs: nothing on
+	// disk but the root's lock, released now.
+	if left, _ := filepath.Glob(filepath.Join(root, "run", "*")); len(left) != 1 || left[0] != rootlock.Path(root) {
+		t.Errorf("files left in the root's run folder: %v", left)
 	}
 	l, err := rootlock.Acquire(root)
 	if err != nil {
