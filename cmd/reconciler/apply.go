@@ -20,11 +20,12 @@ import (
 	"github.com/reconciler/reconciler/spec"
 )
 
-// openEngine opens the engine of a host ("local" is this machine). The
+// openEngine opens the engine of a host ("local" is this machine) for a
+// command that ends soon (apply) or runs on (longLived: watch). The
 // integrator sets it (cmd/reconciler/engine.go) to the local engine over
 // --root, or a Docker-API client for remote hosts; an engine that is an
 // io.Closer is closed when the command ends.
-var openEngine func(host string) (engine.Engine, error)
+var openEngine func(host string, longLived bool) (engine.Engine, error)
 
 func init() {
 	commands = append(commands, newApplyCmd)
@@ -32,8 +33,9 @@ func init() {
 
 // engines opens each host's engine once per command and closes them all.
 type engines struct {
-	mu   sync.Mutex
-	open map[string]engine.Engine
+	longLived bool // the command runs on (see openEngine)
+	mu        sync.Mutex
+	open      map[string]engine.Engine
 }
 
 // get opens a host's engine: a host declared by a Host object through
@@ -52,7 +54,7 @@ func (e *engines) get(host string, decl *spec.Host) (engine.Engine, error) {
 	case openEngine == nil:
 		return nil, fmt.Errorf("no engine available for host %s", host)
 	default:
-		eng, err = openEngine(host)
+		eng, err = openEngine(host, e.longLived)
 	}
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,9 +22,28 @@ func useFakeEngine(t *testing.T) *fake.Engine {
 	t.Helper()
 	e := fake.New()
 	old := openEngine
-	openEngine = func(host string) (engine.Engine, error) { return e, nil }
+	openEngine = func(string, bool) (engine.Engine, error) { return e, nil }
 	t.Cleanup(func() { openEngine = old })
 	return e
+}
+
+// A command's engines are opened as long-lived as the command: apply's
+// end with it, watch's run on (and keep a spare shim, and inotify).
+func TestEnginesOpenAsLongLivedAsTheCommand(t *testing.T) {
+	var got []bool
+	old := openEngine
+	openEngine = func(_ string, longLived bool) (engine.Engine, error) {
+		got = append(got, longLived)
+		return fake.New(), nil
+	}
+	t.Cleanup(func() { openEngine = old })
+	apply, watch := &engines{}, &engines{longLived: true}
+	apply.get("local", nil)
+	watch.get("local", nil)
+	watch.get("local", nil) // opened once
+	if !slices.Equal(got, []bool{false, true}) {
+		t.Errorf("opened with longLived %v, want [false true]", got)
+	}
 }
 
 // run executes the CLI with args and returns stdout, stderr and the exit code.

@@ -43,7 +43,7 @@ func init() {
 		b := localbackend.New(e)
 		return b, func() error { b.Close(); return e.Close() }, nil
 	}
-	openEngine = func(host string) (engine.Engine, error) { return hostEngine(host) }
+	openEngine = hostEngine
 }
 
 // rootSocket is the socket a daemon serving root always listens on, so
@@ -63,14 +63,14 @@ func daemonServes(root string) bool {
 }
 
 // hostEngine opens the engine of a host for the controller commands.
-func hostEngine(host string) (engine.Engine, error) {
+func hostEngine(host string, longLived bool) (engine.Engine, error) {
 	if host != "local" {
 		return nil, fmt.Errorf("host %s: declare it with a Host object (address and TLS files)", host)
 	}
 	if global.host != "" {
 		return client.Open(global.host, clientTLS(), 0)
 	}
-	e, err := openLocal(false)
+	e, err := openLocal(local.Options{ShortLived: !longLived})
 	if errors.Is(err, rootlock.ErrLocked) && daemonServes(global.root) {
 		return client.Open("unix://"+rootSocket(global.root), nil, 0)
 	}
@@ -98,9 +98,10 @@ func (l *lockedEngine) Close() error {
 	return err
 }
 
-// openLocal opens the engine of --root in this process; the error wraps
-// rootlock.ErrLocked when a daemon (or another command) holds the root.
-func openLocal(startsContainer bool) (*lockedEngine, error) {
+// openLocal opens the engine of --root in this process, as o says the
+// command uses it; the error wraps rootlock.ErrLocked when a daemon (or
+// another command) holds the root.
+func openLocal(o local.Options) (*lockedEngine, error) {
 	if err := os.MkdirAll(global.root, 0o711); err != nil {
 		return nil, fmt.Errorf("state root: %w", err)
 	}
@@ -108,7 +109,7 @@ func openLocal(startsContainer bool) (*lockedEngine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := local.OpenWith(global.root, local.Options{ShortLived: true, StartsContainer: startsContainer})
+	e, err := local.OpenWith(global.root, o)
 	if err != nil {
 		lock.Release()
 		return nil, err
@@ -135,7 +136,7 @@ func apiClient(ctx context.Context, startsContainer bool) (c *moby.Client, close
 		c, err := moby.New(opts...)
 		return c, func() { c.Close() }, err
 	}
-	e, err := openLocal(startsContainer)
+	e, err := openLocal(local.Options{ShortLived: true, StartsContainer: startsContainer})
 	if errors.Is(err, rootlock.ErrLocked) && daemonServes(global.root) {
 		c, err := moby.New(append(opts, moby.WithHost("unix://"+rootSocket(global.root)))...)
 		return c, func() { c.Close() }, err

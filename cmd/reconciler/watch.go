@@ -47,7 +47,7 @@ are kept as they were. Stop it with Ctrl-C: what it made keeps running.`,
 			out := &lockedWriter{w: cmd.OutOrStdout()}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			var eng engines
+			eng := engines{longLived: true}
 			defer eng.close()
 			_, run, err := watchController(args[0], reconcile.Options{
 				Engines: eng.get, Workers: workers, Resync: resync, Out: out, Registry: reg,
