@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"path/filepath"
+	"time"
 
 	"github.com/fsnotify/fsnotify"
 
@@ -74,11 +75,12 @@ func (c *inotifyChanges) close() {
 	go c.fs.Close()
 }
 
-// pollChanges polls the watched state files (package filepoll). A shim
-// replaces the file on every write, so each write is seen.
+// pollChanges polls the watched state files (package filepoll), every
+// 64 ms at the slowest. A shim replaces the file on every write, so each
+// write is seen.
 type pollChanges struct{ w *filepoll.Watcher }
 
-func newPollChanges() pollChanges { return pollChanges{filepoll.New()} }
+func newPollChanges() pollChanges { return pollChanges{filepoll.New(64 * time.Millisecond)} }
 
 func (c pollChanges) watch(id, dir string)   { c.w.Add(id, filepath.Join(dir, shim.StateFile)) }
 func (c pollChanges) unwatch(id, _ string)   { c.w.Remove(id) }

@@ -14,6 +14,8 @@ import (
 // A Watcher polls files, each under a key, and delivers the key of each
 // file that changed (was written, replaced, created or removed).
 type Watcher struct {
+	slowest time.Duration
+
 	mu    sync.Mutex
 	files map[string]file
 	kick  chan struct{}
@@ -40,9 +42,11 @@ func stampOf(path string) stamp {
 	return stamp{ino: int64(st.Ino), size: st.Size, mtime: st.Mtim}
 }
 
-// New starts a Watcher; Close ends it.
-func New() *Watcher {
-	w := &Watcher{files: map[string]file{}, kick: make(chan struct{}, 1), out: make(chan string, 64), done: make(chan struct{})}
+// New starts a Watcher that polls every millisecond after a change (or an
+// Add), doubling the interval after every four quiet polls up to slowest;
+// Close ends it.
+func New(slowest time.Duration) *Watcher {
+	w := &Watcher{slowest: max(slowest, time.Millisecond), files: map[string]file{}, kick: make(chan struct{}, 1), out: make(chan string, 64), done: make(chan struct{})}
 	go w.loop()
 	return w
 }
@@ -75,7 +79,7 @@ func (w *Watcher) Changes() <-chan string { return w.out }
 func (w *Watcher) Close() { close(w.done) }
 
 func (w *Watcher) loop() {
-	p := pace{fastest: time.Millisecond, slowest: 64 * time.Millisecond, step: 4}
+	p := pace{fastest: time.Millisecond, slowest: w.slowest, step: 4}
 	t := time.NewTimer(p.fastest)
 	defer t.Stop()
 	for {

@@ -32,7 +32,7 @@ func TestPace(t *testing.T) {
 func TestChanges(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state.json")
-	w := New()
+	w := New(64 * time.Millisecond)
 	defer w.Close()
 	w.Add("a", path)
 	w.Add("other", filepath.Join(dir, "other"))

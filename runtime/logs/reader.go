@@ -249,7 +249,9 @@ func (r *reader) watch() (stop func()) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	r.tick = tick.C
 	if r.opts.Poll {
-		p := filepoll.New()
+		// Every 16 ms at the slowest: a terminal's echo, followed
+		// through the log, must not lag behind the typing.
+		p := filepoll.New(16 * time.Millisecond)
 		p.Add(r.path, r.path)
 		r.polled = p.Changes()
 		return func() {
