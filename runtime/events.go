@@ -143,8 +143,10 @@ func (w *watcher) recover(id string) {
 type counts struct{ starts, exits, restarts int }
 
 func newWatcher(r *Runtime) (*watcher, error) {
-	var src stateChanges = newPollChanges()
-	if !r.opts.ShortLived {
+	var src stateChanges
+	if r.opts.ShortLived {
+		src = newPollChanges()
+	} else {
 		in, err := newInotifyChanges()
 		if err != nil {
 			return nil, fmt.Errorf("watch container states: %w", err)
