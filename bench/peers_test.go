@@ -232,6 +232,15 @@ func (s *samples) report(b *testing.B, peers ...string) {
 	}
 }
 
+// reportAlso reports the median of more of our own series, as NAME-ms.
+func (s *samples) reportAlso(b *testing.B, names ...string) {
+	for _, n := range names {
+		if v, ok := s.median(n); ok {
+			b.ReportMetric(v, n+"-ms")
+		}
+	}
+}
+
 // fifo makes a FIFO in a fresh folder; the container opens it for writing
 // as its first action, which opened observes by opening it for reading.
 func fifo(b *testing.B) (dir string, opened func() error) {
