@@ -138,8 +138,7 @@ func TestV2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.Remove(filepath.Join(Root, "reconciler-test"))
-	defer g.Remove()
+	defer removeWithParent(g)
 	if !g.v2 || g.Dirs[""] != filepath.Join(Root, "reconciler-test", id) {
 		t.Fatalf("group %+v", g)
 	}

@@ -41,7 +41,7 @@ func TestStartIsBornInTheGroupV1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer g.Remove()
+	defer removeWithParent(g)
 	for i := 0; i < 20; i++ { // the goroutine lands on various threads
 		startIn(t, g, ":/reconciler-test/"+id)
 	}
@@ -63,10 +63,18 @@ func TestStartIsBornInTheGroupV2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.Remove(filepath.Join(Root, "reconciler-test"))
-	defer g.Remove()
+	defer removeWithParent(g)
 	startIn(t, g, "0::/reconciler-test/"+id)
 	if err := g.Rename("other"); err == nil {
 		t.Error("a v2 rename was claimed")
+	}
+}
+
+// removeWithParent removes a test's group, then its parent in every
+// hierarchy (one another test still uses stays: rmdir refuses it).
+func removeWithParent(g *Group) {
+	g.Remove()
+	for _, d := range g.Dirs {
+		os.Remove(filepath.Dir(d))
 	}
 }
