@@ -10,30 +10,53 @@ import (
 	"strings"
 )
 
-// Under lists the mount points at or below dir, the last mounted first:
-// the order to unmount them in, children before their parents.
-func Under(dir string) ([]string, error) {
+// Mount is one entry of the mount table.
+type Mount struct {
+	Root       string // the mounted file system's folder shown there
+	MountPoint string
+	FSType     string
+}
+
+// Read returns this process's mount table, in mount order.
+func Read() ([]Mount, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var out []string
+	var out []Mount
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
+		// "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS"
+		pre, post, _ := strings.Cut(sc.Text(), " - ")
+		fields, fs := strings.Fields(pre), strings.Fields(post)
 		if len(fields) < 5 {
 			continue
 		}
-		if mp := unescape(fields[4]); mp == dir || strings.HasPrefix(mp, dir+"/") {
-			out = append(out, mp)
+		m := Mount{Root: unescape(fields[3]), MountPoint: unescape(fields[4])}
+		if len(fs) > 0 {
+			m.FSType = fs[0]
 		}
+		out = append(out, m)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
+	return out, nil
+}
+
+// Under lists the mount points at or below dir, the last mounted first:
+// the order to unmount them in, children before their parents.
+func Under(dir string) ([]string, error) {
+	mounts, err := Read()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i := len(mounts) - 1; i >= 0; i-- {
+		if mp := mounts[i].MountPoint; mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
 	}
 	return out, nil
 }

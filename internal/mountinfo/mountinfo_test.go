@@ -52,3 +52,18 @@ func TestUnderListsChildrenFirst(t *testing.T) {
 		t.Fatalf("Under(%q) = %q, want %q", dir, got, want)
 	}
 }
+
+// Read returns the whole table with each entry's type: /proc is there,
+// as a proc file system.
+func TestReadHasProc(t *testing.T) {
+	mounts, err := Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mounts {
+		if m.MountPoint == "/proc" && m.FSType == "proc" && m.Root == "/" {
+			return
+		}
+	}
+	t.Errorf("no proc mount at /proc among %d mounts: %+v", len(mounts), mounts)
+}

@@ -1,13 +1,14 @@
 package testpeer
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/mountinfo"
 )
 
 // A container killed behind dockerd's back is never deleted by runc, so
@@ -72,22 +73,11 @@ func removeCgroups(paths []string, deadline time.Time) {
 // cgroupMounts lists the mount points of the cgroup (v1) and cgroup2
 // filesystems whose root is the hierarchy's root.
 func cgroupMounts() []string {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
+	mounts, _ := mountinfo.Read()
 	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS"
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		fields, fs := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(fields) < 5 || len(fs) < 1 || fields[3] != "/" {
-			continue
-		}
-		if fs[0] == "cgroup" || fs[0] == "cgroup2" {
-			out = append(out, fields[4])
+	for _, m := range mounts {
+		if m.Root == "/" && (m.FSType == "cgroup" || m.FSType == "cgroup2") {
+			out = append(out, m.MountPoint)
 		}
 	}
 	return out
