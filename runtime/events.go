@@ -108,9 +108,6 @@ type watcher struct {
 
 	mu   sync.Mutex
 	seen map[string]counts
-	// watched: the containers src reports on: all of them, but in a
-	// ShortLived runtime only those it acts on (see ensure).
-	watched map[string]bool
 	// recovering: the ExitCount of the lost-shim exit last restarted
 	recovering map[string]int
 	changes    chan struct{} // closed and replaced on every observed change
@@ -153,12 +150,12 @@ func newWatcher(r *Runtime) (*watcher, error) {
 		}
 		src = in
 	}
-	w := &watcher{r: r, src: src, seen: map[string]counts{}, watched: map[string]bool{}, recovering: map[string]int{}, changes: make(chan struct{}), done: make(chan struct{})}
+	w := &watcher{r: r, src: src, seen: map[string]counts{}, recovering: map[string]int{}, changes: make(chan struct{}), done: make(chan struct{})}
 	r.mu.Lock()
 	for _, id := range r.names {
 		st, _ := shim.ReadState(r.dir(id))
 		w.seen[id] = counts{st.StartCount, st.ExitCount, st.RestartCount}
-		if !r.opts.ShortLived {
+		if !r.opts.ShortLived { // which watches only what it acts on
 			w.ensure(id)
 		}
 	}
@@ -210,27 +207,17 @@ func (w *watcher) add(id string) {
 	w.ensure(id)
 }
 
-// ensure has src report the container's changes from now on, if it does
-// not yet: they then wake waiters at once, not at the next rescan.
-func (w *watcher) ensure(id string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.watched[id] {
-		w.watched[id] = true
-		w.src.watch(id, w.r.dir(id))
-	}
-}
+// ensure has src report the container's changes from now on (again, if
+// it does already): they then wake waiters at once, not at the next
+// rescan.
+func (w *watcher) ensure(id string) { w.src.watch(id, w.r.dir(id)) }
 
 func (w *watcher) forget(id string) {
 	w.mu.Lock()
 	delete(w.seen, id)
 	delete(w.recovering, id)
-	watched := w.watched[id]
-	delete(w.watched, id)
 	w.mu.Unlock()
-	if watched {
-		w.src.unwatch(id, w.r.dir(id))
-	}
+	w.src.unwatch(id, w.r.dir(id))
 	w.notify()
 }
 

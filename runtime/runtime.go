@@ -59,10 +59,10 @@ type Options struct {
 	StartTimeout time.Duration
 	// ShortLived is for a process that ends soon, the CLI working on a
 	// root without a daemon: no shim is kept started ahead of need (it
-	// would only be discarded at exit), and only the containers it acts
-	// on are watched for changes (the others are rescanned each second):
-	// an inotify watch still held at exit costs the exit an SRCU grace
-	// period, up to 15 ms here.
+	// would only be discarded at exit), and the state and log files of the
+	// containers it acts on are polled, not watched with inotify (a
+	// process that used inotify waits on its way out for an SRCU grace
+	// period, up to 15 ms here); the others are rescanned each second.
 	ShortLived bool
 	// SpareAtOpen starts one spare shim at once, ShortLived or not: for
 	// a short-lived process about to start a container (`reconciler run`

@@ -17,7 +17,8 @@ import (
 // period when it exits (or removes the watch): up to 15 ms here, more
 // than a whole `run --rm` spends on the container itself.
 type stateChanges interface {
-	// watch reports the changes of container id's state from now on.
+	// watch reports the changes of container id's state from now on; a
+	// second call for the same id changes nothing.
 	watch(id, dir string)
 	unwatch(id, dir string)
 	// changed delivers the IDs whose state changed.
