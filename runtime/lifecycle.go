@@ -230,19 +230,29 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 	if err := unmountUnder(c.Dir); err != nil {
 		return fmt.Errorf("remove container %s: %w", c.Name, err)
 	}
-	// config.json first, so a crash mid-way leaves a crashed create that
-	// the next New sweeps away.
-	os.Remove(filepath.Join(c.Dir, shim.ConfigFile))
 	r.configs.Delete(id)
-	if err := os.RemoveAll(c.Dir); err != nil {
-		return fmt.Errorf("remove container %s: %w", c.Name, err)
+	// One rename takes the folder out of the root (the container is gone
+	// at once, crash or not); it is emptied in the background, to be
+	// reused (skeletons.go).
+	dirty, err := r.skel.setAside(c.Dir)
+	if err != nil {
+		// config.json first, so a crash mid-way leaves a crashed create
+		// that the next New sweeps away.
+		os.Remove(filepath.Join(c.Dir, shim.ConfigFile))
+		if err := os.RemoveAll(c.Dir); err != nil {
+			return fmt.Errorf("remove container %s: %w", c.Name, err)
+		}
 	}
 	r.mu.Lock()
 	if r.names[c.Name] == id {
 		delete(r.names, c.Name)
 	}
 	r.mu.Unlock()
+	// Unwatched before it is emptied, and so before it can be reused.
 	r.watch.forget(id)
+	if err == nil {
+		r.skel.recycle(dirty)
+	}
 	r.events.publish(r.event(c, "destroy", nil))
 	return nil
 }

@@ -17,9 +17,10 @@
 // restart by policy.
 //
 // Layout of ROOT/<id>/: config.json (the Spec, written once), state.json,
-// log/container.log (+ .1, .2 rotated), upper/ and work/ (the container layer),
-// rootfs/ (the overlay mount point), etc/ (hostname, hosts, resolv.conf),
-// shim.sock, shim.log.
+// log/container.log (+ .1, .2 rotated), upper/ and work/ (the container
+// layer), shim.sock, shim.log. ROOT/.mnt is where every container's root
+// is mounted (inside its own mount namespace); ROOT/.free holds the
+// folders of removed containers, emptied for reuse (skeletons.go).
 package runtime
 
 import (
@@ -95,6 +96,8 @@ type Runtime struct {
 	metrics *metrics
 	watch   *watcher
 
+	skel *skeletons // container folders to reuse (see skeletons.go)
+
 	spareMu sync.Mutex
 	spare   *spareShim // a shim started ahead of need (see spare.go)
 	closed  bool
@@ -116,7 +119,11 @@ func New(root string, opts Options) (*Runtime, error) {
 	if err := os.MkdirAll(filepath.Join(root, shim.MountPoint), 0o700); err != nil {
 		return nil, fmt.Errorf("container state root: %w", err)
 	}
-	r := &Runtime{root: root, opts: opts, names: map[string]string{}, locks: map[string]*sync.Mutex{}}
+	skel, err := openSkeletons(root)
+	if err != nil {
+		return nil, fmt.Errorf("container state root: %w", err)
+	}
+	r := &Runtime{root: root, opts: opts, names: map[string]string{}, locks: map[string]*sync.Mutex{}, skel: skel}
 	r.events = newBroker()
 	r.metrics = newMetrics(r)
 	sandbox.RemoveStaleSpareGroups("")
@@ -175,6 +182,7 @@ func (r *Runtime) Close() error {
 	r.dropSpare()
 	r.watch.close()
 	r.events.close()
+	r.skel.wait()
 	return nil
 }
 
@@ -275,12 +283,17 @@ func (r *Runtime) Create(ctx context.Context, spec Spec) (string, error) {
 
 func (r *Runtime) create(spec Spec) error {
 	dir := r.dir(spec.ID)
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return fmt.Errorf("create container: %w", err)
-	}
-	for _, sub := range []string{shim.UpperDir, shim.WorkDir, filepath.Dir(shim.LogFile)} {
-		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+	if !r.skel.take(dir) {
+		if err := os.Mkdir(dir, 0o700); err != nil {
 			return fmt.Errorf("create container: %w", err)
+		}
+		for _, e := range skeletonEntries {
+			if !e.mode.IsDir() {
+				continue
+			}
+			if err := os.Mkdir(filepath.Join(dir, e.name), e.mode.Perm()); err != nil {
+				return fmt.Errorf("create container: %w", err)
+			}
 		}
 	}
 	// The log exists from the start, so an attach before the first start
