@@ -232,8 +232,8 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 	}
 	r.configs.Delete(id)
 	// One rename takes the folder out of the root (the container is gone
-	// at once, crash or not); it is emptied in the background, to be
-	// reused (skeletons.go).
+	// at once, crash or not); it is then emptied, to be reused
+	// (skeletons.go).
 	dirty, err := r.skel.setAside(c.Dir)
 	if err != nil {
 		// config.json first, so a crash mid-way leaves a crashed create

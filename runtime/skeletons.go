@@ -13,10 +13,10 @@ import (
 )
 
 // Container folders are recycled. Remove sets a container's folder aside
-// (ROOT/.free/dirty-<id>, one rename: the container is gone at once), and
-// a background goroutine empties it down to its skeleton, the empty
-// folders every container has (upper/, work/, log/), which the next
-// Create takes instead of making them again.
+// (ROOT/.free/dirty-<id>, one rename: the container is gone at once, crash
+// or not) and empties it down to its skeleton, the empty folders and
+// files every container has (upper/, work/, log/, the log and shim.log),
+// which the next Create takes instead of making them again.
 //
 // Making and deleting folders is dear on the hosts this runs on: ext4
 // without a journal, mounted with discard, frees a folder's block with a
@@ -56,8 +56,8 @@ var skeletonEntries = []struct {
 }
 
 // openSkeletons finds ROOT/.free's skeletons; the dirty ones (set aside
-// by a process that ended before emptying them) are emptied in the
-// background.
+// by a process that ended, or crashed, before emptying them) are emptied
+// in the background.
 func openSkeletons(root string) (*skeletons, error) {
 	s := &skeletons{dir: filepath.Join(root, skeletonsDir)}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
@@ -71,7 +71,11 @@ func openSkeletons(root string) (*skeletons, error) {
 		p := filepath.Join(s.dir, e.Name())
 		switch {
 		case strings.HasPrefix(e.Name(), dirtyPrefix):
-			s.recycle(p)
+			s.scrub.Add(1)
+			go func() {
+				defer s.scrub.Done()
+				s.recycle(p)
+			}()
 		case len(s.clean) < maxSkeletons && e.IsDir():
 			s.clean = append(s.clean, p)
 		default:
@@ -104,29 +108,28 @@ func (s *skeletons) setAside(dir string) (string, error) {
 	return p, os.Rename(dir, p)
 }
 
-// recycle empties a folder set aside, in the background, then keeps it as
-// a clean skeleton or, with enough of those, deletes it.
+// recycle empties a folder set aside, then keeps it as a clean skeleton
+// or, with enough of those, deletes it. It runs in the caller's time:
+// emptying frees blocks, each with its discard, and in the background
+// these would delay the next create's fsyncs, queued behind them on the
+// same disk, by as much as they save the removal.
 func (s *skeletons) recycle(p string) {
-	s.scrub.Add(1)
-	go func() {
-		defer s.scrub.Done()
-		if emptyToSkeleton(p) != nil {
-			os.RemoveAll(p)
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		clean := filepath.Join(s.dir, strings.TrimPrefix(filepath.Base(p), dirtyPrefix))
-		if len(s.clean) >= maxSkeletons || os.Rename(p, clean) != nil {
-			os.RemoveAll(p)
-			return
-		}
-		s.clean = append(s.clean, clean)
-	}()
+	if emptyToSkeleton(p) != nil {
+		os.RemoveAll(p)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clean := filepath.Join(s.dir, strings.TrimPrefix(filepath.Base(p), dirtyPrefix))
+	if len(s.clean) >= maxSkeletons || os.Rename(p, clean) != nil {
+		os.RemoveAll(p)
+		return
+	}
+	s.clean = append(s.clean, clean)
 }
 
-// wait returns once no folder is being emptied (Close: a process, or a
-// test's temporary root, may go right after).
+// wait returns once no folder found dirty at open is being emptied
+// (Close: a process, or a test's temporary root, may go right after).
 func (s *skeletons) wait() { s.scrub.Wait() }
 
 // emptyToSkeleton deletes everything in dir but the skeleton's entries,

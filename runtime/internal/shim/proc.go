@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -144,14 +145,15 @@ func dialDir(dir, name string) (*os.File, error) {
 	return f, nil
 }
 
-// BootID identifies the current boot of the host ("" if unknown).
-func BootID() string {
+// BootID identifies the current boot of the host ("" if unknown); read
+// once per process.
+var BootID = sync.OnceValue(func() string {
 	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
-}
+})
 
 // ParseSignal accepts "SIGTERM", "TERM", "term" or "15".
 func ParseSignal(s string) (unix.Signal, error) {

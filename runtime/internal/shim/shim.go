@@ -61,6 +61,7 @@ func shimMain() {
 	// parent could send.
 	signal.Ignore(unix.SIGHUP, unix.SIGPIPE, unix.SIGINT)
 	pre, preErr := prestart()
+	warmUp()
 	line, err := bufio.NewReader(assign).ReadString('\n')
 	assign.Close()
 	if err != nil {
@@ -82,6 +83,22 @@ func shimMain() {
 	}
 	os.Exit(0)
 }
+
+// warmUp does, while the shim waits for its container, what does not
+// depend on the container: reading its own start time and the boot ID
+// (both recorded in the state), and building encoding/json's codecs for
+// the config and the state, which their first use would build in the
+// middle of the start.
+func warmUp() {
+	selfStartTime()
+	BootID()
+	json.Unmarshal([]byte(`{"Spec":{}}`), new(Config))
+	json.Unmarshal([]byte(`{}`), new(State))
+	json.MarshalIndent(State{}, "", "  ")
+}
+
+// selfStartTime is the shim's own /proc start time, read once.
+var selfStartTime = sync.OnceValues(func() (uint64, error) { return ProcStartTime(os.Getpid()) })
 
 type shim struct {
 	dir    string
@@ -200,7 +217,7 @@ func runShim(dir string, ready *os.File, pre *prestarted) error {
 		}
 	}()
 
-	self, err := ProcStartTime(os.Getpid())
+	self, err := selfStartTime()
 	if err != nil {
 		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
 	}
