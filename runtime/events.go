@@ -90,7 +90,7 @@ func (r *Runtime) event(c *Container, action string, attrs map[string]string) Ev
 }
 
 func (r *Runtime) emit(id, action string, attrs map[string]string) {
-	cfg, err := shim.ReadConfig(r.dir(id))
+	cfg, err := r.config(id)
 	if err != nil {
 		return
 	}
@@ -262,7 +262,7 @@ func (w *watcher) observe(id string) {
 		w.notify()
 		return
 	}
-	cfg, err := shim.ReadConfig(w.r.dir(id))
+	cfg, err := w.r.config(id)
 	if err != nil {
 		return
 	}

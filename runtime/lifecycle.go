@@ -208,7 +208,7 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 			return err
 		}
 	}
-	cfg, err := shim.ReadConfig(c.Dir)
+	cfg, err := r.config(id)
 	if err != nil {
 		return err
 	}

@@ -287,11 +287,8 @@ func (r *Runtime) create(spec Spec) error {
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			return fmt.Errorf("create container: %w", err)
 		}
-		for _, e := range skeletonEntries {
-			if !e.mode.IsDir() {
-				continue
-			}
-			if err := os.Mkdir(filepath.Join(dir, e.name), e.mode.Perm()); err != nil {
+		for _, name := range skeletonFolders {
+			if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
 				return fmt.Errorf("create container: %w", err)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -14,9 +15,9 @@ import (
 
 // Container folders are recycled. Remove sets a container's folder aside
 // (ROOT/.free/dirty-<id>, one rename: the container is gone at once, crash
-// or not) and empties it down to its skeleton, the empty folders and
-// files every container has (upper/, work/, log/, the log and shim.log),
-// which the next Create takes instead of making them again.
+// or not) and empties it down to its skeleton, the empty folders every
+// container has (upper/, work/, log/), which the next Create takes
+// instead of making them again.
 //
 // Making and deleting folders is dear on the hosts this runs on: ext4
 // without a journal, mounted with discard, frees a folder's block with a
@@ -44,16 +45,11 @@ const (
 	maxSkeletons = 4
 )
 
-// skeletonEntries are what a skeleton keeps of a container's folder, each
-// emptied: its subfolders, and the files every container has (their
-// inodes reused, no block freed when they are empty).
-var skeletonEntries = []struct {
-	name string
-	mode os.FileMode // with os.ModeDir for a folder
-}{
-	{shim.UpperDir, os.ModeDir | 0o755}, {shim.WorkDir, os.ModeDir | 0o755}, {filepath.Dir(shim.LogFile), os.ModeDir | 0o755},
-	{shim.LogFile, 0o640}, {shim.ShimLogFile, 0o600},
-}
+// skeletonFolders are what a skeleton keeps of a container's folder,
+// emptied (mode 0755). Files are deleted, never emptied in place: a reader
+// may still hold one open (a client attached to a `run --rm` reads the
+// log to its end after the removal).
+var skeletonFolders = []string{shim.UpperDir, shim.WorkDir, filepath.Dir(shim.LogFile)}
 
 // openSkeletons finds ROOT/.free's skeletons; the dirty ones (set aside
 // by a process that ended, or crashed, before emptying them) are emptied
@@ -132,89 +128,62 @@ func (s *skeletons) recycle(p string) {
 // (Close: a process, or a test's temporary root, may go right after).
 func (s *skeletons) wait() { s.scrub.Wait() }
 
-// emptyToSkeleton deletes everything in dir but the skeleton's entries,
-// empties those, and makes anew any folder that is missing or that the
-// container changed (a file comes back at its next create or start).
+// emptyToSkeleton deletes everything in dir but the skeleton's folders,
+// empties those, and makes anew any that is missing or that the container
+// changed. It never follows a symbolic link.
 func emptyToSkeleton(dir string) error {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return err
 	}
-	if err := removeOthers(dir, ""); err != nil {
+	keep := func(name string) bool { return slices.Contains(skeletonFolders, name) }
+	if err := removeAllBut(dir, keep); err != nil {
 		return err
 	}
-	for _, e := range skeletonEntries {
-		p := filepath.Join(dir, e.name)
-		if !reusable(p, e.mode) {
+	for _, name := range skeletonFolders {
+		p := filepath.Join(dir, name)
+		if !reusable(p) {
 			if err := os.RemoveAll(p); err != nil {
 				return err
 			}
-			if e.mode.IsDir() {
-				if err := os.Mkdir(p, e.mode.Perm()); err != nil {
-					return err
-				}
+			if err := os.Mkdir(p, 0o755); err != nil {
+				return err
 			}
 			continue
 		}
-		if !e.mode.IsDir() {
-			if err := os.Truncate(p, 0); err != nil {
-				return err
-			}
+		if err := removeAllBut(p, func(string) bool { return false }); err != nil {
+			return err
 		}
-		if err := os.Chmod(p, e.mode.Perm()); err != nil {
+		if err := os.Chmod(p, 0o755); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// removeOthers deletes what is under dir/rel but the skeleton's entries,
-// going into the folders among them. It never follows a symbolic link.
-func removeOthers(dir, rel string) error {
-	ents, err := os.ReadDir(filepath.Join(dir, rel))
+// removeAllBut deletes the entries of dir that keep does not name.
+func removeAllBut(dir string, keep func(name string) bool) error {
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return err
 	}
 	for _, e := range ents {
-		r := filepath.Join(rel, e.Name())
-		mode, ok := skeletonEntry(r)
-		switch {
-		case ok && mode.IsDir() && e.IsDir():
-			err = removeOthers(dir, r)
-		case ok && !mode.IsDir():
-		default:
-			err = os.RemoveAll(filepath.Join(dir, r))
+		if keep(e.Name()) {
+			continue
 		}
-		if err != nil {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func skeletonEntry(rel string) (os.FileMode, bool) {
-	for _, e := range skeletonEntries {
-		if e.name == rel {
-			return e.mode, true
-		}
-	}
-	return 0, false
-}
-
-// reusable reports whether p is a folder or file (as mode says) as
-// os.Mkdir or os.OpenFile makes it here, but for its mode (set later):
-// ours, one link, no extended attributes once overlayfs's own
-// (trusted.overlay.*, such as the uuid it gives the upper directory at the
-// first mount) are removed.
-func reusable(p string, mode os.FileMode) bool {
+// reusable reports whether p is a folder as os.Mkdir makes it here, but
+// for its mode (set later): ours, with no extended attributes once
+// overlayfs's own (trusted.overlay.*, such as the uuid it gives the upper
+// directory at the first mount) are removed.
+func reusable(p string) bool {
 	var st unix.Stat_t
-	if unix.Lstat(p, &st) != nil {
-		return false
-	}
-	want := uint32(unix.S_IFREG)
-	if mode.IsDir() {
-		want = unix.S_IFDIR
-	}
-	if st.Mode&unix.S_IFMT != want || (want == unix.S_IFREG && st.Nlink != 1) {
+	if unix.Lstat(p, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return false
 	}
 	if int(st.Uid) != os.Geteuid() || int(st.Gid) != os.Getegid() {
