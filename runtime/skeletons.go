@@ -110,7 +110,7 @@ func (s *skeletons) setAside(dir string) (string, error) {
 // these would delay the next create's fsyncs, queued behind them on the
 // same disk, by as much as they save the removal.
 func (s *skeletons) recycle(p string) {
-	if emptyToSkeleton(p) != nil {
+	if s.full() || emptyToSkeleton(p) != nil {
 		os.RemoveAll(p)
 		return
 	}
@@ -122,6 +122,14 @@ func (s *skeletons) recycle(p string) {
 		return
 	}
 	s.clean = append(s.clean, clean)
+}
+
+// full reports whether enough clean skeletons are kept (a removal of many
+// containers deletes the folders beyond them at once).
+func (s *skeletons) full() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.clean) >= maxSkeletons
 }
 
 // wait returns once no folder found dirty at open is being emptied

@@ -45,7 +45,7 @@ func TestRemovedFolderIsReusedEmpty(t *testing.T) {
 	if !strings.Contains(out, "/d: No such file") || !strings.Contains(out, "/secret: No such file") {
 		t.Errorf("the second container saw the first's files: %q", out)
 	}
-	if !strings.HasSuffix(out, "stdout:755") {
+	if !strings.Contains(out, "stdout:755") {
 		t.Errorf("the second container's / is not mode 755: %q", out)
 	}
 	all := strings.Join(readAll(t, must(r.Logs(ctx, second, LogOptions{Tail: logs.TailAll}))), "|")
@@ -166,4 +166,28 @@ func inode(t *testing.T, p string) uint64 {
 		t.Fatal(err)
 	}
 	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+// At most maxSkeletons folders are kept; the others are deleted.
+func TestSkeletonsBounded(t *testing.T) {
+	root := t.TempDir()
+	s, err := openSkeletons(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < maxSkeletons+2; i++ {
+		dir := filepath.Join(root, fmt.Sprintf("c%d", i))
+		if err := os.MkdirAll(filepath.Join(dir, "upper/etc"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		dirty, err := s.setAside(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.recycle(dirty)
+	}
+	ents, _ := os.ReadDir(filepath.Join(root, skeletonsDir))
+	if len(ents) != maxSkeletons {
+		t.Errorf("%d folders kept, want %d", len(ents), maxSkeletons)
+	}
 }
