@@ -206,3 +206,41 @@ func TestStartFailsWithoutALog(t *testing.T) {
 		}
 	}
 }
+
+// A failed first start on a prestarted init (whose running state is
+// written ahead, while the init mounts) records the failure, and no
+// trace of that running state: no start event, no temporary file.
+func TestPrestartedStartFailureLeavesNoRunningState(t *testing.T) {
+	r := newRuntime(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ev := r.Subscribe(ctx)
+	id := mustCreate(t, r, Spec{Name: "nope", LowerDirs: []string{busybox(t)}, Args: []string{"/does/not/exist"}})
+	if err := r.Start(ctx, id); err == nil || !strings.Contains(err.Error(), "/does/not/exist") {
+		t.Fatalf("start error: %v", err)
+	}
+	c, _ := r.Inspect(id)
+	if c.State.Status != StateCreated || c.State.ExitCode != 127 || c.State.StartCount != 0 {
+		t.Errorf("state after failed start: %+v", c.State)
+	}
+	ents, _ := os.ReadDir(c.Dir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			t.Errorf("left %s behind", e.Name())
+		}
+	}
+	if err := r.Remove(ctx, id, false); err != nil {
+		t.Fatal(err)
+	}
+	for done := false; !done; {
+		select {
+		case e := <-ev:
+			if e.ID == id && e.Action == "start" {
+				t.Errorf("a start event for a start that failed")
+			}
+			done = e.ID == id && e.Action == "destroy"
+		case <-time.After(5 * time.Second):
+			t.Fatal("no destroy event")
+		}
+	}
+}

@@ -23,8 +23,9 @@ const TempPrefix = ".tmp-"
 // `defer f.Abort()` right after Create covers every error path.
 type File struct {
 	*os.File
-	path string
-	done bool
+	path   string
+	done   bool
+	synced bool // by Sync, after the last write
 }
 
 // Create starts replacing path with a file of mode perm; its temporary file
@@ -68,16 +69,27 @@ func (f *File) CommitVolatile() error {
 	return f.put()
 }
 
-// put syncs the content and renames it over the target.
+// Sync writes the content to disk ahead of the commit (while the caller
+// waits for something else, say), which then only renames. It must come
+// after the last write.
+func (f *File) Sync() error {
+	if err := f.File.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", f.path, err)
+	}
+	f.synced = true
+	return nil
+}
+
+// put syncs the content (unless Sync did) and renames it over the target.
 func (f *File) put() error {
 	if f.done {
 		return fmt.Errorf("write %s: already committed or aborted", f.path)
 	}
 	f.done = true
 	tmp := f.Name()
-	err := f.Sync()
-	if err != nil {
-		err = fmt.Errorf("fsync %s: %w", f.path, err)
+	var err error
+	if !f.synced {
+		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("write %s: %w", f.path, cerr)

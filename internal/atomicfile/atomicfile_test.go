@@ -111,3 +111,29 @@ func TestCommitVolatileReplaces(t *testing.T) {
 		t.Fatalf("folder holds %d entries, want the file alone", len(entries))
 	}
 }
+
+// A file synced ahead (Sync) is only renamed at the commit; until then
+// the target keeps its old content.
+func TestSyncAheadOfCommit(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "state.json")
+	os.WriteFile(p, []byte("old"), 0o600)
+	f, err := Create(p, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("new"))
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "old" {
+		t.Fatalf("target %q before the commit, want old", b)
+	}
+	if err := f.CommitVolatile(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "new" {
+		t.Fatalf("target %q after the commit, want new", b)
+	}
+	assertNoLeftovers(t, dir)
+}

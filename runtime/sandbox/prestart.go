@@ -115,6 +115,10 @@ func (p *Pending) Start(cfg Config) (*Process, error) {
 	return finishInit(&cfg, p.h, spec, join, &g)
 }
 
+// Pid is the pending init's process ID: the container's process once
+// Start succeeds.
+func (p *Pending) Pid() int { return p.h.cmd.Process.Pid }
+
 // Discard ends a pending init that will not be used.
 func (p *Pending) Discard() {
 	p.h.kill()

@@ -372,20 +372,44 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 	if s.cfg.Spec.Tty {
 		start = s.startConsoleRun
 	}
+	next := s.st
+	if !first {
+		next.RestartCount++
+	}
+	next.Status = StateRunning
+	next.StartedAt = time.Now().UTC()
+	next.StartCount++
+	next.Error = ""
+	next.OOMKilled = false
+	// With a prestarted init the process ID is known before the start:
+	// the running state is then written and synced while the init mounts
+	// (not after the exec, on the start's path), and put in place once
+	// the program runs.
+	var prepared *PreparedState
+	if l, ok := s.launch.(*prestartedLauncher); ok && l.pending != nil {
+		next.Pid = l.pending.Pid()
+		prepared = PrepareState(s.dir, next)
+	}
 	r, err := start()
 	if err != nil {
+		if prepared != nil {
+			prepared.Abort()
+		}
 		return nil, s.startFailed(first, err)
 	}
-	if !first {
-		s.st.RestartCount++
-	}
-	s.st.Status = StateRunning
-	s.st.Pid = r.proc.pid()
-	s.st.StartedAt = time.Now().UTC()
-	s.st.StartCount++
-	s.st.Error = ""
-	s.st.OOMKilled = false
 	s.run = r
+	if prepared != nil && r.proc.pid() == next.Pid {
+		s.st = next
+		if err := prepared.Commit(); err != nil {
+			s.logf("record state: %v", err)
+		}
+		return r, nil
+	}
+	if prepared != nil {
+		prepared.Abort()
+	}
+	next.Pid = r.proc.pid()
+	s.st = next
 	s.record()
 	return r, nil
 }

@@ -98,6 +98,57 @@ func ReadState(dir string) (State, error) {
 	return s, err
 }
 
+// PreparedState is a state written to a temporary file and synced in the
+// background, to be put in place (Commit) or dropped (Abort) later: a
+// start writes the running state while the init mounts, so that only the
+// rename is left once the program runs.
+type PreparedState struct {
+	done chan struct{}
+	f    *atomicfile.File
+	err  error
+}
+
+// PrepareState starts writing s as dir's next state.
+func PrepareState(dir string, s State) *PreparedState {
+	p := &PreparedState{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		b, err := json.MarshalIndent(s, "", "  ")
+		if err != nil {
+			p.err = err
+			return
+		}
+		path := filepath.Join(dir, StateFile)
+		if p.f, p.err = atomicfile.Create(path, 0o600); p.err != nil {
+			return
+		}
+		if _, err := p.f.Write(append(b, '\n')); err != nil {
+			p.err = fmt.Errorf("write %s: %w", path, err)
+			return
+		}
+		p.err = p.f.Sync()
+	}()
+	return p
+}
+
+// Commit puts the prepared state in place as WriteState would.
+func (p *PreparedState) Commit() error {
+	<-p.done
+	if p.err != nil {
+		p.Abort()
+		return p.err
+	}
+	return p.f.CommitVolatile()
+}
+
+// Abort drops the prepared state.
+func (p *PreparedState) Abort() {
+	<-p.done
+	if p.f != nil {
+		p.f.Abort()
+	}
+}
+
 // WriteState replaces state.json, atomically but without syncing the
 // folder (atomicfile's CommitVolatile): a crash may bring back the
 // previous state, which a crash makes stale anyway (the container is no
