@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -90,6 +91,9 @@ func (g group) run(env []string, quick bool) ([]string, error) {
 	defer os.Remove(bin)
 	settle()
 	args := []string{"-test.run", "^$", "-test.bench", g.pattern, "-test.benchtime", bt, "-test.timeout", "30m"}
+	if g.count > 1 && !quick {
+		args = append(args, "-test.count", strconv.Itoa(g.count))
+	}
 	fmt.Fprintf(os.Stderr, "== %s %s %s\n", strings.Join(extra, " "), g.pkg, strings.Join(args, " "))
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = g.pkg
@@ -117,6 +121,7 @@ func writeMarkdown(path, facts, table string, raw, failed []string) error {
 	sb.WriteString("Written by `make bench` (`go run ./bench/report`). Ratio is the peer's time divided by ours:\n")
 	sb.WriteString("above 1, we are that many times faster. Times are the mean of ns/op, or the median\n")
 	sb.WriteString("where the line says p50 (and for every ./bench comparison, measured in the same run).\n")
+	sb.WriteString("The runtime benchmarks run three times each; the table has the median of the three.\n")
 	sb.WriteString("Each group of benchmarks is built first and starts on a settled machine (sync, then the\n")
 	sb.WriteString("CPUs at least 90 % idle for half a second, 30 s at most).\n\n")
 	sb.WriteString(facts + "\n" + table + "\n")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -12,22 +13,33 @@ type results map[string]map[string]float64
 
 var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
 
-// parse reads `go test -bench` output lines of package pkg.
+// parse reads `go test -bench` output lines of package pkg. A benchmark
+// run more than once (-count) gets the median of each of its metrics.
 func (r results) parse(pkg string, lines []string) {
 	r[pkg] = nil
+	runs := map[string]map[string][]float64{}
 	for _, l := range lines {
 		mm := benchLine.FindStringSubmatch(l)
 		if mm == nil {
 			continue
 		}
+		key := pkg + " " + mm[1]
+		if runs[key] == nil {
+			runs[key] = map[string][]float64{}
+		}
 		f := strings.Fields(mm[2])
-		units := map[string]float64{}
 		for i := 0; i+1 < len(f); i += 2 {
 			if v, err := strconv.ParseFloat(f[i], 64); err == nil {
-				units[f[i+1]] = v
+				runs[key][f[i+1]] = append(runs[key][f[i+1]], v)
 			}
 		}
-		r[pkg+" "+mm[1]] = units
+	}
+	for key, units := range runs {
+		r[key] = map[string]float64{}
+		for unit, vs := range units {
+			slices.Sort(vs)
+			r[key][unit] = vs[len(vs)/2]
+		}
 	}
 }
 
