@@ -282,11 +282,25 @@ const (
 // Wait blocks until the condition holds and returns the container's last
 // exit code. "" means not-running.
 func (r *Runtime) Wait(ctx context.Context, ref, condition string) (int, error) {
+	condition, err := waitCondition(condition)
+	if err != nil {
+		return 0, err
+	}
 	c, err := r.Inspect(ref)
 	if err != nil {
 		return 0, err
 	}
-	return r.WaitFrom(ctx, c.ID, condition, c.State.ExitCount)
+	return r.wait(ctx, c, condition, c.State.ExitCount)
+}
+
+func waitCondition(condition string) (string, error) {
+	switch condition {
+	case "":
+		return WaitNotRunning, nil
+	case WaitNotRunning, WaitNextExit, WaitRemoved:
+		return condition, nil
+	}
+	return "", fmt.Errorf("%w: wait condition %q: must be not-running, next-exit or removed", ErrInvalid, condition)
 }
 
 // WaitFrom is Wait counted from an earlier observation: with next-exit, any
@@ -299,12 +313,8 @@ func (r *Runtime) WaitFrom(ctx context.Context, ref, condition string, exits int
 	if err != nil {
 		return 0, err
 	}
-	switch condition {
-	case "":
-		condition = WaitNotRunning
-	case WaitNotRunning, WaitNextExit, WaitRemoved:
-	default:
-		return 0, fmt.Errorf("%w: wait condition %q: must be not-running, next-exit or removed", ErrInvalid, condition)
+	if condition, err = waitCondition(condition); err != nil {
+		return 0, err
 	}
 	first, err := r.inspect(id)
 	if err != nil {
