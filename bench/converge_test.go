@@ -31,8 +31,9 @@ func convergeSizes(b *testing.B) []int {
 // BenchmarkConverge measures `reconciler apply -f DIR` bringing up n
 // busybox containers declared in a manifest (default 8 workers) from
 // nothing, beside a loop of `docker run -d` doing the same work on dockerd,
-// one at a time (docker-seq) and eight at a time (docker-8wide). Every
-// timed run ends with all n containers running; removal is not timed.
+// one at a time (docker-seq) and eight at a time (docker-8wide), reporting
+// medians (ours of three runs). Every timed run ends with all n containers
+// running; removal is not timed.
 // The docker loops run up to BENCH_PEER_MAX containers (default 100): at
 // 1000 on a busy 2-core machine the eight-wide loop took about six minutes
 // and dockerd 20.10 then hung removing them, so `make bench` measures
@@ -53,13 +54,19 @@ func BenchmarkConverge(b *testing.B) {
 			dir := convergeManifests(b, o, n)
 			var s samples
 			for i := 0; i < b.N; i++ {
-				out := ""
-				s.add("ours", timed(func() { out = o.must(b, "apply", "-f", dir) }))
-				if want := fmt.Sprintf("%d objects ready", n+1); !strings.Contains(out, want) {
-					b.Fatalf("apply did not say %q:\n%s", want, out)
+				// Ours is quick enough to run three times (the median is
+				// reported), up to the 1000 containers that take seconds.
+				for j := 0; j < 3 && (j == 0 || n <= peerMax); j++ {
+					out := ""
+					s.add("ours", timed(func() { out = o.must(b, "apply", "-f", dir) }))
+					if want := fmt.Sprintf("%d objects ready", n+1); !strings.Contains(out, want) {
+						b.Fatalf("apply did not say %q:\n%s", want, out)
+					}
+					b.StopTimer()
+					o.removeAll(b)
+					b.StartTimer()
 				}
 				b.StopTimer()
-				o.removeAll(b)
 				if p != nil && n <= peerMax {
 					s.add("docker-seq", timed(func() { p.runLoop(b, n, 1) }))
 					p.removeAll(b)
