@@ -22,8 +22,8 @@ import (
 // Making and deleting folders is dear on the hosts this runs on: ext4
 // without a journal, mounted with discard, frees a folder's block with a
 // synchronous discard (0.2 to 1 ms each), and allocating an inode there
-// scans past every inode freed in the last minutes. Deleting a container's
-// four folders took longer than starting it.
+// scans past every inode freed in the last minutes. A container's four
+// folders were four of the eight discards its removal waited for.
 //
 // A skeleton holds nothing of the container it came from: everything else
 // in it is deleted, and a folder the container changed (its owner or
