@@ -312,6 +312,6 @@ func reportLatency(b *testing.B, took []time.Duration) {
 	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.ReportMetric(ms(total)/float64(len(took)), "ms/first-instruction")
-	b.ReportMetric(ms(took[len(took)/2]), "p50-ms")
+	reportMedian(b, took)
 	b.ReportMetric(ms(took[0]), "min-ms")
 }

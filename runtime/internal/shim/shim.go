@@ -392,9 +392,7 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 	}
 	r, err := start()
 	if err != nil {
-		if prepared != nil {
-			prepared.Abort()
-		}
+		prepared.Abort()
 		return nil, s.startFailed(first, err)
 	}
 	s.run = r
@@ -405,9 +403,7 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 		}
 		return r, nil
 	}
-	if prepared != nil {
-		prepared.Abort()
-	}
+	prepared.Abort()
 	next.Pid = r.proc.pid()
 	s.st = next
 	s.record()

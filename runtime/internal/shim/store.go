@@ -141,8 +141,11 @@ func (p *PreparedState) Commit() error {
 	return p.f.CommitVolatile()
 }
 
-// Abort drops the prepared state.
+// Abort drops the prepared state; nil is a state never prepared.
 func (p *PreparedState) Abort() {
+	if p == nil {
+		return
+	}
 	<-p.done
 	if p.f != nil {
 		p.f.Abort()
