@@ -34,18 +34,11 @@ import (
 // a crash during it is finished by Open. Existing entries in the volume are
 // never replaced. Other writers of the volume wait while it runs.
 func (m *Manager) CopyUp(name, src string) (copied bool, err error) {
-	unlock, err := m.lock()
-	if err != nil {
+	md, unlock, err := m.lockForCopyUp(name)
+	if md == nil {
 		return false, err
 	}
 	defer unlock()
-	md, err := m.load(name)
-	if err != nil {
-		return false, err
-	}
-	if done, err := m.copyUpDone(md); done || err != nil {
-		return false, err
-	}
 	fi, err := os.Lstat(src)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -56,6 +49,28 @@ func (m *Manager) CopyUp(name, src string) (copied bool, err error) {
 		return false, fmt.Errorf("copy-up into volume %s: %w: %s is not a folder, so a volume cannot be mounted there", name, ErrInvalid, src)
 	}
 	return m.copyUpLocked(md, src, fi)
+}
+
+// lockForCopyUp takes the volumes' lock for a copy-up into volume name
+// and loads its metadata; md is nil, and the lock released, when there is
+// nothing to do (the copy-up happened) or on an error.
+func (m *Manager) lockForCopyUp(name string) (md *meta, unlock func(), err error) {
+	unlock, err = m.lock()
+	if err != nil {
+		return nil, nil, err
+	}
+	md, err = m.load(name)
+	if err == nil {
+		var done bool
+		if done, err = m.copyUpDone(md); done {
+			md = nil
+		}
+	}
+	if md == nil || err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return md, unlock, nil
 }
 
 // copyUpDone reports whether the volume's one copy-up has happened, first

@@ -35,18 +35,11 @@ func (m *Manager) CopyUpFromImage(name string, lowerDirs []string, containerPath
 	}
 	defer unix.Close(view)
 
-	unlock, err := m.lock()
-	if err != nil {
+	md, unlock, err := m.lockForCopyUp(name)
+	if md == nil {
 		return false, err
 	}
 	defer unlock()
-	md, err := m.load(name)
-	if err != nil {
-		return false, err
-	}
-	if done, err := m.copyUpDone(md); done || err != nil {
-		return false, err
-	}
 	fd, err := unix.Openat2(view, containerPath, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
