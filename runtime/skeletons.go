@@ -147,9 +147,15 @@ func emptyToSkeleton(dir string) error {
 	if err := removeAllBut(dir, keep); err != nil {
 		return err
 	}
+	// dir is out of the container's reach: its attributes are what a
+	// folder made in it has.
+	dirFlags, err := inodeFlags(dir)
+	if err != nil {
+		return err
+	}
 	for _, name := range skeletonFolders {
 		p := filepath.Join(dir, name)
-		if !reusable(p) {
+		if !reusable(p, dirFlags) {
 			if err := os.RemoveAll(p); err != nil {
 				return err
 			}
@@ -186,15 +192,20 @@ func removeAllBut(dir string, keep func(name string) bool) error {
 }
 
 // reusable reports whether p is a folder as os.Mkdir makes it here, but
-// for its mode (set later): ours, with no extended attributes once
+// for its mode (set later): ours, with the inode flags of its parent
+// (dirFlags: `chattr +S` on a container's root would make the next
+// container's writes synchronous), and with no extended attributes once
 // overlayfs's own (trusted.overlay.*, such as the uuid it gives the upper
 // directory at the first mount) are removed.
-func reusable(p string) bool {
+func reusable(p string, dirFlags uint32) bool {
 	var st unix.Stat_t
 	if unix.Lstat(p, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return false
 	}
 	if int(st.Uid) != os.Geteuid() || int(st.Gid) != os.Getegid() {
+		return false
+	}
+	if flags, err := inodeFlags(p); err != nil || flags != dirFlags {
 		return false
 	}
 	buf := make([]byte, 1024)
@@ -214,4 +225,19 @@ func reusable(p string) bool {
 		}
 	}
 	return true
+}
+
+// inodeFlags returns the folder p's inode flags (the attributes chattr
+// sets), or 0 on a file system without them.
+func inodeFlags(p string) (uint32, error) {
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	flags, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
+	if errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL) {
+		return 0, nil
+	}
+	return flags, err
 }

@@ -83,7 +83,10 @@ func TestEmptyToSkeleton(t *testing.T) {
 	// with another attribute is made anew.
 	overlayAttr := unix.Setxattr(filepath.Join(dir, "upper"), "trusted.overlay.uuid", []byte("0123456789abcdef"), 0) == nil
 	userAttr := unix.Setxattr(filepath.Join(dir, "work"), "user.mark", []byte("x"), 0) == nil
-	upperIno, workIno := inode(t, filepath.Join(dir, "upper")), inode(t, filepath.Join(dir, "work"))
+	// So is a folder with an inode flag its parent lacks (synchronous
+	// writes and no access times, as `chattr +SA` sets them).
+	flagged := setInodeFlags(t, filepath.Join(dir, "log"), fsSyncFl|fsNoatimeFl)
+	upperIno, workIno, logIno := inode(t, filepath.Join(dir, "upper")), inode(t, filepath.Join(dir, "work")), inode(t, filepath.Join(dir, "log"))
 	// A client attached to the container may still be reading its log.
 	logFile, err := os.Open(filepath.Join(dir, "log/container.log"))
 	if err != nil {
@@ -126,6 +129,51 @@ func TestEmptyToSkeleton(t *testing.T) {
 	if userAttr && inode(t, filepath.Join(dir, "work")) == workIno {
 		t.Errorf("work/ kept, with a user attribute")
 	}
+	if flagged {
+		if inode(t, filepath.Join(dir, "log")) == logIno {
+			t.Errorf("log/ kept, with inode flags its parent lacks")
+		}
+		if got, want := mustInodeFlags(t, filepath.Join(dir, "log")), mustInodeFlags(t, dir); got != want {
+			t.Errorf("log/ has inode flags %#x, its parent %#x", got, want)
+		}
+	}
+	for _, name := range skeletonFolders {
+		if got, want := mustInodeFlags(t, filepath.Join(dir, name)), mustInodeFlags(t, dir); got != want {
+			t.Errorf("%s has inode flags %#x, its parent %#x", name, got, want)
+		}
+	}
+}
+
+// Inode flags (include/uapi/linux/fs.h).
+const (
+	fsSyncFl    = 0x00000008
+	fsNoatimeFl = 0x00000080
+)
+
+// setInodeFlags adds flags to the folder p's inode flags; false where the
+// file system has none.
+func setInodeFlags(t *testing.T, p string, flags uint32) bool {
+	t.Helper()
+	old := mustInodeFlags(t, p)
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, int(old|flags)); err != nil {
+		t.Logf("no inode flags here (%v): that part is not tested", err)
+		return false
+	}
+	return true
+}
+
+func mustInodeFlags(t *testing.T, p string) uint32 {
+	t.Helper()
+	flags, err := inodeFlags(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return flags
 }
 
 // Folders set aside by a process that ended before emptying them are
