@@ -26,9 +26,9 @@ import (
 // folders were four of the eight discards its removal waited for.
 //
 // A skeleton holds nothing of the container it came from: everything else
-// in it is deleted, and a folder the container changed (its owner or
-// extended attributes: upper/ is the root directory of the container's
-// file system) is made anew.
+// in it is deleted, and a folder the container changed (its owner,
+// extended attributes or inode flags: upper/ is the root directory of the
+// container's file system) is made anew.
 type skeletons struct {
 	dir string // ROOT/.free
 
