@@ -3,6 +3,7 @@ package runtime
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -85,8 +86,8 @@ func TestEmptyToSkeleton(t *testing.T) {
 	userAttr := unix.Setxattr(filepath.Join(dir, "work"), "user.mark", []byte("x"), 0) == nil
 	// So is a folder with an inode flag its parent lacks (synchronous
 	// writes and no access times, as `chattr +SA` sets them).
-	flagged := setInodeFlags(t, filepath.Join(dir, "log"), fsSyncFl|fsNoatimeFl)
-	upperIno, workIno, logIno := inode(t, filepath.Join(dir, "upper")), inode(t, filepath.Join(dir, "work")), inode(t, filepath.Join(dir, "log"))
+	setInodeFlags(t, filepath.Join(dir, "log"), fsSyncFl|fsNoatimeFl)
+	upperIno := inode(t, filepath.Join(dir, "upper"))
 	// A client attached to the container may still be reading its log.
 	logFile, err := os.Open(filepath.Join(dir, "log/container.log"))
 	if err != nil {
@@ -126,16 +127,11 @@ func TestEmptyToSkeleton(t *testing.T) {
 	if n, _ := unix.Listxattr(filepath.Join(dir, "upper"), nil); n != 0 {
 		t.Errorf("upper/ kept %d bytes of attribute names", n)
 	}
-	if userAttr && inode(t, filepath.Join(dir, "work")) == workIno {
-		t.Errorf("work/ kept, with a user attribute")
-	}
-	if flagged {
-		if inode(t, filepath.Join(dir, "log")) == logIno {
-			t.Errorf("log/ kept, with inode flags its parent lacks")
-		}
-		if got, want := mustInodeFlags(t, filepath.Join(dir, "log")), mustInodeFlags(t, dir); got != want {
-			t.Errorf("log/ has inode flags %#x, its parent %#x", got, want)
-		}
+	// Made anew is checked by what the folder holds, not by its inode
+	// number: the file system may give the new folder the number just
+	// freed.
+	if _, err := unix.Getxattr(filepath.Join(dir, "work"), "user.mark", nil); userAttr && !errors.Is(err, unix.ENODATA) {
+		t.Errorf("work/ kept its user attribute (%v)", err)
 	}
 	for _, name := range skeletonFolders {
 		if got, want := mustInodeFlags(t, filepath.Join(dir, name)), mustInodeFlags(t, dir); got != want {
@@ -150,9 +146,9 @@ const (
 	fsNoatimeFl = 0x00000080
 )
 
-// setInodeFlags adds flags to the folder p's inode flags; false where the
-// file system has none.
-func setInodeFlags(t *testing.T, p string, flags uint32) bool {
+// setInodeFlags adds flags to the folder p's inode flags, where the file
+// system has them.
+func setInodeFlags(t *testing.T, p string, flags uint32) {
 	t.Helper()
 	old := mustInodeFlags(t, p)
 	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -162,9 +158,7 @@ func setInodeFlags(t *testing.T, p string, flags uint32) bool {
 	defer unix.Close(fd)
 	if err := unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, int(old|flags)); err != nil {
 		t.Logf("no inode flags here (%v): that part is not tested", err)
-		return false
 	}
-	return true
 }
 
 func mustInodeFlags(t *testing.T, p string) uint32 {
