@@ -60,13 +60,11 @@ func (m *Manager) lockForCopyUp(name string) (md *meta, unlock func(), err error
 		return nil, nil, err
 	}
 	md, err = m.load(name)
+	done := false
 	if err == nil {
-		var done bool
-		if done, err = m.copyUpDone(md); done {
-			md = nil
-		}
+		done, err = m.copyUpDone(md)
 	}
-	if md == nil || err != nil {
+	if done || err != nil {
 		unlock()
 		return nil, nil, err
 	}
