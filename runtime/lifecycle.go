@@ -20,15 +20,12 @@ import (
 // once its process runs (or failed to start: the error says why, and the
 // state records it). Starting a running container does nothing.
 func (r *Runtime) Start(ctx context.Context, ref string) error {
-	id, err := r.Resolve(ref)
+	c, unlock, err := r.lockInspect(ref)
 	if err != nil {
 		return err
 	}
-	defer r.lock(id)()
-	c, err := r.inspect(id)
-	if err != nil {
-		return err
-	}
+	defer unlock()
+	id := c.ID
 	if c.State.Running() {
 		return nil
 	}
@@ -191,15 +188,12 @@ func (r *Runtime) Restart(ctx context.Context, ref string, grace time.Duration) 
 // Remove deletes a container, its layer, its log and its cgroup. A running
 // container is refused (ErrConflict) unless force, which kills it first.
 func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
-	id, err := r.Resolve(ref)
+	c, unlock, err := r.lockInspect(ref)
 	if err != nil {
 		return err
 	}
-	defer r.lock(id)()
-	c, err := r.inspect(id)
-	if err != nil {
-		return err
-	}
+	defer unlock()
+	id := c.ID
 	if c.State.Running() {
 		if !force {
 			return fmt.Errorf("%w: cannot remove container %s: container is running: stop the container before removing or force remove", ErrConflict, c.Name)

@@ -142,6 +142,11 @@ func TestStopKillRemove(t *testing.T) {
 	if shim.Alive(kc.State.ShimPid, kc.State.ShimStartTime) {
 		t.Errorf("shim survived a forced remove")
 	}
+	r.mu.Lock()
+	if n := len(r.locks); n != 0 {
+		t.Errorf("%d container locks kept with no operation running", n)
+	}
+	r.mu.Unlock()
 }
 
 func TestStartFailureIsRecorded(t *testing.T) {

@@ -81,7 +81,7 @@ type Runtime struct {
 
 	mu    sync.Mutex
 	names map[string]string // name -> id
-	locks map[string]*sync.Mutex
+	locks map[string]*idLock // held or waited for; see lock
 	// configs caches each container's config.json, written once at create
 	// and never changed: id -> *shim.Config.
 	configs sync.Map
@@ -123,7 +123,7 @@ func New(root string, opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container state root: %w", err)
 	}
-	r := &Runtime{root: root, opts: opts, names: map[string]string{}, locks: map[string]*sync.Mutex{}, skel: skel}
+	r := &Runtime{root: root, opts: opts, names: map[string]string{}, locks: map[string]*idLock{}, skel: skel}
 	r.events = newBroker()
 	r.metrics = newMetrics(r)
 	sandbox.RemoveStaleSpareGroups("")
@@ -207,17 +207,49 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// lock serializes lifecycle operations on one container.
+// idLock is one container's lifecycle lock, with the number of callers
+// holding or waiting for it: the last one out deletes it, so a daemon that
+// runs containers by the million keeps no lock per container gone.
+type idLock struct {
+	sync.Mutex
+	users int
+}
+
+// lock serializes lifecycle operations on one container; call the
+// returned func to unlock.
 func (r *Runtime) lock(id string) func() {
 	r.mu.Lock()
-	l, ok := r.locks[id]
-	if !ok {
-		l = &sync.Mutex{}
+	l := r.locks[id]
+	if l == nil {
+		l = &idLock{}
 		r.locks[id] = l
 	}
+	l.users++
 	r.mu.Unlock()
 	l.Lock()
-	return l.Unlock
+	return func() {
+		l.Unlock()
+		r.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(r.locks, id)
+		}
+		r.mu.Unlock()
+	}
+}
+
+// lockInspect resolves ref, locks the container (see lock) and reads its
+// state under the lock.
+func (r *Runtime) lockInspect(ref string) (c *Container, unlock func(), err error) {
+	id, err := r.Resolve(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock = r.lock(id)
+	if c, err = r.inspect(id); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return c, unlock, nil
 }
 
 // Resolve finds a container by full ID, name (with or without Docker's
