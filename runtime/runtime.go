@@ -80,7 +80,7 @@ type Runtime struct {
 	opts Options
 
 	mu    sync.Mutex
-	names map[string]string // name -> id
+	names map[string]string  // name -> id
 	locks map[string]*idLock // held or waited for; see lock
 	// configs caches each container's config.json, written once at create
 	// and never changed: id -> *shim.Config.
