@@ -76,6 +76,31 @@ type ContainerBackend interface {
 	ContainersPrune(ctx context.Context, f Filters) (container.PruneReport, error)
 	// ContainerCommit turns the container's writable layer into an image.
 	ContainerCommit(ctx context.Context, ref string, opts CommitOptions) (id string, err error)
+
+	// ContainerChanges lists what the container changed against its
+	// image (docker diff); nil when nothing changed.
+	ContainerChanges(ctx context.Context, ref string) ([]container.FilesystemChange, error)
+	// ContainerStatPath describes path in the container, running or not:
+	// symlinks resolve inside it, the last one only if path ends in "/" or
+	// "/.". A missing path is ErrNotFound ("Could not find the file P in
+	// container NAME", docker's words, which the CLI shows).
+	ContainerStatPath(ctx context.Context, ref, path string) (container.PathStat, error)
+	// ContainerArchivePath returns a tar of path (resolved as by
+	// ContainerStatPath; its base name is the top entry) and its stat.
+	// Errors come before any byte of the tar.
+	ContainerArchivePath(ctx context.Context, ref, path string) (io.ReadCloser, container.PathStat, error)
+	// ContainerExtractToDir unpacks a tar into the existing directory
+	// path of the container, running or not; nothing may land outside it.
+	ContainerExtractToDir(ctx context.Context, ref, path string, content io.Reader, opts ExtractOptions) error
+	// ContainerExport returns a tar of the container's root file system
+	// (image plus changes, without volumes and binds).
+	ContainerExport(ctx context.Context, ref string) (io.ReadCloser, error)
+}
+
+// ExtractOptions are the query of PUT /containers/{id}/archive.
+type ExtractOptions struct {
+	NoOverwriteDirNonDir bool // refuse to replace a directory by a file or the reverse
+	CopyUIDGID           bool // the container's user owns what is copied (docker cp -a)
 }
 
 // ExecBackend serves exec create/start/inspect.

@@ -6,15 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/reconciler/reconciler/internal/overlaydiff"
 	"github.com/reconciler/reconciler/internal/tarsafe"
 )
 
@@ -34,19 +33,8 @@ func (s *Store) DiffDir(ctx context.Context, upperDir string, w io.Writer) error
 	defer unix.Close(upperFd)
 	tw := tar.NewWriter(w)
 	inodes := map[uint64]string{} // hardlinks: inode -> first name written
-	err = filepath.WalkDir(upperDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(upperDir, p)
-		if err != nil || rel == "." {
-			return err
-		}
-		name := filepath.ToSlash(rel)
-		return writeDiffEntry(tw, upperFd, p, name, inodes)
+	err = overlaydiff.Walk(ctx, upperDir, func(e overlaydiff.Entry) error {
+		return writeDiffEntry(tw, upperFd, e, inodes)
 	})
 	if err != nil {
 		return fmt.Errorf("diff of %s: %w", upperDir, err)
@@ -54,17 +42,14 @@ func (s *Store) DiffDir(ctx context.Context, upperDir string, w io.Writer) error
 	return tw.Close()
 }
 
-func writeDiffEntry(tw *tar.Writer, upperFd int, p, name string, inodes map[uint64]string) error {
-	var st unix.Stat_t
-	if err := unix.Lstat(p, &st); err != nil {
-		return err
-	}
+func writeDiffEntry(tw *tar.Writer, upperFd int, e overlaydiff.Entry, inodes map[uint64]string) error {
+	p, name, st := e.Path, e.Name, e.Stat
 	mtime := time.Unix(st.Mtim.Sec, 0)
 	typ := st.Mode & unix.S_IFMT
 	if typ == unix.S_IFSOCK {
 		return nil // sockets are not archived (Docker skips them too)
 	}
-	if typ == unix.S_IFCHR && st.Rdev == 0 {
+	if e.Whiteout {
 		dir, base := path.Split(name)
 		return tw.WriteHeader(&tar.Header{
 			Typeflag: tar.TypeReg, Name: dir + tarsafe.WhiteoutPrefix + base, Mode: int64(st.Mode & 0o777),
@@ -102,11 +87,7 @@ func writeDiffEntry(tw *tar.Writer, upperFd int, p, name string, inodes map[uint
 	if typ == unix.S_IFCHR || typ == unix.S_IFBLK {
 		hdr.Devmajor, hdr.Devminor = int64(unix.Major(st.Rdev)), int64(unix.Minor(st.Rdev))
 	}
-	opaque := false
 	for k, v := range xattrs {
-		if k == tarsafe.OverlayOpaqueXattr {
-			opaque = v == "y"
-		}
 		if strings.HasPrefix(k, "trusted.overlay.") {
 			continue
 		}
@@ -143,7 +124,7 @@ func writeDiffEntry(tw *tar.Writer, upperFd int, p, name string, inodes map[uint
 			return fmt.Errorf("%s: changed while being read (stop the container first): %w", name, err)
 		}
 	}
-	if opaque {
+	if e.Opaque {
 		return tw.WriteHeader(&tar.Header{
 			Typeflag: tar.TypeReg, Name: name + "/" + tarsafe.WhiteoutOpaqueDir, Mode: 0o644,
 			Uid: int(st.Uid), Gid: int(st.Gid), ModTime: mtime, Format: tar.FormatPAX,

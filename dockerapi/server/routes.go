@@ -29,6 +29,10 @@ func (s *Server) routes() {
 	rt.add(post, "/containers/{id}/resize", s.containerResize)
 	rt.add(post, "/containers/{id}/exec", s.execCreate)
 	rt.add(del, "/containers/{id}", s.containerRemove)
+	rt.add(get, "/containers/{id}/changes", s.containerChanges)
+	rt.add(get, "/containers/{id}/archive", s.containerArchive) // HEAD too
+	rt.add(http.MethodPut, "/containers/{id}/archive", s.containerExtract)
+	rt.add(get, "/containers/{id}/export", s.containerExport)
 	rt.add(post, "/commit", s.commit)
 	rt.add(post, "/exec/{id}/start", s.execStart)
 	rt.add(get, "/exec/{id}/json", inspect("id", s.backend.ExecInspect))

@@ -205,7 +205,7 @@ func WrapError(err error) error {
 		return nil
 	case errors.Is(err, engine.ErrNotFound), errors.Is(err, engine.ErrConflict), errors.Is(err, engine.ErrInvalid):
 		return err
-	case errors.Is(err, runtime.ErrNotFound), errors.Is(err, layerstore.ErrNotFound), errors.Is(err, volumes.ErrNotFound):
+	case errors.Is(err, runtime.ErrNotFound), errors.Is(err, runtime.ErrNoSuchPath), errors.Is(err, layerstore.ErrNotFound), errors.Is(err, volumes.ErrNotFound):
 		return kindError{engine.ErrNotFound, err}
 	case errors.Is(err, runtime.ErrConflict), errors.Is(err, layerstore.ErrInUse), errors.Is(err, layerstore.ErrConflict), errors.Is(err, volumes.ErrInUse), errors.Is(err, volumes.ErrConflict):
 		return kindError{engine.ErrConflict, err}

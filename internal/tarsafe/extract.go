@@ -61,7 +61,20 @@ type Options struct {
 	// a directory used as an overlay lowerdir). Without it they are
 	// unpacked as ordinary files.
 	OverlayWhiteouts bool
+	// NoOverwriteDirNonDir refuses (ErrDirNonDir) an entry that would
+	// replace a directory with a non-directory or the reverse (docker cp's
+	// noOverwriteDirNonDir); without it the later entry wins.
+	NoOverwriteDirNonDir bool
+	// Owner, when set, owns every entry instead of the archive's uid/gid
+	// (docker cp -a: the container's user).
+	Owner *Owner
 }
+
+// Owner is a numeric user and group.
+type Owner struct{ UID, GID int }
+
+// ErrDirNonDir is returned (wrapped) under Options.NoOverwriteDirNonDir.
+var ErrDirNonDir = errors.New("cannot overwrite a directory with a non-directory or the reverse")
 
 // Stats describe what Extract wrote.
 type Stats struct {
@@ -89,6 +102,13 @@ func Extract(ctx context.Context, root string, r io.Reader, opts Options) (Stats
 		return Stats{}, fmt.Errorf("open extraction target %s: %w", root, err)
 	}
 	defer unix.Close(rootFd)
+	return ExtractAt(ctx, rootFd, r, opts)
+}
+
+// ExtractAt is Extract into the directory open at rootFd: for a target
+// that has no trustworthy host path (inside a container's mount
+// namespace, or a detached mount), already resolved safely by the caller.
+func ExtractAt(ctx context.Context, rootFd int, r io.Reader, opts Options) (Stats, error) {
 	x := &extractor{root: rootFd, opts: opts}
 	tr := tar.NewReader(r)
 	for {
@@ -159,6 +179,9 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 		return nil // the target itself: its metadata is the store's business
 	}
 	x.stats.Entries++
+	if o := x.opts.Owner; o != nil {
+		hdr.Uid, hdr.Gid = o.UID, o.GID
+	}
 	dir, base := path.Split(name)
 	dir = strings.TrimSuffix(dir, "/")
 
@@ -298,6 +321,12 @@ func (x *extractor) prepare(pfd int, base string, isDir bool) error {
 	existingDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
 	if existingDir && isDir {
 		return nil
+	}
+	if x.opts.NoOverwriteDirNonDir && (existingDir || isDir) {
+		if existingDir {
+			return fmt.Errorf("%w: cannot overwrite directory %q with a non-directory", ErrDirNonDir, base)
+		}
+		return fmt.Errorf("%w: cannot overwrite non-directory %q with a directory", ErrDirNonDir, base)
 	}
 	if !existingDir {
 		return unix.Unlinkat(pfd, base, 0)

@@ -1,0 +1,222 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/runtime/internal/shim"
+)
+
+// rootView is an open view of a container's root file system, for docker
+// cp and export. Paths are resolved beneath fd with RESOLVE_IN_ROOT, so a
+// symlink in the container (to "/", to "../../..") resolves inside it and
+// never reaches the host.
+//
+//   - A running container is seen through its init's /proc/PID/root: its
+//     own mount namespace, volumes, binds and tmpfs mounts included, as
+//     docker shows them.
+//   - A stopped container is seen through a detached overlay of its layers
+//     (mountDetached). Its volumes and binds are not mounted there; paths
+//     at or below a bind's target (a volume is a bind of its data
+//     directory) are served from the bind's source instead (locate), so
+//     cp reads and writes the volume as docker does. A tmpfs exists only
+//     while the container runs: reading shows its empty mount point,
+//     writing is refused.
+type rootView struct {
+	c       *Container
+	fd      int
+	mounts  []Mount // served from their sources (stopped containers only)
+	release func()
+}
+
+func (v *rootView) Close() { v.release() }
+
+// openRoot opens the view of a container. For writing into a stopped
+// container the overlay is mounted read-write over its layer, under the
+// container's lifecycle lock, held until Close: a start waits, so the
+// layer is never mounted twice for writing.
+func (r *Runtime) openRoot(ref string, write bool) (*rootView, error) {
+	c, unlock, err := r.lockInspect(ref)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := r.config(c.ID)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	if c.State.Status == StateRunning && c.State.Pid > 0 && cfg.Launcher == "" {
+		defer unlock()
+		fd, err := r.openProcRoot(c)
+		if err != nil {
+			return nil, err
+		}
+		return &rootView{c: c, fd: fd, release: func() { unix.Close(fd) }}, nil
+	}
+	if !write {
+		unlock()
+		v, err := layersView(c)
+		if err != nil {
+			return nil, err
+		}
+		v.mounts = c.Spec.Mounts
+		return v, nil
+	}
+	if shim.Alive(c.State.ShimPid, c.State.ShimStartTime) {
+		unlock()
+		return nil, fmt.Errorf("%w: container %s is %s: copy again once it runs or has stopped", ErrConflict, c.Name, c.State.Status)
+	}
+	fd, err := mountDetached(topFirst(c.Spec.LowerDirs), upperOf(c), filepath.Join(c.Dir, shim.WorkDir))
+	if err != nil {
+		unlock()
+		return nil, fmt.Errorf("container %s: %w", c.Name, err)
+	}
+	return &rootView{c: c, fd: fd, mounts: c.Spec.Mounts, release: func() { unix.Close(fd); unlock() }}, nil
+}
+
+// layersView is the read-only overlay of a container's layer (as the top
+// lowerdir) and its image's: its root file system without its mounts,
+// safe to mount beside the container's own overlay while it runs.
+func layersView(c *Container) (*rootView, error) {
+	fd, err := mountDetached(append([]string{upperOf(c)}, topFirst(c.Spec.LowerDirs)...), "", "")
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", c.Name, err)
+	}
+	return &rootView{c: c, fd: fd, release: func() { unix.Close(fd) }}, nil
+}
+
+// upperOf is the container's layer (overlay upperdir).
+func upperOf(c *Container) string { return filepath.Join(c.Dir, shim.UpperDir) }
+
+// openProcRoot opens /proc/PID/root of the container's init. The process
+// is pinned first (a /proc/PID descriptor fails once that process is
+// gone, even if the PID is reused), then checked: still the recorded
+// init, and in a mount namespace other than ours, so a PID recycled by a
+// host process between the state read and the open can never hand out
+// the host's root.
+func (r *Runtime) openProcRoot(c *Container) (int, error) {
+	pid := c.State.Pid
+	pfd, err := unix.Open(fmt.Sprintf("/proc/%d", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("%w: container %s: its process is gone", ErrConflict, c.Name)
+	}
+	defer unix.Close(pfd)
+	st, _ := r.reconcileShim(c.ID)
+	theirs, err1 := nsInode(pfd)
+	ours, err2 := nsInode(unix.AT_FDCWD)
+	if st.Pid != pid || !st.Running() || err1 != nil || err2 != nil || theirs == ours {
+		return -1, fmt.Errorf("%w: container %s stopped meanwhile: copy again", ErrConflict, c.Name)
+	}
+	fd, err := unix.Openat(pfd, "root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("container %s: open its root: %w", c.Name, err)
+	}
+	return fd, nil
+}
+
+// nsInode is the mount namespace inode of the process whose /proc
+// directory is dirFd (AT_FDCWD: ours).
+func nsInode(dirFd int) (uint64, error) {
+	p := "ns/mnt"
+	if dirFd == unix.AT_FDCWD {
+		p = "/proc/self/ns/mnt"
+	}
+	var st unix.Stat_t
+	if err := unix.Fstatat(dirFd, p, &st, 0); err != nil {
+		return 0, err
+	}
+	return st.Ino, nil
+}
+
+// cleanPath makes a docker cp path absolute and clean; follow says
+// whether its last component is followed when a symlink (docker's rule:
+// only when the path ends in "/" or "/.").
+func cleanPath(p string) (clean string, follow bool) {
+	follow = strings.HasSuffix(p, "/") || strings.HasSuffix(p, "/.") || p == "."
+	return path.Clean("/" + p), follow
+}
+
+// locate picks where the absolute path p lives: beneath the view's root,
+// or, in a stopped container, beneath the source of the bind mounted over
+// it. It returns a directory descriptor to resolve rel in (closed by the
+// caller through done) and rel.
+func (v *rootView) locate(p string, write bool) (dirFd int, rel string, done func(), err error) {
+	var best *Mount
+	for i := range v.mounts {
+		m := &v.mounts[i]
+		t := path.Clean(m.Target)
+		if (p == t || strings.HasPrefix(p, strings.TrimSuffix(t, "/")+"/")) && (best == nil || len(t) > len(path.Clean(best.Target))) {
+			best = m
+		}
+	}
+	switch {
+	case best == nil:
+		return v.fd, strings.TrimPrefix(p, "/"), func() {}, nil
+	case best.Type == MountTmpfs && write:
+		return -1, "", nil, fmt.Errorf("%w: %s is on a tmpfs of container %s, which exists only while it runs", ErrConflict, p, v.c.Name)
+	case best.Type == MountTmpfs:
+		return v.fd, strings.TrimPrefix(p, "/"), func() {}, nil
+	case best.ReadOnly && write:
+		return -1, "", nil, fmt.Errorf("%w: %s is on a read-only mount of container %s", ErrConflict, p, v.c.Name)
+	}
+	rest := strings.TrimPrefix(strings.TrimPrefix(p, path.Clean(best.Target)), "/")
+	src := best.Source
+	if fi, err := os.Stat(src); err == nil && !fi.IsDir() {
+		// A file bound onto a file: resolve its name in its directory.
+		src, rest = filepath.Dir(src), filepath.Base(src)
+	}
+	fd, err := unix.Open(src, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, "", nil, fmt.Errorf("container %s: source of its mount at %s: %w", v.c.Name, best.Target, err)
+	}
+	return fd, rest, func() { unix.Close(fd) }, nil
+}
+
+// open resolves p (absolute) in the view, symlinks inside the container,
+// the last one followed only if follow. The result is an O_PATH
+// descriptor.
+func (v *rootView) open(p string, follow, write bool) (int, error) {
+	dirFd, rel, done, err := v.locate(p, write)
+	if err != nil {
+		return -1, err
+	}
+	defer done()
+	if rel == "" {
+		rel = "."
+	}
+	flags := unix.O_PATH | unix.O_CLOEXEC
+	if !follow {
+		flags |= unix.O_NOFOLLOW
+	}
+	fd, err := unix.Openat2(dirFd, rel, &unix.OpenHow{
+		Flags:   uint64(flags),
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return -1, v.notFound(p, err)
+	}
+	return fd, nil
+}
+
+// ErrNoSuchPath is matched (errors.Is) by a lookup in a container that
+// found nothing; the error's text is docker's own message.
+var ErrNoSuchPath = errors.New("no such file in container")
+
+type noSuchPath string
+
+func (e noSuchPath) Error() string        { return string(e) }
+func (e noSuchPath) Is(target error) bool { return target == ErrNoSuchPath }
+
+// notFound words a failed lookup as docker does (a 404 the CLI shows).
+func (v *rootView) notFound(p string, err error) error {
+	if os.IsNotExist(err) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+		return noSuchPath(fmt.Sprintf("Could not find the file %s in container %s", p, v.c.Name))
+	}
+	return fmt.Errorf("container %s: %s: %w", v.c.Name, p, err)
+}
