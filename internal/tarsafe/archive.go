@@ -136,7 +136,7 @@ func (a *Archiver) header(pfd int, base, name string, st *unix.Stat_t) error {
 	if hdr.Typeflag != tar.TypeReg || hdr.Size == 0 {
 		return nil
 	}
-	fd, err := unix.Openat(pfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := openFile(pfd, base)
 	if err != nil {
 		return err
 	}
@@ -149,6 +149,16 @@ func (a *Archiver) header(pfd int, base, name string, st *unix.Stat_t) error {
 		return err
 	}
 	return nil
+}
+
+// openFile opens base in pfd for reading, not following a symlink; base ""
+// reopens pfd itself (an O_PATH descriptor) through its /proc magic link,
+// which names that very inode.
+func openFile(pfd int, base string) (int, error) {
+	if base == "" {
+		return unix.Open(procPath(pfd, ""), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	}
+	return unix.Openat(pfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 }
 
 func readlinkat(pfd int, base string) (string, error) {
