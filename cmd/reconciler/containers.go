@@ -32,8 +32,19 @@ func newContainerCmd() *cobra.Command {
 	inspect.Use, inspect.Short = "inspect [OPTIONS] CONTAINER [CONTAINER...]", "Display detailed information on one or more containers"
 	inspect.Flags().Set("type", "container")
 	cmd.AddCommand(newRunCmd(), newCreateCmd(), ls, newLogsCmd(), newStopCmd(), newStartCmd(), newRestartCmd(),
-		newKillCmd(), rm, newContainerPruneCmd(), newWaitCmd(), inspect, newExecCmd(), newCommitCmd())
+		newKillCmd(), rm, newContainerPruneCmd(), newWaitCmd(), inspect, newExecCmd(), newCommitCmd(),
+		newCpCmd(), newContainerDiffCmd(), newExportCmd())
 	return cmd
+}
+
+// newContainerDiffCmd is `reconciler container diff CONTAINER`.
+func newContainerDiffCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "diff CONTAINER",
+		Short: "Inspect changes to files or directories on a container's filesystem",
+		Args:  containerArgs(1, 1),
+		RunE:  func(cmd *cobra.Command, args []string) error { return containerDiff(cmd, args[0]) },
+	}
 }
 
 // startsContainer is the annotation of the commands that start a

@@ -19,9 +19,12 @@ func newDiffCmd() *cobra.Command {
 	var prune bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "diff -f PATH... [-R] [--prune]",
-		Short: "Show what apply would change, field by field",
-		Long: `Diff compares the manifests with what the hosts have and prints the actions
+		Use:   "diff -f PATH... [-R] [--prune] | diff CONTAINER",
+		Short: "Show what apply would change, field by field (or a container's changes)",
+		Long: `With a CONTAINER, diff lists the files the container added (A), changed
+(C) or deleted (D) against its image, as docker diff does.
+
+With -f, diff compares the manifests with what the hosts have and prints the actions
 apply would take, each with the fields that call for it:
 
   ~ recreate container/web
@@ -30,8 +33,16 @@ apply would take, each with the fields that call for it:
 It changes nothing. Like kubectl diff, it exits 0 when there is no
 difference, 1 when there are differences, and above 1 on errors.`,
 		Example: `  reconciler diff -f examples/`,
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && len(mf.files) == 0 {
+				return nil // docker diff CONTAINER
+			}
+			return noArgs(cmd, args)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				return containerDiff(cmd, args[0])
+			}
 			objs, files, err := mf.loadSources(cmd)
 			if err != nil {
 				return &exitError{code: 2, msg: errMsg(err)}
