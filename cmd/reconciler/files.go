@@ -32,8 +32,8 @@ func newExportCmd() *cobra.Command {
 		Short:                 "Export a container's filesystem as a tar archive",
 		Args:                  containerArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output == "" && imageIsTerminal(cmd.OutOrStdout()) {
-				return &exitError{code: 1, msg: "Error: cowardly refusing to save to a terminal. Use the -o flag or redirect"}
+			if err := refuseTerminal(cmd, output); err != nil {
+				return err
 			}
 			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
 				body, err := c.ContainerExport(ctx, args[0], moby.ContainerExportOptions{})
@@ -41,11 +41,7 @@ func newExportCmd() *cobra.Command {
 					return err
 				}
 				defer body.Close()
-				if output == "" {
-					_, err := io.Copy(cmd.OutOrStdout(), body)
-					return err
-				}
-				return writeFileAtomic(output, body)
+				return writeArchive(cmd, output, body)
 			})
 		},
 	}

@@ -38,8 +38,8 @@ func newImageSaveCmd() *cobra.Command {
 			default:
 				return imageUsageError(cmd, fmt.Sprintf("unknown archive format %q: use docker or oci", format))
 			}
-			if output == "" && imageIsTerminal(cmd.OutOrStdout()) {
-				return &exitError{code: 1, msg: "Error: cowardly refusing to save to a terminal. Use the -o flag or redirect"}
+			if err := refuseTerminal(cmd, output); err != nil {
+				return err
 			}
 			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
 				body, err := c.ImageSave(ctx, args)
@@ -52,11 +52,7 @@ func newImageSaveCmd() *cobra.Command {
 					archive = ociLayoutOnly(body)
 					defer archive.Close()
 				}
-				if output == "" {
-					_, err := io.Copy(cmd.OutOrStdout(), archive)
-					return err
-				}
-				return writeFileAtomic(output, archive)
+				return writeArchive(cmd, output, archive)
 			})
 		},
 	}
@@ -98,6 +94,25 @@ func ociLayoutOnly(docker io.Reader) io.ReadCloser {
 
 // writeFileAtomic writes r beside path and renames it into place: no half
 // archive is left under path.
+// refuseTerminal is docker's refusal to write an archive to a terminal
+// (save, export) when no -o file is given.
+func refuseTerminal(cmd *cobra.Command, output string) error {
+	if output == "" && imageIsTerminal(cmd.OutOrStdout()) {
+		return &exitError{code: 1, msg: "Error: cowardly refusing to save to a terminal. Use the -o flag or redirect"}
+	}
+	return nil
+}
+
+// writeArchive writes an archive to the file output, atomically, or to
+// stdout when output is "".
+func writeArchive(cmd *cobra.Command, output string, r io.Reader) error {
+	if output == "" {
+		_, err := io.Copy(cmd.OutOrStdout(), r)
+		return err
+	}
+	return writeFileAtomic(output, r)
+}
+
 func writeFileAtomic(path string, r io.Reader) error {
 	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {

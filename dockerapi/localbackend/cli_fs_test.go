@@ -63,15 +63,21 @@ func TestDockerCLIDiffCpExport(t *testing.T) {
 		}
 	}
 
-	t.Run("cp-out-running", func(t *testing.T) {
-		docker("cp", "fs:/new.txt", filepath.Join(host, "run.txt"))
-		if got := read(filepath.Join(host, "run.txt")); got != "hello\n" {
+	// cpOut copies a file and a directory out of the container.
+	cpOut := func(prefix string) {
+		t.Helper()
+		docker("cp", "fs:/new.txt", filepath.Join(host, prefix+".txt"))
+		if got := read(filepath.Join(host, prefix+".txt")); got != "hello\n" {
 			t.Fatalf("copied file: %q", got)
 		}
-		docker("cp", "fs:/dir", filepath.Join(host, "rundir"))
-		if got := read(filepath.Join(host, "rundir", "f")); got != "inner\n" {
+		docker("cp", "fs:/dir", filepath.Join(host, prefix+"dir"))
+		if got := read(filepath.Join(host, prefix+"dir", "f")); got != "inner\n" {
 			t.Fatalf("copied dir: %q", got)
 		}
+	}
+
+	t.Run("cp-out-running", func(t *testing.T) {
+		cpOut("run")
 		// Through links to "/" and "../../..": the container's root, not the host's.
 		for _, p := range []string{"/escape/new.txt", "/escape2/new.txt"} {
 			docker("cp", "fs:"+p, filepath.Join(host, "esc.txt"))
@@ -115,14 +121,7 @@ func TestDockerCLIDiffCpExport(t *testing.T) {
 	docker("wait", "fs")
 
 	t.Run("cp-out-stopped", func(t *testing.T) {
-		docker("cp", "fs:/new.txt", filepath.Join(host, "stopped.txt"))
-		if got := read(filepath.Join(host, "stopped.txt")); got != "hello\n" {
-			t.Fatalf("copied file: %q", got)
-		}
-		docker("cp", "fs:/dir", filepath.Join(host, "stoppeddir"))
-		if got := read(filepath.Join(host, "stoppeddir", "f")); got != "inner\n" {
-			t.Fatalf("copied dir: %q", got)
-		}
+		cpOut("stopped")
 		docker("cp", "fs:/data/vol.txt", filepath.Join(host, "vol.txt"))
 		if got := read(filepath.Join(host, "vol.txt")); got != "into running\n" {
 			t.Fatalf("copied from the volume: %q", got)
