@@ -72,6 +72,9 @@ type ContainerBackend interface {
 	// ContainerResize sets the terminal size of a running container
 	// created with Tty.
 	ContainerResize(ctx context.Context, ref string, height, width uint) error
+	// ContainerRename renames a container, running or not: ErrConflict
+	// when name is taken, ErrInvalid when it is not a valid name.
+	ContainerRename(ctx context.Context, ref, name string) error
 	ContainerRemove(ctx context.Context, ref string, opts RemoveOptions) error
 	ContainersPrune(ctx context.Context, f Filters) (container.PruneReport, error)
 	// ContainerCommit turns the container's writable layer into an image.

@@ -16,7 +16,8 @@
 // with it; the next Runtime would then record the loss, clean up and
 // restart by policy.
 //
-// Layout of ROOT/<id>/: config.json (the Spec, written once), state.json,
+// Layout of ROOT/<id>/: config.json (the Spec, written at create and
+// rewritten only by Rename), state.json,
 // log/container.log (+ .1, .2 rotated), upper/ and work/ (the container
 // layer), shim.sock, shim.log. ROOT/.mnt is where every container's root
 // is mounted (inside its own mount namespace); ROOT/.free holds the
@@ -82,8 +83,8 @@ type Runtime struct {
 	mu    sync.Mutex
 	names map[string]string  // name -> id
 	locks map[string]*idLock // held or waited for; see lock
-	// configs caches each container's config.json, written once at create
-	// and never changed: id -> *shim.Config.
+	// configs caches each container's config.json, written at create and
+	// changed only by Rename (which replaces the entry): id -> *shim.Config.
 	configs sync.Map
 	// finalExit keeps, for a minute, the last exit code of each removed
 	// container: id -> int, for waiters that find it gone.
@@ -293,7 +294,7 @@ func (r *Runtime) Create(ctx context.Context, spec Spec) (string, error) {
 	r.mu.Lock()
 	if other, ok := r.names[spec.Name]; ok {
 		r.mu.Unlock()
-		return "", fmt.Errorf("%w: the container name %q is already in use by container %s: remove (or rename) that container to reuse the name", ErrConflict, "/"+spec.Name, other)
+		return "", nameInUse(spec.Name, other)
 	}
 	if _, err := os.Stat(r.dir(spec.ID)); err == nil {
 		r.mu.Unlock()

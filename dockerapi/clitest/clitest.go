@@ -55,6 +55,7 @@ func Run(t *testing.T, o Options) {
 	t.Run("start-attach", func(t *testing.T) { StartAttach(t, o) })
 	t.Run("images", func(t *testing.T) { Images(t, o) })
 	t.Run("volumes-events-df", func(t *testing.T) { VolumesEventsDF(t, o) })
+	t.Run("rename", func(t *testing.T) { Rename(t, o) })
 }
 
 // cli runs docker commands for one suite.

@@ -115,10 +115,8 @@ func (b *Backend) ContainerCreate(ctx context.Context, cc dockerapi.ContainerCre
 	} else if !validName.MatchString(name) {
 		return container.CreateResponse{}, fmt.Errorf("%w: Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", engine.ErrInvalid, name)
 	}
-	for _, o := range b.containers {
-		if o.name == name {
-			return container.CreateResponse{}, fmt.Errorf("%w: Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", engine.ErrConflict, name, o.id)
-		}
+	if err := b.nameFree(name); err != nil {
+		return container.CreateResponse{}, err
 	}
 	cfg := *cc.Config
 	if len(cfg.Cmd) == 0 && len(cfg.Entrypoint) == 0 {

@@ -9,12 +9,18 @@ import (
 // TestDockerCLIImagesVolumes runs the docker CLI's image, volume, events
 // and df suites against the API server over this backend.
 func TestDockerCLIImagesVolumes(t *testing.T) {
+	o := serveBusyboxCLI(t)
+	t.Run("images", func(t *testing.T) { clitest.Images(t, o) })
+	t.Run("volumes-events-df", func(t *testing.T) { clitest.VolumesEventsDF(t, o) })
+}
+
+// serveBusyboxCLI is serveBusybox for the docker CLI suites; it skips
+// the test when no docker CLI is installed.
+func serveBusyboxCLI(t *testing.T) clitest.Options {
+	t.Helper()
 	cli := clitest.Find()
 	if cli == "" {
 		t.Skip("needs the docker CLI (/usr/local/bin/docker or docker.io)")
 	}
-	host := serveBusybox(t)
-	o := clitest.Options{Host: host, Image: "busybox:local", CLI: cli}
-	t.Run("images", func(t *testing.T) { clitest.Images(t, o) })
-	t.Run("volumes-events-df", func(t *testing.T) { clitest.VolumesEventsDF(t, o) })
+	return clitest.Options{Host: serveBusybox(t), Image: "busybox:local", CLI: cli}
 }

@@ -1,0 +1,57 @@
+package clitest
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Rename covers docker rename of a running and a stopped container: ps
+// and inspect show the new name, the old one is free at once, a taken
+// name gets dockerd's conflict, an invalid one a 400, and the rename
+// event carries the old name.
+func Rename(t *testing.T, o Options) {
+	c := newCLI(t, o)
+	run, stopped := unique("rn-run"), unique("rn-stopped")
+	renamed := run + "-new"
+	c.cleanup("rm", "-f", run, stopped, renamed)
+	since := time.Now().Add(-time.Second).Format(time.RFC3339Nano)
+
+	id := strings.TrimSpace(c.must("run", "-d", "--name", run, o.Image, "sleep", "300"))
+	stoppedID := strings.TrimSpace(c.must("create", "--name", stopped, o.Image, "true"))
+	if out := c.must("rename", run, renamed); out != "" {
+		t.Errorf("rename printed %q", out)
+	}
+	if got := c.must("ps", "--filter", "id="+id, "--format", "{{.Names}}"); got != renamed+"\n" {
+		t.Errorf("ps after rename: %q, want %s", got, renamed)
+	}
+	if got := c.must("inspect", "-f", "{{.Name}} {{.State.Running}}", id); got != "/"+renamed+" true\n" {
+		t.Errorf("inspect after rename: %q", got)
+	}
+	if _, errOut, code := c.run("", "inspect", run); code != 1 || !strings.Contains(errOut, "No such object: "+run) {
+		t.Errorf("inspect of the old name: exit %d %q", code, errOut)
+	}
+
+	// A taken name: dockerd's 409 message, naming the holder.
+	_, errOut, code := c.run("", "rename", stopped, renamed)
+	want := `Error response from daemon: Conflict. The container name "/` + renamed + `" is already in use by container "` + id + `". You have to remove (or rename) that container to be able to reuse that name.`
+	if code != 1 || !strings.Contains(errOut, want) {
+		t.Errorf("rename to a taken name: exit %d\n%s\nwant %s", code, errOut, want)
+	}
+	if _, errOut, code := c.run("", "rename", stopped, "bad name!"); code != 1 || !strings.Contains(errOut, "Invalid container name (bad name!)") {
+		t.Errorf("rename to an invalid name: exit %d %q", code, errOut)
+	}
+
+	// The old name is free at once; a stopped container renames too.
+	c.must("rename", stopped, run)
+	if got := c.must("inspect", "-f", "{{.Id}}", run); got != stoppedID+"\n" {
+		t.Errorf("the old name now holds %q, want the stopped container %s", got, stoppedID)
+	}
+
+	out := c.must("events", "--since", since, "--until", time.Now().Format(time.RFC3339Nano), "--filter", "event=rename")
+	for _, want := range []string{"container rename " + id + " (", "name=" + renamed, "oldName=/" + run + ")", "container rename " + stoppedID, "oldName=/" + stopped} {
+		if !strings.Contains(out, want) {
+			t.Errorf("events --filter event=rename: no %q in\n%s", want, out)
+		}
+	}
+}

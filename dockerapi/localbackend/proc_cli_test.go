@@ -1,0 +1,15 @@
+package localbackend
+
+import (
+	"testing"
+
+	"github.com/reconciler/reconciler/dockerapi/clitest"
+)
+
+// TestDockerCLIProcesses runs the docker CLI's rename, top and stats
+// suites against the API server over the local engine: real containers,
+// real processes and cgroups.
+func TestDockerCLIProcesses(t *testing.T) {
+	o := serveBusyboxCLI(t)
+	t.Run("rename", func(t *testing.T) { clitest.Rename(t, o) })
+}
