@@ -75,6 +75,10 @@ type ContainerBackend interface {
 	// ContainerRename renames a container, running or not: ErrConflict
 	// when name is taken, ErrInvalid when it is not a valid name.
 	ContainerRename(ctx context.Context, ref, name string) error
+	// ContainerTop lists a running container's processes as ps (run with
+	// psArgs, "" meaning -ef) prints them; ErrConflict when it is not
+	// running.
+	ContainerTop(ctx context.Context, ref, psArgs string) (container.TopResponse, error)
 	ContainerRemove(ctx context.Context, ref string, opts RemoveOptions) error
 	ContainersPrune(ctx context.Context, f Filters) (container.PruneReport, error)
 	// ContainerCommit turns the container's writable layer into an image.

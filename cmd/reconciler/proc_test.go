@@ -1,6 +1,7 @@
 package main
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -28,5 +29,21 @@ func TestRenameCommand(t *testing.T) {
 	}
 	if _, errs, code := cli.run("rename", "web"); code != 2 || !strings.Contains(errs, "requires 2 argument") {
 		t.Errorf("rename with one argument: exit %d %q", code, errs)
+	}
+}
+
+func TestTopCommand(t *testing.T) {
+	cli := ctrCLI{t, containerRoot(t)}
+	cli.ok("run", "-d", "--name", "web", "bb:1", "sleep", "300")
+	id := strings.TrimSpace(cli.ok("create", "--name", "db", "bb:1", "true"))
+	out := cli.ok("top", "web")
+	if !regexp.MustCompile(`^UID +PID +PPID +C +STIME +TTY +TIME +CMD\nroot +\d+ +\d+ .* sleep 300\n`).MatchString(out) {
+		t.Errorf("top web:\n%s", out)
+	}
+	if out := cli.ok("top", "web", "-o", "pid,comm"); !regexp.MustCompile(`^PID +COMMAND\n\d+ +sleep\n`).MatchString(out) {
+		t.Errorf("top web -o pid,comm:\n%s", out)
+	}
+	if _, errs, code := cli.run("top", "db"); code != 1 || !strings.Contains(errs, "Error response from daemon: Container "+id+" is not running") {
+		t.Errorf("top of a stopped container: exit %d %q", code, errs)
 	}
 }

@@ -55,3 +55,36 @@ func Rename(t *testing.T, o Options) {
 		}
 	}
 }
+
+// Top covers docker top of a running container (ps -ef by default, ps
+// options after the name), of a stopped one (409) and with options ps
+// refuses (the daemon's error, ps's words).
+func Top(t *testing.T, o Options) {
+	c := newCLI(t, o)
+	run, stopped := unique("top-run"), unique("top-stopped")
+	c.cleanup("rm", "-f", run, stopped)
+	c.must("run", "-d", "--name", run, o.Image, "sleep", "300")
+	stoppedID := strings.TrimSpace(c.must("create", "--name", stopped, o.Image, "true"))
+
+	out := c.must("top", run)
+	rows := strings.Split(strings.TrimSpace(out), "\n")
+	if len(rows) < 2 || !strings.HasPrefix(rows[0], "UID") || !strings.Contains(rows[0], "PID") || !strings.HasSuffix(rows[0], "CMD") {
+		t.Fatalf("top: want ps -ef's table:\n%s", out)
+	}
+	if !strings.Contains(out, "sleep 300\n") {
+		t.Errorf("top: no row of the container's sleep 300:\n%s", out)
+	}
+	if strings.Contains(out, "dockerd") || strings.Contains(out, "containerd") || strings.Contains(out, " ps ") {
+		t.Errorf("top lists host processes:\n%s", out)
+	}
+	if out := c.must("top", run, "-o", "pid,comm"); !strings.HasPrefix(out, "PID") || !strings.Contains(out, "sleep\n") {
+		t.Errorf("top -o pid,comm:\n%s", out)
+	}
+	_, errOut, code := c.run("", "top", stopped)
+	if want := "Error response from daemon: Container " + stoppedID + " is not running"; code != 1 || !strings.Contains(errOut, want) {
+		t.Errorf("top of a stopped container: exit %d %q, want %q", code, errOut, want)
+	}
+	if _, errOut, code := c.run("", "top", run, "--no-such-option"); code != 1 || !strings.Contains(errOut, "Error response from daemon: ps: ") {
+		t.Errorf("top with options ps refuses: exit %d %q", code, errOut)
+	}
+}

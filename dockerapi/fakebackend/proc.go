@@ -3,7 +3,9 @@ package fakebackend
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
 
 	"github.com/reconciler/reconciler/engine"
@@ -45,4 +47,27 @@ func (b *Backend) nameFree(name string) error {
 		}
 	}
 	return nil
+}
+
+// ContainerTop implements dockerapi.ContainerBackend. A fake container's
+// program is a goroutine, not a process: the table has one row, its
+// command, in the columns of ps -ef; other ps arguments are refused.
+func (b *Backend) ContainerTop(ctx context.Context, ref, psArgs string) (container.TopResponse, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c, err := b.lookup(ref)
+	if err != nil {
+		return container.TopResponse{}, err
+	}
+	if c.state != "running" {
+		return container.TopResponse{}, fmt.Errorf("%w: Container %s is not running", engine.ErrConflict, c.id)
+	}
+	if psArgs != "" && psArgs != "-ef" {
+		return container.TopResponse{}, fmt.Errorf("ps: the fake engine runs no ps: only -ef is supported, not %q", psArgs)
+	}
+	cmd := strings.Join(append(append([]string{}, c.cfg.Entrypoint...), c.cfg.Cmd...), " ")
+	return container.TopResponse{
+		Titles:    []string{"UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"},
+		Processes: [][]string{{"root", "1", "0", "0", c.started.Format("15:04"), "?", "00:00:00", cmd}},
+	}, nil
 }

@@ -9,18 +9,25 @@ import (
 // TestDockerCLIImagesVolumes runs the docker CLI's image, volume, events
 // and df suites against the API server over this backend.
 func TestDockerCLIImagesVolumes(t *testing.T) {
-	o := serveBusyboxCLI(t)
-	t.Run("images", func(t *testing.T) { clitest.Images(t, o) })
-	t.Run("volumes-events-df", func(t *testing.T) { clitest.VolumesEventsDF(t, o) })
+	runCLISuites(t, cliSuite{"images", clitest.Images}, cliSuite{"volumes-events-df", clitest.VolumesEventsDF})
 }
 
-// serveBusyboxCLI is serveBusybox for the docker CLI suites; it skips
-// the test when no docker CLI is installed.
-func serveBusyboxCLI(t *testing.T) clitest.Options {
+// cliSuite is a docker CLI suite of package clitest, run as a subtest.
+type cliSuite struct {
+	name string
+	run  func(*testing.T, clitest.Options)
+}
+
+// runCLISuites serves busybox:local (serveBusybox) and runs the suites
+// against it; it skips the test when no docker CLI is installed.
+func runCLISuites(t *testing.T, suites ...cliSuite) {
 	t.Helper()
 	cli := clitest.Find()
 	if cli == "" {
 		t.Skip("needs the docker CLI (/usr/local/bin/docker or docker.io)")
 	}
-	return clitest.Options{Host: serveBusybox(t), Image: "busybox:local", CLI: cli}
+	o := clitest.Options{Host: serveBusybox(t), Image: "busybox:local", CLI: cli}
+	for _, s := range suites {
+		t.Run(s.name, func(t *testing.T) { s.run(t, o) })
+	}
 }

@@ -10,6 +10,5 @@ import (
 // suites against the API server over the local engine: real containers,
 // real processes and cgroups.
 func TestDockerCLIProcesses(t *testing.T) {
-	o := serveBusyboxCLI(t)
-	t.Run("rename", func(t *testing.T) { clitest.Rename(t, o) })
+	runCLISuites(t, cliSuite{"rename", clitest.Rename}, cliSuite{"top", clitest.Top})
 }

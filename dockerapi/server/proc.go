@@ -12,3 +12,12 @@ func (s *Server) containerRename(w http.ResponseWriter, r *http.Request, p param
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+func (s *Server) containerTop(w http.ResponseWriter, r *http.Request, p params) error {
+	top, err := s.backend.ContainerTop(r.Context(), p["id"], r.URL.Query().Get("ps_args"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, top)
+	return nil
+}
