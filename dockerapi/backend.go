@@ -79,6 +79,12 @@ type ContainerBackend interface {
 	// psArgs, "" meaning -ef) prints them; ErrConflict when it is not
 	// running.
 	ContainerTop(ctx context.Context, ref, psArgs string) (container.TopResponse, error)
+	// ContainerStats passes samples of a container's resource use to send,
+	// as dockerd does: one (opts.Stream false), its precpu_stats from a
+	// sample a second earlier unless opts.OneShot; or, streaming, one
+	// about every second until ctx ends or send fails. A container that
+	// is not running gives zeroed samples (name and ID only).
+	ContainerStats(ctx context.Context, ref string, opts StatsOptions, send func(container.StatsResponse) error) error
 	ContainerRemove(ctx context.Context, ref string, opts RemoveOptions) error
 	ContainersPrune(ctx context.Context, f Filters) (container.PruneReport, error)
 	// ContainerCommit turns the container's writable layer into an image.
@@ -168,6 +174,12 @@ type ContainerListOptions struct {
 	Limit   int  // 0: no limit
 	Size    bool
 	Filters Filters
+}
+
+// StatsOptions are the query of GET /containers/{id}/stats.
+type StatsOptions struct {
+	Stream  bool // default true
+	OneShot bool // only without Stream: no precpu sample
 }
 
 // ContainerCreateConfig is the body and name of POST /containers/create.

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/reconciler/reconciler/runtime/cgroups"
 )
@@ -15,6 +16,29 @@ func (r *Runtime) Pids(ref string) ([]int, error) {
 		return nil, err
 	}
 	return g.Pids()
+}
+
+// StatsSample is a running container's cgroup counters and the host's,
+// read together at one moment: docker stats divides the one by the other.
+type StatsSample struct {
+	Read time.Time
+	cgroups.Stats
+	Host cgroups.Host
+}
+
+// Stats samples a running container's resource usage; ErrNotRunning when
+// it is not running.
+func (r *Runtime) Stats(ref string) (StatsSample, error) {
+	g, err := r.runningGroup(ref)
+	if err != nil {
+		return StatsSample{}, err
+	}
+	s := StatsSample{Read: time.Now()}
+	if s.Stats, err = g.Stats(); err != nil {
+		return StatsSample{}, err
+	}
+	s.Host, err = cgroups.ReadHost()
+	return s, err
 }
 
 // runningGroup is the cgroup of a running container: the sandbox puts

@@ -47,3 +47,24 @@ func TestTopCommand(t *testing.T) {
 		t.Errorf("top of a stopped container: exit %d %q", code, errs)
 	}
 }
+
+func TestStatsCommand(t *testing.T) {
+	cli := ctrCLI{t, containerRoot(t)}
+	id := strings.TrimSpace(cli.ok("run", "-d", "--name", "busy", "-m", "64m", "bb:1", "sh", "-c", "while :; do :; done"))
+	cli.ok("create", "--name", "idle", "bb:1", "true")
+	out := cli.ok("stats", "--no-stream", "busy", "idle")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !regexp.MustCompile(`^CONTAINER ID +NAME +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS$`).MatchString(lines[0]) {
+		t.Fatalf("stats --no-stream:\n%s", out)
+	}
+	m := regexp.MustCompile(`^` + id[:12] + ` +busy +([0-9.]+)% +[0-9.]+[KM]iB / 64MiB +[0-9.]+% +0B / 0B +\S+ / \S+ +1$`).FindStringSubmatch(lines[1])
+	if m == nil || m[1] == "0.00" {
+		t.Errorf("stats of a busy loop limited to 64m (want a CPU %% above 0):\n%s", out)
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{12} +idle +0.00% +0B / 0B +0.00% +0B / 0B +0B / 0B +0$`).MatchString(lines[2]) {
+		t.Errorf("stats of a stopped container:\n%s", out)
+	}
+	if _, errs, code := cli.run("stats", "--no-stream", "nosuch"); code != 1 || !strings.Contains(errs, "No such container: nosuch") {
+		t.Errorf("stats of a missing container: exit %d %q", code, errs)
+	}
+}

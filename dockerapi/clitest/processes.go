@@ -1,9 +1,13 @@
 package clitest
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // Rename covers docker rename of a running and a stopped container: ps
@@ -86,5 +90,66 @@ func Top(t *testing.T, o Options) {
 	}
 	if _, errOut, code := c.run("", "top", run, "--no-such-option"); code != 1 || !strings.Contains(errOut, "Error response from daemon: ps: ") {
 		t.Errorf("top with options ps refuses: exit %d %q", code, errOut)
+	}
+}
+
+// statsRow matches a docker stats table row: name, CPU %, memory use and
+// limit, memory %, PIDs.
+var statsRow = regexp.MustCompile(`(?m)^[0-9a-f]{12} +(\S+) +([0-9.]+)% +(\S+) / (\S+) +([0-9.]+)% +\S+ / \S+ +\S+ / \S+ +(\d+)$`)
+
+// Stats covers docker stats --no-stream of a busy container with a memory
+// limit (a CPU % above 0, its use under the limit), of a stopped one
+// (zeroes), and streaming stats, redrawn until the CLI is interrupted.
+func Stats(t *testing.T, o Options) {
+	c := newCLI(t, o)
+	busy, stopped := unique("st-busy"), unique("st-stopped")
+	c.cleanup("rm", "-f", busy, stopped)
+	c.must("run", "-d", "--name", busy, "-m", "64m", o.Image, "sh", "-c", "while :; do :; done")
+	c.must("create", "--name", stopped, o.Image, "true")
+
+	out := c.must("stats", "--no-stream", busy, stopped)
+	if !strings.HasPrefix(out, "CONTAINER ID") || !strings.Contains(out, "CPU %") || !strings.Contains(out, "MEM USAGE / LIMIT") {
+		t.Errorf("stats --no-stream: no table header:\n%s", out)
+	}
+	rows := map[string][]string{}
+	for _, m := range statsRow.FindAllStringSubmatch(out, -1) {
+		rows[m[1]] = m[2:]
+	}
+	if r := rows[busy]; r == nil {
+		t.Errorf("stats --no-stream: no row for %s:\n%s", busy, out)
+	} else {
+		if cpu, _ := strconv.ParseFloat(r[0], 64); cpu <= 0 {
+			t.Errorf("CPU %% of a busy loop: %s\n%s", r[0], out)
+		}
+		if r[1] == "0B" || r[2] != "64MiB" {
+			t.Errorf("memory of a container limited to 64m: %s / %s\n%s", r[1], r[2], out)
+		}
+		if mem, _ := strconv.ParseFloat(r[3], 64); mem <= 0 || mem >= 100 || r[4] == "0" {
+			t.Errorf("MEM %% %s, PIDS %s\n%s", r[3], r[4], out)
+		}
+	}
+	if r := rows[stopped]; r == nil || r[0] != "0.00" || r[1] != "0B" || r[2] != "0B" || r[4] != "0" {
+		t.Errorf("stats of a stopped container: %q, want zeroes\n%s", r, out)
+	}
+	if _, errOut, code := c.run("", "stats", "--no-stream", busy+"-nosuch"); code != 1 || !strings.Contains(errOut, "No such container: "+busy+"-nosuch") {
+		t.Errorf("stats of a missing container: exit %d %q", code, errOut)
+	}
+
+	// Streaming: the table is redrawn each second. The first sample has
+	// no precpu, so a CPU % above 0 means a later one arrived too.
+	s := c.background("stats", "--format", "{{.Name}} {{.CPUPerc}}", busy)
+	testutil.Eventually(t, 30*time.Second, "a second sample in docker stats", func() bool {
+		for _, m := range regexp.MustCompile(regexp.QuoteMeta(busy)+` ([0-9.]+)%`).FindAllStringSubmatch(s.Out.String(), -1) {
+			if cpu, _ := strconv.ParseFloat(m[1], 64); cpu > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	// docker stats goes on after a first SIGINT (its redraw loop ignores
+	// it): the client goes away with the process.
+	s.cmd.Process.Kill()
+	if _, ended := s.wait(10 * time.Second); !ended {
+		t.Errorf("docker stats still runs after SIGKILL")
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
 
+	"github.com/reconciler/reconciler/dockerapi"
 	"github.com/reconciler/reconciler/engine"
 )
 
@@ -70,4 +72,33 @@ func (b *Backend) ContainerTop(ctx context.Context, ref, psArgs string) (contain
 		Titles:    []string{"UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"},
 		Processes: [][]string{{"root", "1", "0", "0", c.started.Format("15:04"), "?", "00:00:00", cmd}},
 	}, nil
+}
+
+// ContainerStats implements dockerapi.ContainerBackend. Fake programs use
+// no measurable resources: every sample is dockerd's zeroed one (name and
+// ID), stamped with the time when the container runs.
+func (b *Backend) ContainerStats(ctx context.Context, ref string, o dockerapi.StatsOptions, send func(container.StatsResponse) error) error {
+	for {
+		b.mu.Lock()
+		c, err := b.lookup(ref)
+		var st container.StatsResponse
+		if err == nil {
+			st = container.StatsResponse{Name: "/" + c.name, ID: c.id}
+			if c.state == "running" {
+				st.Read = now()
+			}
+		}
+		b.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if err := send(st); err != nil || !o.Stream {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
 }

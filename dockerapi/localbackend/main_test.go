@@ -115,8 +115,21 @@ func build(t *testing.T, b *Backend, tag, extra string) string {
 func serveBusybox(t *testing.T) string {
 	t.Helper()
 	b := newBackend(t)
+	buildBusybox(t, b)
+	return serve(t, b, b.e.Root())
+}
+
+// buildBusybox builds busybox:local: busybox with its applets, CMD sh.
+func buildBusybox(t *testing.T, b *Backend) {
+	t.Helper()
 	build(t, b, "busybox:local", "RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCMD [\"sh\"]\n")
-	srv, err := server.New(server.Config{Backend: b, Root: b.e.Root()})
+}
+
+// serve serves backend (of the state root root) over the API on a unix
+// socket until the test ends, and returns the socket's -H address.
+func serve(t *testing.T, backend dockerapi.Backend, root string) string {
+	t.Helper()
+	srv, err := server.New(server.Config{Backend: backend, Root: root})
 	if err != nil {
 		t.Fatal(err)
 	}

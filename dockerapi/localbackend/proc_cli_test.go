@@ -10,5 +10,5 @@ import (
 // suites against the API server over the local engine: real containers,
 // real processes and cgroups.
 func TestDockerCLIProcesses(t *testing.T) {
-	runCLISuites(t, cliSuite{"rename", clitest.Rename}, cliSuite{"top", clitest.Top})
+	runCLISuites(t, cliSuite{"rename", clitest.Rename}, cliSuite{"top", clitest.Top}, cliSuite{"stats", clitest.Stats})
 }

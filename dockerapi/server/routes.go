@@ -30,6 +30,7 @@ func (s *Server) routes() {
 	rt.add(post, "/containers/{id}/exec", s.execCreate)
 	rt.add(post, "/containers/{id}/rename", s.containerRename)
 	rt.add(get, "/containers/{id}/top", s.containerTop)
+	rt.add(get, "/containers/{id}/stats", s.containerStats)
 	rt.add(del, "/containers/{id}", s.containerRemove)
 	rt.add(get, "/containers/{id}/changes", s.containerChanges)
 	rt.add(get, "/containers/{id}/archive", s.containerArchive) // HEAD too

@@ -42,18 +42,12 @@ func readInt(path string) (int64, error) {
 
 // readKey reads the value of "key N" in a flat-keyed cgroup file.
 func readKey(path, key string) (int64, bool, error) {
-	b, err := os.ReadFile(path)
+	m, err := readFlat(path)
 	if err != nil {
-		return 0, false, fmt.Errorf("cgroups: %w", err)
+		return 0, false, err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 2 && f[0] == key {
-			n, err := strconv.ParseInt(f[1], 10, 64)
-			return n, err == nil, err
-		}
-	}
-	return 0, false, nil
+	n, ok := m[key]
+	return int64(n), ok, nil
 }
 
 func firstErr(errs ...error) error {
