@@ -120,6 +120,10 @@ func nonNil(m map[string]string) map[string]string {
 
 // ContainerCreate implements dockerapi.ContainerBackend.
 func (b *Backend) ContainerCreate(ctx context.Context, cc dockerapi.ContainerCreateConfig) (container.CreateResponse, error) {
+	warnings, err := checkCreate(cc)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
 	cfg, err := engineConfig(cc)
 	if err != nil {
 		return container.CreateResponse{}, err
@@ -134,11 +138,7 @@ func (b *Backend) ContainerCreate(ctx context.Context, cc dockerapi.ContainerCre
 	if cc.HostConfig != nil && cc.HostConfig.AutoRemove {
 		go b.autoRemove(id)
 	}
-	resp := container.CreateResponse{ID: id, Warnings: []string{}}
-	if cc.HostConfig != nil && cc.HostConfig.NetworkMode != "" && cc.HostConfig.NetworkMode != "host" && cc.HostConfig.NetworkMode != "none" && cc.HostConfig.NetworkMode != "default" && cc.HostConfig.NetworkMode != "bridge" {
-		resp.Warnings = append(resp.Warnings, "network "+string(cc.HostConfig.NetworkMode)+" is not supported: the container has no network (use --network host for the host's)")
-	}
-	return resp, nil
+	return container.CreateResponse{ID: id, Warnings: append([]string{}, warnings...)}, nil
 }
 
 // autoRemove is --rm: the container goes once it has run and exited.

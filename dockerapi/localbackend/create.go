@@ -17,8 +17,8 @@ import (
 )
 
 // engineConfig translates a Docker create request into the engine's
-// container config. Networks other than host become none: the engine has
-// no bridge, and says so rather than pretending.
+// container config. checkCreate has refused what the engine does not
+// honour; the CLI's "default" network is none.
 func engineConfig(cc dockerapi.ContainerCreateConfig) (engine.ContainerConfig, error) {
 	cfg := cc.Config
 	if cfg == nil {
@@ -45,6 +45,9 @@ func engineConfig(cc dockerapi.ContainerCreateConfig) (engine.ContainerConfig, e
 		Tty:        cfg.Tty,
 		Restart:    engine.RestartPolicy{Name: string(hc.RestartPolicy.Name), MaxRetries: hc.RestartPolicy.MaximumRetryCount},
 		Resources:  resources(hc.Resources),
+	}
+	if cfg.NetworkDisabled {
+		out.Network = engine.NetworkNone
 	}
 	if out.Restart.Name == "" {
 		out.Restart.Name = "no"
