@@ -109,6 +109,13 @@ type ContainerConfig struct {
 	StopSignal string
 	StopGrace  time.Duration
 	Network    string // "none" or "host"
+	// ExtraHosts ("NAME:IP", IP valid) go into /etc/hosts; DNS, DNSSearch
+	// and DNSOptions replace the host's in /etc/resolv.conf: docker's
+	// --add-host, --dns, --dns-search and --dns-option.
+	ExtraHosts []string
+	DNS        []string
+	DNSSearch  []string
+	DNSOptions []string
 	// OpenStdin keeps a stdin that attached clients write to (docker run
 	// -i); StdinOnce closes it when the first client detaches.
 	OpenStdin bool

@@ -225,6 +225,7 @@ func hostConfig(c *runtime.Container) *container.HostConfig {
 	if hc.RestartPolicy.Name == "" {
 		hc.RestartPolicy.Name = "no"
 	}
+	inspectNames(hc, &c.Spec)
 	hc.Memory = c.Spec.Resources.MemoryBytes
 	hc.NanoCPUs = c.Spec.Resources.NanoCPUs
 	if c.Spec.Resources.PidsLimit > 0 {

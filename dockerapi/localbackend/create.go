@@ -49,6 +49,9 @@ func engineConfig(cc dockerapi.ContainerCreateConfig) (engine.ContainerConfig, e
 	if cfg.NetworkDisabled {
 		out.Network = engine.NetworkNone
 	}
+	if err := setNames(&out, hc); err != nil {
+		return engine.ContainerConfig{}, err
+	}
 	if out.Restart.Name == "" {
 		out.Restart.Name = "no"
 	}

@@ -169,7 +169,11 @@ func checkCreate(cc dockerapi.ContainerCreateConfig) (warnings []string, err err
 	}
 	if len(h.PortBindings) > 0 || h.PublishAllPorts {
 		if h.NetworkMode != "host" {
-			return nil, refuse("-p/--publish (and -P)", noBridge+": use --network host and have the program listen on the port")
+			flag := "-p/--publish"
+			if len(h.PortBindings) == 0 {
+				flag = "-P/--publish-all"
+			}
+			return nil, refuse(flag, noBridge+": use --network host and have the program listen on the port")
 		}
 		warnings = append(warnings, hostPortsWarning)
 	}

@@ -141,7 +141,7 @@ func TestCheckCreateRefuses(t *testing.T) {
 		{"-p/--publish", func(cc *dockerapi.ContainerCreateConfig) {
 			cc.HostConfig.PortBindings = network.PortMap{network.MustParsePort("80/tcp"): {{HostPort: "8080"}}}
 		}},
-		{"-p/--publish (and -P)", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.PublishAllPorts = true }},
+		{"-P/--publish-all", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.PublishAllPorts = true }},
 		{"--network bridge", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.NetworkMode = "bridge" }},
 		{"--network mynet: no such network", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.NetworkMode = "mynet" }},
 		{"--network container:db", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.NetworkMode = "container:db" }},
@@ -194,5 +194,24 @@ func TestCheckCreatePortsWithHostNetwork(t *testing.T) {
 	cc.HostConfig.NetworkMode = "default"
 	if _, err := checkCreate(cc); err == nil || !strings.Contains(err.Error(), "use --network host and have the program listen on the port") {
 		t.Fatalf("default network: %v", err)
+	}
+}
+
+func TestExtraHost(t *testing.T) {
+	for _, tc := range []struct{ in, network, want, err string }{
+		{"a:1.2.3.4", "none", "a:1.2.3.4", ""},
+		{"a=1.2.3.4", "none", "a:1.2.3.4", ""},
+		{"v6:fd00::1", "none", "v6:fd00::1", ""},
+		{"v6:[fd00::1]", "none", "v6:fd00::1", ""},
+		{"gw:host-gateway", "host", "gw:127.0.0.1", ""},
+		{"gw:host-gateway", "none", "", "host-gateway needs a bridge network"},
+		{"a:nope", "none", "", "invalid IP address in add-host"},
+		{"a", "none", "", "want NAME:IP"},
+		{":1.2.3.4", "none", "", "want NAME:IP"},
+	} {
+		got, err := extraHost(tc.in, tc.network)
+		if got != tc.want || (tc.err == "") != (err == nil) || (err != nil && (!strings.Contains(err.Error(), tc.err) || !errors.Is(err, engine.ErrInvalid))) {
+			t.Errorf("extraHost(%q, %s) = %q, %v; want %q, %q", tc.in, tc.network, got, err, tc.want, tc.err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"os"
+	"strings"
 )
 
 // dockerHosts is /etc/hosts of a Docker container without a network of
@@ -15,25 +16,90 @@ ff02::1	ip6-allnodes
 ff02::2	ip6-allrouters
 `
 
+// Names are a container's own name resolution settings, docker's
+// --add-host, --dns, --dns-search and --dns-option; the zero value keeps
+// Docker's defaults.
+type Names struct {
+	ExtraHosts []string // "NAME:IP", IP valid (IPv6 unbracketed): lines of /etc/hosts
+	DNS        []string // nameserver lines, replacing the host's
+	DNSSearch  []string // the search line, replacing the host's ("." alone: none)
+	DNSOptions []string // the options line, replacing the host's
+}
+
 // EtcFiles returns the container's /etc/hostname, /etc/hosts and
 // /etc/resolv.conf, for Config.Files: made afresh at every start, as
-// Docker does, from the host's current files. With network host the
-// host's /etc/hosts is used; /etc/resolv.conf is always the host's (empty
-// if it has none).
-func EtcFiles(hostname, network string) ([]File, error) {
+// Docker does, from the host's current files. With network host and no
+// extra hosts the host's /etc/hosts is used, else Docker's own plus the
+// extra hosts (as dockerd, so they can override the host's names).
+// /etc/resolv.conf is the host's (empty if it has none), its nameserver,
+// search and options lines replaced by those of names that are set, as
+// dockerd 20.10 builds it.
+func EtcFiles(hostname, network string, names Names) ([]File, error) {
 	hosts := dockerHosts
-	if network == NetworkHost {
+	if network == NetworkHost && len(names.ExtraHosts) == 0 {
 		if b, err := os.ReadFile("/etc/hosts"); err == nil {
 			hosts = string(b)
 		}
 	}
-	resolv, err := os.ReadFile("/etc/resolv.conf")
+	for _, h := range names.ExtraHosts {
+		name, ip, _ := strings.Cut(h, ":")
+		hosts += ip + "\t" + name + "\n"
+	}
+	b, err := os.ReadFile("/etc/resolv.conf")
 	if err != nil && !os.IsNotExist(err) {
 		return nil, fmt.Errorf("sandbox: read the host's /etc/resolv.conf: %w", err)
+	}
+	resolv := string(b)
+	if len(names.DNS) > 0 || len(names.DNSSearch) > 0 || len(names.DNSOptions) > 0 {
+		resolv = resolvConf(resolv, names)
 	}
 	return []File{
 		{Target: "/etc/hostname", Data: hostname + "\n"},
 		{Target: "/etc/hosts", Data: hosts},
-		{Target: "/etc/resolv.conf", Data: string(resolv)},
+		{Target: "/etc/resolv.conf", Data: resolv},
 	}, nil
+}
+
+// resolvConf is dockerd's resolv.conf for a container with DNS settings:
+// the search line, nameservers and options line, each from names if set
+// there, else from the host's file (its nameservers, its last search and
+// options lines).
+func resolvConf(host string, names Names) string {
+	var servers, search, options []string
+	for _, line := range strings.Split(host, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		switch f[0] {
+		case "nameserver":
+			if len(f) > 1 {
+				servers = append(servers, f[1])
+			}
+		case "search":
+			search = f[1:]
+		case "options":
+			options = f[1:]
+		}
+	}
+	if len(names.DNS) > 0 {
+		servers = names.DNS
+	}
+	if len(names.DNSSearch) > 0 {
+		search = names.DNSSearch
+	}
+	if len(names.DNSOptions) > 0 {
+		options = names.DNSOptions
+	}
+	var b strings.Builder
+	if s := strings.Join(search, " "); len(search) > 0 && strings.TrimSpace(s) != "." {
+		b.WriteString("search " + s + "\n")
+	}
+	for _, s := range servers {
+		b.WriteString("nameserver " + s + "\n")
+	}
+	if len(options) > 0 {
+		b.WriteString("options " + strings.Join(options, " ") + "\n")
+	}
+	return b.String()
 }

@@ -304,7 +304,7 @@ func TestDeviceNodesUnusable(t *testing.T) {
 }
 
 func TestEtcFiles(t *testing.T) {
-	files, err := EtcFiles("web1", NetworkNone)
+	files, err := EtcFiles("web1", NetworkNone, Names{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +328,7 @@ func TestEtcFiles(t *testing.T) {
 // TestMountOverEtcFileWins: a user's bind mount on /etc/hosts replaces
 // the runtime's, as in Docker.
 func TestMountOverEtcFileWins(t *testing.T) {
-	files, _ := EtcFiles("web1", NetworkNone)
+	files, _ := EtcFiles("web1", NetworkNone, Names{})
 	src := filepath.Join(t.TempDir(), "hosts")
 	os.WriteFile(src, []byte("10.0.0.1 mine\n"), 0o644)
 	out := sh(t, `cat /etc/hosts`, func(c *Config) {
@@ -383,7 +383,7 @@ func TestInitLayerKeepsContainerLayerClean(t *testing.T) {
 	os.WriteFile(filepath.Join(scratch, "busybox"), bb, 0o755)
 	cfg.LowerDirs = []string{scratch}
 	cfg.Hostname = "clean"
-	files, err := EtcFiles("clean", NetworkNone)
+	files, err := EtcFiles("clean", NetworkNone, Names{})
 	if err != nil {
 		t.Fatal(err)
 	}

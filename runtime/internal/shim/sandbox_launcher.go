@@ -50,7 +50,8 @@ func (sandboxLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.Fi
 func startSandbox(start func(sandbox.Config) (*sandbox.Process, error), dir string, c *Config, stdin, stdout, stderr *os.File) (process, error) {
 	cfg := sandboxConfig(dir, c)
 	if c.EtcFiles {
-		files, err := sandbox.EtcFiles(c.Spec.Hostname, c.Spec.Network)
+		s := c.Spec
+		files, err := sandbox.EtcFiles(s.Hostname, s.Network, sandbox.Names{ExtraHosts: s.ExtraHosts, DNS: s.DNS, DNSSearch: s.DNSSearch, DNSOptions: s.DNSOptions})
 		if err != nil {
 			return nil, err
 		}

@@ -32,6 +32,14 @@ type Spec struct {
 	Hostname string   // "" = the first 12 hex digits of the ID
 	Mounts   []Mount
 	Network  string // "none" (default) or "host"
+	// ExtraHosts ("NAME:IP") are added to the container's /etc/hosts;
+	// DNS, DNSSearch and DNSOptions replace the host's nameserver, search
+	// and options in its /etc/resolv.conf (docker's --add-host, --dns,
+	// --dns-search, --dns-option; see sandbox.Names).
+	ExtraHosts []string `json:",omitempty"`
+	DNS        []string `json:",omitempty"`
+	DNSSearch  []string `json:",omitempty"`
+	DNSOptions []string `json:",omitempty"`
 
 	Resources     Resources
 	RestartPolicy RestartPolicy
