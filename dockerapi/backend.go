@@ -25,6 +25,7 @@ type Backend interface {
 	ExecBackend
 	ImageBackend
 	VolumeBackend
+	NetworkBackend
 }
 
 // SystemBackend serves /info, /system/df and /events.

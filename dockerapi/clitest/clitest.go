@@ -56,6 +56,7 @@ func Run(t *testing.T, o Options) {
 	t.Run("images", func(t *testing.T) { Images(t, o) })
 	t.Run("volumes-events-df", func(t *testing.T) { VolumesEventsDF(t, o) })
 	t.Run("rename", func(t *testing.T) { Rename(t, o) })
+	t.Run("networks", func(t *testing.T) { Networks(t, o) })
 }
 
 // cli runs docker commands for one suite.

@@ -27,6 +27,7 @@ import (
 // Backend is the fake engine. The zero value is not usable; call New.
 type Backend struct {
 	*dockerapi.EventBus
+	dockerapi.FixedNetworks
 
 	mu         sync.Mutex
 	containers map[string]*ctr // by ID
@@ -40,7 +41,7 @@ var _ dockerapi.Backend = (*Backend)(nil)
 
 // New makes an empty fake engine; root only names volume mountpoints.
 func New(root string) *Backend {
-	return &Backend{
+	b := &Backend{
 		EventBus:   dockerapi.NewEventBus(1000),
 		containers: map[string]*ctr{},
 		images:     map[string]*img{},
@@ -48,6 +49,8 @@ func New(root string) *Backend {
 		execs:      map[string]*execProc{},
 		root:       root,
 	}
+	b.FixedNetworks.Attached = b.networkAttachments
+	return b
 }
 
 func randomID() string {

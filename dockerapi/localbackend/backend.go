@@ -17,6 +17,8 @@ import (
 
 // Backend is dockerapi.Backend over a local engine.
 type Backend struct {
+	dockerapi.FixedNetworks
+
 	e   *local.Engine
 	bus *dockerapi.EventBus
 
@@ -32,6 +34,7 @@ var _ dockerapi.Backend = (*Backend)(nil)
 func New(e *local.Engine) *Backend {
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Backend{e: e, bus: dockerapi.NewEventBus(1024), execs: map[string]*execution{}, stop: cancel}
+	b.FixedNetworks.Attached = b.networkAttachments
 	evs, _ := e.Events(ctx)
 	go b.forwardEvents(evs)
 	return b

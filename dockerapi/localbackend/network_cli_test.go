@@ -59,6 +59,18 @@ func TestDockerCLINetworking(t *testing.T) {
 		}
 	})
 
+	t.Run("networks", func(t *testing.T) { clitest.Networks(t, o) })
+
+	t.Run("system-prune", func(t *testing.T) {
+		must(t, "create", "busybox:local")
+		if out, _ := must(t, "system", "prune", "-f"); !strings.Contains(out, "Total reclaimed space") {
+			t.Errorf("system prune: %q", out)
+		}
+		if out, _ := must(t, "ps", "-a", "-q"); out != "" {
+			t.Errorf("system prune left %q", out)
+		}
+	})
+
 	t.Run("etc-files", func(t *testing.T) {
 		out, _ := must(t, "run", "--rm", "--add-host", "a:1.2.3.4", "--add-host", "v6:fd00::1", "--dns", "1.1.1.1",
 			"--dns-search", "x.example", "--dns-option", "ndots:2", "busybox:local", "cat", "/etc/hosts", "/etc/resolv.conf")

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/image"
 
 	"github.com/reconciler/reconciler/dockerapi"
@@ -213,4 +214,14 @@ func (s *Server) imagePush(w http.ResponseWriter, r *http.Request, p params) err
 	out := newJSONStream(w)
 	err := s.backend.ImagePush(r.Context(), ref, dockerapi.PushOptions{RegistryAuth: r.Header.Get("X-Registry-Auth")}, out)
 	return out.finish(err)
+}
+
+// buildPrune is POST /build/prune (docker builder prune, and part of
+// docker system prune): the engines keep no build cache apart from
+// images (a build step's cache is its intermediate image, removed with
+// the images built on it, as with dockerd's classic builder), so there
+// is never anything to prune here.
+func buildPrune(w http.ResponseWriter, _ *http.Request, _ params) error {
+	writeJSON(w, http.StatusOK, build.CachePruneReport{})
+	return nil
 }

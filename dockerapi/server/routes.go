@@ -53,10 +53,19 @@ func (s *Server) routes() {
 	rt.add(post, "/images/{name...}/push", s.imagePush)
 	rt.add(del, "/images/{name...}", s.imageRemove)
 	rt.add(post, "/build", s.build)
+	rt.add(post, "/build/prune", buildPrune)
 
 	rt.add(post, "/volumes/create", s.volumeCreate)
 	rt.add(post, "/volumes/prune", s.volumesPrune)
 	rt.add(get, "/volumes", s.volumeList)
 	rt.add(get, "/volumes/{name}", inspect("name", s.backend.VolumeInspect))
 	rt.add(del, "/volumes/{name}", s.volumeRemove)
+
+	rt.add(get, "/networks", s.networkList)
+	rt.add(post, "/networks/create", s.networkCreate)
+	rt.add(post, "/networks/prune", s.networksPrune)
+	rt.add(get, "/networks/{id}", inspect("id", s.backend.NetworkInspect))
+	rt.add(del, "/networks/{id}", s.networkChange)
+	rt.add(post, "/networks/{id}/connect", s.networkChange)
+	rt.add(post, "/networks/{id}/disconnect", s.networkChange)
 }
