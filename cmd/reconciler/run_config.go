@@ -24,6 +24,7 @@ type createOptions struct {
 	pidsLimit                                       int64
 	stopTimeout                                     int
 	autoRemove, interactive, tty                    bool
+	names                                           nameOptions
 }
 
 func (o *createOptions) addFlags(f *pflag.FlagSet) {
@@ -49,6 +50,7 @@ func (o *createOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image (\"\" clears it)")
 	f.BoolVarP(&o.interactive, "interactive", "i", false, "Keep STDIN open and feed it to the container")
 	f.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY")
+	o.names.addFlags(f)
 	// -h is --hostname, as in docker: help is --help alone.
 	f.Bool("help", false, "Print usage")
 }
@@ -86,6 +88,9 @@ func (o *createOptions) config(f *pflag.FlagSet, image string, cmd []string) (*c
 	hc := &container.HostConfig{Binds: o.volumes, AutoRemove: o.autoRemove, NetworkMode: container.NetworkMode(o.network)}
 	if hc.NetworkMode == "" {
 		hc.NetworkMode = "default"
+	}
+	if err := o.names.apply(hc); err != nil {
+		return nil, nil, err
 	}
 	if hc.RestartPolicy, err = parseRestart(o.restart); err != nil {
 		return nil, nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,6 +64,12 @@ func TestCreateOptionsConfig(t *testing.T) {
 		hc.RestartPolicy.Name != "no" || hc.PidsLimit != nil {
 		t.Errorf("defaults: %+v %+v %v", cfg, hc, err)
 	}
+	// --add-host and --dns* as docker sends them.
+	_, hc, err = parseCreate(t, "--add-host", "a:1.2.3.4", "--dns", "1.1.1.1", "--dns-search", "x.example", "--dns-option", "ndots:2", "bb:1")
+	if err != nil || !slices.Equal(hc.ExtraHosts, []string{"a:1.2.3.4"}) || len(hc.DNS) != 1 || hc.DNS[0].String() != "1.1.1.1" ||
+		!slices.Equal(hc.DNSSearch, []string{"x.example"}) || !slices.Equal(hc.DNSOptions, []string{"ndots:2"}) {
+		t.Errorf("names: %v %v %v %v %v", hc.ExtraHosts, hc.DNS, hc.DNSSearch, hc.DNSOptions, err)
+	}
 	// -t asks for a terminal; the size comes from this command's own.
 	if cfg, hc, _ := parseCreate(t, "-t", "bb:1"); !cfg.Tty || hc.ConsoleSize != [2]uint{} {
 		t.Errorf("-t: Tty %v ConsoleSize %v", cfg.Tty, hc.ConsoleSize)
@@ -91,6 +98,7 @@ func TestCreateOptionsErrors(t *testing.T) {
 		{[]string{"-l", "=v", "bb:1"}, "invalid label"},
 		{[]string{"-e", "=v", "bb:1"}, "name is empty"},
 		{[]string{"--env-file", "/nonexistent/env", "bb:1"}, "env file"},
+		{[]string{"--dns", "one.one", "bb:1"}, `invalid argument "one.one" for "--dns" flag`},
 	} {
 		if _, _, err := parseCreate(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
