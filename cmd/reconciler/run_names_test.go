@@ -1,6 +1,7 @@
 package main
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -22,5 +23,17 @@ func TestRunNamesAndRefusals(t *testing.T) {
 	}
 	if got := cli.ok("ps", "-a", "-q"); got != "" {
 		t.Errorf("containers left: %q", got)
+	}
+
+	ls := cli.ok("network", "ls")
+	if !regexp.MustCompile(`^NETWORK ID +NAME +DRIVER +SCOPE\n[0-9a-f]{12} +host +host +local\n[0-9a-f]{12} +none +null +local\n$`).MatchString(ls) {
+		t.Errorf("network ls:\n%s", ls)
+	}
+	cli.ok("run", "-d", "--name", "netc", "bb:1", "sleep", "300")
+	if got := cli.ok("network", "inspect", "-f", "{{.Driver}} {{range .Containers}}{{.Name}}{{end}}", "none", "host"); got != "null netc\nhost \n" {
+		t.Errorf("network inspect: %q", got)
+	}
+	if _, errs, code := cli.run("network", "inspect", "nosuch"); code != 1 || !strings.Contains(errs, "network nosuch not found") {
+		t.Errorf("network inspect nosuch: exit %d %q", code, errs)
 	}
 }
