@@ -15,10 +15,23 @@ import (
 )
 
 func newImageInspectCmd() *cobra.Command {
+	return newRawInspectCmd("inspect [OPTIONS] IMAGE [IMAGE...]", "Display detailed information on one or more images",
+		"Format output using a Go template ({{.Id}}, {{.Config.Cmd}}, {{json .RootFS}})",
+		func(ctx context.Context, c *moby.Client, ref string) (json.RawMessage, error) {
+			var raw bytes.Buffer
+			_, err := c.ImageInspect(ctx, ref, moby.ImageInspectWithRawResponse(&raw))
+			return raw.Bytes(), err
+		})
+}
+
+// newRawInspectCmd is an inspect command (image, network): the JSON of
+// each argument from get, as an array or through -f's template, then the
+// arguments that failed (exit 1).
+func newRawInspectCmd(use, short, formatHelp string, get func(ctx context.Context, c *moby.Client, ref string) (json.RawMessage, error)) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
-		Use:   "inspect [OPTIONS] IMAGE [IMAGE...]",
-		Short: "Display detailed information on one or more images",
+		Use:   use,
+		Short: short,
 		Args:  imageArgs(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var tmpl *template.Template
@@ -28,26 +41,32 @@ func newImageInspectCmd() *cobra.Command {
 					return imageUsageError(cmd, "invalid --format: "+err.Error())
 				}
 			}
-			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
-				var found []json.RawMessage
-				var failed []string
-				for _, ref := range args {
-					var raw bytes.Buffer
-					if _, err := c.ImageInspect(ctx, ref, moby.ImageInspectWithRawResponse(&raw)); err != nil {
-						failed = append(failed, err.Error())
-						continue
-					}
-					found = append(found, raw.Bytes())
-				}
-				if err := printInspect(cmd.OutOrStdout(), found, tmpl); err != nil {
-					return err
-				}
-				return imageFailures(failed)
-			})
+			return inspectEach(cmd, args, tmpl, get)
 		},
 	}
-	cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a Go template ({{.Id}}, {{.Config.Cmd}}, {{json .RootFS}})")
+	cmd.Flags().StringVarP(&format, "format", "f", "", formatHelp)
 	return cmd
+}
+
+// inspectEach is the body of an inspect command: the JSON of each ref
+// from get, printed by printInspect, then the refs that failed (exit 1).
+func inspectEach(cmd *cobra.Command, refs []string, tmpl *template.Template, get func(ctx context.Context, c *moby.Client, ref string) (json.RawMessage, error)) error {
+	return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
+		var found []json.RawMessage
+		var failed []string
+		for _, ref := range refs {
+			raw, err := get(ctx, c, ref)
+			if err != nil {
+				failed = append(failed, err.Error())
+				continue
+			}
+			found = append(found, raw)
+		}
+		if err := printInspect(cmd.OutOrStdout(), found, tmpl); err != nil {
+			return err
+		}
+		return imageFailures(failed)
+	})
 }
 
 // printInspect writes the engine's JSON objects as docker inspect does:

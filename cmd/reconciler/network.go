@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"text/tabwriter"
-	"text/template"
 
 	moby "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
@@ -61,41 +59,10 @@ func newNetworkLsCmd() *cobra.Command {
 }
 
 func newNetworkInspectCmd() *cobra.Command {
-	var format string
-	cmd := &cobra.Command{
-		Use:   "inspect [OPTIONS] NETWORK [NETWORK...]",
-		Short: "Display detailed information on one or more networks",
-		Args:  imageArgs(1, -1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var tmpl *template.Template
-			if format != "" {
-				var err error
-				if tmpl, err = template.New("").Funcs(imageTemplateFuncs).Parse(format); err != nil {
-					return usageError(cmd, "template parsing error: "+err.Error())
-				}
-			}
-			return viaAPI(cmd, func(ctx context.Context, c *moby.Client) error {
-				var found []json.RawMessage
-				var failed []string
-				for _, ref := range args {
-					res, err := c.NetworkInspect(ctx, ref, moby.NetworkInspectOptions{})
-					if err != nil {
-						failed = append(failed, err.Error())
-						continue
-					}
-					found = append(found, res.Raw)
-				}
-				print := printJSONArray
-				if tmpl != nil {
-					print = func(out io.Writer, objs []json.RawMessage) error { return printTemplated(out, tmpl, objs) }
-				}
-				if err := print(cmd.OutOrStdout(), found); err != nil {
-					return err
-				}
-				return volumeFailures(failed)
-			})
-		},
-	}
-	cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a Go template (e.g. '{{.Driver}}')")
-	return cmd
+	return newRawInspectCmd("inspect [OPTIONS] NETWORK [NETWORK...]", "Display detailed information on one or more networks",
+		"Format output using a Go template (e.g. '{{.Driver}}')",
+		func(ctx context.Context, c *moby.Client, ref string) (json.RawMessage, error) {
+			res, err := c.NetworkInspect(ctx, ref, moby.NetworkInspectOptions{})
+			return res.Raw, err
+		})
 }

@@ -188,6 +188,23 @@ func (s *jsonStream) finish(err error) error {
 	return nil
 }
 
+// filtered serves a GET or POST whose only input is the filters query
+// (lists, prunes): 200 with what get returns.
+func filtered[T any](get func(ctx context.Context, f dockerapi.Filters) (T, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, _ params) error {
+		f, err := filters(r)
+		if err != nil {
+			return err
+		}
+		v, err := get(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, v)
+		return nil
+	}
+}
+
 // inspect serves GET of one object (container, exec, image, volume) as
 // JSON: get looks it up by the path variable key.
 func inspect[T any](key string, get func(ctx context.Context, ref string) (T, error)) handlerFunc {

@@ -7,32 +7,6 @@ import (
 // noNetworks is why networks cannot be made, removed or joined.
 const noNetworks = "this engine has only the host and none networks (docker run --network host or --network none) and cannot create, remove, connect or disconnect networks"
 
-func (s *Server) networkList(w http.ResponseWriter, r *http.Request, _ params) error {
-	f, err := filters(r)
-	if err != nil {
-		return err
-	}
-	list, err := s.backend.NetworkList(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, list)
-	return nil
-}
-
-func (s *Server) networksPrune(w http.ResponseWriter, r *http.Request, _ params) error {
-	f, err := filters(r)
-	if err != nil {
-		return err
-	}
-	rep, err := s.backend.NetworksPrune(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
-}
-
 func (s *Server) networkCreate(http.ResponseWriter, *http.Request, params) error {
 	return errorf("docker network create: %s", noNetworks)
 }

@@ -61,9 +61,9 @@ func (s *Server) routes() {
 	rt.add(get, "/volumes/{name}", inspect("name", s.backend.VolumeInspect))
 	rt.add(del, "/volumes/{name}", s.volumeRemove)
 
-	rt.add(get, "/networks", s.networkList)
+	rt.add(get, "/networks", filtered(s.backend.NetworkList))
 	rt.add(post, "/networks/create", s.networkCreate)
-	rt.add(post, "/networks/prune", s.networksPrune)
+	rt.add(post, "/networks/prune", filtered(s.backend.NetworksPrune))
 	rt.add(get, "/networks/{id}", inspect("id", s.backend.NetworkInspect))
 	rt.add(del, "/networks/{id}", s.networkChange)
 	rt.add(post, "/networks/{id}/connect", s.networkChange)
