@@ -407,6 +407,25 @@ func (r *Runtime) validate(spec *Spec) error {
 			return bad("container %s: lowerDirs[%d]: %q must be absolute", spec.Name, i, l)
 		}
 	}
+	if spec.ShmSize < 0 {
+		return bad("container %s: --shm-size: SHM size can not be less than 0", spec.Name)
+	}
+	for _, u := range spec.Ulimits {
+		if err := sandbox.CheckUlimit(sandbox.Ulimit(u)); err != nil {
+			return bad("container %s: %v", spec.Name, err)
+		}
+	}
+	if len(spec.CapDrop) > 0 {
+		drop := make([]string, len(spec.CapDrop)) // Docker's spelling, not the caller's slice
+		for i, c := range spec.CapDrop {
+			n, err := sandbox.NormalizeCap(c)
+			if err != nil {
+				return bad("container %s: %v", spec.Name, err)
+			}
+			drop[i] = n
+		}
+		spec.CapDrop = drop
+	}
 	if spec.LogMaxSize == 0 {
 		spec.LogMaxSize = r.opts.LogMaxSize
 	}

@@ -39,7 +39,24 @@ func sandboxConfig(dir string, c *Config) sandbox.Config {
 		// The shim's copy holds the size a resize set last.
 		ConsoleSize: s.ConsoleSize,
 		Resources:   cgroups.Resources{MemoryBytes: s.Resources.MemoryBytes, NanoCPUs: s.Resources.NanoCPUs, PidsLimit: s.Resources.PidsLimit},
+
+		ReadonlyRootfs: s.ReadonlyRootfs,
+		ShmSize:        s.ShmSize,
+		Ulimits:        SandboxUlimits(s.Ulimits),
+		CapDrop:        s.CapDrop,
 	}
+}
+
+// SandboxUlimits converts ulimits for the sandbox (nil stays nil).
+func SandboxUlimits(us []Ulimit) []sandbox.Ulimit {
+	if us == nil {
+		return nil
+	}
+	out := make([]sandbox.Ulimit, len(us))
+	for i, u := range us {
+		out[i] = sandbox.Ulimit(u)
+	}
+	return out
 }
 
 func (sandboxLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.File) (process, error) {
