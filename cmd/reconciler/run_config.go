@@ -24,6 +24,10 @@ type createOptions struct {
 	pidsLimit                                       int64
 	stopTimeout                                     int
 	autoRemove, interactive, tty                    bool
+	// --read-only, --shm-size, --ulimit, --cap-drop
+	readOnly         bool
+	shmSize          string
+	ulimits, capDrop []string
 }
 
 func (o *createOptions) addFlags(f *pflag.FlagSet) {
@@ -49,6 +53,10 @@ func (o *createOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image (\"\" clears it)")
 	f.BoolVarP(&o.interactive, "interactive", "i", false, "Keep STDIN open and feed it to the container")
 	f.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY")
+	f.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
+	f.StringVar(&o.shmSize, "shm-size", "", "Size of /dev/shm (e.g. 128m; default 64m)")
+	f.StringArrayVar(&o.ulimits, "ulimit", nil, "Ulimit options (NAME=SOFT[:HARD], e.g. nofile=1024:2048)")
+	f.StringArrayVar(&o.capDrop, "cap-drop", nil, "Drop Linux capabilities (NAME, CAP_NAME or ALL)")
 	// -h is --hostname, as in docker: help is --help alone.
 	f.Bool("help", false, "Print usage")
 }
@@ -121,7 +129,31 @@ func (o *createOptions) config(f *pflag.FlagSet, image string, cmd []string) (*c
 		p := o.pidsLimit
 		hc.PidsLimit = &p
 	}
+	if err := o.limits(hc); err != nil {
+		return nil, nil, err
+	}
 	return cfg, hc, nil
+}
+
+// limits reads --read-only, --shm-size, --ulimit and --cap-drop, as the
+// docker CLI does.
+func (o *createOptions) limits(hc *container.HostConfig) error {
+	hc.ReadonlyRootfs, hc.CapDrop = o.readOnly, o.capDrop
+	if o.shmSize != "" {
+		n, err := units.RAMInBytes(o.shmSize)
+		if err != nil {
+			return fmt.Errorf("invalid argument %q for \"--shm-size\" flag: %v", o.shmSize, err)
+		}
+		hc.ShmSize = n
+	}
+	for _, u := range o.ulimits {
+		l, err := units.ParseUlimit(u)
+		if err != nil {
+			return fmt.Errorf("invalid argument %q for \"--ulimit\" flag: %v", u, err)
+		}
+		hc.Ulimits = append(hc.Ulimits, l)
+	}
+	return nil
 }
 
 // parseRestart reads --restart: no, always, unless-stopped or
