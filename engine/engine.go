@@ -177,6 +177,16 @@ type Resources struct {
 	PidsLimit   int64
 }
 
+// ContainerUpdate changes a container's limits and restart policy,
+// running or not (docker update); nil fields stay as they are. A zero
+// PidsLimit (or -1) lifts the limit.
+type ContainerUpdate struct {
+	MemoryBytes *int64
+	NanoCPUs    *int64
+	PidsLimit   *int64
+	Restart     *RestartPolicy
+}
+
 // ImageSource says how to obtain an image: exactly one of Build, Import
 // and Pull is set.
 type ImageSource struct {

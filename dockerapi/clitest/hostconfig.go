@@ -81,3 +81,74 @@ func HostConfigLimits(t *testing.T, o Options) {
 		}
 	})
 }
+
+// Update covers docker update: -m (with --memory-swap equal to it) on a
+// running container changes the limit docker stats shows, and a restart
+// keeps it; --cpus, --cpu-quota/--cpu-period, --pids-limit and --restart
+// on a stopped one show in inspect; a flag the engine cannot change is a
+// 400 naming it, and changes nothing.
+func Update(t *testing.T, o Options) {
+	c := newCLI(t, o)
+	run, stopped := unique("up-run"), unique("up-stopped")
+	c.cleanup("rm", "-f", run, stopped)
+	c.must("run", "-d", "--name", run, "-m", "64m", o.Image, "sleep", "300")
+	limit := func() string {
+		out := c.must("stats", "--no-stream", "--format", "{{.MemUsage}}", run)
+		_, l, _ := strings.Cut(strings.TrimSpace(out), " / ")
+		return l
+	}
+	if got := limit(); got != "64MiB" {
+		t.Fatalf("memory limit before update: %q", got)
+	}
+	if out := c.must("update", "-m", "128m", "--memory-swap", "128m", run); out != run+"\n" {
+		t.Errorf("update printed %q, want the name", out)
+	}
+	if got := limit(); got != "128MiB" {
+		t.Errorf("memory limit after update -m 128m: %q", got)
+	}
+	c.must("update", "-m", "96m", "--memory-swap", "-1", run)
+	if got := limit(); got != "96MiB" {
+		t.Errorf("memory limit after update -m 96m: %q", got)
+	}
+	c.must("restart", "-t", "0", run)
+	if got := limit(); got != "96MiB" {
+		t.Errorf("memory limit after a restart: %q", got)
+	}
+	if got := c.must("inspect", "-f", "{{.HostConfig.Memory}} {{.State.Running}}", run); got != "100663296 true\n" {
+		t.Errorf("inspect after update and restart: %q", got)
+	}
+
+	c.must("create", "--name", stopped, o.Image, "sleep", "300")
+	c.must("update", "--cpus", "0.5", "--pids-limit", "50", "--restart", "on-failure:3", stopped)
+	format := "{{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}"
+	if got := c.must("inspect", "-f", format, stopped); got != "500000000 50 on-failure:3\n" {
+		t.Errorf("inspect of a stopped container after update: %q", got)
+	}
+	c.must("update", "--cpu-quota", "25000", "--cpu-period", "100000", "--pids-limit", "-1", "--restart", "no", stopped)
+	if got := c.must("inspect", "-f", "{{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}}", stopped); got != "250000000 no\n" {
+		t.Errorf("inspect after update --cpu-quota 25000 --cpu-period 100000: %q", got)
+	}
+	c.must("start", stopped)
+	if got := c.must("inspect", "-f", "{{.State.Running}}", stopped); got != "true\n" {
+		t.Errorf("start after update: running %q", got)
+	}
+
+	for _, bad := range [][]string{
+		{"--cpuset-cpus", "0"}, {"--blkio-weight", "500"}, {"--cpu-shares", "512"}, {"--kernel-memory", "10m"},
+		{"--memory-reservation", "32m"},
+	} {
+		_, errOut, code := c.run("", append(append([]string{"update"}, bad...), run)...)
+		if code != 1 || !strings.Contains(errOut, bad[0]) {
+			t.Errorf("update %s: exit %d %q, want an error naming %s", strings.Join(bad, " "), code, errOut, bad[0])
+		}
+	}
+	if _, errOut, code := c.run("", "update", "-m", "128m", "--memory-swap", "256m", run); code != 1 || !strings.Contains(errOut, "--memory-swap") {
+		t.Errorf("update --memory-swap 256m: exit %d %q", code, errOut)
+	}
+	if got := limit(); got != "96MiB" {
+		t.Errorf("memory limit after refused updates: %q", got)
+	}
+	if _, errOut, code := c.run("", "update", "-m", "64m", run+"-nosuch"); code != 1 || !strings.Contains(errOut, "No such container") {
+		t.Errorf("update of a missing container: exit %d %q", code, errOut)
+	}
+}

@@ -93,12 +93,8 @@ func networkMode(m container.NetworkMode) string {
 
 func resources(r container.Resources) engine.Resources {
 	out := engine.Resources{MemoryBytes: r.Memory, NanoCPUs: r.NanoCPUs}
-	if out.NanoCPUs == 0 && r.CPUQuota > 0 {
-		period := r.CPUPeriod
-		if period == 0 {
-			period = 100000
-		}
-		out.NanoCPUs = r.CPUQuota * 1e9 / period
+	if out.NanoCPUs == 0 {
+		out.NanoCPUs = nanoCPUs(r.CPUQuota, r.CPUPeriod)
 	}
 	if r.PidsLimit != nil && *r.PidsLimit > 0 {
 		out.PidsLimit = *r.PidsLimit

@@ -7,8 +7,8 @@ import (
 )
 
 // TestDockerCLIHostConfig runs the docker CLI's --read-only, --shm-size,
-// --ulimit and --cap-drop suite against the local engine: real
-// containers show the limits inside.
+// --ulimit, --cap-drop and update suites against the local engine: real
+// containers show the limits inside, real cgroups change.
 func TestDockerCLIHostConfig(t *testing.T) {
-	runCLISuites(t, cliSuite{"limits", clitest.HostConfigLimits})
+	runCLISuites(t, cliSuite{"limits", clitest.HostConfigLimits}, cliSuite{"update", clitest.Update})
 }
