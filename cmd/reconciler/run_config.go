@@ -116,8 +116,8 @@ func (o *createOptions) config(f *pflag.FlagSet, image string, cmd []string) (*c
 		hc.Tmpfs[dst] = opts
 	}
 	if o.memory != "" {
-		if hc.Memory, err = units.RAMInBytes(o.memory); err != nil {
-			return nil, nil, fmt.Errorf("invalid argument %q for \"-m, --memory\" flag: %v", o.memory, err)
+		if hc.Memory, err = bytesFlag("-m, --memory", o.memory); err != nil {
+			return nil, nil, err
 		}
 	}
 	if o.cpus != "" {
@@ -140,9 +140,9 @@ func (o *createOptions) config(f *pflag.FlagSet, image string, cmd []string) (*c
 func (o *createOptions) limits(hc *container.HostConfig) error {
 	hc.ReadonlyRootfs, hc.CapDrop = o.readOnly, o.capDrop
 	if o.shmSize != "" {
-		n, err := units.RAMInBytes(o.shmSize)
+		n, err := bytesFlag("--shm-size", o.shmSize)
 		if err != nil {
-			return fmt.Errorf("invalid argument %q for \"--shm-size\" flag: %v", o.shmSize, err)
+			return err
 		}
 		hc.ShmSize = n
 	}
@@ -154,6 +154,15 @@ func (o *createOptions) limits(hc *container.HostConfig) error {
 		hc.Ulimits = append(hc.Ulimits, l)
 	}
 	return nil
+}
+
+// bytesFlag reads a size flag (64m, 1g) in bytes, with docker's error.
+func bytesFlag(flag, v string) (int64, error) {
+	n, err := units.RAMInBytes(v)
+	if err != nil {
+		return 0, fmt.Errorf("invalid argument %q for \"%s\" flag: %v", v, flag, err)
+	}
+	return n, nil
 }
 
 // parseRestart reads --restart: no, always, unless-stopped or

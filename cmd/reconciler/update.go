@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 
-	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
 	moby "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
@@ -55,15 +53,15 @@ func (o *updateOptions) options(f *pflag.FlagSet) (moby.ContainerUpdateOptions, 
 	r := &container.Resources{CPUQuota: o.cpuQuota, CPUPeriod: o.cpuPeriod}
 	var err error
 	if o.memory != "" {
-		if r.Memory, err = units.RAMInBytes(o.memory); err != nil {
-			return moby.ContainerUpdateOptions{}, fmt.Errorf("invalid argument %q for \"-m, --memory\" flag: %v", o.memory, err)
+		if r.Memory, err = bytesFlag("-m, --memory", o.memory); err != nil {
+			return moby.ContainerUpdateOptions{}, err
 		}
 	}
 	if o.memorySwap == "-1" {
 		r.MemorySwap = -1
 	} else if o.memorySwap != "" {
-		if r.MemorySwap, err = units.RAMInBytes(o.memorySwap); err != nil {
-			return moby.ContainerUpdateOptions{}, fmt.Errorf("invalid argument %q for \"--memory-swap\" flag: %v", o.memorySwap, err)
+		if r.MemorySwap, err = bytesFlag("--memory-swap", o.memorySwap); err != nil {
+			return moby.ContainerUpdateOptions{}, err
 		}
 	}
 	if o.cpus != "" {
