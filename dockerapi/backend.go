@@ -76,6 +76,10 @@ type ContainerBackend interface {
 	// ContainerRename renames a container, running or not: ErrConflict
 	// when name is taken, ErrInvalid when it is not a valid name.
 	ContainerRename(ctx context.Context, ref, name string) error
+	// ContainerUpdate changes a container's limits and restart policy,
+	// running or not (docker update); ErrInvalid names a flag the engine
+	// cannot change.
+	ContainerUpdate(ctx context.Context, ref string, u UpdateConfig) (container.UpdateResponse, error)
 	// ContainerTop lists a running container's processes as ps (run with
 	// psArgs, "" meaning -ef) prints them; ErrConflict when it is not
 	// running.
@@ -225,6 +229,15 @@ type ExecStartOptions struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Started        func()
+}
+
+// UpdateConfig is the body of POST /containers/{id}/update: the API's,
+// plus the kernel memory fields clients still send, so that a request to
+// change them is refused rather than lost in decoding.
+type UpdateConfig struct {
+	container.UpdateConfig
+	KernelMemory    int64 `json:",omitempty"`
+	KernelMemoryTCP int64 `json:",omitempty"`
 }
 
 // RemoveOptions are the query of DELETE /containers/{id}.

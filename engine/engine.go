@@ -125,6 +125,26 @@ type ContainerConfig struct {
 	// start (0: unset).
 	Tty         bool
 	ConsoleSize [2]uint
+
+	// ReadonlyRootfs makes the root file system read-only (docker run
+	// --read-only): /dev, /proc, tmpfs mounts, volumes and binds keep
+	// their own modes.
+	ReadonlyRootfs bool
+	// ShmSize is the size of /dev/shm in bytes; 0 = Docker's 64 MiB.
+	ShmSize int64
+	// Ulimits are set before the program runs, and for its execs too
+	// (docker run --ulimit).
+	Ulimits []Ulimit
+	// CapDrop takes capabilities from Docker's default set: "ALL" or
+	// names, with or without CAP_, in any case (docker run --cap-drop).
+	CapDrop []string
+}
+
+// Ulimit is one resource limit in Docker's words: Name is nofile, nproc,
+// core, stack, ...; -1 is unlimited.
+type Ulimit struct {
+	Name       string
+	Soft, Hard int64
 }
 
 // Network modes of a container.
@@ -162,6 +182,16 @@ type Resources struct {
 	MemoryBytes int64
 	NanoCPUs    int64
 	PidsLimit   int64
+}
+
+// ContainerUpdate changes a container's limits and restart policy,
+// running or not (docker update); nil fields stay as they are. A zero
+// PidsLimit (or -1) lifts the limit.
+type ContainerUpdate struct {
+	MemoryBytes *int64
+	NanoCPUs    *int64
+	PidsLimit   *int64
+	Restart     *RestartPolicy
 }
 
 // ImageSource says how to obtain an image: exactly one of Build, Import

@@ -13,7 +13,7 @@ import (
 // Event is a container event in Docker's words: create, start, die (with
 // Attributes["exitCode"]), oom, kill (with "signal"), stop, restart,
 // destroy, "exec_start: CMD ARGS", exec_die (with "exitCode"), rename
-// (with "oldName").
+// (with "oldName"), update.
 type Event struct {
 	Action string
 	ID     string

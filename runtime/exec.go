@@ -57,6 +57,8 @@ func (r *Runtime) Exec(ctx context.Context, ref string, e ExecSpec) (int, error)
 	ec := sandbox.ExecConfig{
 		Args: e.Args, Env: MergeEnv(c.Spec.Env, e.Env), Cwd: e.Cwd, User: e.User,
 		Stdin: e.Stdin, Stdout: e.Stdout, Stderr: e.Stderr, Tty: e.Tty, ConsoleSize: e.ConsoleSize,
+		// Docker's exec runs with its container's limits and capabilities.
+		Ulimits: shim.SandboxUlimits(cfg.Spec.Ulimits), CapDrop: cfg.Spec.CapDrop,
 	}
 	if ec.Cwd == "" {
 		ec.Cwd = c.Spec.Cwd

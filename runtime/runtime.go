@@ -17,7 +17,7 @@
 // restart by policy.
 //
 // Layout of ROOT/<id>/: config.json (the Spec, written at create and
-// rewritten only by Rename), state.json,
+// rewritten only by Rename and Update), state.json,
 // log/container.log (+ .1, .2 rotated), upper/ and work/ (the container
 // layer), shim.sock, shim.log. ROOT/.mnt is where every container's root
 // is mounted (inside its own mount namespace); ROOT/.free holds the
@@ -84,7 +84,8 @@ type Runtime struct {
 	names map[string]string  // name -> id
 	locks map[string]*idLock // held or waited for; see lock
 	// configs caches each container's config.json, written at create and
-	// changed only by Rename (which replaces the entry): id -> *shim.Config.
+	// changed only by Rename and Update (which replace the entry): id ->
+	// *shim.Config.
 	configs sync.Map
 	// finalExit keeps, for a minute, the last exit code of each removed
 	// container: id -> int, for waiters that find it gone.
@@ -406,6 +407,25 @@ func (r *Runtime) validate(spec *Spec) error {
 		if !filepath.IsAbs(l) {
 			return bad("container %s: lowerDirs[%d]: %q must be absolute", spec.Name, i, l)
 		}
+	}
+	if spec.ShmSize < 0 {
+		return bad("container %s: --shm-size: SHM size can not be less than 0", spec.Name)
+	}
+	for _, u := range spec.Ulimits {
+		if err := sandbox.CheckUlimit(sandbox.Ulimit(u)); err != nil {
+			return bad("container %s: %v", spec.Name, err)
+		}
+	}
+	if len(spec.CapDrop) > 0 {
+		drop := make([]string, len(spec.CapDrop)) // Docker's spelling, not the caller's slice
+		for i, c := range spec.CapDrop {
+			n, err := sandbox.NormalizeCap(c)
+			if err != nil {
+				return bad("container %s: %v", spec.Name, err)
+			}
+			drop[i] = n
+		}
+		spec.CapDrop = drop
 	}
 	if spec.LogMaxSize == 0 {
 		spec.LogMaxSize = r.opts.LogMaxSize

@@ -20,6 +20,8 @@ type (
 	RestartPolicy = shim.RestartPolicy
 	// State is a container's runtime state, as recorded in state.json.
 	State = shim.State
+	// Ulimit is a resource limit in Docker's words (docker run --ulimit).
+	Ulimit = shim.Ulimit
 )
 
 // Mount types.

@@ -34,7 +34,7 @@ func newContainerCmd() *cobra.Command {
 	cmd.AddCommand(newRunCmd(), newCreateCmd(), ls, newLogsCmd(), newStopCmd(), newStartCmd(), newRestartCmd(),
 		newKillCmd(), rm, newContainerPruneCmd(), newWaitCmd(), inspect, newExecCmd(), newCommitCmd(),
 		newCpCmd(), newContainerDiffCmd(), newExportCmd())
-	cmd.AddCommand(newRenameCmd(), newTopCmd(), newStatsCmd())
+	cmd.AddCommand(newRenameCmd(), newTopCmd(), newStatsCmd(), newUpdateCmd())
 	return cmd
 }
 

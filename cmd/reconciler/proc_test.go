@@ -68,3 +68,34 @@ func TestStatsCommand(t *testing.T) {
 		t.Errorf("stats of a missing container: exit %d %q", code, errs)
 	}
 }
+
+// reconciler run's --read-only, --shm-size, --ulimit and --cap-drop, and
+// reconciler update, on a root opened anew by each command.
+func TestLimitsFlagsAndUpdateCommand(t *testing.T) {
+	cli := ctrCLI{t, containerRoot(t)}
+	out := cli.ok("run", "--rm", "--read-only", "--tmpfs", "/tmp", "--shm-size", "2m", "--ulimit", "nofile=64:128", "--cap-drop", "ALL", "bb:1",
+		"sh", "-c", "touch /x 2>/dev/null || echo ro; touch /tmp/x && echo tmp-ok; df -k /dev/shm | tail -n 1 | awk '{print $2}'; ulimit -n; grep CapEff /proc/1/status")
+	if out != "ro\ntmp-ok\n2048\n64\nCapEff:\t0000000000000000\n" {
+		t.Errorf("run with limits: %q", out)
+	}
+	if _, errs, code := cli.run("run", "--rm", "--ulimit", "nofiles=1", "bb:1", "true"); code != 2 || !strings.Contains(errs, `"--ulimit"`) {
+		t.Errorf("run --ulimit nofiles=1: exit %d %q", code, errs)
+	}
+
+	cli.ok("run", "-d", "--name", "web", "-m", "64m", "bb:1", "sleep", "300")
+	cli.ok("create", "--name", "db", "bb:1", "true")
+	if out := cli.ok("update", "-m", "128m", "--memory-swap", "128m", "--pids-limit", "20", "--restart", "always", "web", "db"); out != "web\ndb\n" {
+		t.Errorf("update printed %q", out)
+	}
+	format := "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}"
+	if got := cli.ok("inspect", "-f", format, "web", "db"); got != "134217728 20 always\n134217728 20 always\n" {
+		t.Errorf("inspect after update: %q", got)
+	}
+	if _, errs, code := cli.run("update", "-m", "128m", "--memory-swap", "512m", "web"); code != 1 || !strings.Contains(errs, "Error response from daemon: --memory-swap") {
+		t.Errorf("update --memory-swap 512m: exit %d %q", code, errs)
+	}
+	if _, errs, code := cli.run("update", "--cpus", "half", "web"); code != 2 || !strings.Contains(errs, `"--cpus"`) {
+		t.Errorf("update --cpus half: exit %d %q", code, errs)
+	}
+	cli.ok("rm", "-f", "web", "db")
+}

@@ -25,6 +25,10 @@ type createOptions struct {
 	stopTimeout                                     int
 	autoRemove, interactive, tty                    bool
 	names                                           nameOptions
+	// --read-only, --shm-size, --ulimit, --cap-drop
+	readOnly         bool
+	shmSize          string
+	ulimits, capDrop []string
 }
 
 func (o *createOptions) addFlags(f *pflag.FlagSet) {
@@ -51,6 +55,10 @@ func (o *createOptions) addFlags(f *pflag.FlagSet) {
 	f.BoolVarP(&o.interactive, "interactive", "i", false, "Keep STDIN open and feed it to the container")
 	f.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	o.names.addFlags(f)
+	f.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
+	f.StringVar(&o.shmSize, "shm-size", "", "Size of /dev/shm (e.g. 128m; default 64m)")
+	f.StringArrayVar(&o.ulimits, "ulimit", nil, "Ulimit options (NAME=SOFT[:HARD], e.g. nofile=1024:2048)")
+	f.StringArrayVar(&o.capDrop, "cap-drop", nil, "Drop Linux capabilities (NAME, CAP_NAME or ALL)")
 	// -h is --hostname, as in docker: help is --help alone.
 	f.Bool("help", false, "Print usage")
 }
@@ -113,8 +121,8 @@ func (o *createOptions) config(f *pflag.FlagSet, image string, cmd []string) (*c
 		hc.Tmpfs[dst] = opts
 	}
 	if o.memory != "" {
-		if hc.Memory, err = units.RAMInBytes(o.memory); err != nil {
-			return nil, nil, fmt.Errorf("invalid argument %q for \"-m, --memory\" flag: %v", o.memory, err)
+		if hc.Memory, err = bytesFlag("-m, --memory", o.memory); err != nil {
+			return nil, nil, err
 		}
 	}
 	if o.cpus != "" {
@@ -126,7 +134,40 @@ func (o *createOptions) config(f *pflag.FlagSet, image string, cmd []string) (*c
 		p := o.pidsLimit
 		hc.PidsLimit = &p
 	}
+	if err := o.limits(hc); err != nil {
+		return nil, nil, err
+	}
 	return cfg, hc, nil
+}
+
+// limits reads --read-only, --shm-size, --ulimit and --cap-drop, as the
+// docker CLI does.
+func (o *createOptions) limits(hc *container.HostConfig) error {
+	hc.ReadonlyRootfs, hc.CapDrop = o.readOnly, o.capDrop
+	if o.shmSize != "" {
+		n, err := bytesFlag("--shm-size", o.shmSize)
+		if err != nil {
+			return err
+		}
+		hc.ShmSize = n
+	}
+	for _, u := range o.ulimits {
+		l, err := units.ParseUlimit(u)
+		if err != nil {
+			return fmt.Errorf("invalid argument %q for \"--ulimit\" flag: %v", u, err)
+		}
+		hc.Ulimits = append(hc.Ulimits, l)
+	}
+	return nil
+}
+
+// bytesFlag reads a size flag (64m, 1g) in bytes, with docker's error.
+func bytesFlag(flag, v string) (int64, error) {
+	n, err := units.RAMInBytes(v)
+	if err != nil {
+		return 0, fmt.Errorf("invalid argument %q for \"%s\" flag: %v", v, flag, err)
+	}
+	return n, nil
 }
 
 // parseRestart reads --restart: no, always, unless-stopped or

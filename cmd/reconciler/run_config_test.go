@@ -33,7 +33,8 @@ func TestCreateOptionsConfig(t *testing.T) {
 		"-v", "data:/data", "-v", "/srv:/srv:ro", "--mount", "type=tmpfs,dst=/cache,tmpfs-size=1m", "--tmpfs", "/run:size=64m",
 		"-w", "/app", "-u", "1000:1000", "-h", "box", "--network", "host", "--restart", "on-failure:3",
 		"-m", "64m", "--cpus", "0.5", "--pids-limit", "100", "--stop-signal", "SIGUSR1", "--stop-timeout", "5",
-		"-l", "app=shop", "-l", "tier", "--entrypoint", "/bin/sh", "bb:1", "-c", "echo hi")
+		"-l", "app=shop", "-l", "tier", "--entrypoint", "/bin/sh",
+		"--read-only", "--shm-size", "1m", "--ulimit", "nofile=100:200", "--cap-drop", "NET_RAW", "bb:1", "-c", "echo hi")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,10 +50,12 @@ func TestCreateOptionsConfig(t *testing.T) {
 	}
 	wantHC := &container.HostConfig{
 		Binds: []string{"data:/data", "/srv:/srv:ro"}, NetworkMode: "host",
-		RestartPolicy: container.RestartPolicy{Name: "on-failure", MaximumRetryCount: 3},
-		Mounts:        []mount.Mount{{Type: mount.TypeTmpfs, Target: "/cache", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 1 << 20}}},
-		Tmpfs:         map[string]string{"/run": "size=64m"},
+		RestartPolicy:  container.RestartPolicy{Name: "on-failure", MaximumRetryCount: 3},
+		Mounts:         []mount.Mount{{Type: mount.TypeTmpfs, Target: "/cache", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 1 << 20}}},
+		Tmpfs:          map[string]string{"/run": "size=64m"},
+		ReadonlyRootfs: true, ShmSize: 1 << 20, CapDrop: []string{"NET_RAW"},
 	}
+	wantHC.Ulimits = []*container.Ulimit{{Name: "nofile", Soft: 100, Hard: 200}}
 	wantHC.Memory, wantHC.NanoCPUs, wantHC.PidsLimit = 64<<20, 5e8, &pids
 	if d := cmp.Diff(wantHC, hc); d != "" {
 		t.Errorf("host config (-want +got):\n%s", d)
@@ -99,6 +102,9 @@ func TestCreateOptionsErrors(t *testing.T) {
 		{[]string{"-e", "=v", "bb:1"}, "name is empty"},
 		{[]string{"--env-file", "/nonexistent/env", "bb:1"}, "env file"},
 		{[]string{"--dns", "one.one", "bb:1"}, `invalid argument "one.one" for "--dns" flag`},
+		{[]string{"--shm-size", "-1", "bb:1"}, `"--shm-size"`},
+		{[]string{"--ulimit", "nofiles=1", "bb:1"}, `invalid argument "nofiles=1" for "--ulimit" flag: invalid ulimit type: nofiles`},
+		{[]string{"--ulimit", "nofile=2:1", "bb:1"}, `"--ulimit"`},
 	} {
 		if _, _, err := parseCreate(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)

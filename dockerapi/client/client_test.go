@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+
 	"github.com/reconciler/reconciler/dockerapi"
 	"github.com/reconciler/reconciler/dockerapi/certs"
 	"github.com/reconciler/reconciler/dockerapi/fakebackend"
@@ -99,6 +101,7 @@ func TestEngineOverOurServer(t *testing.T) {
 		Resources: engine.Resources{MemoryBytes: 64 << 20, NanoCPUs: 5e8, PidsLimit: 128},
 		StopGrace: 3 * time.Second, StopSignal: "SIGTERM", Hostname: "web-1", WorkingDir: "/srv", User: "1000:1000",
 		Entrypoint: []string{"/bin/sh", "-c"}, OpenStdin: true, StdinOnce: true, Tty: true, ConsoleSize: [2]uint{24, 80},
+		ReadonlyRootfs: true, ShmSize: 1 << 20, Ulimits: []engine.Ulimit{{Name: "nofile", Soft: 100, Hard: 200}}, CapDrop: []string{"NET_RAW"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +114,10 @@ func TestEngineOverOurServer(t *testing.T) {
 	if h.RestartPolicy.Name != "on-failure" || h.RestartPolicy.MaximumRetryCount != 3 || h.Memory != 64<<20 || h.NanoCPUs != 5e8 ||
 		h.PidsLimit == nil || *h.PidsLimit != 128 || len(h.Mounts) != 1 || h.Mounts[0].Source != "data" || h.NetworkMode != "none" {
 		t.Errorf("host config sent: %+v", h)
+	}
+	if !h.ReadonlyRootfs || h.ShmSize != 1<<20 || len(h.Ulimits) != 1 || *h.Ulimits[0] != (container.Ulimit{Name: "nofile", Soft: 100, Hard: 200}) ||
+		len(h.CapDrop) != 1 || h.CapDrop[0] != "CAP_NET_RAW" { // the API client normalises names
+		t.Errorf("read-only, shm size, ulimits, cap-drop sent: %v %v %v %v", h.ReadonlyRootfs, h.ShmSize, h.Ulimits, h.CapDrop)
 	}
 	if ins.Config.StopTimeout == nil || *ins.Config.StopTimeout != 3 {
 		t.Errorf("stop timeout: %v", ins.Config.StopTimeout)

@@ -110,6 +110,10 @@ func (e *Engine) toDocker(ctx context.Context, c engine.ContainerConfig) (*conta
 	if host.RestartPolicy.Name == "" {
 		host.RestartPolicy.Name = container.RestartPolicyDisabled
 	}
+	host.ReadonlyRootfs, host.ShmSize, host.CapDrop = c.ReadonlyRootfs, c.ShmSize, c.CapDrop
+	for _, u := range c.Ulimits {
+		host.Ulimits = append(host.Ulimits, &container.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
+	}
 	host.Memory = c.Resources.MemoryBytes
 	host.NanoCPUs = c.Resources.NanoCPUs
 	if c.Resources.PidsLimit > 0 {

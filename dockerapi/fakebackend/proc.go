@@ -102,3 +102,28 @@ func (b *Backend) ContainerStats(ctx context.Context, ref string, o dockerapi.St
 		}
 	}
 }
+
+// ContainerUpdate implements dockerapi.ContainerBackend: the limits and
+// policy given are recorded (inspect shows them); there is no cgroup.
+func (b *Backend) ContainerUpdate(ctx context.Context, ref string, u dockerapi.UpdateConfig) (container.UpdateResponse, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c, err := b.lookup(ref)
+	if err != nil {
+		return container.UpdateResponse{}, err
+	}
+	if u.Memory != 0 {
+		c.host.Memory = u.Memory
+	}
+	if u.NanoCPUs != 0 {
+		c.host.NanoCPUs = u.NanoCPUs
+	}
+	if u.PidsLimit != nil {
+		c.host.PidsLimit = u.PidsLimit
+	}
+	if u.RestartPolicy.Name != "" {
+		c.host.RestartPolicy = u.RestartPolicy
+	}
+	b.containerEvent(c, events.ActionUpdate, nil)
+	return container.UpdateResponse{Warnings: []string{}}, nil
+}

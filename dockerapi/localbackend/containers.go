@@ -226,6 +226,13 @@ func hostConfig(c *runtime.Container) *container.HostConfig {
 		hc.RestartPolicy.Name = "no"
 	}
 	inspectNames(hc, &c.Spec)
+	hc.ReadonlyRootfs, hc.ShmSize, hc.CapDrop = c.Spec.ReadonlyRootfs, c.Spec.ShmSize, c.Spec.CapDrop
+	if hc.ShmSize == 0 {
+		hc.ShmSize = 64 << 20 // dockerd reports its default
+	}
+	for _, u := range c.Spec.Ulimits {
+		hc.Ulimits = append(hc.Ulimits, &container.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
+	}
 	hc.Memory = c.Spec.Resources.MemoryBytes
 	hc.NanoCPUs = c.Spec.Resources.NanoCPUs
 	if c.Spec.Resources.PidsLimit > 0 {

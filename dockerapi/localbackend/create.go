@@ -58,6 +58,9 @@ func engineConfig(cc dockerapi.ContainerCreateConfig) (engine.ContainerConfig, e
 	if cfg.StopTimeout != nil {
 		out.StopGrace = time.Duration(*cfg.StopTimeout) * time.Second
 	}
+	if err := limitsOf(hc, &out); err != nil {
+		return engine.ContainerConfig{}, err
+	}
 	if cfg.Tty && hc.ConsoleSize[0] > 0 && hc.ConsoleSize[1] > 0 {
 		out.ConsoleSize = [2]uint{hc.ConsoleSize[0], hc.ConsoleSize[1]}
 	}
@@ -72,6 +75,21 @@ func engineConfig(cc dockerapi.ContainerCreateConfig) (engine.ContainerConfig, e
 	return out, nil
 }
 
+// limitsOf reads --read-only, --shm-size, --ulimit and --cap-drop.
+func limitsOf(hc *container.HostConfig, out *engine.ContainerConfig) error {
+	if hc.ShmSize < 0 {
+		return fmt.Errorf("%w: --shm-size (HostConfig.ShmSize): SHM size can not be less than 0", engine.ErrInvalid)
+	}
+	out.ReadonlyRootfs, out.ShmSize, out.CapDrop = hc.ReadonlyRootfs, hc.ShmSize, hc.CapDrop
+	for _, u := range hc.Ulimits {
+		if u == nil {
+			continue
+		}
+		out.Ulimits = append(out.Ulimits, engine.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
+	}
+	return nil
+}
+
 func networkMode(m container.NetworkMode) string {
 	if m == "host" {
 		return engine.NetworkHost
@@ -81,12 +99,8 @@ func networkMode(m container.NetworkMode) string {
 
 func resources(r container.Resources) engine.Resources {
 	out := engine.Resources{MemoryBytes: r.Memory, NanoCPUs: r.NanoCPUs}
-	if out.NanoCPUs == 0 && r.CPUQuota > 0 {
-		period := r.CPUPeriod
-		if period == 0 {
-			period = 100000
-		}
-		out.NanoCPUs = r.CPUQuota * 1e9 / period
+	if out.NanoCPUs == 0 {
+		out.NanoCPUs = nanoCPUs(r.CPUQuota, r.CPUPeriod)
 	}
 	if r.PidsLimit != nil && *r.PidsLimit > 0 {
 		out.PidsLimit = *r.PidsLimit

@@ -31,7 +31,7 @@ const (
 // not listed are honoured (or handled in checkCreate, by network mode),
 // are metadata with no effect in dockerd either (ExposedPorts, Shell,
 // OnBuild, ArgsEscaped, ContainerIDFile), or belong to engineConfig's own
-// checks (Privileged, CapAdd) and other work (ReadonlyRootfs, Ulimits,
+// checks (Privileged, CapAdd) and limitsOf (ReadonlyRootfs, Ulimits,
 // ShmSize, CapDrop).
 var unsupportedFields = []unsupported{
 	{"--domainname", func(c *container.Config, _ *container.HostConfig) bool { return c.Domainname != "" }, "is not supported by this engine: put the full name in -h/--hostname"},

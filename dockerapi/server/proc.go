@@ -19,6 +19,22 @@ func (s *Server) containerRename(w http.ResponseWriter, r *http.Request, p param
 	return nil
 }
 
+func (s *Server) containerUpdate(w http.ResponseWriter, r *http.Request, p params) error {
+	var u dockerapi.UpdateConfig
+	if err := decodeBody(r, &u); err != nil {
+		return err
+	}
+	resp, err := s.backend.ContainerUpdate(r.Context(), p["id"], u)
+	if err != nil {
+		return err
+	}
+	if resp.Warnings == nil {
+		resp.Warnings = []string{}
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
 func (s *Server) containerTop(w http.ResponseWriter, r *http.Request, p params) error {
 	top, err := s.backend.ContainerTop(r.Context(), p["id"], r.URL.Query().Get("ps_args"))
 	if err != nil {

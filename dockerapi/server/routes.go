@@ -29,6 +29,7 @@ func (s *Server) routes() {
 	rt.add(post, "/containers/{id}/resize", s.containerResize)
 	rt.add(post, "/containers/{id}/exec", s.execCreate)
 	rt.add(post, "/containers/{id}/rename", s.containerRename)
+	rt.add(post, "/containers/{id}/update", s.containerUpdate)
 	rt.add(get, "/containers/{id}/top", s.containerTop)
 	rt.add(get, "/containers/{id}/stats", s.containerStats)
 	rt.add(del, "/containers/{id}", s.containerRemove)

@@ -78,6 +78,11 @@ func (e *Engine) CreateContainer(ctx context.Context, cfg engine.ContainerConfig
 		StdinOnce:     cfg.StdinOnce,
 		Tty:           cfg.Tty,
 		ConsoleSize:   cfg.ConsoleSize,
+
+		ReadonlyRootfs: cfg.ReadonlyRootfs,
+		ShmSize:        cfg.ShmSize,
+		Ulimits:        runtimeUlimits(cfg.Ulimits),
+		CapDrop:        cfg.CapDrop,
 	}
 	if len(spec.Args) == 0 {
 		return "", fmt.Errorf("%w: no command specified: the image %s has no CMD or ENTRYPOINT and none was given", engine.ErrInvalid, cfg.Image)
@@ -92,6 +97,17 @@ func (e *Engine) CreateContainer(ctx context.Context, cfg engine.ContainerConfig
 		return "", WrapError(err)
 	}
 	return id, nil
+}
+
+func runtimeUlimits(us []engine.Ulimit) []runtime.Ulimit {
+	if us == nil {
+		return nil
+	}
+	out := make([]runtime.Ulimit, len(us))
+	for i, u := range us {
+		out[i] = runtime.Ulimit(u)
+	}
+	return out
 }
 
 // resolveMounts turns engine mounts into host paths for the runtime. On

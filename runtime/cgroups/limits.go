@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // cpuPeriod is the CFS period used with NanoCPUs, Docker's value (100 ms).
@@ -41,8 +43,15 @@ func (g *Group) Set(r Resources) error {
 		// raise it first when unlimiting. memsw == limit means no swap.
 		memsw := filepath.Join(d, "memory.memsw.limit_in_bytes")
 		if r.MemoryBytes > 0 {
-			errs = append(errs, writeIfExists(filepath.Join(d, "memory.limit_in_bytes"), lim, true))
-			errs = append(errs, writeIfExists(memsw, lim, false))
+			limit := filepath.Join(d, "memory.limit_in_bytes")
+			err := writeIfExists(limit, lim, true)
+			if errors.Is(err, unix.EINVAL) {
+				// Raising a limit (docker update): memsw goes first.
+				if err = writeIfExists(memsw, lim, false); err == nil {
+					err = writeIfExists(limit, lim, true)
+				}
+			}
+			errs = append(errs, err, writeIfExists(memsw, lim, false))
 		} else {
 			errs = append(errs, writeIfExists(memsw, lim, false))
 			errs = append(errs, writeIfExists(filepath.Join(d, "memory.limit_in_bytes"), lim, false))

@@ -66,6 +66,25 @@ type Config struct {
 	// and width from the start (0: unset; see ResizeConsole for later).
 	Tty         bool
 	ConsoleSize [2]uint
+
+	// ReadonlyRootfs makes the root file system read-only once mounted
+	// (docker run --read-only): /dev, /dev/shm, /proc, tmpfs mounts and
+	// binds keep their own modes; Files are read-only too.
+	ReadonlyRootfs bool
+	// ShmSize is the size of /dev/shm in bytes (0: Docker's 64 MiB).
+	ShmSize int64
+	// Ulimits and CapDrop: see ExecConfig.
+	Ulimits []Ulimit
+	CapDrop []string
+}
+
+// Ulimit is a resource limit in Docker's words (docker run --ulimit):
+// Name is core, cpu, data, fsize, locks, memlock, msgqueue, nice,
+// nofile, nproc, rss, rtprio, rttime, sigpending or stack; -1 is
+// unlimited. It cannot raise a hard limit above the runtime's own.
+type Ulimit struct {
+	Name       string
+	Soft, Hard int64
 }
 
 // Network modes.
@@ -104,4 +123,9 @@ type ExecConfig struct {
 	// Tty and ConsoleSize: as in Config.
 	Tty         bool
 	ConsoleSize [2]uint
+	// Ulimits are set before the program runs; CapDrop removes
+	// capabilities ("ALL", or names such as "NET_RAW" or "CAP_NET_RAW")
+	// from Docker's default set. An exec gets its container's.
+	Ulimits []Ulimit
+	CapDrop []string
 }

@@ -81,6 +81,9 @@ func execIn(pid int, p ExecConfig, hold func(helperPid int) error) (*Process, er
 	if err := setConsole(spec, p.Tty, p.ConsoleSize); err != nil {
 		return nil, fmt.Errorf("sandbox: exec in pid %d: %w", pid, err)
 	}
+	if err := setLimitsSpec(spec, p.Ulimits, p.CapDrop); err != nil {
+		return nil, fmt.Errorf("sandbox: exec in pid %d: %w", pid, err)
+	}
 	type result struct {
 		cmd     *exec.Cmd
 		console *os.File

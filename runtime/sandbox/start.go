@@ -92,9 +92,13 @@ func newSpec(cfg *Config) (*nsinit.Spec, error) {
 		RootfsDir: cfg.RootfsDir, Mounts: mounts, Files: files,
 		Args: cfg.Args, Env: cfg.Env, Cwd: cfg.Cwd, User: cfg.User,
 		Hostname: hostname, Network: cfg.Network,
+		ReadOnly: cfg.ReadonlyRootfs, ShmSize: cfg.ShmSize,
 	}
 	if err := setConsole(spec, cfg.Tty, cfg.ConsoleSize); err != nil {
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
+	}
+	if err := setLimitsSpec(spec, cfg.Ulimits, cfg.CapDrop); err != nil {
+		return nil, fmt.Errorf("sandbox: container %s: %w", cfg.ID, err)
 	}
 	return spec, nil
 }

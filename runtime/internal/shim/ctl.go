@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/runtime/cgroups"
 )
 
 // The control protocol of DIR/shim.sock: one JSON request per connection,
@@ -24,6 +26,10 @@ import (
 //	                                           go to the container's stdin
 //	                                           until it half-closes
 //	{"Op":"resize","Height":40,"Width":100} -> size the terminal (Tty)
+//	{"Op":"update","Resources":{...},"Restart":{...}}
+//	                                        -> new limits (the running
+//	                                           container's cgroup at once)
+//	                                           and restart policy
 //
 // Stop, and kill with SIGKILL or the stop signal, end the restart policy
 // (Docker's "manually stopped").
@@ -34,6 +40,9 @@ type Request struct {
 	// Height and Width are a terminal's size, for "resize".
 	Height uint `json:",omitempty"`
 	Width  uint `json:",omitempty"`
+	// Resources and Restart are a container's new ones, for "update".
+	Resources *Resources     `json:",omitempty"`
+	Restart   *RestartPolicy `json:",omitempty"`
 }
 
 type response struct {
@@ -77,6 +86,8 @@ func (s *shim) handle(c *os.File) {
 		err = s.kill(unix.Signal(req.Signal))
 	case "resize":
 		err = s.resize(req.Height, req.Width)
+	case "update":
+		err = s.update(req.Resources, req.Restart)
 	default:
 		err = fmt.Errorf("unknown shim request %q", req.Op)
 	}
@@ -117,6 +128,30 @@ func (s *shim) attachStdin(c *os.File, in io.Reader) {
 	if s.cfg.Spec.StdinOnce {
 		r.closeStdin()
 	}
+}
+
+// update takes a container's new limits and restart policy (docker
+// update): the running container's cgroup gets the limits at once, and
+// the runs the policy starts get both.
+func (s *shim) update(res *Resources, policy *RestartPolicy) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if res != nil {
+		if s.run != nil && s.cfg.Launcher == "" {
+			g, err := cgroups.OfPid(s.run.proc.pid())
+			if err == nil {
+				err = g.Set(cgroupResources(*res))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		s.cfg.Spec.Resources = *res
+	}
+	if policy != nil {
+		s.cfg.Spec.RestartPolicy = *policy
+	}
+	return nil
 }
 
 func (s *shim) endPolicy() {

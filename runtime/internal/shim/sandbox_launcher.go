@@ -38,8 +38,29 @@ func sandboxConfig(dir string, c *Config) sandbox.Config {
 		Tty:       s.Tty,
 		// The shim's copy holds the size a resize set last.
 		ConsoleSize: s.ConsoleSize,
-		Resources:   cgroups.Resources{MemoryBytes: s.Resources.MemoryBytes, NanoCPUs: s.Resources.NanoCPUs, PidsLimit: s.Resources.PidsLimit},
+		Resources:   cgroupResources(s.Resources),
+
+		ReadonlyRootfs: s.ReadonlyRootfs,
+		ShmSize:        s.ShmSize,
+		Ulimits:        SandboxUlimits(s.Ulimits),
+		CapDrop:        s.CapDrop,
 	}
+}
+
+func cgroupResources(r Resources) cgroups.Resources {
+	return cgroups.Resources{MemoryBytes: r.MemoryBytes, NanoCPUs: r.NanoCPUs, PidsLimit: r.PidsLimit}
+}
+
+// SandboxUlimits converts ulimits for the sandbox (nil stays nil).
+func SandboxUlimits(us []Ulimit) []sandbox.Ulimit {
+	if us == nil {
+		return nil
+	}
+	out := make([]sandbox.Ulimit, len(us))
+	for i, u := range us {
+		out[i] = sandbox.Ulimit(u)
+	}
+	return out
 }
 
 func (sandboxLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.File) (process, error) {

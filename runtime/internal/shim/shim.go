@@ -229,7 +229,11 @@ func runShim(dir string, ready *os.File, pre *prestarted) error {
 	if l, ok := s.launch.(*prestartedLauncher); ok {
 		l.discard() // the first run failed before it used the init
 	}
-	if err := s.launch.cleanup(dir, cfg); err != nil {
+	// A copy: control requests (resize, update) may still change cfg.
+	s.mu.Lock()
+	final := *cfg
+	s.mu.Unlock()
+	if err := s.launch.cleanup(dir, &final); err != nil {
 		fmt.Fprintf(os.Stderr, "%s shim: cleanup: %v\n", time.Now().Format(time.RFC3339Nano), err)
 	}
 	close(s.final)

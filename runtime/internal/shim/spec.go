@@ -66,6 +66,23 @@ type Spec struct {
 	// runtime's Options).
 	LogMaxSize  int64
 	LogMaxFiles int
+
+	// ReadonlyRootfs makes the root file system read-only (docker run
+	// --read-only); ShmSize is /dev/shm's size in bytes (0 = 64 MiB).
+	ReadonlyRootfs bool  `json:",omitempty"`
+	ShmSize        int64 `json:",omitempty"`
+	// Ulimits are set in the container's init and its execs (docker
+	// run --ulimit); CapDrop takes capabilities from Docker's default
+	// set ("ALL" or "CAP_NAME"), for its execs too.
+	Ulimits []Ulimit `json:",omitempty"`
+	CapDrop []string `json:",omitempty"`
+}
+
+// Ulimit is a resource limit in Docker's words (Name: nofile, nproc,
+// core, ...); -1 is unlimited.
+type Ulimit struct {
+	Name       string
+	Soft, Hard int64
 }
 
 // Mount types.

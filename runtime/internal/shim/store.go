@@ -13,7 +13,7 @@ import (
 
 // Files in a container's directory (ROOT/<id>/).
 const (
-	ConfigFile = "config.json" // written at create; rewritten (atomically) only by a rename
+	ConfigFile = "config.json" // written at create; rewritten (atomically) only by a rename or an update
 	StateFile  = "state.json"  // rewritten atomically on every transition
 	// LogFile is in a directory of its own: log writes then wake no
 	// watcher of the state file.

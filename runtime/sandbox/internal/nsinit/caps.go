@@ -22,13 +22,14 @@ func capMask(caps ...int) uint64 {
 	return m
 }
 
-// dropPrivileges applies Docker's default capability set, no_new_privs,
+// dropPrivileges applies the capability set caps (Docker's default set
+// less --cap-drop), no_new_privs,
 // the user's IDs and the seccomp filter. The raw calls are per thread, on purpose: syscall.Setuid
 // and friends would signal every thread of this runtime to change them
 // all, but only this thread survives the execve.
-func dropPrivileges(u execUser) error {
+func dropPrivileges(u execUser, caps uint64) error {
 	for c := 0; c <= 63; c++ {
-		if DefaultCaps&(1<<c) != 0 {
+		if caps&(1<<c) != 0 {
 			continue
 		}
 		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
@@ -62,7 +63,7 @@ func dropPrivileges(u execUser) error {
 	// user lost them all in setuid. Inheritable stays empty (CVE-2022-24769).
 	var keep uint64
 	if u.Uid == 0 {
-		keep = DefaultCaps
+		keep = caps
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	data := [2]unix.CapUserData{

@@ -43,13 +43,22 @@ func captureFiles(s *Spec) ([]Mount, []int, error) {
 		return nil, nil, wrap("files: mount tmpfs", err)
 	}
 	defer unix.Close(mnt)
+	for i, f := range s.Files {
+		if err := writeAt(mnt, strconv.Itoa(i), f.Data); err != nil {
+			return nil, nil, wrap("files: write "+f.Target, err)
+		}
+	}
+	// Docker's files are read-only in a read-only container; the copies
+	// made below keep the mount's mode.
+	if s.ReadOnly {
+		if err := unix.MountSetattr(mnt, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+			return nil, nil, wrap("files: make read-only", err)
+		}
+	}
 	mounts := make([]Mount, len(s.Files))
 	fds := make([]int, len(s.Files))
 	for i, f := range s.Files {
 		name := strconv.Itoa(i)
-		if err := writeAt(mnt, name, f.Data); err != nil {
-			return nil, nil, wrap("files: write "+f.Target, err)
-		}
 		fd, err := unix.OpenTree(mnt, name, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 		if err != nil {
 			return nil, nil, wrap("files: capture "+f.Target, err)

@@ -164,7 +164,10 @@ func execProgram(s *Spec) error {
 			return err
 		}
 	}
-	if err := dropPrivileges(u); err != nil {
+	if err := setRlimits(s.Rlimits); err != nil {
+		return err
+	}
+	if err := dropPrivileges(u, DefaultCaps&^s.CapDrop); err != nil {
 		return err
 	}
 	syscall.Umask(0o022)
@@ -175,6 +178,25 @@ func execProgram(s *Spec) error {
 			Msg: "exec " + path + ": no such file or directory in the image (or its ELF interpreter is missing)"}
 	}
 	return &Failure{Program: true, Errno: errno, Msg: "exec " + path + ": " + err.Error()}
+}
+
+// setRlimits applies the container's ulimits. syscall.Setrlimit, not a
+// raw call: for RLIMIT_NOFILE it also stops Exec from restoring the limit
+// Go found at start.
+func setRlimits(rs []Rlimit) error {
+	for _, r := range rs {
+		lim := syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
+		if err := syscall.Setrlimit(r.Resource, &lim); err != nil {
+			msg := "set ulimit " + r.Name
+			if err == syscall.EPERM {
+				var cur syscall.Rlimit
+				syscall.Getrlimit(r.Resource, &cur)
+				msg += ": the hard limit cannot be raised above the runtime's (" + strconv.FormatUint(cur.Max, 10) + ")"
+			}
+			return wrap(msg, err)
+		}
+	}
+	return nil
 }
 
 // buildEnv adds Docker's defaults for PATH, HOSTNAME and HOME when the

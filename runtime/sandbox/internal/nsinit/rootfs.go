@@ -52,13 +52,32 @@ func setupRootfs(s *Spec) error {
 	if err := pivotRoot(s.RootfsDir); err != nil {
 		return err
 	}
-	if err := mountSpecial(); err != nil {
+	if err := mountSpecial(s.ShmSize); err != nil {
 		return err
 	}
 	for i, m := range s.Mounts {
 		if err := mountUser(m, binds[i]); err != nil {
 			return err
 		}
+	}
+	if s.ReadOnly {
+		return readOnlyRoot(s.Cwd)
+	}
+	return nil
+}
+
+// readOnlyRoot makes the root mount read-only, as Docker's --read-only:
+// the mounts on it (/proc, /dev, /dev/shm, tmpfs, volumes, binds) keep
+// their own modes. The working directory is made first, while it still
+// can be (Docker makes it at create).
+func readOnlyRoot(cwd string) error {
+	if cwd != "" {
+		if err := mkdirAll(cwd); err != nil {
+			return wrap("create working directory "+cwd, err)
+		}
+	}
+	if err := unix.MountSetattr(unix.AT_FDCWD, "/", 0, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+		return wrap("make the root file system read-only", err)
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package nsinit
 
 import (
+	"strconv"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -17,9 +19,17 @@ const (
 	nse = unix.MS_NOSUID | unix.MS_NOEXEC
 )
 
-// mountSpecial mounts /proc, a minimal /dev and a read-only /sys in the new
-// root, then masks and write-protects Docker's sensitive paths.
-func mountSpecial() error {
+// shmData is /dev/shm's mount data at Docker's default size (64 MiB).
+const shmData = "mode=1777,size=65536k"
+
+// mountSpecial mounts /proc, a minimal /dev, /dev/shm of shmSize bytes (0:
+// Docker's 64 MiB) and a read-only /sys in the new root, then masks and
+// write-protects Docker's sensitive paths.
+func mountSpecial(shmSize int64) error {
+	shm := shmData
+	if shmSize > 0 {
+		shm = "mode=1777,size=" + strconv.FormatInt(shmSize, 10)
+	}
 	type m struct {
 		src, dst, fstype string
 		flags            uintptr
@@ -29,7 +39,7 @@ func mountSpecial() error {
 		{"proc", "/proc", "proc", nsd | unix.MS_NOEXEC, ""},
 		{"tmpfs", "/dev", "tmpfs", unix.MS_NOSUID | unix.MS_STRICTATIME, "mode=755,size=65536k"},
 		{"devpts", "/dev/pts", "devpts", nse, "newinstance,ptmxmode=0666,mode=0620,gid=5"},
-		{"shm", "/dev/shm", "tmpfs", nsd | unix.MS_NOEXEC, "mode=1777,size=65536k"},
+		{"shm", "/dev/shm", "tmpfs", nsd | unix.MS_NOEXEC, shm},
 		{"mqueue", "/dev/mqueue", "mqueue", nsd | unix.MS_NOEXEC, ""},
 		{"sysfs", "/sys", "sysfs", nsd | unix.MS_NOEXEC | unix.MS_RDONLY, ""},
 	} {

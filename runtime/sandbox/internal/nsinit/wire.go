@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -35,6 +36,22 @@ type Spec struct {
 	// JoinHostNet makes an init that was started in a new network
 	// namespace join the one open at NetNSFD instead (NetworkHost).
 	JoinHostNet bool
+	// ReadOnly remounts the root read-only once everything is mounted;
+	// Files are read-only too (docker run --read-only).
+	ReadOnly bool
+	// ShmSize is /dev/shm's size in bytes (0: 64 MiB).
+	ShmSize int64
+	// Rlimits are set before the program runs (docker run --ulimit).
+	Rlimits []Rlimit
+	// CapDrop are capabilities (a bit mask) taken from DefaultCaps.
+	CapDrop uint64
+}
+
+// Rlimit is one resource limit; Name (Docker's) is for error messages.
+type Rlimit struct {
+	Name       string
+	Resource   int
+	Soft, Hard uint64
 }
 
 // The wire format is a list of (tag, length-prefixed string) records, so
@@ -62,6 +79,10 @@ const (
 	tJoinHostNet
 	tFileTarget
 	tFileData
+	tReadOnly
+	tShmSize
+	tRlimit
+	tCapDrop
 )
 
 type encoder []byte
@@ -123,10 +144,37 @@ func (s *Spec) Marshal() []byte {
 	if s.JoinHostNet {
 		e.put(tJoinHostNet, "1")
 	}
+	if s.ReadOnly {
+		e.put(tReadOnly, "1")
+	}
+	if s.ShmSize > 0 {
+		e.put(tShmSize, strconv.FormatInt(s.ShmSize, 10))
+	}
+	for _, r := range s.Rlimits {
+		e.put(tRlimit, r.Name+" "+strconv.Itoa(r.Resource)+" "+strconv.FormatUint(r.Soft, 10)+" "+strconv.FormatUint(r.Hard, 10))
+	}
+	if s.CapDrop != 0 {
+		e.put(tCapDrop, strconv.FormatUint(s.CapDrop, 10))
+	}
 	return e
 }
 
 var errCorrupt = errors.New("corrupt sandbox config")
+
+// parseRlimit reads "NAME RESOURCE SOFT HARD".
+func parseRlimit(v string) (Rlimit, error) {
+	f := strings.Fields(v)
+	if len(f) != 4 {
+		return Rlimit{}, errCorrupt
+	}
+	res, err1 := strconv.Atoi(f[1])
+	soft, err2 := strconv.ParseUint(f[2], 10, 64)
+	hard, err3 := strconv.ParseUint(f[3], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return Rlimit{}, errCorrupt
+	}
+	return Rlimit{Name: f[0], Resource: res, Soft: soft, Hard: hard}, nil
+}
 
 // records calls fn for every record in b.
 func records(b []byte, fn func(tag byte, v string) error) error {
@@ -206,6 +254,26 @@ func Unmarshal(b []byte) (*Spec, error) {
 			s.NullStdin = v == "1"
 		case tJoinHostNet:
 			s.JoinHostNet = v == "1"
+		case tReadOnly:
+			s.ReadOnly = v == "1"
+		case tShmSize:
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return errCorrupt
+			}
+			s.ShmSize = n
+		case tCapDrop:
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return errCorrupt
+			}
+			s.CapDrop = n
+		case tRlimit:
+			r, err := parseRlimit(v)
+			if err != nil {
+				return err
+			}
+			s.Rlimits = append(s.Rlimits, r)
 		case tRows, tCols:
 			n, err := strconv.ParseUint(v, 10, 16)
 			if err != nil {
