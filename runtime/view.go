@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -39,6 +40,9 @@ func mountDetached(lowers []string, upper, work string) (int, error) {
 	}
 	for _, o := range opts {
 		if err := set(o[0], o[1]); err != nil {
+			if o[0] == "lowerdir+" && errors.Is(err, unix.EINVAL) {
+				return -1, fmt.Errorf("%w (overlayfs takes layers one by one from Linux 6.8; this kernel is %s)", err, kernelRelease())
+			}
 			return -1, err
 		}
 	}
@@ -63,4 +67,13 @@ func topFirst(lowerDirs []string) []string {
 		out = append(out, lowerDirs[i])
 	}
 	return out
+}
+
+// kernelRelease is uname -r, for messages.
+func kernelRelease() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return "unknown"
+	}
+	return unix.ByteSliceToString(u.Release[:])
 }
