@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/limitnames"
 )
 
 // TestReadonlyRootfs: the root refuses writes (EROFS) while /dev,
@@ -125,8 +129,24 @@ func TestCapabilityNames(t *testing.T) {
 	for name, n := range map[string]int{"CHOWN": unix.CAP_CHOWN, "NET_RAW": unix.CAP_NET_RAW, "MKNOD": unix.CAP_MKNOD,
 		"SETFCAP": unix.CAP_SETFCAP, "SYS_ADMIN": unix.CAP_SYS_ADMIN, "AUDIT_READ": unix.CAP_AUDIT_READ,
 		"CHECKPOINT_RESTORE": unix.CAP_CHECKPOINT_RESTORE, "BPF": unix.CAP_BPF} {
-		if capabilities[n] != name {
-			t.Errorf("capability %d is %s, want %s", n, capabilities[n], name)
+		if limitnames.Capabilities[n] != name {
+			t.Errorf("capability %d is %s, want %s", n, limitnames.Capabilities[n], name)
 		}
+	}
+	if n := len(limitnames.Capabilities); n != unix.CAP_LAST_CAP+1 {
+		t.Errorf("%d capability names, want %d (CAP_LAST_CAP+1)", n, unix.CAP_LAST_CAP+1)
+	}
+}
+
+// TestUlimitNames: the names the manifest language accepts are the ones
+// the runtime maps.
+func TestUlimitNames(t *testing.T) {
+	var names []string
+	for n := range rlimits {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if !slices.Equal(names, limitnames.Ulimits) {
+		t.Errorf("rlimits has %v, limitnames.Ulimits %v", names, limitnames.Ulimits)
 	}
 }

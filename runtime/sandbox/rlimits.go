@@ -8,10 +8,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/reconciler/reconciler/internal/limitnames"
 	"github.com/reconciler/reconciler/runtime/sandbox/internal/nsinit"
 )
 
-// rlimits maps Docker's ulimit names to resources (go-units' table).
+// rlimits maps Docker's ulimit names (limitnames.Ulimits) to resources
+// (go-units' table).
 var rlimits = map[string]int{
 	"core": unix.RLIMIT_CORE, "cpu": unix.RLIMIT_CPU, "data": unix.RLIMIT_DATA,
 	"fsize": unix.RLIMIT_FSIZE, "locks": unix.RLIMIT_LOCKS, "memlock": unix.RLIMIT_MEMLOCK,
@@ -59,47 +61,37 @@ func rlimitOf(u Ulimit) (nsinit.Rlimit, error) {
 	return nsinit.Rlimit{Name: u.Name, Resource: res, Soft: soft, Hard: hard}, nil
 }
 
-// capabilities are Linux's capability names, by number.
-var capabilities = []string{"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL",
-	"SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST",
-	"NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT",
-	"SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME",
-	"SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE",
-	"MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
-	"CHECKPOINT_RESTORE"}
-
 // NormalizeCap is Docker's spelling of a capability name ("net_raw",
 // "CAP_NET_RAW" -> "CAP_NET_RAW"; "all" -> "ALL"), or an error naming it.
 func NormalizeCap(name string) (string, error) {
-	n := strings.ToUpper(name)
-	if n == "ALL" {
-		return n, nil
+	n, _, err := capability(name)
+	if err != nil || n == limitnames.All {
+		return n, err
 	}
-	n = strings.TrimPrefix(n, "CAP_")
-	for _, c := range capabilities {
-		if c == n {
-			return "CAP_" + n, nil
-		}
+	return "CAP_" + n, nil
+}
+
+// capability is limitnames.Capability with docker's error.
+func capability(name string) (string, int, error) {
+	n, i, ok := limitnames.Capability(name)
+	if !ok {
+		return "", 0, fmt.Errorf("--cap-drop: unknown capability: %q", name)
 	}
-	return "", fmt.Errorf("--cap-drop: unknown capability: %q", name)
+	return n, i, nil
 }
 
 // capMask is the bit mask of the capabilities named (see NormalizeCap).
 func capMask(names []string) (uint64, error) {
 	var m uint64
 	for _, name := range names {
-		n, err := NormalizeCap(name)
-		if err != nil {
+		_, i, err := capability(name)
+		switch {
+		case err != nil:
 			return 0, err
-		}
-		if n == "ALL" {
+		case i < 0: // ALL
 			return math.MaxUint64, nil
 		}
-		for i, c := range capabilities {
-			if "CAP_"+c == n {
-				m |= 1 << i
-			}
-		}
+		m |= 1 << i
 	}
 	return m, nil
 }
