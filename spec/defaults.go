@@ -1,8 +1,11 @@
 package spec
 
 import (
+	"net/netip"
 	"path"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/limitnames"
 )
 
 // Defaults the reference (README) documents, applied before validation and
@@ -46,6 +49,29 @@ func defaultContainer(c *ContainerSpec) {
 	for i := range c.Binds {
 		c.Binds[i].MountPath = cleanAbs(c.Binds[i].MountPath)
 		c.Binds[i].HostPath = cleanAbs(c.Binds[i].HostPath)
+	}
+	if n, err := ParseQuantity(c.ShmSize); err == nil {
+		c.ShmSize = FormatQuantity(n)
+	}
+	for i, name := range c.CapDrop {
+		if canonical, _, ok := limitnames.Capability(name); ok {
+			c.CapDrop[i] = canonical
+		}
+	}
+	for i := range c.HostAliases {
+		if addr, err := netip.ParseAddr(c.HostAliases[i].IP); err == nil {
+			c.HostAliases[i].IP = addr.String()
+		}
+	}
+	if d := c.DNSConfig; d != nil {
+		for i, ns := range d.Nameservers {
+			if addr, err := netip.ParseAddr(ns); err == nil {
+				d.Nameservers[i] = addr.String()
+			}
+		}
+		if len(d.Nameservers)+len(d.Searches)+len(d.Options) == 0 {
+			c.DNSConfig = nil // dnsConfig: {} means what leaving it out does
+		}
 	}
 	for i := range c.Tmpfs {
 		c.Tmpfs[i].MountPath = cleanAbs(c.Tmpfs[i].MountPath)

@@ -66,6 +66,46 @@ type ContainerSpec struct {
 	StopGracePeriod *Duration         `json:"stopGracePeriod,omitempty"`
 	Network         string            `json:"network,omitempty"`
 	Labels          map[string]string `json:"labels,omitempty"`
+
+	// Hardening and names, as docker run's --read-only, --cap-drop,
+	// --ulimit, --shm-size, --add-host and --dns*. Every one is left out
+	// of the canonical form when unset, so manifests that do not use them
+	// keep the hash they had before these fields existed.
+	ReadOnlyRootFilesystem bool        `json:"readOnlyRootFilesystem,omitempty"`
+	CapDrop                []string    `json:"capDrop,omitempty"`
+	Ulimits                []Ulimit    `json:"ulimits,omitempty"`
+	ShmSize                string      `json:"shmSize,omitempty"`
+	HostAliases            []HostAlias `json:"hostAliases,omitempty"`
+	DNSConfig              *DNSConfig  `json:"dnsConfig,omitempty"`
+}
+
+// Ulimit is one resource limit in docker's words (nofile, nproc, core,
+// ...); -1 is unlimited. Both limits are required.
+type Ulimit struct {
+	Name string `json:"name"`
+	Soft *int64 `json:"soft"`
+	Hard *int64 `json:"hard"`
+}
+
+// HostAlias adds lines to the container's /etc/hosts, as in Kubernetes.
+type HostAlias struct {
+	IP        string   `json:"ip"`
+	Hostnames []string `json:"hostnames"`
+}
+
+// DNSConfig replaces the host's resolver settings in the container's
+// /etc/resolv.conf, as in Kubernetes.
+type DNSConfig struct {
+	Nameservers []string    `json:"nameservers,omitempty"`
+	Searches    []string    `json:"searches,omitempty"`
+	Options     []DNSOption `json:"options,omitempty"`
+}
+
+// DNSOption is one resolv.conf option: ndots with value 2 is "ndots:2";
+// without a value, just the name.
+type DNSOption struct {
+	Name  string `json:"name"`
+	Value string `json:"value,omitempty"`
 }
 
 // Restart policies, in Kubernetes' spelling.

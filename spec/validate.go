@@ -3,11 +3,14 @@ package spec
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"path"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/reconciler/reconciler/internal/limitnames"
 )
 
 // Validation of one defaulted object on its own; checks that need the
@@ -140,6 +143,132 @@ func validateContainer(c *Container, errs *fieldErrs) {
 	}
 	checkEnum("spec.network", s.Network, errs, NetworkNone, NetworkHost)
 	checkLabels("spec.labels", s.Labels, errs)
+	validateLimits(s, errs)
+	validateNames(s, errs)
+}
+
+// validateLimits checks capDrop, ulimits and shmSize.
+func validateLimits(s *ContainerSpec, errs *fieldErrs) {
+	dropped := map[string]int{}
+	for i, name := range s.CapDrop {
+		p := index("spec.capDrop", i)
+		c, _, ok := limitnames.Capability(name)
+		if !ok {
+			errs.add(p, "%q is not a capability", name)
+			continue
+		}
+		if j, dup := dropped[c]; dup {
+			errs.add(p, "%s is already dropped by spec.capDrop[%d]", c, j)
+		}
+		dropped[c] = i
+	}
+	set := map[string]int{}
+	for i, u := range s.Ulimits {
+		p := index("spec.ulimits", i)
+		switch {
+		case u.Name == "":
+			errs.add(p+".name", "is required: one of %s", strings.Join(limitnames.Ulimits, ", "))
+		case !limitnames.IsUlimit(u.Name):
+			errs.add(p+".name", "%q is not a ulimit: use one of %s", u.Name, strings.Join(limitnames.Ulimits, ", "))
+		default:
+			if j, dup := set[u.Name]; dup {
+				errs.add(p+".name", "%s is already set by spec.ulimits[%d]", u.Name, j)
+			}
+			set[u.Name] = i
+		}
+		soft := checkLimit(p+".soft", u.Soft, errs)
+		hard := checkLimit(p+".hard", u.Hard, errs)
+		if soft != nil && hard != nil && uint64(*soft) > uint64(*hard) { // -1, unlimited, is the largest
+			errs.add(p+".soft", "%s is more than the hard limit %s", limitString(*soft), limitString(*hard))
+		}
+	}
+	if s.ShmSize != "" {
+		if n, err := ParseQuantity(s.ShmSize); err != nil {
+			errs.add("spec.shmSize", "%v", err)
+		} else if n == 0 {
+			errs.add("spec.shmSize", "must be more than 0 (leave it out for Docker's 64Mi)")
+		}
+	}
+}
+
+// checkLimit returns a ulimit's soft or hard limit if it is valid.
+func checkLimit(p string, n *int64, errs *fieldErrs) *int64 {
+	switch {
+	case n == nil:
+		errs.add(p, "is required: a number, or -1 for unlimited")
+	case *n < -1:
+		errs.add(p, "must be -1 (unlimited) or more, not %d", *n)
+	default:
+		return n
+	}
+	return nil
+}
+
+func limitString(n int64) string {
+	if n == -1 {
+		return "-1 (unlimited)"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// hostName is a name for /etc/hosts or a resolv.conf search domain.
+var hostName = regexp.MustCompile(`^[A-Za-z0-9_]([-A-Za-z0-9_.]*[A-Za-z0-9_])?$`)
+
+func checkHostName(p, name, what string, errs *fieldErrs) {
+	if len(name) > 253 || !hostName.MatchString(name) {
+		errs.add(p, "%q is not a valid %s: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit", name, what)
+	}
+}
+
+func checkIP(p, ip string, errs *fieldErrs) {
+	if ip == "" {
+		errs.add(p, "is required: an IPv4 or IPv6 address")
+	} else if _, err := netip.ParseAddr(ip); err != nil {
+		errs.add(p, "%q is not an IP address", ip)
+	}
+}
+
+// MaxNameservers is how many nameservers the resolver reads (glibc's
+// MAXNS; Kubernetes' limit too).
+const MaxNameservers = 3
+
+// validateNames checks hostAliases and dnsConfig.
+func validateNames(s *ContainerSpec, errs *fieldErrs) {
+	for i, a := range s.HostAliases {
+		p := index("spec.hostAliases", i)
+		checkIP(p+".ip", a.IP, errs)
+		if len(a.Hostnames) == 0 {
+			errs.add(p+".hostnames", "is required: the names that resolve to %s", a.IP)
+		}
+		for j, h := range a.Hostnames {
+			checkHostName(index(p+".hostnames", j), h, "hostname", errs)
+		}
+	}
+	d := s.DNSConfig
+	if d == nil {
+		return
+	}
+	if len(d.Nameservers) > MaxNameservers {
+		errs.add("spec.dnsConfig.nameservers", "lists %d nameservers; the resolver reads at most %d", len(d.Nameservers), MaxNameservers)
+	}
+	for i, ns := range d.Nameservers {
+		checkIP(index("spec.dnsConfig.nameservers", i), ns, errs)
+	}
+	for i, sd := range d.Searches {
+		checkHostName(index("spec.dnsConfig.searches", i), sd, "search domain", errs)
+	}
+	for i, o := range d.Options {
+		p := index("spec.dnsConfig.options", i)
+		switch {
+		case o.Name == "":
+			errs.add(p+".name", "is required: a resolver option like ndots, timeout or rotate")
+		case strings.ContainsAny(o.Name, ": \t\r\n\x00"):
+			errs.add(p+".name", "%q is not a resolver option: one word without ':' (put the number in value)", o.Name)
+		}
+		if strings.ContainsAny(o.Value, " \t\r\n\x00") {
+			errs.add(p+".value", "%q must be one word", o.Value)
+		}
+	}
 }
 
 // MinMemory is the smallest memory limit Docker accepts.
