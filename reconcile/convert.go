@@ -96,6 +96,9 @@ func ContainerConfig(o spec.Object, imageID string) (engine.ContainerConfig, err
 		}
 	}
 	cfg.Resources.PidsLimit = s.Resources.Pids
+	if err := setOptions(&cfg, &s); err != nil {
+		return engine.ContainerConfig{}, err
+	}
 	labels := make(map[string]string, len(c.Metadata.Labels)+len(s.Labels))
 	for k, v := range c.Metadata.Labels {
 		labels[k] = v
@@ -107,6 +110,44 @@ func ContainerConfig(o spec.Object, imageID string) (engine.ContainerConfig, err
 	cfg.Labels[engine.LabelImageID] = imageID
 	cfg.Labels[LabelStopGrace] = cfg.StopGrace.String()
 	return cfg, nil
+}
+
+// setOptions maps readOnlyRootFilesystem, capDrop, ulimits, shmSize,
+// hostAliases and dnsConfig onto docker's --read-only, --cap-drop,
+// --ulimit, --shm-size, --add-host NAME:IP and --dns, --dns-search,
+// --dns-option NAME[:VALUE].
+func setOptions(cfg *engine.ContainerConfig, s *spec.ContainerSpec) error {
+	cfg.ReadonlyRootfs = s.ReadOnlyRootFilesystem
+	cfg.CapDrop = s.CapDrop
+	for i, u := range s.Ulimits {
+		if u.Soft == nil || u.Hard == nil {
+			return fmt.Errorf("spec.ulimits[%d]: soft and hard are required", i)
+		}
+		cfg.Ulimits = append(cfg.Ulimits, engine.Ulimit{Name: u.Name, Soft: *u.Soft, Hard: *u.Hard})
+	}
+	if s.ShmSize != "" {
+		n, err := spec.ParseQuantity(s.ShmSize)
+		if err != nil {
+			return fmt.Errorf("spec.shmSize: %w", err)
+		}
+		cfg.ShmSize = n
+	}
+	for _, a := range s.HostAliases {
+		for _, h := range a.Hostnames {
+			cfg.ExtraHosts = append(cfg.ExtraHosts, h+":"+a.IP)
+		}
+	}
+	if d := s.DNSConfig; d != nil {
+		cfg.DNS, cfg.DNSSearch = d.Nameservers, d.Searches
+		for _, o := range d.Options {
+			opt := o.Name
+			if o.Value != "" {
+				opt += ":" + o.Value
+			}
+			cfg.DNSOptions = append(cfg.DNSOptions, opt)
+		}
+	}
+	return nil
 }
 
 // ImageSource maps an Image object onto what an engine ensures. Relative

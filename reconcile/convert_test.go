@@ -73,6 +73,56 @@ spec:
 	}
 }
 
+// TestContainerConfigOptions: the hardening and name options become
+// docker's --read-only, --cap-drop, --ulimit, --shm-size, --add-host and
+// --dns*; a container without them gets none.
+func TestContainerConfigOptions(t *testing.T) {
+	objs := manifest(t, t.TempDir(), "c.yaml", `apiVersion: reconciler/v1
+kind: Container
+metadata: {name: hard}
+spec:
+  image: docker.io/library/busybox:1.36
+  readOnlyRootFilesystem: true
+  capDrop: [net_raw, CAP_CHOWN]
+  ulimits: [{name: nofile, soft: 1024, hard: 2048}, {name: core, soft: 0, hard: -1}]
+  shmSize: 128Mi
+  hostAliases: [{ip: 1.2.3.4, hostnames: [a, b]}, {ip: "::1", hostnames: [six]}]
+  dnsConfig:
+    nameservers: [10.0.0.53]
+    searches: [svc.example]
+    options: [{name: ndots, value: "2"}, {name: rotate}]
+---
+apiVersion: reconciler/v1
+kind: Container
+metadata: {name: plain}
+spec:
+  image: docker.io/library/busybox:1.36
+`)
+	cfg, err := ContainerConfig(objs[0], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := engine.ContainerConfig{ReadonlyRootfs: cfg.ReadonlyRootfs, CapDrop: cfg.CapDrop, Ulimits: cfg.Ulimits, ShmSize: cfg.ShmSize,
+		ExtraHosts: cfg.ExtraHosts, DNS: cfg.DNS, DNSSearch: cfg.DNSSearch, DNSOptions: cfg.DNSOptions}
+	want := engine.ContainerConfig{
+		ReadonlyRootfs: true, CapDrop: []string{"NET_RAW", "CHOWN"},
+		Ulimits: []engine.Ulimit{{Name: "nofile", Soft: 1024, Hard: 2048}, {Name: "core", Soft: 0, Hard: -1}},
+		ShmSize: 128 << 20, ExtraHosts: []string{"a:1.2.3.4", "b:1.2.3.4", "six:::1"},
+		DNS: []string{"10.0.0.53"}, DNSSearch: []string{"svc.example"}, DNSOptions: []string{"ndots:2", "rotate"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("options\n got %+v\nwant %+v", got, want)
+	}
+	plain, err := ContainerConfig(objs[1], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.ReadonlyRootfs || plain.CapDrop != nil || plain.Ulimits != nil || plain.ShmSize != 0 ||
+		plain.ExtraHosts != nil || plain.DNS != nil || plain.DNSSearch != nil || plain.DNSOptions != nil {
+		t.Errorf("a container without options got some: %+v", plain)
+	}
+}
+
 func TestVolumeNameClashWithUnmanagedIsAnError(t *testing.T) {
 	dir := t.TempDir()
 	e := fake.New()

@@ -13,7 +13,8 @@ import (
 // Why explains, field by field, how the document new differs from old:
 // `spec.env[PORT]: "8080" -> "9090"`. Both are compared as their JSON
 // form, so the paths are the ones users write in manifests. Lists of
-// named things (env, volumes, mounts) are compared by name, not position,
+// named things (env, volumes, mounts, ulimits, host aliases by ip) are
+// compared by name, not position,
 // so a reordered or inserted entry names only what changed. A nil old
 // (unknown) yields nil.
 func Why(old, new any) []string {
@@ -63,7 +64,7 @@ func rekey(v any) any {
 			b, _ := json.Marshal(t)
 			return scalars(b)
 		}
-		for _, field := range []string{"name", "mountPath", "hostPath"} {
+		for _, field := range []string{"name", "mountPath", "hostPath", "ip"} {
 			if m, ok := byField(t, field); ok {
 				return m
 			}

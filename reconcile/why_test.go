@@ -38,6 +38,49 @@ func TestWhyNamesFields(t *testing.T) {
 	}
 }
 
+// TestWhyNamesContainerOptions: a change to any of the container options
+// is named, lists of named things by their names.
+func TestWhyNamesContainerOptions(t *testing.T) {
+	doc := func(soft, ip, ndots string) *spec.Container {
+		objs := manifest(t, t.TempDir(), "c.yaml", `apiVersion: reconciler/v1
+kind: Container
+metadata: {name: web}
+spec:
+  image: docker.io/library/busybox:1.36
+  ulimits: [{name: core, soft: 0, hard: 0}, {name: nofile, soft: `+soft+`, hard: 2048}]
+  hostAliases: [{ip: 10.0.0.1, hostnames: [db]}, {ip: `+ip+`, hostnames: [a]}]
+  dnsConfig: {nameservers: [10.0.0.53], options: [{name: ndots, value: "`+ndots+`"}]}
+`)
+		return objs[0].Container
+	}
+	old := doc("1024", "1.2.3.4", "2")
+	if r := Why(old, doc("1024", "1.2.3.4", "2")); len(r) != 0 {
+		t.Fatalf("equal specs differ: %q", r)
+	}
+	added := doc("1024", "1.2.3.4", "2")
+	s := &added.Spec
+	s.ReadOnlyRootFilesystem, s.CapDrop, s.ShmSize = true, []string{"NET_RAW"}, "128Mi"
+	s.DNSConfig.Searches = []string{"svc.example"}
+	want := []string{
+		`spec.capDrop: <unset> -> ["NET_RAW"]`,
+		`spec.dnsConfig.searches: <unset> -> ["svc.example"]`,
+		`spec.readOnlyRootFilesystem: <unset> -> true`,
+		`spec.shmSize: <unset> -> "128Mi"`,
+	}
+	if got := Why(old, added); !reflect.DeepEqual(got, want) {
+		t.Errorf("Why of added options:\n got %q\nwant %q", got, want)
+	}
+	want = []string{
+		`spec.dnsConfig.options[ndots]: "2" -> "3"`,
+		`spec.hostAliases[1.2.3.4]: {"hostnames":["a"],"ip":"1.2.3.4"} -> <unset>`,
+		`spec.hostAliases[1.2.3.5]: <unset> -> {"hostnames":["a"],"ip":"1.2.3.5"}`,
+		`spec.ulimits[nofile].soft: 1024 -> 2048`,
+	}
+	if got := Why(old, doc("2048", "1.2.3.5", "3")); !reflect.DeepEqual(got, want) {
+		t.Errorf("Why of changed options:\n got %q\nwant %q", got, want)
+	}
+}
+
 func TestSpecLabelRoundTrip(t *testing.T) {
 	small := &spec.Container{Metadata: spec.ObjectMeta{Name: "web"}, Spec: spec.ContainerSpec{Image: "a:1"}}
 	big := &spec.Container{Metadata: spec.ObjectMeta{Name: "web"}, Spec: spec.ContainerSpec{Image: "a:1"}}
