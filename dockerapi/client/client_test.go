@@ -102,6 +102,7 @@ func TestEngineOverOurServer(t *testing.T) {
 		StopGrace: 3 * time.Second, StopSignal: "SIGTERM", Hostname: "web-1", WorkingDir: "/srv", User: "1000:1000",
 		Entrypoint: []string{"/bin/sh", "-c"}, OpenStdin: true, StdinOnce: true, Tty: true, ConsoleSize: [2]uint{24, 80},
 		ReadonlyRootfs: true, ShmSize: 1 << 20, Ulimits: []engine.Ulimit{{Name: "nofile", Soft: 100, Hard: 200}}, CapDrop: []string{"NET_RAW"},
+		ExtraHosts: []string{"db:10.0.0.5", "six:::1"}, DNS: []string{"10.0.0.53"}, DNSSearch: []string{"svc.example"}, DNSOptions: []string{"ndots:2"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -118,6 +119,10 @@ func TestEngineOverOurServer(t *testing.T) {
 	if !h.ReadonlyRootfs || h.ShmSize != 1<<20 || len(h.Ulimits) != 1 || *h.Ulimits[0] != (container.Ulimit{Name: "nofile", Soft: 100, Hard: 200}) ||
 		len(h.CapDrop) != 1 || h.CapDrop[0] != "CAP_NET_RAW" { // the API client normalises names
 		t.Errorf("read-only, shm size, ulimits, cap-drop sent: %v %v %v %v", h.ReadonlyRootfs, h.ShmSize, h.Ulimits, h.CapDrop)
+	}
+	if !slices.Equal(h.ExtraHosts, []string{"db:10.0.0.5", "six:::1"}) || len(h.DNS) != 1 || h.DNS[0].String() != "10.0.0.53" ||
+		!slices.Equal(h.DNSSearch, []string{"svc.example"}) || !slices.Equal(h.DNSOptions, []string{"ndots:2"}) {
+		t.Errorf("extra hosts and dns sent: %v %v %v %v", h.ExtraHosts, h.DNS, h.DNSSearch, h.DNSOptions)
 	}
 	if ins.Config.StopTimeout == nil || *ins.Config.StopTimeout != 3 {
 		t.Errorf("stop timeout: %v", ins.Config.StopTimeout)

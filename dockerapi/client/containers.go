@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -111,6 +112,14 @@ func (e *Engine) toDocker(ctx context.Context, c engine.ContainerConfig) (*conta
 		host.RestartPolicy.Name = container.RestartPolicyDisabled
 	}
 	host.ReadonlyRootfs, host.ShmSize, host.CapDrop = c.ReadonlyRootfs, c.ShmSize, c.CapDrop
+	host.ExtraHosts, host.DNSSearch, host.DNSOptions = c.ExtraHosts, c.DNSSearch, c.DNSOptions
+	for _, a := range c.DNS {
+		addr, err := netip.ParseAddr(a)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: dns server %q is not an IP address", engine.ErrInvalid, a)
+		}
+		host.DNS = append(host.DNS, addr)
+	}
 	for _, u := range c.Ulimits {
 		host.Ulimits = append(host.Ulimits, &container.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
 	}
