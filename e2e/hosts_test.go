@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,21 +16,14 @@ import (
 // each host sees its own container only, and a re-apply changes nothing.
 func TestTwoDaemonsAsTwoHosts(t *testing.T) {
 	requireE2E(t)
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Skip("needs /bin/busybox (Debian package busybox-static)")
-	}
+	dir := t.TempDir()
+	busyboxContext(t, dir)
 	certDir := certsInit(t)
 	plain := startDaemon(t, newRoot(t), daemonOpts{tcp: true})
 	secure := startDaemon(t, newRoot(t), daemonOpts{tcp: true, tlsDir: certDir})
 	secure.clientHost = "tcp://" + secure.tcpAddr
 	secure.clientEnv = []string{"DOCKER_CERT_PATH=" + certDir, "DOCKER_TLS_VERIFY=1"}
 
-	dir := t.TempDir()
-	os.Mkdir(filepath.Join(dir, "ctx"), 0o755)
-	writeFile(t, filepath.Join(dir, "ctx", "busybox"), string(bb), 0o755)
-	writeFile(t, filepath.Join(dir, "ctx", "Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\n"+
-		`RUN ["/bin/busybox","--install","-s","/bin"]`+"\n", 0o644)
 	var docs []string
 	docs = append(docs, `apiVersion: reconciler/v1
 kind: Host

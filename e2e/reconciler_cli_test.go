@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -69,15 +68,8 @@ func TestApplyThroughDaemon(t *testing.T) {
 	root := newRoot(t)
 	d := startDaemon(t, root, daemonOpts{})
 	c := d.cli(t)
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Skip("needs /bin/busybox (Debian package busybox-static)")
-	}
 	dir := t.TempDir()
-	os.Mkdir(filepath.Join(dir, "ctx"), 0o755)
-	writeFile(t, filepath.Join(dir, "ctx", "busybox"), string(bb), 0o755)
-	writeFile(t, filepath.Join(dir, "ctx", "Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\n"+
-		`RUN ["/bin/busybox","--install","-s","/bin"]`+"\n", 0o644)
+	busyboxContext(t, dir)
 	manifest := filepath.Join(dir, "app.yaml")
 	writeManifest := func(greeting string) {
 		writeFile(t, manifest, `apiVersion: reconciler/v1
