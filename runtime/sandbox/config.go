@@ -76,6 +76,15 @@ type Config struct {
 	// Ulimits and CapDrop: see ExecConfig.
 	Ulimits []Ulimit
 	CapDrop []string
+	// Init is the host path of an init such as tini (see FindInit),
+	// bound read-only at InitPath and run as PID 1 with the program as
+	// its child: docker run --init. "" runs the program as PID 1.
+	Init string
+	// OOMScoreAdj is written to the init's /proc/self/oom_score_adj
+	// before the program runs (docker run --oom-score-adj, -1000..1000);
+	// 0 leaves the value it inherits. Lowering it below the current
+	// value needs CAP_SYS_RESOURCE.
+	OOMScoreAdj int
 }
 
 // Ulimit is a resource limit in Docker's words (docker run --ulimit):

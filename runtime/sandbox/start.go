@@ -93,6 +93,10 @@ func newSpec(cfg *Config) (*nsinit.Spec, error) {
 		Args: cfg.Args, Env: cfg.Env, Cwd: cfg.Cwd, User: cfg.User,
 		Hostname: hostname, Network: cfg.Network,
 		ReadOnly: cfg.ReadonlyRootfs, ShmSize: cfg.ShmSize,
+		OOMScoreAdj: cfg.OOMScoreAdj,
+	}
+	if cfg.Init != "" {
+		addInit(spec, cfg.Init)
 	}
 	if err := setConsole(spec, cfg.Tty, cfg.ConsoleSize); err != nil {
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
@@ -165,6 +169,12 @@ func (cfg *Config) validate() error {
 	}
 	if len(cfg.Hostname) > 64 {
 		return fmt.Errorf("sandbox: container %s: hostname %q is longer than 64 characters", cfg.ID, cfg.Hostname)
+	}
+	if cfg.Init != "" && !filepath.IsAbs(cfg.Init) {
+		return fmt.Errorf("sandbox: container %s: init %q must be an absolute host path", cfg.ID, cfg.Init)
+	}
+	if err := checkOOMScoreAdj(cfg.OOMScoreAdj); err != nil {
+		return fmt.Errorf("sandbox: container %s: %w", cfg.ID, err)
 	}
 	if cfg.Network != "" && cfg.Network != NetworkNone && cfg.Network != NetworkHost {
 		return fmt.Errorf("sandbox: container %s: network %q is not supported (use %q or %q)", cfg.ID, cfg.Network, NetworkNone, NetworkHost)

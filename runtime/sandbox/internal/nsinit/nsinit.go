@@ -89,6 +89,11 @@ func run(role string) (err error) {
 		if err := adjustPrestarted(s); err != nil {
 			return err
 		}
+		if s.OOMScoreAdj != 0 {
+			if err := setOOMScoreAdj(s.OOMScoreAdj); err != nil {
+				return err
+			}
+		}
 		if err := setupRootfs(s); err != nil {
 			return err
 		}
@@ -275,6 +280,34 @@ func adjustPrestarted(s *Spec) error {
 		syscall.Close(NetNSFD)
 	}
 	return nil
+}
+
+// setOOMScoreAdj writes the init's OOM score adjustment, which the
+// program inherits (docker run --oom-score-adj). Raising it needs no
+// privilege; lowering it below the value inherited needs CAP_SYS_RESOURCE.
+func setOOMScoreAdj(n int) error {
+	const file = "/proc/self/oom_score_adj"
+	fd, err := unix.Open(file, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return wrap("--oom-score-adj: open "+file, err)
+	}
+	_, err = unix.Write(fd, []byte(strconv.Itoa(n)))
+	unix.Close(fd)
+	if err == nil {
+		return nil
+	}
+	msg := "--oom-score-adj " + strconv.Itoa(n)
+	if err == unix.EACCES || err == unix.EPERM {
+		cur := "?"
+		if fd, err := unix.Open(file, unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+			if b, err := readFD(fd); err == nil {
+				cur = strings.TrimSpace(string(b))
+			}
+			unix.Close(fd)
+		}
+		msg += ": lowering the OOM score adjustment below the runtime's own (" + cur + ") needs CAP_SYS_RESOURCE, which the engine does not have"
+	}
+	return wrap(msg, err)
 }
 
 // loopbackUp brings up lo in the container's fresh network namespace.

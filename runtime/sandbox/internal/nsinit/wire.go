@@ -45,6 +45,8 @@ type Spec struct {
 	Rlimits []Rlimit
 	// CapDrop are capabilities (a bit mask) taken from DefaultCaps.
 	CapDrop uint64
+	// OOMScoreAdj, if not 0, is written to the init's oom_score_adj.
+	OOMScoreAdj int
 }
 
 // Rlimit is one resource limit; Name (Docker's) is for error messages.
@@ -83,6 +85,7 @@ const (
 	tShmSize
 	tRlimit
 	tCapDrop
+	tOOMScoreAdj
 )
 
 type encoder []byte
@@ -155,6 +158,9 @@ func (s *Spec) Marshal() []byte {
 	}
 	if s.CapDrop != 0 {
 		e.put(tCapDrop, strconv.FormatUint(s.CapDrop, 10))
+	}
+	if s.OOMScoreAdj != 0 {
+		e.put(tOOMScoreAdj, strconv.Itoa(s.OOMScoreAdj))
 	}
 	return e
 }
@@ -268,6 +274,12 @@ func Unmarshal(b []byte) (*Spec, error) {
 				return errCorrupt
 			}
 			s.CapDrop = n
+		case tOOMScoreAdj:
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return errCorrupt
+			}
+			s.OOMScoreAdj = n
 		case tRlimit:
 			r, err := parseRlimit(v)
 			if err != nil {
