@@ -9,9 +9,10 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 STATE ?= $(CURDIR)/.state
 SOCKET ?= /run/reconciler/reconciler.sock
 # Debian packages the tests use: busybox for test images, docker.io for the
-# real docker CLI and dockerd peers, runc for benchmarks, iproute2 for hosts,
+# real docker CLI and dockerd peers, tini for run --init (docker-init links
+# to its tini-static), runc for benchmarks, iproute2 for hosts,
 # docker-registry for push/pull round trips.
-DEB_PACKAGES := busybox-static docker.io runc iproute2 ca-certificates docker-registry
+DEB_PACKAGES := busybox-static docker.io tini runc iproute2 ca-certificates docker-registry
 TEST_TIMEOUT ?= 25m
 
 .PHONY: all build run test deps vet fmt-check unit bench bench-quick fuzz lint clean examples

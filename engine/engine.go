@@ -138,6 +138,15 @@ type ContainerConfig struct {
 	// CapDrop takes capabilities from Docker's default set: "ALL" or
 	// names, with or without CAP_, in any case (docker run --cap-drop).
 	CapDrop []string
+	// Init runs an init (tini) as PID 1 in front of the program: it
+	// forwards signals and reaps orphans (docker run --init).
+	Init bool
+	// OOMScoreAdj is the container's oom_score_adj, -1000..1000; 0
+	// leaves the engine's (docker run --oom-score-adj).
+	OOMScoreAdj int
+	// LogOptions bound the container's json-file log: docker's --log-opt
+	// max-size (e.g. 10m) and max-file; nil: the engine's limits.
+	LogOptions map[string]string
 }
 
 // Ulimit is one resource limit in Docker's words: Name is nofile, nproc,

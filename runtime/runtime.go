@@ -427,6 +427,15 @@ func (r *Runtime) validate(spec *Spec) error {
 		}
 		spec.CapDrop = drop
 	}
+	if spec.Init != "" && !filepath.IsAbs(spec.Init) {
+		return bad("container %s: init %q must be an absolute host path", spec.Name, spec.Init)
+	}
+	if err := sandbox.CheckOOMScoreAdj(spec.OOMScoreAdj); err != nil {
+		return bad("container %s: %v", spec.Name, err)
+	}
+	if spec.LogMaxSize < 0 || spec.LogMaxFiles < 0 {
+		return bad("container %s: log max size and max files cannot be negative", spec.Name)
+	}
 	if spec.LogMaxSize == 0 {
 		spec.LogMaxSize = r.opts.LogMaxSize
 	}

@@ -81,6 +81,17 @@ func TestLimitsFlagsAndUpdateCommand(t *testing.T) {
 	if _, errs, code := cli.run("run", "--rm", "--ulimit", "nofiles=1", "bb:1", "true"); code != 2 || !strings.Contains(errs, `"--ulimit"`) {
 		t.Errorf("run --ulimit nofiles=1: exit %d %q", code, errs)
 	}
+	out = cli.ok("run", "--name", "po", "--init", "--oom-score-adj", "500", "--log-opt", "max-size=1k", "bb:1",
+		"sh", "-c", "cat /proc/1/comm /proc/self/oom_score_adj")
+	if out != "docker-init\n500\n" {
+		t.Errorf("run --init --oom-score-adj 500: %q", out)
+	}
+	if got := cli.ok("inspect", "-f", "{{.HostConfig.Init}} {{.HostConfig.OomScoreAdj}} {{.HostConfig.LogConfig.Config}}", "po"); got != "true 500 map[max-size:1k]\n" {
+		t.Errorf("inspect --init --oom-score-adj --log-opt: %q", got)
+	}
+	if _, errs, code := cli.run("run", "--rm", "--log-opt", "compress=true", "bb:1", "true"); code == 0 || !strings.Contains(errs, "--log-opt compress is not supported") {
+		t.Errorf("run --log-opt compress=true: exit %d %q", code, errs)
+	}
 
 	cli.ok("run", "-d", "--name", "web", "-m", "64m", "bb:1", "sleep", "300")
 	cli.ok("create", "--name", "db", "bb:1", "true")

@@ -29,6 +29,10 @@ type createOptions struct {
 	readOnly         bool
 	shmSize          string
 	ulimits, capDrop []string
+	// --init, --log-opt, --oom-score-adj
+	init        bool
+	logOpts     []string
+	oomScoreAdj int
 }
 
 func (o *createOptions) addFlags(f *pflag.FlagSet) {
@@ -59,6 +63,9 @@ func (o *createOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.shmSize, "shm-size", "", "Size of /dev/shm (e.g. 128m; default 64m)")
 	f.StringArrayVar(&o.ulimits, "ulimit", nil, "Ulimit options (NAME=SOFT[:HARD], e.g. nofile=1024:2048)")
 	f.StringArrayVar(&o.capDrop, "cap-drop", nil, "Drop Linux capabilities (NAME, CAP_NAME or ALL)")
+	f.BoolVar(&o.init, "init", false, "Run an init inside the container that forwards signals and reaps processes")
+	f.StringArrayVar(&o.logOpts, "log-opt", nil, "Log driver options (max-size=SIZE, max-file=N)")
+	f.IntVar(&o.oomScoreAdj, "oom-score-adj", 0, "Tune host's OOM preferences (-1000 to 1000)")
 	// -h is --hostname, as in docker: help is --help alone.
 	f.Bool("help", false, "Print usage")
 }
@@ -136,6 +143,17 @@ func (o *createOptions) config(f *pflag.FlagSet, image string, cmd []string) (*c
 	}
 	if err := o.limits(hc); err != nil {
 		return nil, nil, err
+	}
+	if f.Changed("init") {
+		hc.Init = &o.init
+	}
+	hc.OomScoreAdj = o.oomScoreAdj
+	for _, kv := range o.logOpts {
+		k, v, _ := strings.Cut(kv, "=")
+		if hc.LogConfig.Config == nil {
+			hc.LogConfig.Config = map[string]string{}
+		}
+		hc.LogConfig.Config[k] = v
 	}
 	return cfg, hc, nil
 }

@@ -34,7 +34,8 @@ func TestCreateOptionsConfig(t *testing.T) {
 		"-w", "/app", "-u", "1000:1000", "-h", "box", "--network", "host", "--restart", "on-failure:3",
 		"-m", "64m", "--cpus", "0.5", "--pids-limit", "100", "--stop-signal", "SIGUSR1", "--stop-timeout", "5",
 		"-l", "app=shop", "-l", "tier", "--entrypoint", "/bin/sh",
-		"--read-only", "--shm-size", "1m", "--ulimit", "nofile=100:200", "--cap-drop", "NET_RAW", "bb:1", "-c", "echo hi")
+		"--read-only", "--shm-size", "1m", "--ulimit", "nofile=100:200", "--cap-drop", "NET_RAW",
+		"--init", "--log-opt", "max-size=1k", "--log-opt", "max-file=2", "--oom-score-adj", "500", "bb:1", "-c", "echo hi")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +57,9 @@ func TestCreateOptionsConfig(t *testing.T) {
 		ReadonlyRootfs: true, ShmSize: 1 << 20, CapDrop: []string{"NET_RAW"},
 	}
 	wantHC.Ulimits = []*container.Ulimit{{Name: "nofile", Soft: 100, Hard: 200}}
+	yes := true
+	wantHC.Init, wantHC.OomScoreAdj = &yes, 500
+	wantHC.LogConfig.Config = map[string]string{"max-size": "1k", "max-file": "2"}
 	wantHC.Memory, wantHC.NanoCPUs, wantHC.PidsLimit = 64<<20, 5e8, &pids
 	if d := cmp.Diff(wantHC, hc); d != "" {
 		t.Errorf("host config (-want +got):\n%s", d)
@@ -64,7 +68,7 @@ func TestCreateOptionsConfig(t *testing.T) {
 	// Defaults are what the docker CLI sends.
 	cfg, hc, err = parseCreate(t, "bb:1")
 	if err != nil || cfg.Cmd != nil || cfg.Entrypoint != nil || cfg.StopTimeout != nil || hc.NetworkMode != "default" ||
-		hc.RestartPolicy.Name != "no" || hc.PidsLimit != nil {
+		hc.RestartPolicy.Name != "no" || hc.PidsLimit != nil || hc.Init != nil || hc.LogConfig.Config != nil {
 		t.Errorf("defaults: %+v %+v %v", cfg, hc, err)
 	}
 	// --add-host and --dns* as docker sends them.

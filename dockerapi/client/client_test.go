@@ -103,6 +103,7 @@ func TestEngineOverOurServer(t *testing.T) {
 		Entrypoint: []string{"/bin/sh", "-c"}, OpenStdin: true, StdinOnce: true, Tty: true, ConsoleSize: [2]uint{24, 80},
 		ReadonlyRootfs: true, ShmSize: 1 << 20, Ulimits: []engine.Ulimit{{Name: "nofile", Soft: 100, Hard: 200}}, CapDrop: []string{"NET_RAW"},
 		ExtraHosts: []string{"db:10.0.0.5", "six:::1"}, DNS: []string{"10.0.0.53"}, DNSSearch: []string{"svc.example"}, DNSOptions: []string{"ndots:2"},
+		Init: true, OOMScoreAdj: 500, LogOptions: map[string]string{"max-size": "1m", "max-file": "2"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +124,9 @@ func TestEngineOverOurServer(t *testing.T) {
 	if !slices.Equal(h.ExtraHosts, []string{"db:10.0.0.5", "six:::1"}) || len(h.DNS) != 1 || h.DNS[0].String() != "10.0.0.53" ||
 		!slices.Equal(h.DNSSearch, []string{"svc.example"}) || !slices.Equal(h.DNSOptions, []string{"ndots:2"}) {
 		t.Errorf("extra hosts and dns sent: %v %v %v %v", h.ExtraHosts, h.DNS, h.DNSSearch, h.DNSOptions)
+	}
+	if h.Init == nil || !*h.Init || h.OomScoreAdj != 500 || h.LogConfig.Config["max-size"] != "1m" || h.LogConfig.Config["max-file"] != "2" {
+		t.Errorf("init, oom score adj, log options sent: %v %v %v", h.Init, h.OomScoreAdj, h.LogConfig)
 	}
 	if ins.Config.StopTimeout == nil || *ins.Config.StopTimeout != 3 {
 		t.Errorf("stop timeout: %v", ins.Config.StopTimeout)

@@ -120,6 +120,10 @@ func (e *Engine) toDocker(ctx context.Context, c engine.ContainerConfig) (*conta
 		}
 		host.DNS = append(host.DNS, addr)
 	}
+	if c.Init {
+		host.Init = &c.Init
+	}
+	host.OomScoreAdj, host.LogConfig.Config = c.OOMScoreAdj, c.LogOptions
 	for _, u := range c.Ulimits {
 		host.Ulimits = append(host.Ulimits, &container.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
 	}

@@ -1,8 +1,14 @@
 package clitest
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // HostConfigLimits covers docker run's --read-only, --shm-size, --ulimit
@@ -151,4 +157,99 @@ func Update(t *testing.T, o Options) {
 	if _, errOut, code := c.run("", "update", "-m", "64m", run+"-nosuch"); code != 1 || !strings.Contains(errOut, "No such container") {
 		t.Errorf("update of a missing container: exit %d %q", code, errOut)
 	}
+}
+
+// ProcessOptions covers docker run's --init, --log-opt max-size and
+// max-file, and --oom-score-adj as a user sees them. The engine must run
+// on this machine: the log files are counted beside inspect's LogPath.
+func ProcessOptions(t *testing.T, o Options) {
+	c := newCLI(t, o)
+	sleeper, logger, created := unique("po-init"), unique("po-logs"), unique("po-created")
+	c.cleanup("rm", "-f", sleeper, logger, created)
+
+	t.Run("init", func(t *testing.T) {
+		// PID 1 is docker-init, and ps its child.
+		out := c.must("run", "--rm", "--init", o.Image, "ps", "-o", "pid,ppid,comm")
+		procs := map[string][2]string{} // comm: pid, ppid
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+			if f := strings.Fields(l); len(f) == 3 {
+				procs[f[2]] = [2]string{f[0], f[1]}
+			}
+		}
+		if procs["docker-init"][0] != "1" || procs["ps"][1] != "1" || len(procs) != 2 {
+			t.Errorf("run --init ps: want docker-init as PID 1 and ps its child:\n%s", out)
+		}
+		// The init forwards docker stop's SIGTERM to sleep (which as PID 1
+		// would ignore it and be killed after the grace period: 137).
+		c.must("run", "-d", "--init", "--name", sleeper, o.Image, "sleep", "1000")
+		format := "{{.Path}} {{.Args}} {{.HostConfig.Init}}"
+		if got := c.must("inspect", "-f", format, sleeper); got != "sleep [1000] true\n" {
+			t.Errorf("inspect %s of a --init container: %q (dockerd shows the program, not the init)", format, got)
+		}
+		// Once the init has started sleep, it has blocked the signals it
+		// forwards; before that, a SIGTERM to PID 1 would be dropped.
+		if !testutil.WaitFor(30*time.Second, func() bool { return strings.Contains(c.must("top", sleeper), "sleep 1000") }) {
+			t.Fatalf("docker top %s never shows sleep 1000", sleeper)
+		}
+		c.must("stop", sleeper)
+		if got := c.must("inspect", "-f", "{{.State.ExitCode}}", sleeper); got != "143\n" {
+			t.Errorf("docker stop of --init sleep 1000: exit code %q, want 143 (SIGTERM reached sleep)", got)
+		}
+		if got := c.must("run", "--rm", o.Image, "cat", "/proc/1/comm"); got != "cat\n" {
+			t.Errorf("without --init PID 1 is %q", got)
+		}
+	})
+
+	t.Run("log-opt", func(t *testing.T) {
+		// About 70 bytes an entry: 400 lines fill many 1 kB files, of which
+		// two are kept.
+		c.must("run", "--name", logger, "--log-opt", "max-size=1k", "--log-opt", "max-file=2", o.Image,
+			"sh", "-c", "i=1; while [ $i -le 400 ]; do echo line-$i; i=$((i+1)); done")
+		if got := c.must("inspect", "-f", "{{json .HostConfig.LogConfig}}", logger); got != `{"Type":"json-file","Config":{"max-file":"2","max-size":"1k"}}`+"\n" {
+			t.Errorf("inspect HostConfig.LogConfig: %s", got)
+		}
+		logPath := strings.TrimSpace(c.must("inspect", "-f", "{{.LogPath}}", logger))
+		files, _ := filepath.Glob(logPath + "*")
+		if len(files) == 0 || len(files) > 2 {
+			t.Errorf("log files %v: want 1 or 2 (max-file=2)", files)
+		}
+		for _, f := range files {
+			if st, err := os.Stat(f); err != nil || st.Size() > 1000 {
+				t.Errorf("log file %s: %v bytes (%v), max-size=1k is 1000", f, st.Size(), err)
+			}
+		}
+		lines := strings.Split(strings.TrimSuffix(c.must("logs", logger), "\n"), "\n")
+		first, _ := strconv.Atoi(strings.TrimPrefix(lines[0], "line-"))
+		if first <= 1 || len(lines) != 400-first+1 {
+			t.Fatalf("docker logs after rotation: %d lines from %q, want the tail", len(lines), lines[0])
+		}
+		for i, l := range lines {
+			if l != "line-"+strconv.Itoa(first+i) {
+				t.Fatalf("docker logs line %d is %q, want line-%d: not the tail", i, l, first+i)
+			}
+		}
+		for _, bad := range []struct{ opt, want string }{
+			{"compress=true", "--log-opt compress is not supported: the json-file log takes max-size and max-file only"},
+			{"tag={{.Name}}", "--log-opt tag is not supported"},
+			{"max-size=lots", "--log-opt max-size=lots: want a positive size"},
+			{"max-file=0", "--log-opt max-file=0: want a whole number of at least 1"},
+		} {
+			if _, errOut, code := c.run("", "run", "--rm", "--log-opt", bad.opt, o.Image, "true"); code != 125 || !strings.Contains(errOut, bad.want) {
+				t.Errorf("run --log-opt %s: exit %d %q, want %q", bad.opt, code, errOut, bad.want)
+			}
+		}
+	})
+
+	t.Run("oom-score-adj", func(t *testing.T) {
+		if got := c.must("run", "--rm", "--oom-score-adj", "500", o.Image, "cat", "/proc/self/oom_score_adj"); got != "500\n" {
+			t.Errorf("run --oom-score-adj 500: oom_score_adj %q", got)
+		}
+		c.must("create", "--name", created, "--oom-score-adj", "300", o.Image, "true")
+		if got := c.must("inspect", "-f", "{{.HostConfig.OomScoreAdj}}", created); got != "300\n" {
+			t.Errorf("inspect HostConfig.OomScoreAdj: %q", got)
+		}
+		if _, errOut, code := c.run("", "run", "--rm", "--oom-score-adj", "1001", o.Image, "true"); code != 125 || !strings.Contains(errOut, "1001") || !strings.Contains(errOut, "[-1000, 1000]") {
+			t.Errorf("run --oom-score-adj 1001: exit %d %q", code, errOut)
+		}
+	})
 }

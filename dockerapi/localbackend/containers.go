@@ -219,13 +219,18 @@ func hostConfig(c *runtime.Container) *container.HostConfig {
 	hc := &container.HostConfig{
 		NetworkMode:   container.NetworkMode(networkOf(c)),
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(c.Spec.RestartPolicy.Name), MaximumRetryCount: c.Spec.RestartPolicy.MaxRetries},
-		LogConfig:     container.LogConfig{Type: "json-file"},
+		LogConfig:     container.LogConfig{Type: "json-file", Config: c.Spec.LogOptions},
 		ConsoleSize:   c.Spec.ConsoleSize,
 	}
 	if hc.RestartPolicy.Name == "" {
 		hc.RestartPolicy.Name = "no"
 	}
 	inspectNames(hc, &c.Spec)
+	if c.Spec.Init != "" {
+		init := true
+		hc.Init = &init
+	}
+	hc.OomScoreAdj = c.Spec.OOMScoreAdj
 	hc.ReadonlyRootfs, hc.ShmSize, hc.CapDrop = c.Spec.ReadonlyRootfs, c.Spec.ShmSize, c.Spec.CapDrop
 	if hc.ShmSize == 0 {
 		hc.ShmSize = 64 << 20 // dockerd reports its default

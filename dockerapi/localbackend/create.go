@@ -58,6 +58,8 @@ func engineConfig(cc dockerapi.ContainerCreateConfig) (engine.ContainerConfig, e
 	if cfg.StopTimeout != nil {
 		out.StopGrace = time.Duration(*cfg.StopTimeout) * time.Second
 	}
+	out.Init = hc.Init != nil && *hc.Init
+	out.OOMScoreAdj, out.LogOptions = hc.OomScoreAdj, hc.LogConfig.Config
 	if err := limitsOf(hc, &out); err != nil {
 		return engine.ContainerConfig{}, err
 	}

@@ -12,3 +12,9 @@ import (
 func TestDockerCLIHostConfig(t *testing.T) {
 	runCLISuites(t, cliSuite{"limits", clitest.HostConfigLimits}, cliSuite{"update", clitest.Update})
 }
+
+// TestDockerCLIProcessOptions runs the docker CLI's --init, --log-opt and
+// --oom-score-adj suite against the local engine.
+func TestDockerCLIProcessOptions(t *testing.T) {
+	runCLISuites(t, cliSuite{"process", clitest.ProcessOptions})
+}

@@ -32,7 +32,8 @@ const (
 // are metadata with no effect in dockerd either (ExposedPorts, Shell,
 // OnBuild, ArgsEscaped, ContainerIDFile), or belong to engineConfig's own
 // checks (Privileged, CapAdd) and limitsOf (ReadonlyRootfs, Ulimits,
-// ShmSize, CapDrop).
+// ShmSize, CapDrop), or are checked by the engine (Init, OomScoreAdj,
+// LogConfig.Config).
 var unsupportedFields = []unsupported{
 	{"--domainname", func(c *container.Config, _ *container.HostConfig) bool { return c.Domainname != "" }, "is not supported by this engine: put the full name in -h/--hostname"},
 	{"--health-cmd (and the other --health-* flags)", func(c *container.Config, _ *container.HostConfig) bool {
@@ -47,7 +48,6 @@ var unsupportedFields = []unsupported{
 	{"--log-driver", func(_ *container.Config, h *container.HostConfig) bool {
 		return h.LogConfig.Type != "" && h.LogConfig.Type != "json-file"
 	}, "is not supported: the only log driver is json-file"},
-	{"--log-opt", func(_ *container.Config, h *container.HostConfig) bool { return len(h.LogConfig.Config) > 0 }, "is not supported: logs are kept within the daemon's size limits"},
 	{"--link", func(_ *container.Config, h *container.HostConfig) bool { return len(h.Links) > 0 }, noBridge + ": with --network host, reach the other container's ports on 127.0.0.1"},
 	{"--group-add", func(_ *container.Config, h *container.HostConfig) bool { return len(h.GroupAdd) > 0 }, "is not supported by this engine: give the group in -u/--user UID:GID"},
 	{"--ipc", func(_ *container.Config, h *container.HostConfig) bool {
@@ -62,7 +62,6 @@ var unsupportedFields = []unsupported{
 		return h.CgroupnsMode != "" && h.CgroupnsMode != "host"
 	}, "is not supported: containers share the host's cgroup namespace, as with --cgroupns host"},
 	{"HostConfig.Cgroup", func(_ *container.Config, h *container.HostConfig) bool { return h.Cgroup != "" }, "is not supported by this engine"},
-	{"--oom-score-adj", func(_ *container.Config, h *container.HostConfig) bool { return h.OomScoreAdj != 0 }, "is not supported by this engine"},
 	{"--security-opt", func(_ *container.Config, h *container.HostConfig) bool {
 		return slices.ContainsFunc(h.SecurityOpt, func(o string) bool {
 			return o != "no-new-privileges" && o != "no-new-privileges:true" && o != "no-new-privileges=true"
@@ -81,7 +80,6 @@ var unsupportedFields = []unsupported{
 		return h.Isolation != "" && h.Isolation != "default"
 	}, "is not supported: Linux containers have only the default isolation"},
 	{"--annotation", func(_ *container.Config, h *container.HostConfig) bool { return len(h.Annotations) > 0 }, "is not supported by this engine: use --label"},
-	{"--init", func(_ *container.Config, h *container.HostConfig) bool { return h.Init != nil && *h.Init }, "is not supported: this engine has no init to run as PID 1; make one (tini, dumb-init) the image's entrypoint"},
 
 	{"--cpu-shares", func(_ *container.Config, h *container.HostConfig) bool { return h.CPUShares != 0 }, noCgroup},
 	{"--cgroup-parent", func(_ *container.Config, h *container.HostConfig) bool { return h.CgroupParent != "" }, "is not supported: the engine places every container in its own cgroup"},

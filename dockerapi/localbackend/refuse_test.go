@@ -69,9 +69,6 @@ func TestCheckCreateRefuses(t *testing.T) {
 		{"--volumes-from", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.VolumesFrom = []string{"c1"} }},
 		{"--volume-driver", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.VolumeDriver = "nfs" }},
 		{"--log-driver", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.LogConfig.Type = "none" }},
-		{"--log-opt", func(cc *dockerapi.ContainerCreateConfig) {
-			cc.HostConfig.LogConfig.Config = map[string]string{"max-size": "1m"}
-		}},
 		{"--link", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.Links = []string{"db:db"} }},
 		{"--group-add", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.GroupAdd = []string{"10"} }},
 		{"--ipc", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.IpcMode = "host" }},
@@ -80,7 +77,6 @@ func TestCheckCreateRefuses(t *testing.T) {
 		{"--userns", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.UsernsMode = "private" }},
 		{"--cgroupns", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.CgroupnsMode = "private" }},
 		{"HostConfig.Cgroup", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.Cgroup = "container:x" }},
-		{"--oom-score-adj", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.OomScoreAdj = 5 }},
 		{"--security-opt", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.SecurityOpt = []string{"seccomp=unconfined"} }},
 		{"--security-opt systempaths=unconfined", func(cc *dockerapi.ContainerCreateConfig) {
 			cc.HostConfig.MaskedPaths, cc.HostConfig.ReadonlyPaths = []string{}, []string{}
@@ -93,7 +89,6 @@ func TestCheckCreateRefuses(t *testing.T) {
 		{"HostConfig.Umask", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.Umask = &umask }},
 		{"--isolation", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.Isolation = "hyperv" }},
 		{"--annotation", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.Annotations = map[string]string{"a": "b"} }},
-		{"--init", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.Init = &yes }},
 		{"--cpu-shares", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.CPUShares = 512 }},
 		{"--cgroup-parent", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.CgroupParent = "/x" }},
 		{"--blkio-weight", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.BlkioWeight = 10 }},

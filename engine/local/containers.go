@@ -84,6 +84,9 @@ func (e *Engine) CreateContainer(ctx context.Context, cfg engine.ContainerConfig
 		Ulimits:        runtimeUlimits(cfg.Ulimits),
 		CapDrop:        cfg.CapDrop,
 	}
+	if err := processOptions(cfg, &spec); err != nil {
+		return "", err
+	}
 	if len(spec.Args) == 0 {
 		return "", fmt.Errorf("%w: no command specified: the image %s has no CMD or ENTRYPOINT and none was given", engine.ErrInvalid, cfg.Image)
 	}

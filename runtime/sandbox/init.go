@@ -39,8 +39,8 @@ func addInit(spec *nsinit.Spec, init string) {
 	spec.Args = append([]string{InitPath, "--"}, spec.Args...)
 }
 
-// checkOOMScoreAdj checks Config.OOMScoreAdj's range, as dockerd does.
-func checkOOMScoreAdj(n int) error {
+// CheckOOMScoreAdj checks Config.OOMScoreAdj's range, as dockerd does.
+func CheckOOMScoreAdj(n int) error {
 	if n < -1000 || n > 1000 {
 		return fmt.Errorf("invalid value %d for --oom-score-adj: the range is [-1000, 1000]", n)
 	}

@@ -140,3 +140,12 @@ func hasCap(c int) bool {
 	return data[c/32].Effective&(1<<(c%32)) != 0
 }
 
+
+// TestFindInitMissing: without docker-init and tini-static in PATH, the
+// error says which package to install.
+func TestFindInitMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	if _, err := FindInit(); err != ErrNoInit || !strings.Contains(err.Error(), "install Debian's tini package") {
+		t.Fatalf("FindInit with an empty PATH: %v", err)
+	}
+}

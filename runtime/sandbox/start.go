@@ -173,7 +173,7 @@ func (cfg *Config) validate() error {
 	if cfg.Init != "" && !filepath.IsAbs(cfg.Init) {
 		return fmt.Errorf("sandbox: container %s: init %q must be an absolute host path", cfg.ID, cfg.Init)
 	}
-	if err := checkOOMScoreAdj(cfg.OOMScoreAdj); err != nil {
+	if err := CheckOOMScoreAdj(cfg.OOMScoreAdj); err != nil {
 		return fmt.Errorf("sandbox: container %s: %w", cfg.ID, err)
 	}
 	if cfg.Network != "" && cfg.Network != NetworkNone && cfg.Network != NetworkHost {

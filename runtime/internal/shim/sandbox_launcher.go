@@ -44,6 +44,8 @@ func sandboxConfig(dir string, c *Config) sandbox.Config {
 		ShmSize:        s.ShmSize,
 		Ulimits:        SandboxUlimits(s.Ulimits),
 		CapDrop:        s.CapDrop,
+		Init:           s.Init,
+		OOMScoreAdj:    s.OOMScoreAdj,
 	}
 }
 

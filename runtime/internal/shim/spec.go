@@ -66,6 +66,9 @@ type Spec struct {
 	// runtime's Options).
 	LogMaxSize  int64
 	LogMaxFiles int
+	// LogOptions are the log options as the user gave them (docker's
+	// --log-opt), recorded for inspect only.
+	LogOptions map[string]string `json:",omitempty"`
 
 	// ReadonlyRootfs makes the root file system read-only (docker run
 	// --read-only); ShmSize is /dev/shm's size in bytes (0 = 64 MiB).
@@ -76,6 +79,12 @@ type Spec struct {
 	// set ("ALL" or "CAP_NAME"), for its execs too.
 	Ulimits []Ulimit `json:",omitempty"`
 	CapDrop []string `json:",omitempty"`
+	// Init is the host path of an init (tini) run as PID 1 in front of
+	// Args, bound read-only at /sbin/docker-init (docker run --init).
+	Init string `json:",omitempty"`
+	// OOMScoreAdj is the container's oom_score_adj (docker run
+	// --oom-score-adj, -1000..1000); 0 leaves the shim's.
+	OOMScoreAdj int `json:",omitempty"`
 }
 
 // Ulimit is a resource limit in Docker's words (Name: nofile, nproc,
