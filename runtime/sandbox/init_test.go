@@ -4,8 +4,8 @@ import (
 	"os"
 	"strings"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -139,7 +139,6 @@ func hasCap(c int) bool {
 	}
 	return data[c/32].Effective&(1<<(c%32)) != 0
 }
-
 
 // TestFindInitMissing: without docker-init and tini-static in PATH, the
 // error says which package to install.
