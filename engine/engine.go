@@ -177,6 +177,16 @@ type Mount struct {
 	ReadOnly bool
 	SubPath  string // volume only
 	Size     int64  // tmpfs only, bytes; 0 = default
+	// NoCopy (volume only) leaves a new volume empty instead of filling
+	// it from the image (--mount volume-nocopy); VolumeLabels label a
+	// volume created for this mount (volume-label).
+	NoCopy       bool
+	VolumeLabels map[string]string
+	// CreateSource (bind only) creates a missing host directory
+	// (--mount bind-create-src).
+	CreateSource bool
+	// Mode (tmpfs only) is the permission bits of its root; 0 = 1777.
+	Mode uint32
 }
 
 // RestartPolicy in Docker's words: "no", "always", "on-failure",

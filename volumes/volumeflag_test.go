@@ -2,6 +2,7 @@ package volumes
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/reconciler/reconciler/engine"
@@ -17,7 +18,7 @@ func TestParseVolumeFlag(t *testing.T) {
 	}
 	for spec, want := range good {
 		got, err := ParseVolumeFlag(spec)
-		if err != nil || got != want {
+		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("ParseVolumeFlag(%q) = %+v, %v; want %+v", spec, got, err, want)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -143,11 +144,20 @@ func (e *Engine) toDocker(ctx context.Context, c engine.ContainerConfig) (*conta
 				}
 				dm.VolumeOptions = &mount.VolumeOptions{Subpath: m.SubPath}
 			}
+			if m.NoCopy || len(m.VolumeLabels) > 0 {
+				if dm.VolumeOptions == nil {
+					dm.VolumeOptions = &mount.VolumeOptions{}
+				}
+				dm.VolumeOptions.NoCopy, dm.VolumeOptions.Labels = m.NoCopy, m.VolumeLabels
+			}
 		case engine.MountTmpfs:
-			if m.Size > 0 {
-				dm.TmpfsOptions = &mount.TmpfsOptions{SizeBytes: m.Size}
+			if m.Size > 0 || m.Mode != 0 {
+				dm.TmpfsOptions = &mount.TmpfsOptions{SizeBytes: m.Size, Mode: os.FileMode(m.Mode)}
 			}
 		case engine.MountBind:
+			if m.CreateSource {
+				dm.BindOptions = &mount.BindOptions{CreateMountpoint: true}
+			}
 		default:
 			return nil, nil, fmt.Errorf("%w: mount %s: unknown type %q", engine.ErrInvalid, m.Target, m.Type)
 		}

@@ -121,22 +121,9 @@ func mountsOf(hc *container.HostConfig) ([]engine.Mount, error) {
 		out = append(out, m)
 	}
 	for _, m := range hc.Mounts {
-		em := engine.Mount{Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}
-		switch m.Type {
-		case mount.TypeBind:
-			em.Type = engine.MountBind
-		case mount.TypeVolume:
-			em.Type = engine.MountVolume
-			if m.VolumeOptions != nil {
-				em.SubPath = m.VolumeOptions.Subpath
-			}
-		case mount.TypeTmpfs:
-			em.Type = engine.MountTmpfs
-			if m.TmpfsOptions != nil {
-				em.Size = m.TmpfsOptions.SizeBytes
-			}
-		default:
-			return nil, fmt.Errorf("%w: mount type %q is not supported: use bind, volume or tmpfs", engine.ErrInvalid, m.Type)
+		em, err := mountOf(m)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, em)
 	}
@@ -163,6 +150,80 @@ func mountsOf(hc *container.HostConfig) ([]engine.Mount, error) {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// mountOf reads one --mount: its type's options are honoured or refused
+// by the --mount option that sets them; options of another type are
+// refused, as dockerd does. Consistency is for Docker Desktop's file
+// sharing and has no effect on Linux, in dockerd either.
+func mountOf(m mount.Mount) (engine.Mount, error) {
+	em := engine.Mount{Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}
+	refuse := func(opt, why string) (engine.Mount, error) {
+		return engine.Mount{}, fmt.Errorf("%w: --mount %s is not supported: %s", engine.ErrInvalid, opt, why)
+	}
+	wrongType := func(opts string) (engine.Mount, error) {
+		return engine.Mount{}, fmt.Errorf("%w: --mount %s: %s options are not allowed with type=%s", engine.ErrInvalid, m.Target, opts, m.Type)
+	}
+	if m.BindOptions != nil && m.Type != mount.TypeBind {
+		return wrongType("bind")
+	}
+	if m.VolumeOptions != nil && m.Type != mount.TypeVolume {
+		return wrongType("volume")
+	}
+	if m.TmpfsOptions != nil && m.Type != mount.TypeTmpfs {
+		return wrongType("tmpfs")
+	}
+	switch m.Consistency {
+	case "", mount.ConsistencyDefault, mount.ConsistencyFull, mount.ConsistencyCached, mount.ConsistencyDelegated:
+	default:
+		return engine.Mount{}, fmt.Errorf("%w: --mount consistency=%s: want default, consistent, cached or delegated", engine.ErrInvalid, m.Consistency)
+	}
+	switch m.Type {
+	case mount.TypeBind:
+		em.Type = engine.MountBind
+		if o := m.BindOptions; o != nil {
+			switch {
+			case o.Propagation != "" && o.Propagation != mount.PropagationRPrivate:
+				return refuse("bind-propagation="+string(o.Propagation), "binds are private (rprivate)")
+			case o.NonRecursive:
+				return refuse("bind-recursive=disabled (bind-nonrecursive)", "binds include the mounts beneath their source")
+			case o.ReadOnlyNonRecursive:
+				return refuse("bind-recursive=writable", "a read-only bind is read-only with the mounts beneath it")
+			}
+			// ReadOnlyForceRecursive: read-only binds always are.
+			em.CreateSource = o.CreateMountpoint
+		}
+	case mount.TypeVolume:
+		em.Type = engine.MountVolume
+		if o := m.VolumeOptions; o != nil {
+			if d := o.DriverConfig; d != nil && ((d.Name != "" && d.Name != "local") || len(d.Options) > 0) {
+				if len(d.Options) > 0 {
+					return refuse("volume-opt", "the local driver takes no options here; create the volume first (docker volume create)")
+				}
+				return refuse("volume-driver="+d.Name, "the only volume driver is local")
+			}
+			em.SubPath, em.NoCopy, em.VolumeLabels = o.Subpath, o.NoCopy, o.Labels
+		}
+	case mount.TypeTmpfs:
+		em.Type = engine.MountTmpfs
+		if o := m.TmpfsOptions; o != nil {
+			if len(o.Options) > 0 {
+				return refuse("tmpfs-options", "give the size and mode with tmpfs-size and tmpfs-mode")
+			}
+			if o.SizeBytes < 0 {
+				return engine.Mount{}, fmt.Errorf("%w: --mount tmpfs-size=%d: the size cannot be negative", engine.ErrInvalid, o.SizeBytes)
+			}
+			// The CLI sends tmpfs-mode's octal digits as they are
+			// (1777, not os.ModeSticky), and dockerd mounts them so.
+			if o.Mode > 0o7777 {
+				return engine.Mount{}, fmt.Errorf("%w: --mount tmpfs-mode=%o: want octal permission bits, at most 7777", engine.ErrInvalid, uint32(o.Mode))
+			}
+			em.Size, em.Mode = o.SizeBytes, uint32(o.Mode)
+		}
+	default:
+		return engine.Mount{}, fmt.Errorf("%w: mount type %q is not supported: use bind, volume or tmpfs", engine.ErrInvalid, m.Type)
+	}
+	return em, nil
 }
 
 // parseBind reads docker's -v syntax: an absolute source is a bind of a

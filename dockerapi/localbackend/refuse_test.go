@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/moby/moby/api/types/blkiodev"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 
 	"github.com/reconciler/reconciler/dockerapi"
@@ -207,6 +209,60 @@ func TestExtraHost(t *testing.T) {
 		got, err := extraHost(tc.in, tc.network)
 		if got != tc.want || (tc.err == "") != (err == nil) || (err != nil && (!strings.Contains(err.Error(), tc.err) || !errors.Is(err, engine.ErrInvalid))) {
 			t.Errorf("extraHost(%q, %s) = %q, %v; want %q, %q", tc.in, tc.network, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+// TestMountOptions: every --mount option is honoured or refused by name;
+// the defaults the CLI sends pass.
+func TestMountOptions(t *testing.T) {
+	for _, tc := range []struct {
+		m    mount.Mount
+		want engine.Mount // when err is ""
+		err  string
+	}{
+		{m: mount.Mount{Type: mount.TypeBind, Source: "/s", Target: "/t", BindOptions: &mount.BindOptions{Propagation: mount.PropagationRPrivate}},
+			want: engine.Mount{Type: engine.MountBind, Source: "/s", Target: "/t"}},
+		{m: mount.Mount{Type: mount.TypeBind, Source: "/s", Target: "/t", ReadOnly: true, Consistency: mount.ConsistencyCached,
+			BindOptions: &mount.BindOptions{ReadOnlyForceRecursive: true, CreateMountpoint: true}},
+			want: engine.Mount{Type: engine.MountBind, Source: "/s", Target: "/t", ReadOnly: true, CreateSource: true}},
+		{m: mount.Mount{Type: mount.TypeVolume, Source: "v", Target: "/t", VolumeOptions: &mount.VolumeOptions{
+			NoCopy: true, Labels: map[string]string{"a": "b"}, Subpath: "sub", DriverConfig: &mount.Driver{Name: "local"}}},
+			want: engine.Mount{Type: engine.MountVolume, Source: "v", Target: "/t", NoCopy: true, VolumeLabels: map[string]string{"a": "b"}, SubPath: "sub"}},
+		{m: mount.Mount{Type: mount.TypeTmpfs, Target: "/t", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 1 << 20, Mode: 0o1770}},
+			want: engine.Mount{Type: engine.MountTmpfs, Target: "/t", Size: 1 << 20, Mode: 0o1770}},
+
+		{m: mount.Mount{Type: mount.TypeBind, Source: "/s", Target: "/t", BindOptions: &mount.BindOptions{Propagation: mount.PropagationShared}},
+			err: "--mount bind-propagation=shared is not supported: binds are private"},
+		{m: mount.Mount{Type: mount.TypeBind, Source: "/s", Target: "/t", BindOptions: &mount.BindOptions{NonRecursive: true}},
+			err: "--mount bind-recursive=disabled (bind-nonrecursive) is not supported"},
+		{m: mount.Mount{Type: mount.TypeBind, Source: "/s", Target: "/t", ReadOnly: true, BindOptions: &mount.BindOptions{ReadOnlyNonRecursive: true}},
+			err: "--mount bind-recursive=writable is not supported"},
+		{m: mount.Mount{Type: mount.TypeVolume, Source: "v", Target: "/t", VolumeOptions: &mount.VolumeOptions{DriverConfig: &mount.Driver{Name: "nfs"}}},
+			err: "--mount volume-driver=nfs is not supported: the only volume driver is local"},
+		{m: mount.Mount{Type: mount.TypeVolume, Source: "v", Target: "/t", VolumeOptions: &mount.VolumeOptions{DriverConfig: &mount.Driver{Options: map[string]string{"type": "nfs"}}}},
+			err: "--mount volume-opt is not supported"},
+		{m: mount.Mount{Type: mount.TypeTmpfs, Target: "/t", TmpfsOptions: &mount.TmpfsOptions{Options: [][]string{{"exec"}}}},
+			err: "--mount tmpfs-options is not supported"},
+		{m: mount.Mount{Type: mount.TypeTmpfs, Target: "/t", TmpfsOptions: &mount.TmpfsOptions{Mode: 0o17777}},
+			err: "--mount tmpfs-mode=17777: want octal permission bits"},
+		{m: mount.Mount{Type: mount.TypeVolume, Source: "v", Target: "/t", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 1}},
+			err: "tmpfs options are not allowed with type=volume"},
+		{m: mount.Mount{Type: mount.TypeBind, Source: "/s", Target: "/t", Consistency: "fast"},
+			err: "--mount consistency=fast"},
+		{m: mount.Mount{Type: mount.TypeImage, Source: "img", Target: "/t"}, err: `mount type "image" is not supported`},
+	} {
+		cc := cliCreate(t)
+		cc.HostConfig.Mounts = []mount.Mount{tc.m}
+		got, err := engineConfig(cc)
+		if tc.err != "" {
+			if !errors.Is(err, engine.ErrInvalid) || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%+v: error %v, want %q", tc.m, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || len(got.Mounts) != 1 || !reflect.DeepEqual(got.Mounts[0], tc.want) {
+			t.Errorf("%+v: %+v, %v; want %+v", tc.m, got.Mounts, err, tc.want)
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/reconciler/reconciler/engine"
@@ -125,21 +127,26 @@ func (e *Engine) resolveMounts(id string, lower []string, ms []engine.Mount, spe
 	for _, m := range ms {
 		switch m.Type {
 		case engine.MountBind:
+			if m.CreateSource && filepath.IsAbs(m.Source) {
+				if err := os.MkdirAll(m.Source, 0o755); err != nil {
+					return used, fmt.Errorf("%w: --mount bind-create-src: %v", engine.ErrInvalid, err)
+				}
+			}
 			if err := volumes.CheckBind(m.Source); err != nil {
 				return used, fmt.Errorf("%w: %v", engine.ErrInvalid, err)
 			}
 			spec.Mounts = append(spec.Mounts, runtime.Mount{Type: runtime.MountBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 		case engine.MountTmpfs:
-			spec.Mounts = append(spec.Mounts, runtime.Mount{Type: runtime.MountTmpfs, Target: m.Target, ReadOnly: m.ReadOnly, Size: m.Size})
+			spec.Mounts = append(spec.Mounts, runtime.Mount{Type: runtime.MountTmpfs, Target: m.Target, ReadOnly: m.ReadOnly, Size: m.Size, Mode: m.Mode})
 		case engine.MountVolume, "":
-			if _, err := e.ensureVolume(engine.VolumeConfig{Name: m.Source}); err != nil {
+			if _, err := e.ensureVolume(engine.VolumeConfig{Name: m.Source, Labels: m.VolumeLabels}); err != nil {
 				return used, err
 			}
 			if err := e.volumes.Use(m.Source, id); err != nil {
 				return used, WrapError(err)
 			}
 			used = append(used, m.Source)
-			if m.SubPath == "" {
+			if m.SubPath == "" && !m.NoCopy {
 				if _, err := e.volumes.CopyUpFromImage(m.Source, lower, m.Target); err != nil {
 					return used, fmt.Errorf("volume %s: copy image content at %s: %w", m.Source, m.Target, err)
 				}

@@ -108,7 +108,8 @@ type Mount struct {
 	Source   string // host path for bind; ignored for tmpfs
 	Target   string // absolute path inside the container
 	ReadOnly bool
-	Size     int64 // tmpfs size in bytes; 0 = kernel default (half of RAM)
+	Size     int64  // tmpfs size in bytes; 0 = kernel default (half of RAM)
+	Mode     uint32 // tmpfs permission bits; 0 = 1777
 }
 
 // File is a file the container gets at Target with content Data.

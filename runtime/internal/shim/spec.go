@@ -107,7 +107,8 @@ type Mount struct {
 	Source   string // host path; empty for tmpfs
 	Target   string
 	ReadOnly bool
-	Size     int64 // tmpfs only, bytes; 0 = the kernel's default
+	Size     int64  // tmpfs only, bytes; 0 = the kernel's default
+	Mode     uint32 `json:",omitempty"` // tmpfs only, permission bits; 0 = 1777
 }
 
 // Resources are cgroup limits; zero means unlimited.

@@ -33,6 +33,9 @@ func mountUser(m Mount, fd int) error {
 		flags |= unix.MS_RDONLY
 	}
 	data := "mode=1777"
+	if m.Mode != 0 {
+		data = "mode=" + strconv.FormatUint(uint64(m.Mode&0o7777), 8)
+	}
 	if m.Size > 0 {
 		data += ",size=" + strconv.FormatInt(m.Size, 10)
 	}

@@ -15,6 +15,7 @@ type Mount struct {
 	Target   string
 	ReadOnly bool
 	Size     int64
+	Mode     uint32
 }
 
 // Spec is what the parent tells the init or exec helper.
@@ -86,6 +87,7 @@ const (
 	tRlimit
 	tCapDrop
 	tOOMScoreAdj
+	tMountMode
 )
 
 type encoder []byte
@@ -120,6 +122,9 @@ func (s *Spec) Marshal() []byte {
 		}
 		if m.Size > 0 {
 			e.put(tMountSize, strconv.FormatInt(m.Size, 10))
+		}
+		if m.Mode != 0 {
+			e.put(tMountMode, strconv.FormatUint(uint64(m.Mode), 8))
 		}
 	}
 	for _, f := range s.Files {
@@ -217,7 +222,7 @@ func Unmarshal(b []byte) (*Spec, error) {
 			s.RootfsDir = v
 		case tMountType:
 			s.Mounts = append(s.Mounts, Mount{Type: v})
-		case tMountSource, tMountTarget, tMountRO, tMountSize:
+		case tMountSource, tMountTarget, tMountRO, tMountSize, tMountMode:
 			if m == nil {
 				return errCorrupt
 			}
@@ -234,6 +239,12 @@ func Unmarshal(b []byte) (*Spec, error) {
 					return errCorrupt
 				}
 				m.Size = n
+			case tMountMode:
+				n, err := strconv.ParseUint(v, 8, 32)
+				if err != nil {
+					return errCorrupt
+				}
+				m.Mode = uint32(n)
 			}
 		case tFileTarget:
 			s.Files = append(s.Files, File{Target: v})
