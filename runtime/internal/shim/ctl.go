@@ -89,7 +89,8 @@ func (s *shim) handle(c *os.File) {
 	case "update":
 		err = s.update(req.Resources, req.Restart)
 	default:
-		err = fmt.Errorf("unknown shim request %q", req.Op)
+		// A shim outlives upgrades of the binary: say what to do.
+		err = fmt.Errorf("this container's shim (from an older reconciler) cannot %s: restart the container, then try again", req.Op)
 	}
 	resp := response{}
 	if err != nil {
