@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -89,8 +90,7 @@ func (s *shim) handle(c *os.File) {
 	case "update":
 		err = s.update(req.Resources, req.Restart)
 	default:
-		// A shim outlives upgrades of the binary: say what to do.
-		err = fmt.Errorf("this container's shim (from an older reconciler) cannot %s: restart the container, then try again", req.Op)
+		err = fmt.Errorf("unknown shim request %q", req.Op) // Call words it for users
 	}
 	resp := response{}
 	if err != nil {
@@ -229,6 +229,11 @@ func Call(ctx context.Context, dir string, req Request) (State, error) {
 		return State{}, fmt.Errorf("shim response: %w", err)
 	}
 	if resp.Error != "" {
+		if strings.HasPrefix(resp.Error, "unknown shim request") {
+			// A shim outlives upgrades of the binary: an older one
+			// does not know a newer request.
+			return resp.State, fmt.Errorf("this container's shim (from an older reconciler) cannot %s: restart the container, then try again", req.Op)
+		}
 		return resp.State, errors.New(resp.Error)
 	}
 	return resp.State, nil

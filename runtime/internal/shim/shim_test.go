@@ -1,8 +1,13 @@
 package shim
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -71,5 +76,31 @@ func TestStateOfANeverStartedContainer(t *testing.T) {
 	}
 	if st, _ := ReadState(dir); st.Pid != 42 {
 		t.Errorf("state round trip: %+v", st)
+	}
+}
+
+// TestCallWordsAnOlderShimsRefusal: a shim started by an older binary
+// answers a request it does not know with its own words; Call tells the
+// user what to do instead.
+func TestCallWordsAnOlderShimsRefusal(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("unix", filepath.Join(dir, SockFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		var req Request
+		json.NewDecoder(c).Decode(&req)
+		json.NewEncoder(c).Encode(response{Error: fmt.Sprintf("unknown shim request %q", req.Op)})
+	}()
+	_, err = Call(context.Background(), dir, Request{Op: "update"})
+	if err == nil || !strings.Contains(err.Error(), "cannot update: restart the container") {
+		t.Fatalf("Call of an op the shim does not know: %v", err)
 	}
 }
