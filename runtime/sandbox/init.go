@@ -2,9 +2,9 @@ package sandbox
 
 import (
 	"errors"
-	"fmt"
 	"os/exec"
 
+	"github.com/reconciler/reconciler/internal/procopts"
 	"github.com/reconciler/reconciler/runtime/sandbox/internal/nsinit"
 )
 
@@ -40,9 +40,4 @@ func addInit(spec *nsinit.Spec, init string) {
 }
 
 // CheckOOMScoreAdj checks Config.OOMScoreAdj's range, as dockerd does.
-func CheckOOMScoreAdj(n int) error {
-	if n < -1000 || n > 1000 {
-		return fmt.Errorf("invalid value %d for --oom-score-adj: the range is [-1000, 1000]", n)
-	}
-	return nil
-}
+func CheckOOMScoreAdj(n int) error { return procopts.CheckOOMScoreAdj(n) }
