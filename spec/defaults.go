@@ -73,6 +73,17 @@ func defaultContainer(c *ContainerSpec) {
 			c.DNSConfig = nil // dnsConfig: {} means what leaving it out does
 		}
 	}
+	if l := c.Logging; l != nil {
+		if n, err := ParseQuantity(l.MaxSize); err == nil {
+			l.MaxSize = FormatQuantity(n)
+		}
+		if l.MaxSize != "" && l.MaxFiles != nil && *l.MaxFiles == 1 {
+			l.MaxFiles = nil // one file is what maxSize alone keeps
+		}
+		if l.MaxSize == "" && l.MaxFiles == nil {
+			c.Logging = nil // logging: {} means what leaving it out does
+		}
+	}
 	for i := range c.Tmpfs {
 		c.Tmpfs[i].MountPath = cleanAbs(c.Tmpfs[i].MountPath)
 		if n, err := ParseQuantity(c.Tmpfs[i].SizeLimit); err == nil {

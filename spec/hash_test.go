@@ -127,6 +127,13 @@ func TestHashDifferentMeaning(t *testing.T) {
 		"search":                 base + "  dnsConfig: {searches: [example]}\n",
 		"dns option":             base + "  dnsConfig: {options: [{name: ndots}]}\n",
 		"dns option value":       base + "  dnsConfig: {options: [{name: ndots, value: \"2\"}]}\n",
+		"init":                   base + "  init: true\n",
+		"oomScoreAdj":            base + "  oomScoreAdj: 500\n",
+		"oomScoreAdj other":      base + "  oomScoreAdj: -500\n",
+		"logging maxSize":        base + "  logging: {maxSize: 10Mi}\n",
+		"logging maxSize other":  base + "  logging: {maxSize: 1Mi}\n",
+		"logging maxFiles":       base + "  logging: {maxSize: 10Mi, maxFiles: 3}\n",
+		"logging maxFiles alone": base + "  logging: {maxFiles: 1}\n",
 	} {
 		got := hashOf(t, doc)
 		if got == baseHash {

@@ -52,6 +52,13 @@ func TestHashPinnedAcrossReleases(t *testing.T) {
 			"8c4c7bba1ff98892bc24a350121e06a1c6393225bb29dd643bf7e9f7ada0a1fe"},
 		{"new fields null", pinned + "  capDrop:\n  dnsConfig: {nameservers: [], options: []}\n",
 			"8c4c7bba1ff98892bc24a350121e06a1c6393225bb29dd643bf7e9f7ada0a1fe"},
+		// init, oomScoreAdj and logging, added later, vanish the same way.
+		{"process fields empty", pinned + "  init: false\n  oomScoreAdj: 0\n  logging: {}\n",
+			"8c4c7bba1ff98892bc24a350121e06a1c6393225bb29dd643bf7e9f7ada0a1fe"},
+		{"process fields null", pinned + "  init:\n  oomScoreAdj:\n  logging:\n",
+			"8c4c7bba1ff98892bc24a350121e06a1c6393225bb29dd643bf7e9f7ada0a1fe"},
+		{"logging fields empty", pinned + "  logging: {maxSize: \"\", maxFiles: null}\n",
+			"8c4c7bba1ff98892bc24a350121e06a1c6393225bb29dd643bf7e9f7ada0a1fe"},
 	} {
 		if got := hashOf(t, tc.doc); got != tc.want {
 			t.Errorf("%s: hash %s, want %s as before", tc.name, got, tc.want)
@@ -148,6 +155,62 @@ func TestValidateContainerOptions(t *testing.T) {
 				t.Fatalf("error %v is not an ErrorList", err)
 			}
 			if diff := cmp.Diff(tc.want, strings.Split(list.Error(), "\n")); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDecodeProcessOptions: init, oomScoreAdj and logging decode;
+// maxSize is written in one spelling, and maxFiles 1 beside maxSize (what
+// maxSize alone keeps) is dropped, so equal meanings hash the same.
+func TestDecodeProcessOptions(t *testing.T) {
+	doc := "apiVersion: reconciler/v1\nkind: Container\nmetadata: {name: p}\nspec:\n  image: docker.io/library/busybox:1.36\n" +
+		"  init: true\n  oomScoreAdj: -17\n  logging: {maxSize: \"10485760\", maxFiles: 3}\n"
+	objs, err := Decode("p.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := objs[0].Container.Spec
+	three := 3
+	want := ContainerSpec{Init: true, OOMScoreAdj: -17, Logging: &Logging{MaxSize: "10Mi", MaxFiles: &three}}
+	if diff := cmp.Diff(want, ContainerSpec{Init: s.Init, OOMScoreAdj: s.OOMScoreAdj, Logging: s.Logging}); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if a, b := hashOf(t, doc), hashOf(t, strings.Replace(doc, `"10485760"`, "10Mi", 1)); a != b {
+		t.Errorf("equal sizes hash differently: %s, %s", a, b)
+	}
+	one := strings.Replace(doc, "maxFiles: 3", "maxFiles: 1", 1)
+	if a, b := hashOf(t, one), hashOf(t, strings.Replace(doc, ", maxFiles: 3", "", 1)); a != b {
+		t.Errorf("maxFiles: 1 beside maxSize hashes unlike maxSize alone: %s, %s", a, b)
+	}
+}
+
+func TestValidateProcessOptions(t *testing.T) {
+	head := "apiVersion: reconciler/v1\nkind: Container\nmetadata: {name: web}\nspec:\n  image: docker.io/library/x:1\n"
+	for _, tc := range []struct {
+		name, in string
+		want     []string
+	}{
+		{"init type", "  init: \"yes\"\n", []string{`f.yaml: document 1 (line 6): spec.init: must be true or false, not the string "yes"`}},
+		{"oomScoreAdj range", "  oomScoreAdj: 1001\n", []string{`f.yaml: document 1 (line 6): spec.oomScoreAdj: must be between -1000 and 1000, not 1001`}},
+		{"oomScoreAdj low", "  oomScoreAdj: -1001\n", []string{`f.yaml: document 1 (line 6): spec.oomScoreAdj: must be between -1000 and 1000, not -1001`}},
+		{"oomScoreAdj type", "  oomScoreAdj: high\n", []string{`f.yaml: document 1 (line 6): spec.oomScoreAdj: must be a whole number, not the string "high"`}},
+		{"logging", "  logging:\n    maxSize: 10mb\n    maxFiles: 0\n    driver: local\n", []string{
+			`f.yaml: document 1 (line 7): spec.logging.maxSize: "10mb" is not a quantity: write binary units like 64Mi or 1Gi (or decimal 64M, 1G)`,
+			`f.yaml: document 1 (line 8): spec.logging.maxFiles: want a whole number of at least 1, not 0`,
+			`f.yaml: document 1 (line 9): spec.logging.driver: unknown field`}},
+		{"logging zero size", "  logging: {maxSize: \"0\"}\n", []string{`f.yaml: document 1 (line 6): spec.logging.maxSize: must be more than 0 (leave it out for the engine's limit)`}},
+		{"maxFiles needs maxSize", "  logging:\n    maxFiles: 3\n", []string{
+			`f.yaml: document 1 (line 7): spec.logging.maxFiles: keeps 3 files, so needs spec.logging.maxSize: the size at which a file is rotated`}},
+		{"logging type", "  logging: 10Mi\n", []string{`f.yaml: document 1 (line 6): spec.logging: must be a mapping of fields, not the string "10Mi"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode("f.yaml", []byte(head+tc.in))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if diff := cmp.Diff(tc.want, strings.Split(err.Error(), "\n")); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})

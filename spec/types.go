@@ -77,6 +77,22 @@ type ContainerSpec struct {
 	ShmSize                string      `json:"shmSize,omitempty"`
 	HostAliases            []HostAlias `json:"hostAliases,omitempty"`
 	DNSConfig              *DNSConfig  `json:"dnsConfig,omitempty"`
+
+	// The process, as docker run's --init, --oom-score-adj and --log-opt
+	// max-size/max-file; left out of the canonical form when unset, as
+	// the options above.
+	Init        bool     `json:"init,omitempty"`
+	OOMScoreAdj int      `json:"oomScoreAdj,omitempty"`
+	Logging     *Logging `json:"logging,omitempty"`
+}
+
+// Logging bounds the container's json-file log: when the current file
+// would outgrow maxSize it is rotated, and at most maxFiles files are
+// kept (docker's --log-opt max-size and max-file). Unset, the engine's
+// limits apply.
+type Logging struct {
+	MaxSize  string `json:"maxSize,omitempty"`
+	MaxFiles *int   `json:"maxFiles,omitempty"`
 }
 
 // Ulimit is one resource limit in docker's words (nofile, nproc, core,

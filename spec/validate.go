@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/reconciler/reconciler/internal/limitnames"
+	"github.com/reconciler/reconciler/internal/procopts"
 )
 
 // Validation of one defaulted object on its own; checks that need the
@@ -145,6 +146,34 @@ func validateContainer(c *Container, errs *fieldErrs) {
 	checkLabels("spec.labels", s.Labels, errs)
 	validateLimits(s, errs)
 	validateNames(s, errs)
+	validateProcess(s, errs)
+}
+
+// validateProcess checks oomScoreAdj and logging with the engine's own
+// rules (procopts), and that keeping more than one log file has a size
+// to rotate at.
+func validateProcess(s *ContainerSpec, errs *fieldErrs) {
+	if s.OOMScoreAdj < procopts.MinOOMScoreAdj || s.OOMScoreAdj > procopts.MaxOOMScoreAdj {
+		errs.add("spec.oomScoreAdj", "must be between %d and %d, not %d", procopts.MinOOMScoreAdj, procopts.MaxOOMScoreAdj, s.OOMScoreAdj)
+	}
+	l := s.Logging
+	if l == nil {
+		return
+	}
+	if l.MaxSize != "" {
+		if n, err := ParseQuantity(l.MaxSize); err != nil {
+			errs.add("spec.logging.maxSize", "%v", err)
+		} else if err := procopts.CheckLogSize(n); err != nil {
+			errs.add("spec.logging.maxSize", "must be more than 0 (leave it out for the engine's limit)")
+		}
+	}
+	if l.MaxFiles != nil {
+		if err := procopts.CheckLogFiles(*l.MaxFiles); err != nil {
+			errs.add("spec.logging.maxFiles", "%v, not %d", err, *l.MaxFiles)
+		} else if *l.MaxFiles > 1 && l.MaxSize == "" {
+			errs.add("spec.logging.maxFiles", "keeps %d files, so needs spec.logging.maxSize: the size at which a file is rotated", *l.MaxFiles)
+		}
+	}
 }
 
 // validateLimits checks capDrop, ulimits and shmSize.
