@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/reconciler/reconciler/engine"
+	"github.com/reconciler/reconciler/internal/procopts"
 	"github.com/reconciler/reconciler/spec"
 )
 
@@ -113,7 +114,7 @@ func ContainerConfig(o spec.Object, imageID string) (engine.ContainerConfig, err
 }
 
 // setOptions maps readOnlyRootFilesystem, capDrop, ulimits, shmSize,
-// hostAliases and dnsConfig onto docker's --read-only, --cap-drop,
+// hostAliases, dnsConfig and (setProcess) init, oomScoreAdj and logging onto docker's --read-only, --cap-drop,
 // --ulimit, --shm-size, --add-host NAME:IP and --dns, --dns-search,
 // --dns-option NAME[:VALUE].
 func setOptions(cfg *engine.ContainerConfig, s *spec.ContainerSpec) error {
@@ -146,6 +147,28 @@ func setOptions(cfg *engine.ContainerConfig, s *spec.ContainerSpec) error {
 			}
 			cfg.DNSOptions = append(cfg.DNSOptions, opt)
 		}
+	}
+	return setProcess(cfg, s)
+}
+
+// setProcess maps init, oomScoreAdj and logging onto docker's --init,
+// --oom-score-adj and --log-opt max-size (in bytes) and max-file.
+func setProcess(cfg *engine.ContainerConfig, s *spec.ContainerSpec) error {
+	cfg.Init, cfg.OOMScoreAdj = s.Init, s.OOMScoreAdj
+	if l := s.Logging; l != nil {
+		var size int64
+		if l.MaxSize != "" {
+			n, err := spec.ParseQuantity(l.MaxSize)
+			if err != nil {
+				return fmt.Errorf("spec.logging.maxSize: %w", err)
+			}
+			size = n
+		}
+		files := 0
+		if l.MaxFiles != nil {
+			files = *l.MaxFiles
+		}
+		cfg.LogOptions = procopts.LogOptions(size, files)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/engine/fake"
+	"github.com/reconciler/reconciler/internal/procopts"
 )
 
 func TestContainerConfigMapsLikeKubernetes(t *testing.T) {
@@ -120,6 +121,52 @@ spec:
 	if plain.ReadonlyRootfs || plain.CapDrop != nil || plain.Ulimits != nil || plain.ShmSize != 0 ||
 		plain.ExtraHosts != nil || plain.DNS != nil || plain.DNSSearch != nil || plain.DNSOptions != nil {
 		t.Errorf("a container without options got some: %+v", plain)
+	}
+}
+
+// TestContainerConfigProcess: init, oomScoreAdj and logging become
+// docker's --init, --oom-score-adj and --log-opt max-size (bytes, which
+// the engine's json-file rules read back) and max-file; a container
+// without them gets none.
+func TestContainerConfigProcess(t *testing.T) {
+	objs := manifest(t, t.TempDir(), "c.yaml", `apiVersion: reconciler/v1
+kind: Container
+metadata: {name: proc}
+spec:
+  image: docker.io/library/busybox:1.36
+  init: true
+  oomScoreAdj: 500
+  logging: {maxSize: 10Mi, maxFiles: 3}
+---
+apiVersion: reconciler/v1
+kind: Container
+metadata: {name: sized}
+spec:
+  image: docker.io/library/busybox:1.36
+  logging: {maxSize: 1k}
+---
+apiVersion: reconciler/v1
+kind: Container
+metadata: {name: plain}
+spec:
+  image: docker.io/library/busybox:1.36
+`)
+	for i, want := range []engine.ContainerConfig{
+		{Init: true, OOMScoreAdj: 500, LogOptions: map[string]string{"max-size": "10485760", "max-file": "3"}},
+		{LogOptions: map[string]string{"max-size": "1000"}},
+		{},
+	} {
+		cfg, err := ContainerConfig(objs[i], "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := engine.ContainerConfig{Init: cfg.Init, OOMScoreAdj: cfg.OOMScoreAdj, LogOptions: cfg.LogOptions}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %+v, want %+v", objs[i].Container.Metadata.Name, got, want)
+		}
+		if _, _, err := procopts.LogLimits(cfg.LogOptions); err != nil {
+			t.Errorf("%s: the engine refuses the log options: %v", objs[i].Container.Metadata.Name, err)
+		}
 	}
 }
 

@@ -81,6 +81,34 @@ spec:
 	}
 }
 
+// TestWhyNamesProcessOptions: init, oomScoreAdj and logging are named
+// when set, changed or dropped.
+func TestWhyNamesProcessOptions(t *testing.T) {
+	doc := func(extra string) *spec.Container {
+		objs := manifest(t, t.TempDir(), "c.yaml", "apiVersion: reconciler/v1\nkind: Container\nmetadata: {name: web}\nspec:\n  image: docker.io/library/busybox:1.36\n"+extra)
+		return objs[0].Container
+	}
+	old := doc("")
+	set := doc("  init: true\n  oomScoreAdj: 500\n  logging: {maxSize: 10Mi, maxFiles: 3}\n")
+	want := []string{
+		`spec.init: <unset> -> true`,
+		`spec.logging: <unset> -> {"maxFiles":3,"maxSize":"10Mi"}`,
+		`spec.oomScoreAdj: <unset> -> 500`,
+	}
+	if got := Why(old, set); !reflect.DeepEqual(got, want) {
+		t.Errorf("Why of added options:\n got %q\nwant %q", got, want)
+	}
+	want = []string{
+		`spec.init: true -> <unset>`,
+		`spec.logging.maxFiles: 3 -> <unset>`,
+		`spec.logging.maxSize: "10Mi" -> "1Mi"`,
+		`spec.oomScoreAdj: 500 -> -500`,
+	}
+	if got := Why(set, doc("  oomScoreAdj: -500\n  logging: {maxSize: 1Mi}\n")); !reflect.DeepEqual(got, want) {
+		t.Errorf("Why of changed options:\n got %q\nwant %q", got, want)
+	}
+}
+
 func TestSpecLabelRoundTrip(t *testing.T) {
 	small := &spec.Container{Metadata: spec.ObjectMeta{Name: "web"}, Spec: spec.ContainerSpec{Image: "a:1"}}
 	big := &spec.Container{Metadata: spec.ObjectMeta{Name: "web"}, Spec: spec.ContainerSpec{Image: "a:1"}}
