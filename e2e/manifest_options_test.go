@@ -3,8 +3,12 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // busyboxContext writes, under dir/ctx, a build context for an image of
@@ -21,8 +25,10 @@ func busyboxContext(t *testing.T, dir string) {
 		`RUN ["/bin/busybox","--install","-s","/bin"]`+"\n", 0o644)
 }
 
-// optionsManifest declares a container with every hardening and name
-// option of kind Container; soft is its nofile soft limit.
+// optionsManifest declares a container with every hardening, name and
+// process option of kind Container; soft is its nofile soft limit. Its
+// program notes its own oom_score_adj and logs 400 lines (about 30 kB)
+// through 1 KiB log files before it sleeps.
 func optionsManifest(soft string) string {
 	return `apiVersion: reconciler/v1
 kind: Image
@@ -34,8 +40,11 @@ kind: Container
 metadata: {name: opts}
 spec:
   image: "opts:1"
-  command: [sleep, "1000"]
+  command: [sh, -c, "cat /proc/self/oom_score_adj >/dev/shm/oom; i=1; while [ $i -le 400 ]; do echo line-$i; i=$((i+1)); done; exec sleep 1000"]
   stopGracePeriod: 1s
+  init: true
+  oomScoreAdj: 500
+  logging: {maxSize: 1Ki, maxFiles: 2}
   readOnlyRootFilesystem: true
   capDrop: [NET_RAW, chown]
   ulimits: [{name: nofile, soft: ` + soft + `, hard: 2048}]
@@ -70,8 +79,41 @@ func checkOptions(t *testing.T, how, out, soft string) {
 	}
 }
 
+// checkProcess checks, through a docker-like CLI (docker, or reconciler
+// in process), that the container of optionsManifest runs under an init,
+// with oomScoreAdj 500, and that its log rotated: at most maxFiles (2)
+// files of at most maxSize (1 KiB) beside inspect's LogPath, the runtime's
+// NAME, NAME.1, ..., holding the tail of what it wrote.
+func checkProcess(t *testing.T, how string, cli func(args ...string) string) {
+	t.Helper()
+	if !testutil.WaitFor(time.Minute, func() bool { return strings.Contains(cli("logs", "--tail", "1", "opts"), "line-400") }) {
+		t.Fatalf("%s: the container never logged line-400:\n%s", how, cli("logs", "opts"))
+	}
+	out := cli("exec", "opts", "sh", "-c", "echo pid1 $(cat /proc/1/comm); echo parent $(cat /proc/$(pidof sleep)/stat | cut -d' ' -f4); echo oom $(cat /dev/shm/oom)")
+	wantContains(t, how+" exec", out, "pid1 docker-init\n", "parent 1\n", "oom 500\n")
+
+	logPath := strings.TrimSpace(cli("inspect", "-f", "{{.LogPath}}", "opts"))
+	files, _ := filepath.Glob(logPath + "*")
+	if len(files) == 0 || len(files) > 2 {
+		t.Errorf("%s: log files %v: want 1 or 2 (maxFiles: 2)", how, files)
+	}
+	for _, f := range files {
+		if st, err := os.Stat(f); err != nil {
+			t.Error(err)
+		} else if st.Size() > 1024 {
+			t.Errorf("%s: log file %s has %d bytes, maxSize is 1Ki", how, f, st.Size())
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(cli("logs", "opts"), "\n"), "\n")
+	first, _ := strconv.Atoi(strings.TrimPrefix(lines[0], "line-"))
+	if first <= 1 || len(lines) != 400-first+1 || lines[len(lines)-1] != "line-400" {
+		t.Errorf("%s: logs after rotation: %d lines from %q to %q, want the tail up to line-400", how, len(lines), lines[0], lines[len(lines)-1])
+	}
+}
+
 // TestApplyContainerOptions: a manifest with readOnlyRootFilesystem,
-// capDrop, ulimits, shmSize, hostAliases and dnsConfig, applied through
+// capDrop, ulimits, shmSize, hostAliases, dnsConfig, init, oomScoreAdj
+// and logging, applied through
 // our daemon (reconciler apply -> dockerapi/client -> the daemon's local
 // engine) and then in process on a root without a daemon, yields a
 // container that has each of them; a changed ulimit recreates it, named.
@@ -91,10 +133,15 @@ func TestApplyContainerOptions(t *testing.T) {
 		if !strings.Contains(d.log(), "/containers/create?name=opts") {
 			t.Errorf("reconciler apply did not create the container through the daemon")
 		}
+		checkProcess(t, "docker", c.ok)
 		checkOptions(t, "docker exec", c.ok("exec", "opts", "sh", "-c", optionsProbe), "1024")
 		inspect := c.ok("inspect", "-f", "{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}} {{range .HostConfig.Ulimits}}{{.Name}}={{.Soft}}:{{.Hard}}{{end}} "+
 			"{{.HostConfig.ShmSize}} {{.HostConfig.ExtraHosts}} {{.HostConfig.Dns}} {{.HostConfig.DnsSearch}} {{.HostConfig.DnsOptions}}", "opts")
 		if want := "true [CAP_CHOWN CAP_NET_RAW] nofile=1024:2048 134217728 [a:1.2.3.4 b:1.2.3.4] [10.0.0.53] [svc.example] [ndots:2 rotate]\n"; inspect != want {
+			t.Errorf("docker inspect = %q, want %q", inspect, want)
+		}
+		inspect = c.ok("inspect", "-f", "{{.HostConfig.Init}} {{.HostConfig.OomScoreAdj}} {{json .HostConfig.LogConfig}}", "opts")
+		if want := `true 500 {"Type":"json-file","Config":{"max-file":"2","max-size":"1024"}}` + "\n"; inspect != want {
 			t.Errorf("docker inspect = %q, want %q", inspect, want)
 		}
 		if out := apply(); strings.Contains(out, "create") {
@@ -103,6 +150,7 @@ func TestApplyContainerOptions(t *testing.T) {
 
 		writeFile(t, manifest, optionsManifest("512"), 0o644)
 		wantContains(t, "apply of a changed ulimit", apply(), "recreate container/opts: spec.ulimits[nofile].soft: 1024 -> 512")
+		checkProcess(t, "docker after the change", c.ok)
 		checkOptions(t, "docker exec after the change", c.ok("exec", "opts", "sh", "-c", optionsProbe), "512")
 		wantContains(t, "delete", reconciler(t, "--root", root, "delete", "-f", manifest), "remove container/opts")
 		writeFile(t, manifest, optionsManifest("1024"), 0o644)
@@ -111,6 +159,7 @@ func TestApplyContainerOptions(t *testing.T) {
 	t.Run("in process", func(t *testing.T) {
 		root := newRoot(t)
 		wantContains(t, "apply", reconciler(t, "--root", root, "apply", "-f", manifest, "--timeout", "2m"), "create container/opts", "2 objects ready")
+		checkProcess(t, "reconciler", func(args ...string) string { return reconciler(t, append([]string{"--root", root}, args...)...) })
 		checkOptions(t, "reconciler exec", reconciler(t, "--root", root, "exec", "opts", "sh", "-c", optionsProbe), "1024")
 		wantContains(t, "delete", reconciler(t, "--root", root, "delete", "-f", manifest), "remove container/opts")
 	})
