@@ -93,12 +93,7 @@ spec:
     searches: [svc.example]
     options: [{name: ndots, value: "2"}, {name: rotate}]
 ---
-apiVersion: reconciler/v1
-kind: Container
-metadata: {name: plain}
-spec:
-  image: docker.io/library/busybox:1.36
-`)
+`+containerDoc("plain", ""))
 	cfg, err := ContainerConfig(objs[0], "")
 	if err != nil {
 		t.Fatal(err)
@@ -124,33 +119,19 @@ spec:
 	}
 }
 
+// containerDoc is a Container document named name running busybox, with
+// the spec lines extra.
+func containerDoc(name, extra string) string {
+	return "apiVersion: reconciler/v1\nkind: Container\nmetadata: {name: " + name + "}\nspec:\n  image: docker.io/library/busybox:1.36\n" + extra
+}
+
 // TestContainerConfigProcess: init, oomScoreAdj and logging become
 // docker's --init, --oom-score-adj and --log-opt max-size (bytes, which
 // the engine's json-file rules read back) and max-file; a container
 // without them gets none.
 func TestContainerConfigProcess(t *testing.T) {
-	objs := manifest(t, t.TempDir(), "c.yaml", `apiVersion: reconciler/v1
-kind: Container
-metadata: {name: proc}
-spec:
-  image: docker.io/library/busybox:1.36
-  init: true
-  oomScoreAdj: 500
-  logging: {maxSize: 10Mi, maxFiles: 3}
----
-apiVersion: reconciler/v1
-kind: Container
-metadata: {name: sized}
-spec:
-  image: docker.io/library/busybox:1.36
-  logging: {maxSize: 1k}
----
-apiVersion: reconciler/v1
-kind: Container
-metadata: {name: plain}
-spec:
-  image: docker.io/library/busybox:1.36
-`)
+	objs := manifest(t, t.TempDir(), "c.yaml", containerDoc("proc", "  init: true\n  oomScoreAdj: 500\n  logging: {maxSize: 10Mi, maxFiles: 3}\n")+
+		"---\n"+containerDoc("sized", "  logging: {maxSize: 1k}\n")+"---\n"+containerDoc("plain", ""))
 	for i, want := range []engine.ContainerConfig{
 		{Init: true, OOMScoreAdj: 500, LogOptions: map[string]string{"max-size": "10485760", "max-file": "3"}},
 		{LogOptions: map[string]string{"max-size": "1000"}},

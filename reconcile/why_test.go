@@ -85,7 +85,7 @@ spec:
 // when set, changed or dropped.
 func TestWhyNamesProcessOptions(t *testing.T) {
 	doc := func(extra string) *spec.Container {
-		objs := manifest(t, t.TempDir(), "c.yaml", "apiVersion: reconciler/v1\nkind: Container\nmetadata: {name: web}\nspec:\n  image: docker.io/library/busybox:1.36\n"+extra)
+		objs := manifest(t, t.TempDir(), "c.yaml", containerDoc("web", extra))
 		return objs[0].Container
 	}
 	old := doc("")

@@ -147,6 +147,18 @@ func TestValidateContainerOptions(t *testing.T) {
 			`f.yaml: document 1 (line 10): spec.dnsConfig.nameserver: unknown field (did you mean "nameservers"?)`}},
 		{"readOnlyRootFilesystem", "  readOnlyRootFileSystem: true\n", []string{
 			`f.yaml: document 1 (line 6): spec.readOnlyRootFileSystem: unknown field (did you mean "readOnlyRootFilesystem"?)`}},
+		{"init type", "  init: \"yes\"\n", []string{`f.yaml: document 1 (line 6): spec.init: must be true or false, not the string "yes"`}},
+		{"oomScoreAdj range", "  oomScoreAdj: 1001\n", []string{`f.yaml: document 1 (line 6): spec.oomScoreAdj: must be between -1000 and 1000, not 1001`}},
+		{"oomScoreAdj low", "  oomScoreAdj: -1001\n", []string{`f.yaml: document 1 (line 6): spec.oomScoreAdj: must be between -1000 and 1000, not -1001`}},
+		{"oomScoreAdj type", "  oomScoreAdj: high\n", []string{`f.yaml: document 1 (line 6): spec.oomScoreAdj: must be a whole number, not the string "high"`}},
+		{"logging", "  logging:\n    maxSize: 10mb\n    maxFiles: 0\n    driver: local\n", []string{
+			`f.yaml: document 1 (line 7): spec.logging.maxSize: "10mb" is not a quantity: write binary units like 64Mi or 1Gi (or decimal 64M, 1G)`,
+			`f.yaml: document 1 (line 8): spec.logging.maxFiles: want a whole number of at least 1, not 0`,
+			`f.yaml: document 1 (line 9): spec.logging.driver: unknown field`}},
+		{"logging zero size", "  logging: {maxSize: \"0\"}\n", []string{`f.yaml: document 1 (line 6): spec.logging.maxSize: must be more than 0 (leave it out for the engine's limit)`}},
+		{"maxFiles needs maxSize", "  logging:\n    maxFiles: 3\n", []string{
+			`f.yaml: document 1 (line 7): spec.logging.maxFiles: keeps 3 files, so needs spec.logging.maxSize: the size at which a file is rotated`}},
+		{"logging type", "  logging: 10Mi\n", []string{`f.yaml: document 1 (line 6): spec.logging: must be a mapping of fields, not the string "10Mi"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Decode("f.yaml", []byte(head+tc.in))
@@ -183,36 +195,5 @@ func TestDecodeProcessOptions(t *testing.T) {
 	one := strings.Replace(doc, "maxFiles: 3", "maxFiles: 1", 1)
 	if a, b := hashOf(t, one), hashOf(t, strings.Replace(doc, ", maxFiles: 3", "", 1)); a != b {
 		t.Errorf("maxFiles: 1 beside maxSize hashes unlike maxSize alone: %s, %s", a, b)
-	}
-}
-
-func TestValidateProcessOptions(t *testing.T) {
-	head := "apiVersion: reconciler/v1\nkind: Container\nmetadata: {name: web}\nspec:\n  image: docker.io/library/x:1\n"
-	for _, tc := range []struct {
-		name, in string
-		want     []string
-	}{
-		{"init type", "  init: \"yes\"\n", []string{`f.yaml: document 1 (line 6): spec.init: must be true or false, not the string "yes"`}},
-		{"oomScoreAdj range", "  oomScoreAdj: 1001\n", []string{`f.yaml: document 1 (line 6): spec.oomScoreAdj: must be between -1000 and 1000, not 1001`}},
-		{"oomScoreAdj low", "  oomScoreAdj: -1001\n", []string{`f.yaml: document 1 (line 6): spec.oomScoreAdj: must be between -1000 and 1000, not -1001`}},
-		{"oomScoreAdj type", "  oomScoreAdj: high\n", []string{`f.yaml: document 1 (line 6): spec.oomScoreAdj: must be a whole number, not the string "high"`}},
-		{"logging", "  logging:\n    maxSize: 10mb\n    maxFiles: 0\n    driver: local\n", []string{
-			`f.yaml: document 1 (line 7): spec.logging.maxSize: "10mb" is not a quantity: write binary units like 64Mi or 1Gi (or decimal 64M, 1G)`,
-			`f.yaml: document 1 (line 8): spec.logging.maxFiles: want a whole number of at least 1, not 0`,
-			`f.yaml: document 1 (line 9): spec.logging.driver: unknown field`}},
-		{"logging zero size", "  logging: {maxSize: \"0\"}\n", []string{`f.yaml: document 1 (line 6): spec.logging.maxSize: must be more than 0 (leave it out for the engine's limit)`}},
-		{"maxFiles needs maxSize", "  logging:\n    maxFiles: 3\n", []string{
-			`f.yaml: document 1 (line 7): spec.logging.maxFiles: keeps 3 files, so needs spec.logging.maxSize: the size at which a file is rotated`}},
-		{"logging type", "  logging: 10Mi\n", []string{`f.yaml: document 1 (line 6): spec.logging: must be a mapping of fields, not the string "10Mi"`}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := Decode("f.yaml", []byte(head+tc.in))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if diff := cmp.Diff(tc.want, strings.Split(err.Error(), "\n")); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
 	}
 }
