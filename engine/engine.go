@@ -25,6 +25,10 @@ const (
 	// LabelImageID records, on a container, the image ID it was created
 	// from, so a rebuilt image can be detected.
 	LabelImageID = "io.reconciler.image-id"
+	// LabelAnonymousVolume marks a volume an engine created without a
+	// name (for an image's VOLUME or a mount with no source): Docker's
+	// label, which docker volume prune looks for.
+	LabelAnonymousVolume = "com.docker.volume.anonymous"
 )
 
 // Errors an Engine returns, testable with errors.Is. Implementations wrap
@@ -47,7 +51,8 @@ type Engine interface {
 	// StopContainer sends the stop signal, then SIGKILL after grace.
 	StopContainer(ctx context.Context, id string, grace time.Duration) error
 	// RemoveContainer removes a container and its writable layer; a running
-	// container is refused (ErrConflict) unless force.
+	// container is refused (ErrConflict) unless force. Its volumes, the
+	// anonymous ones included, are kept (docker rm without -v).
 	RemoveContainer(ctx context.Context, id string, force bool) error
 
 	// EnsureImage makes the image described by src present under src.Tag,
@@ -90,6 +95,10 @@ type Container struct {
 	Restarts int
 	Created  time.Time
 	Started  time.Time
+	// Mounts are its volume mounts (Source is the volume's name), binds
+	// and tmpfs mounts, including the anonymous volumes the engine made
+	// for its image's VOLUME paths.
+	Mounts []Mount
 }
 
 // ContainerConfig is everything needed to create a container.
@@ -171,8 +180,12 @@ const (
 
 // Mount is a volume, bind or tmpfs inside a container.
 type Mount struct {
-	Type     string
-	Source   string // volume name or host path; empty for tmpfs
+	Type string
+	// Source is the volume's name or the host path; empty for tmpfs. A
+	// volume mount with no Source gets a new anonymous volume (docker
+	// run -v /path), as does each VOLUME path of the image no mount
+	// covers.
+	Source   string
 	Target   string
 	ReadOnly bool
 	SubPath  string // volume only

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/reconciler/reconciler/engine"
 	"github.com/reconciler/reconciler/internal/atomicfile"
 )
 
@@ -33,7 +34,7 @@ const (
 	LabelReclaimPolicy = "io.reconciler.reclaim-policy"
 	// LabelAnonymous marks volumes created without a name, with Docker's
 	// label, so Docker-23-style prune (anonymous volumes only) finds them.
-	LabelAnonymous = "com.docker.volume.anonymous"
+	LabelAnonymous = engine.LabelAnonymousVolume
 )
 
 // Reclaim policies, as in a Volume manifest's spec.reclaimPolicy.

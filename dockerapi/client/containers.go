@@ -68,6 +68,13 @@ func (e *Engine) inspectContainer(ctx context.Context, id string) (engine.Contai
 			c.Started = t
 		}
 	}
+	for _, m := range ci.Mounts {
+		em := engine.Mount{Type: string(m.Type), Source: m.Source, Target: m.Destination, ReadOnly: !m.RW}
+		if m.Type == mount.TypeVolume {
+			em.Source = m.Name
+		}
+		c.Mounts = append(c.Mounts, em)
+	}
 	return c, nil
 }
 

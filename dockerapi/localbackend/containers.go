@@ -106,7 +106,26 @@ func networkOf(c *runtime.Container) string {
 func mountPoints(c *runtime.Container) []container.MountPoint {
 	out := []container.MountPoint{}
 	for _, m := range c.Spec.Mounts {
-		out = append(out, container.MountPoint{Type: mountType(m.Type), Source: m.Source, Destination: m.Target, RW: !m.ReadOnly})
+		mp := container.MountPoint{Type: mountType(m.Type), Source: m.Source, Destination: m.Target, RW: !m.ReadOnly}
+		if m.Volume != "" {
+			mp.Type, mp.Name, mp.Driver = mount.TypeVolume, m.Volume, "local"
+		}
+		out = append(out, mp)
+	}
+	return out
+}
+
+// anonymousVolumes are Config.Volumes as dockerd reports them: the paths
+// of the container's anonymous volumes.
+func anonymousVolumes(c *runtime.Container) map[string]struct{} {
+	var out map[string]struct{}
+	for _, m := range c.Spec.Mounts {
+		if m.Anonymous {
+			if out == nil {
+				out = map[string]struct{}{}
+			}
+			out[m.Target] = struct{}{}
+		}
 	}
 	return out
 }
@@ -151,7 +170,7 @@ func (b *Backend) autoRemove(id string) {
 	if _, err := b.rt().WaitFrom(ctx, id, runtime.WaitNextExit, c.State.ExitCount); err != nil {
 		return
 	}
-	b.e.RemoveContainer(ctx, id, true)
+	b.e.Remove(ctx, id, local.RemoveOptions{Force: true, Volumes: true})
 }
 
 // ContainerInspect implements dockerapi.ContainerBackend.
@@ -187,6 +206,7 @@ func (b *Backend) ContainerInspect(ctx context.Context, ref string) (container.I
 			Image:        c.Spec.ImageRef,
 			WorkingDir:   c.Spec.Cwd,
 			Labels:       nonNil(c.Spec.Labels),
+			Volumes:      anonymousVolumes(c),
 			StopSignal:   c.Spec.StopSignal,
 			AttachStdout: true,
 			AttachStderr: true,
@@ -245,8 +265,12 @@ func hostConfig(c *runtime.Container) *container.HostConfig {
 		hc.PidsLimit = &p
 	}
 	for _, m := range c.Spec.Mounts {
-		if m.Type == runtime.MountBind {
-			bind := m.Source + ":" + m.Target
+		if m.Type == runtime.MountBind && !m.Anonymous {
+			src := m.Source
+			if m.Volume != "" {
+				src = m.Volume
+			}
+			bind := src + ":" + m.Target
 			if m.ReadOnly {
 				bind += ":ro"
 			}
@@ -452,7 +476,7 @@ func (b *Backend) ContainerRemove(ctx context.Context, ref string, o dockerapi.R
 	if c.State.Running() && !o.Force {
 		return fmt.Errorf("%w: cannot remove container \"/%s\": container is running: stop the container before removing or force remove", engine.ErrConflict, c.Name)
 	}
-	return local.WrapError(b.e.RemoveContainer(ctx, c.ID, o.Force))
+	return local.WrapError(b.e.Remove(ctx, c.ID, local.RemoveOptions{Force: o.Force, Volumes: o.RemoveVolumes}))
 }
 
 // ContainersPrune implements dockerapi.ContainerBackend: stopped

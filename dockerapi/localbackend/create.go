@@ -73,7 +73,8 @@ func engineConfig(cc dockerapi.ContainerCreateConfig) (engine.ContainerConfig, e
 	if err != nil {
 		return engine.ContainerConfig{}, err
 	}
-	out.Mounts = mounts
+	// -v /PATH: the CLI sends the path in Config.Volumes.
+	out.Mounts = engine.WithAnonymousVolumes(mounts, cfg.Volumes)
 	return out, nil
 }
 
@@ -227,9 +228,13 @@ func mountOf(m mount.Mount) (engine.Mount, error) {
 }
 
 // parseBind reads docker's -v syntax: an absolute source is a bind of a
-// host path, anything else a named volume.
+// host path, anything else a named volume; a lone absolute path is an
+// anonymous volume.
 func parseBind(s string) (engine.Mount, error) {
 	parts := strings.Split(s, ":")
+	if len(parts) == 1 && filepath.IsAbs(s) {
+		return engine.Mount{Type: engine.MountVolume, Target: s}, nil
+	}
 	if len(parts) < 2 || len(parts) > 3 {
 		return engine.Mount{}, fmt.Errorf("%w: invalid volume specification %q: want SOURCE:TARGET[:ro]", engine.ErrInvalid, s)
 	}

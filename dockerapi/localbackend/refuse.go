@@ -39,7 +39,6 @@ var unsupportedFields = []unsupported{
 	{"--health-cmd (and the other --health-* flags)", func(c *container.Config, _ *container.HostConfig) bool {
 		return c.Healthcheck != nil && !slices.Equal(c.Healthcheck.Test, []string{"NONE"})
 	}, "health checks are not supported by this engine: check from outside, e.g. with docker exec"},
-	{"-v /PATH (an anonymous volume)", func(c *container.Config, _ *container.HostConfig) bool { return len(c.Volumes) > 0 }, "is not supported by this engine: name the volume, -v NAME:/PATH"},
 
 	{"--volumes-from", func(_ *container.Config, h *container.HostConfig) bool { return len(h.VolumesFrom) > 0 }, "is not supported by this engine: mount the same volumes with -v NAME:/PATH"},
 	{"--volume-driver", func(_ *container.Config, h *container.HostConfig) bool {

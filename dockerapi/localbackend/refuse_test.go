@@ -67,7 +67,6 @@ func TestCheckCreateRefuses(t *testing.T) {
 		{"--health-cmd", func(cc *dockerapi.ContainerCreateConfig) {
 			cc.Config.Healthcheck = &container.HealthConfig{Test: []string{"CMD-SHELL", "true"}}
 		}},
-		{"-v /PATH", func(cc *dockerapi.ContainerCreateConfig) { cc.Config.Volumes = map[string]struct{}{"/data": {}} }},
 		{"--volumes-from", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.VolumesFrom = []string{"c1"} }},
 		{"--volume-driver", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.VolumeDriver = "nfs" }},
 		{"--log-driver", func(cc *dockerapi.ContainerCreateConfig) { cc.HostConfig.LogConfig.Type = "none" }},

@@ -39,13 +39,36 @@ func toEngineContainer(c *runtime.Container) engine.Container {
 		Restarts: c.State.RestartCount,
 		Created:  c.Created,
 		Started:  c.State.StartedAt,
+		Mounts:   engineMounts(c.Spec.Mounts),
 	}
+}
+
+// engineMounts reports a container's mounts: volumes by name (those made
+// before volume names were recorded show as the binds they are).
+func engineMounts(ms []runtime.Mount) []engine.Mount {
+	if len(ms) == 0 {
+		return nil
+	}
+	out := make([]engine.Mount, 0, len(ms))
+	for _, m := range ms {
+		em := engine.Mount{Type: engine.MountBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}
+		switch {
+		case m.Volume != "":
+			em.Type, em.Source = engine.MountVolume, m.Volume
+		case m.Type == runtime.MountTmpfs:
+			em.Type, em.Source, em.Size, em.Mode = engine.MountTmpfs, "", m.Size, m.Mode
+		}
+		out = append(out, em)
+	}
+	return out
 }
 
 // CreateContainer creates a container from an image in the store: the
 // image's config supplies what cfg leaves empty, as in Docker. Named
 // volumes are created on first use, filled from the image on their first
-// mount, and recorded as used by the container.
+// mount, and recorded as used by the container. Each VOLUME path of the
+// image no mount covers, and each volume mount with no source, gets a new
+// anonymous volume, filled from the image the same way.
 func (e *Engine) CreateContainer(ctx context.Context, cfg engine.ContainerConfig) (string, error) {
 	img, err := e.images.Resolve(cfg.Image)
 	if err != nil {
@@ -92,13 +115,18 @@ func (e *Engine) CreateContainer(ctx context.Context, cfg engine.ContainerConfig
 	if len(spec.Args) == 0 {
 		return "", fmt.Errorf("%w: no command specified: the image %s has no CMD or ENTRYPOINT and none was given", engine.ErrInvalid, cfg.Image)
 	}
-	used, err := e.resolveMounts(spec.ID, lower, cfg.Mounts, &spec)
+	mounts := cfg.Mounts
+	if vols := img.Config.Config.Volumes; len(vols) > 0 {
+		mounts = engine.WithAnonymousVolumes(mounts, vols)
+	}
+	used, err := e.resolveMounts(spec.ID, lower, mounts, &spec)
 	if err != nil {
 		return "", err
 	}
 	id, err := e.containers.Create(ctx, spec)
 	if err != nil {
 		e.releaseVolumes(spec.ID, used)
+		e.removeAnonymous(spec.Mounts)
 		return "", WrapError(err)
 	}
 	return id, nil
@@ -116,11 +144,14 @@ func runtimeUlimits(us []engine.Ulimit) []runtime.Ulimit {
 }
 
 // resolveMounts turns engine mounts into host paths for the runtime. On
-// failure nothing stays recorded as used.
+// failure nothing stays recorded as used, and the anonymous volumes it
+// made are removed again.
 func (e *Engine) resolveMounts(id string, lower []string, ms []engine.Mount, spec *runtime.Spec) (used []string, err error) {
+	var anon []runtime.Mount
 	defer func() {
 		if err != nil {
 			e.releaseVolumes(id, used)
+			e.removeAnonymous(anon)
 			used = nil
 		}
 	}()
@@ -139,23 +170,27 @@ func (e *Engine) resolveMounts(id string, lower []string, ms []engine.Mount, spe
 		case engine.MountTmpfs:
 			spec.Mounts = append(spec.Mounts, runtime.Mount{Type: runtime.MountTmpfs, Target: m.Target, ReadOnly: m.ReadOnly, Size: m.Size, Mode: m.Mode})
 		case engine.MountVolume, "":
-			if _, err := e.ensureVolume(engine.VolumeConfig{Name: m.Source, Labels: m.VolumeLabels}); err != nil {
+			v, err := e.ensureVolume(engine.VolumeConfig{Name: m.Source, Labels: m.VolumeLabels})
+			if err != nil {
 				return used, err
 			}
-			if err := e.volumes.Use(m.Source, id); err != nil {
+			rm := runtime.Mount{Type: runtime.MountBind, Target: m.Target, ReadOnly: m.ReadOnly, Volume: v.Name, Anonymous: m.Source == ""}
+			if rm.Anonymous {
+				anon = append(anon, rm)
+			}
+			if err := e.volumes.Use(v.Name, id); err != nil {
 				return used, WrapError(err)
 			}
-			used = append(used, m.Source)
+			used = append(used, v.Name)
 			if m.SubPath == "" && !m.NoCopy {
-				if _, err := e.volumes.CopyUpFromImage(m.Source, lower, m.Target); err != nil {
-					return used, fmt.Errorf("volume %s: copy image content at %s: %w", m.Source, m.Target, err)
+				if _, err := e.volumes.CopyUpFromImage(v.Name, lower, m.Target); err != nil {
+					return used, fmt.Errorf("volume %s: copy image content at %s: %w", v.Name, m.Target, err)
 				}
 			}
-			path, err := e.volumes.Resolve(m.Source, m.SubPath)
-			if err != nil {
+			if rm.Source, err = e.volumes.Resolve(v.Name, m.SubPath); err != nil {
 				return used, WrapError(err)
 			}
-			spec.Mounts = append(spec.Mounts, runtime.Mount{Type: runtime.MountBind, Source: path, Target: m.Target, ReadOnly: m.ReadOnly})
+			spec.Mounts = append(spec.Mounts, rm)
 		default:
 			return used, fmt.Errorf("%w: mount type %q: want volume, bind or tmpfs", engine.ErrInvalid, m.Type)
 		}
@@ -180,19 +215,57 @@ func (e *Engine) StopContainer(ctx context.Context, id string, grace time.Durati
 }
 
 // RemoveContainer removes the container and its writable layer, and
-// releases the volumes it used (their data stays).
+// releases the volumes it used (their data stays, the anonymous volumes'
+// too: docker rm without -v).
 func (e *Engine) RemoveContainer(ctx context.Context, ref string, force bool) error {
+	return e.Remove(ctx, ref, RemoveOptions{Force: force})
+}
+
+// RemoveOptions are docker rm's: Force removes a running container,
+// Volumes (-v, and run --rm) its anonymous volumes too.
+type RemoveOptions struct {
+	Force, Volumes bool
+}
+
+// Remove is RemoveContainer with docker rm's options. With Volumes, the
+// anonymous volumes the engine made for the container go too, unless
+// another container uses them; volumes mounted by name never do.
+func (e *Engine) Remove(ctx context.Context, ref string, o RemoveOptions) error {
 	c, err := e.containers.Inspect(ref)
 	if err != nil {
 		return WrapError(err)
 	}
-	if err := e.containers.Remove(ctx, c.ID, force); err != nil {
+	if err := e.containers.Remove(ctx, c.ID, o.Force); err != nil {
 		return WrapError(err)
 	}
 	if _, err := e.volumes.ReleaseAll(c.ID); err != nil {
 		return fmt.Errorf("container %s removed, but releasing its volumes failed: %w", c.Name, err)
 	}
+	if o.Volumes {
+		if err := e.removeAnonymous(c.Spec.Mounts); err != nil {
+			return fmt.Errorf("container %s removed, but removing its anonymous volumes failed: %w", c.Name, err)
+		}
+	}
 	return nil
+}
+
+// removeAnonymous removes the anonymous volumes among ms that no
+// container uses (one another container mounts by name stays).
+func (e *Engine) removeAnonymous(ms []runtime.Mount) error {
+	var errs []error
+	for _, m := range ms {
+		if !m.Anonymous || m.Volume == "" {
+			continue
+		}
+		err := e.volumes.Remove(m.Volume, false)
+		switch {
+		case err == nil:
+			e.publish(engine.EventVolume, "destroy", m.Volume, nil)
+		case !errors.Is(err, volumes.ErrInUse) && !errors.Is(err, volumes.ErrNotFound):
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // commandLine applies Docker's rules: an entrypoint given replaces the

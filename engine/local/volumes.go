@@ -14,11 +14,16 @@ func (e *Engine) EnsureVolume(ctx context.Context, v engine.VolumeConfig) (engin
 	return e.ensureVolume(v)
 }
 
+// ensureVolume is EnsureVolume; no name makes a new anonymous volume.
 func (e *Engine) ensureVolume(v engine.VolumeConfig) (engine.Volume, error) {
-	if got, err := e.volumes.Get(v.Name); err == nil {
-		return toEngineVolume(got), nil
-	} else if !errors.Is(err, volumes.ErrNotFound) {
-		return engine.Volume{}, WrapError(err)
+	if v.Name != "" {
+		got, err := e.volumes.Get(v.Name)
+		if err == nil {
+			return toEngineVolume(got), nil
+		}
+		if !errors.Is(err, volumes.ErrNotFound) {
+			return engine.Volume{}, WrapError(err)
+		}
 	}
 	got, err := e.volumes.Create(volumes.CreateOptions{Name: v.Name, Driver: v.Driver, Labels: v.Labels})
 	if err != nil {

@@ -109,6 +109,11 @@ type Mount struct {
 	ReadOnly bool
 	Size     int64  // tmpfs only, bytes; 0 = the kernel's default
 	Mode     uint32 `json:",omitempty"` // tmpfs only, permission bits; 0 = 1777
+	// Volume names the volume whose data Source is (a bind otherwise);
+	// Anonymous says the engine created it for this container (an image
+	// VOLUME or docker run -v /path), so docker rm -v removes it.
+	Volume    string `json:",omitempty"`
+	Anonymous bool   `json:",omitempty"`
 }
 
 // Resources are cgroup limits; zero means unlimited.
