@@ -12,6 +12,12 @@ func TestDockerCLIImagesVolumes(t *testing.T) {
 	runCLISuites(t, cliSuite{"images", clitest.Images}, cliSuite{"volumes-events-df", clitest.VolumesEventsDF})
 }
 
+// TestDockerCLIAnonymousVolumes runs the docker CLI's anonymous volume
+// suite (image VOLUME, -v /PATH, rm, rm -v, run --rm) against this backend.
+func TestDockerCLIAnonymousVolumes(t *testing.T) {
+	runCLISuites(t, cliSuite{"anonymous-volumes", clitest.AnonymousVolumes})
+}
+
 // cliSuite is a docker CLI suite of package clitest, run as a subtest.
 type cliSuite struct {
 	name string
