@@ -30,7 +30,14 @@ func WithAnonymousVolumes(ms []Mount, paths map[string]struct{}) []Mount {
 	if len(out) == len(ms) {
 		return ms
 	}
-	depth := func(m Mount) int { return strings.Count(path.Clean(m.Target), "/") }
-	slices.SortStableFunc(out, func(a, b Mount) int { return cmp.Compare(depth(a), depth(b)) })
+	SortMounts(out)
 	return out
+}
+
+// SortMounts orders mounts so a folder is mounted before the mounts
+// beneath it (by the depth of their targets), keeping the order given
+// otherwise.
+func SortMounts(ms []Mount) {
+	depth := func(m Mount) int { return strings.Count(path.Clean(m.Target), "/") }
+	slices.SortStableFunc(ms, func(a, b Mount) int { return cmp.Compare(depth(a), depth(b)) })
 }

@@ -48,10 +48,18 @@ func (r containerReconciler) prune(ctx context.Context, eng engine.Engine, key s
 		if !c.prunable(key, src) {
 			continue
 		}
+		anon, err := anonymousMounts(ctx, eng, a, nil)
+		if err != nil {
+			return Result{}, err
+		}
 		if err := removeContainer(ctx, eng, a, graceLabel(a.Labels)); err != nil {
 			return Result{}, err
 		}
-		c.act("remove", key, pruneReason(c, key, src))
+		reasons := []string{pruneReason(c, key, src)}
+		if len(anon) > 0 {
+			reasons = append(reasons, "kept its anonymous "+volumeList(anon)+" with their data (volume prune removes unused anonymous volumes)")
+		}
+		c.act("remove", key, reasons...)
 	}
 	c.donePruning(key)
 	return Result{}, nil
@@ -142,6 +150,13 @@ func (r containerReconciler) converge(ctx context.Context, eng engine.Engine, ke
 			c.drift(key, "removed")
 			verb, reasons = "recreate", []string{"removed behind our back"}
 		}
+		kept, err := r.carryOver(ctx, eng, key, nil, &cfg)
+		if err != nil {
+			return Result{}, err
+		}
+		if kept != "" {
+			reasons = append(reasons, kept)
+		}
 		return r.create(ctx, eng, key, obj, cfg, verb, reasons)
 	}
 
@@ -157,6 +172,15 @@ func (r containerReconciler) converge(ctx context.Context, eng engine.Engine, ke
 	}
 	if len(reasons) > 0 {
 		c.status.update(key, func(s *ObjectStatus) { s.Phase, s.Message = Progressing, "recreating" })
+		// Its anonymous volumes (an image VOLUME's data) go to the new
+		// container, as compose does; removing it keeps them.
+		kept, err := r.carryOver(ctx, eng, key, cur, &cfg)
+		if err != nil {
+			return Result{}, err
+		}
+		if kept != "" {
+			reasons = append(reasons, kept)
+		}
 		if err := removeContainer(ctx, eng, *cur, graceLabel(cur.Labels)); err != nil {
 			return Result{}, err
 		}
@@ -258,6 +282,7 @@ func (r containerReconciler) create(ctx context.Context, eng engine.Engine, key 
 		}
 		return Result{}, fmt.Errorf("start: %w", err)
 	}
+	c.carriedOver(key)
 	c.act(verb, key, reasons...)
 	r.ready(key, obj, id, 0, time.Now(), "running")
 	return Result{}, nil
