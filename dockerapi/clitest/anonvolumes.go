@@ -3,13 +3,10 @@ package clitest
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 )
-
-var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // AnonymousVolumes covers anonymous volumes: an image's VOLUME gets one,
 // filled from the image; docker rm keeps it, rm -v and run --rm remove
@@ -60,7 +57,7 @@ func AnonymousVolumes(t *testing.T, o Options) {
 		t.Errorf("run on a VOLUME image: %q, want the image's /data/seed", got)
 	}
 	va := volumeAt(a, "/data")
-	if !hex64.MatchString(va) {
+	if !fullID.MatchString(va) {
 		t.Errorf("anonymous volume name %q: want 64 hex digits", va)
 	}
 	if !slices.Contains(anonymous(), va) {
@@ -129,7 +126,7 @@ func AnonymousVolumes(t *testing.T, o Options) {
 		t.Errorf("run -v /cache: %q", got)
 	}
 	vc := volumeAt(g, "/cache")
-	if !hex64.MatchString(vc) {
+	if !fullID.MatchString(vc) {
 		t.Errorf("-v /cache volume name %q", vc)
 	}
 	c.must("rm", "-v", g)
