@@ -72,6 +72,17 @@ func (r containerReconciler) carryOver(ctx context.Context, eng engine.Engine, k
 	return "keeps anonymous " + volumeList(carried), nil
 }
 
+// carriedBy names the anonymous volumes key's new container is carrying
+// over ("" if none).
+func (c *Controller) carriedBy(key spec.Key) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.carried[key]) == 0 {
+		return ""
+	}
+	return "anonymous " + volumeList(c.carried[key])
+}
+
 // carriedOver forgets the volumes key's new container has taken over.
 func (c *Controller) carriedOver(key spec.Key) {
 	c.mu.Lock()

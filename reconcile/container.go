@@ -276,6 +276,12 @@ func (r containerReconciler) create(ctx context.Context, eng engine.Engine, key 
 		return Result{}, fmt.Errorf("create: %w", err)
 	}
 	if err := eng.StartContainer(ctx, id); err != nil {
+		if kept := c.carriedBy(key); kept != "" {
+			// It holds the anonymous volumes it carries over: keep it
+			// (created), so the next attempt, of this process or the
+			// next, carries them on from it.
+			return Result{}, fmt.Errorf("start: %w (the container stays created, holding its %s)", err, kept)
+		}
 		// Leave nothing half made: the retry creates it afresh.
 		if rerr := eng.RemoveContainer(ctx, id, true); rerr != nil && !errors.Is(rerr, engine.ErrNotFound) {
 			return Result{}, fmt.Errorf("start: %w (and removing it: %v)", err, rerr)
@@ -309,6 +315,7 @@ func (r containerReconciler) start(ctx context.Context, eng engine.Engine, key s
 	if err := eng.StartContainer(ctx, cur.ID); err != nil {
 		return Result{}, fmt.Errorf("start: %w", err)
 	}
+	r.c.carriedOver(key)
 	r.c.act("start", key, why)
 	r.ready(key, obj, cur.ID, cur.Restarts, cur.Created, "running")
 	return Result{}, nil

@@ -67,7 +67,7 @@ func recreateKeepsAnonymousVolumes(t *testing.T, e *local.Engine, eng engine.Eng
 			t.Logf("controller output:\n%s", out)
 		}
 	}()
-	apply := func(manifest string) {
+	apply := func(manifest string) error {
 		t.Helper()
 		write(t, filepath.Join(dir, "store.yaml"), manifest)
 		objs, files, err := source.Files([]string{dir}, false, nil)
@@ -80,7 +80,12 @@ func recreateKeepsAnonymousVolumes(t *testing.T, e *local.Engine, eng engine.Eng
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		if _, err := c.ApplyOnce(ctx, objs, files); err != nil {
+		_, err = c.ApplyOnce(ctx, objs, files)
+		return err
+	}
+	mustApply := func(manifest string) {
+		t.Helper()
+		if err := apply(manifest); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -118,7 +123,7 @@ func recreateKeepsAnonymousVolumes(t *testing.T, e *local.Engine, eng engine.Eng
 		return string(b)
 	}
 
-	apply(storeYAML)
+	mustApply(storeYAML)
 	first, ctr1 := dataOf()
 	data := ctr1
 	if got := seen(data, "1"); got != "seeded\n1\n" {
@@ -126,7 +131,7 @@ func recreateKeepsAnonymousVolumes(t *testing.T, e *local.Engine, eng engine.Eng
 	}
 	old, _ := container(e, "store")
 
-	apply(strings.Replace(storeYAML, `value: "1"`, `value: "2"`, 1))
+	mustApply(strings.Replace(storeYAML, `value: "1"`, `value: "2"`, 1))
 	now, _ := container(e, "store")
 	if now.ID == old.ID {
 		t.Fatal("changing env did not recreate the container")
@@ -141,8 +146,26 @@ func recreateKeepsAnonymousVolumes(t *testing.T, e *local.Engine, eng engine.Eng
 		t.Errorf("recreate output does not name the volume carried over:\n%s", out)
 	}
 
+	// A recreate whose new container fails to start keeps it (created)
+	// with the volume, so a later apply, by another process, still
+	// carries the data on.
+	broken := strings.Replace(strings.Replace(storeYAML, `value: "1"`, `value: "3"`, 1), `["/bin/sh", "-c",`, `["/no/such/program", "-c",`, 1)
+	if err := apply(broken); err == nil {
+		t.Fatal("applying a container whose program does not exist succeeded")
+	}
+	if name, _ := dataOf(); name != first {
+		t.Fatalf("after a failed start the container has volume %s at /data, want %s", name, first)
+	}
+	mustApply(strings.Replace(storeYAML, `value: "1"`, `value: "4"`, 1))
+	if name, _ := dataOf(); name != first {
+		t.Fatalf("fixed container has volume %s at /data, want %s", name, first)
+	}
+	if got := seen(data, "4"); got != "seeded\n1\n" {
+		t.Errorf("the container after a failed start read %q, want what the first one wrote", got)
+	}
+
 	// The manifest loses the container: it goes, its volume and data stay.
-	apply(storeYAML[:strings.Index(storeYAML, "---\n")])
+	mustApply(storeYAML[:strings.Index(storeYAML, "---\n")])
 	if _, ok := container(e, "store"); ok {
 		t.Fatal("store container not pruned")
 	}
