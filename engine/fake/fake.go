@@ -177,11 +177,11 @@ func (e *Engine) Containers(ctx context.Context, labels map[string]string) ([]en
 	if err := e.enter("Containers"); err != nil {
 		return nil, err
 	}
-	var out []engine.Container
 	candidates := e.containers
 	if n, ok := labels[engine.LabelName]; ok {
 		candidates = e.byName[n]
 	}
+	out := make([]engine.Container, 0, len(candidates))
 	for _, c := range candidates {
 		if hasLabels(c.Labels, labels) {
 			cc := c.Container
