@@ -188,6 +188,10 @@ func (r *Runtime) ExtractToDir(ctx context.Context, ref, dir string, content io.
 	}
 	defer v.Close()
 	clean, _ := cleanPath(dir)
+	if v.c.Spec.ReadonlyRootfs && !onMount(v.c.Spec.Mounts, clean) {
+		// dockerd's check and words (the path as given, not resolved).
+		return fmt.Errorf("%w: container rootfs is marked read-only", ErrInvalid)
+	}
 	fd, err := v.open(clean, true, true)
 	if err != nil {
 		return err
@@ -219,6 +223,17 @@ func (r *Runtime) ExtractToDir(ctx context.Context, ref, dir string, content io.
 		return fmt.Errorf("copy into container %s: %w", v.c.Name, err)
 	}
 	return nil
+}
+
+// onMount says whether the absolute path p is at or below a mount's target.
+func onMount(ms []Mount, p string) bool {
+	for _, m := range ms {
+		t := path.Clean(m.Target)
+		if p == t || strings.HasPrefix(p, strings.TrimSuffix(t, "/")+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // numericOwner parses a container user "uid[:gid]" (gid defaults to uid).
