@@ -142,6 +142,15 @@ func (a *Archiver) header(pfd int, base, name string, st *unix.Stat_t) error {
 	}
 	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
+	// The file stat'ed may have been replaced since (a running
+	// container): read only that very regular file.
+	var now unix.Stat_t
+	if err := unix.Fstat(fd, &now); err != nil {
+		return err
+	}
+	if now.Mode&unix.S_IFMT != unix.S_IFREG || now.Dev != st.Dev || now.Ino != st.Ino {
+		return fmt.Errorf("changed while being read")
+	}
 	if _, err := io.CopyN(a.tw, f, hdr.Size); err != nil {
 		if errors.Is(err, io.EOF) {
 			return fmt.Errorf("shrank while being read")
@@ -153,12 +162,13 @@ func (a *Archiver) header(pfd int, base, name string, st *unix.Stat_t) error {
 
 // openFile opens base in pfd for reading, not following a symlink; base ""
 // reopens pfd itself (an O_PATH descriptor) through its /proc magic link,
-// which names that very inode.
+// which names that very inode. O_NONBLOCK: a FIFO swapped in meanwhile
+// must not block the open (regular files ignore the flag).
 func openFile(pfd int, base string) (int, error) {
 	if base == "" {
-		return unix.Open(procPath(pfd, ""), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		return unix.Open(procPath(pfd, ""), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	}
-	return unix.Openat(pfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	return unix.Openat(pfd, base, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 }
 
 func readlinkat(pfd int, base string) (string, error) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -62,5 +63,43 @@ func TestArchiveRoundTripAndDirNonDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dst, "renamed", "sub", "f")); err != nil {
 		t.Fatal("the refused entry removed the directory's contents")
+	}
+}
+
+// TestArchiveFileSwappedForFIFO: a running container can replace a file
+// with a FIFO between the walk's stat and its open; the archiver must fail
+// (the file changed), not block forever in open, which would leak its
+// goroutine and the container view it holds.
+func TestArchiveFileSwappedForFIFO(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("data"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(filepath.Join(dir, "f"), &st); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "f"))
+	if err := unix.Mkfifo(filepath.Join(dir, "f"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	done := make(chan error, 1)
+	go func() { done <- NewArchiver(&bytes.Buffer{}).header(fd, "f", "f", &st) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a file swapped for a FIFO was archived without error")
+		}
+	case <-time.After(5 * time.Second):
+		// Release the blocked open so the test binary can end.
+		if w, err := os.OpenFile(filepath.Join(dir, "f"), os.O_WRONLY, 0); err == nil {
+			w.Close()
+		}
+		t.Fatal("archiving blocked in open of a FIFO that replaced a file")
 	}
 }
