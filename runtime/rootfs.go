@@ -166,6 +166,9 @@ func (v *rootView) locate(p string, write bool) (dirFd int, rel string, done fun
 		return -1, "", nil, fmt.Errorf("%w: %s is on a read-only mount of container %s", ErrConflict, p, v.c.Name)
 	}
 	rest := strings.TrimPrefix(strings.TrimPrefix(p, path.Clean(best.Target)), "/")
+	if best.SubPath != "" {
+		return subPathDir(best, rest)
+	}
 	src := best.Source
 	if fi, err := os.Stat(src); err == nil && !fi.IsDir() {
 		// A file bound onto a file: resolve its name in its directory.
@@ -219,4 +222,40 @@ func (v *rootView) notFound(p string, err error) error {
 		return noSuchPath(fmt.Sprintf("Could not find the file %s in container %s", p, v.c.Name))
 	}
 	return fmt.Errorf("container %s: %s: %w", v.c.Name, p, err)
+}
+
+// subPathDir is locate for a mount of a volume's subPath: the folder to
+// resolve rest in, opened beneath the volume as the container's start
+// opens it (a folder on the way swapped for a symlink out of the volume
+// fails), or, for a file, its folder and name.
+func subPathDir(m *Mount, rest string) (int, string, func(), error) {
+	sub := m.SubPath
+	if rest == "" {
+		if fd, err := beneath(m.Source, sub); err == nil {
+			var st unix.Stat_t
+			isDir := unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
+			unix.Close(fd)
+			if !isDir {
+				sub, rest = path.Dir(sub), path.Base(sub)
+			}
+		}
+	}
+	fd, err := beneath(m.Source, sub)
+	if err != nil {
+		return -1, "", nil, fmt.Errorf("volume %s: subPath %s: %w", m.Volume, m.SubPath, err)
+	}
+	return fd, rest, func() { unix.Close(fd) }, nil
+}
+
+// beneath opens sub of root (O_PATH), symlinks followed only inside root.
+func beneath(root, sub string) (int, error) {
+	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(rfd)
+	if sub == "." {
+		return unix.Dup(rfd)
+	}
+	return unix.Openat2(rfd, sub, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS})
 }

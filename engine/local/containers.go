@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"time"
 
@@ -187,8 +188,18 @@ func (e *Engine) resolveMounts(id string, lower []string, ms []engine.Mount, spe
 					return used, fmt.Errorf("volume %s: copy image content at %s: %w", v.Name, m.Target, err)
 				}
 			}
+			// Resolve checks the subPath and makes its missing folders
+			// now; each start resolves it again beneath the volume
+			// (Mount.SubPath), as something using the volume may have
+			// changed the folders on the way since.
 			if rm.Source, err = e.volumes.Resolve(v.Name, m.SubPath); err != nil {
 				return used, WrapError(err)
+			}
+			if sub := path.Clean(m.SubPath); sub != "." && sub != "" {
+				if rm.Source, err = e.volumes.Resolve(v.Name, ""); err != nil {
+					return used, WrapError(err)
+				}
+				rm.SubPath = sub
 			}
 			spec.Mounts = append(spec.Mounts, rm)
 		default:

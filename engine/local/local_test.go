@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -171,5 +173,42 @@ func TestCommit(t *testing.T) {
 	out := logsOf(t, e, r)
 	if code != 0 || !strings.Contains(out, "new\n") || strings.Contains(out, "old\n") || !strings.Contains(out, "keep\n") || !strings.HasSuffix(out, "changed\n") {
 		t.Fatalf("exit %d, output %q: want /new and /keep, no /old, and the changed CMD and ENV", code, out)
+	}
+}
+
+// TestSubPathSwappedForALinkOut: a container's volume subPath is resolved
+// again at each start, beneath the volume. Once something writing to the
+// volume has swapped a folder on the way for a symlink to "/", the next
+// start fails naming the subPath, and the container never sees the host's
+// root. (It used to be resolved once, at create, and bound by host path.)
+func TestSubPathSwappedForALinkOut(t *testing.T) {
+	e := openEngine(t)
+	buildBusybox(t, e, "bb:sub", "")
+	mounts := []engine.Mount{{Type: engine.MountVolume, Source: "shared", Target: "/v", SubPath: "app/data"}}
+	id, code := runToExit(t, e, engine.ContainerConfig{Name: "sub", Image: "bb:sub", Cmd: []string{"sh", "-c", "echo kept > /v/mark; ls /v"}, Mounts: mounts})
+	if got := logsOf(t, e, id); code != 0 || got != "mark\n" {
+		t.Fatalf("first run: exit %d, output %q", code, got)
+	}
+	root, err := e.VolumeManager().Resolve("shared", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(root, "app", "data"), filepath.Join(root, "app", "moved")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/", filepath.Join(root, "app", "data")); err != nil {
+		t.Fatal(err)
+	}
+	err = e.StartContainer(context.Background(), id)
+	if err == nil {
+		out := logsOf(t, e, id)
+		t.Fatalf("the container started on a subPath swapped for a link to /; it listed %q", out)
+	}
+	if !strings.Contains(err.Error(), "subPath app/data") {
+		t.Errorf("start error %q does not name the subPath", err)
+	}
+	// docker cp on the stopped container resolves it the same way.
+	if st, err := e.Runtime().StatPath(context.Background(), id, "/v/etc"); err == nil {
+		t.Errorf("cp's stat of /v/etc through the swapped subPath reached %+v", st)
 	}
 }

@@ -110,6 +110,10 @@ type Mount struct {
 	ReadOnly bool
 	Size     int64  // tmpfs size in bytes; 0 = kernel default (half of RAM)
 	Mode     uint32 // tmpfs permission bits; 0 = 1777
+	// SubPath (bind only, relative) mounts that path beneath Source,
+	// resolved at the mount with openat2 RESOLVE_BENEATH: symlinks on
+	// the way are followed only while they stay inside Source.
+	SubPath string
 }
 
 // File is a file the container gets at Target with content Data.

@@ -20,7 +20,7 @@ func sandboxConfig(dir string, c *Config) sandbox.Config {
 	s := c.Spec
 	var mounts []sandbox.Mount
 	for _, m := range append(append([]Mount(nil), c.EtcMounts...), s.Mounts...) {
-		mounts = append(mounts, sandbox.Mount{Type: m.Type, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly, Size: m.Size, Mode: m.Mode})
+		mounts = append(mounts, sandbox.Mount{Type: m.Type, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly, Size: m.Size, Mode: m.Mode, SubPath: m.SubPath})
 	}
 	return sandbox.Config{
 		ID:        s.ID,

@@ -114,6 +114,11 @@ type Mount struct {
 	// VOLUME or docker run -v /path), so docker rm -v removes it.
 	Volume    string `json:",omitempty"`
 	Anonymous bool   `json:",omitempty"`
+	// SubPath, relative, is what of Source is mounted (a volume's
+	// subPath). It is resolved beneath Source at every start, never
+	// stored resolved: another container writing to the volume could
+	// have swapped a folder on the way for a symlink out of it.
+	SubPath string `json:",omitempty"`
 }
 
 // Resources are cgroup limits; zero means unlimited.

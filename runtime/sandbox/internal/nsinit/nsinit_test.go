@@ -14,7 +14,7 @@ import (
 func TestSpecRoundTrip(t *testing.T) {
 	in := &Spec{
 		LowerDirs: []string{"/l/0", "/l/1,with:odd chars"}, UpperDir: "/u", WorkDir: "/w", RootfsDir: "/r",
-		Mounts: []Mount{{Type: "bind", Source: "/src", Target: "/dst", ReadOnly: true},
+		Mounts: []Mount{{Type: "bind", Source: "/src", Target: "/dst", ReadOnly: true, SubPath: "a/b"},
 			{Type: "tmpfs", Target: "/t", Size: 1 << 20}},
 		Files: []File{{Target: "/etc/hosts", Data: "127.0.0.1 localhost\n"}, {Target: "/etc/empty"}},
 		Tty:   true, Rows: 24, Cols: 80, NullStdin: true, JoinHostNet: true,

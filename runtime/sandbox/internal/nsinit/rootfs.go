@@ -34,7 +34,7 @@ func setupRootfs(s *Spec) error {
 		if m.Type != "bind" {
 			continue
 		}
-		fd, err := cloneMount(m.Source, m.ReadOnly)
+		fd, err := cloneMount(m.Source, m.SubPath, m.ReadOnly)
 		if err != nil {
 			return err
 		}
@@ -82,11 +82,20 @@ func readOnlyRoot(cwd string) error {
 	return nil
 }
 
-// cloneMount captures a detached copy of the mount tree at src (a bind
-// mount not yet attached anywhere), nodev (see populateDev) and read-only
-// if asked.
-func cloneMount(src string, readOnly bool) (int, error) {
-	fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+// cloneMount captures a detached copy of the mount tree at src, or at
+// subPath beneath it (a bind mount not yet attached anywhere), nodev (see
+// populateDev) and read-only if asked.
+func cloneMount(src, subPath string, readOnly bool) (int, error) {
+	dir, name := unix.AT_FDCWD, src
+	if subPath != "" {
+		fd, err := openBeneath(src, subPath)
+		if err != nil {
+			return -1, err
+		}
+		defer unix.Close(fd)
+		dir, name, src = fd, "", src+"/"+subPath
+	}
+	fd, err := unix.OpenTree(dir, name, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH)
 	if err != nil {
 		return -1, wrap("bind mount source "+src, err)
 	}
@@ -216,4 +225,21 @@ func pivotRoot(rootfs string) error {
 		return wrap("pivot_root: detach old root", err)
 	}
 	return unix.Chdir("/")
+}
+
+// openBeneath opens subPath of root as an O_PATH descriptor, the kernel
+// following symlinks only while they stay beneath root: a folder of a
+// shared volume swapped for a link to "/" fails here instead of handing
+// the container the host's root.
+func openBeneath(root, subPath string) (int, error) {
+	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, wrap("bind mount source "+root, err)
+	}
+	defer unix.Close(rfd)
+	fd, err := unix.Openat2(rfd, subPath, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS})
+	if err != nil {
+		return -1, wrap("bind mount source "+root+": subPath "+subPath+" (it must stay inside)", err)
+	}
+	return fd, nil
 }

@@ -16,6 +16,7 @@ type Mount struct {
 	ReadOnly bool
 	Size     int64
 	Mode     uint32
+	SubPath  string
 }
 
 // Spec is what the parent tells the init or exec helper.
@@ -88,6 +89,7 @@ const (
 	tCapDrop
 	tOOMScoreAdj
 	tMountMode
+	tMountSubPath
 )
 
 type encoder []byte
@@ -126,6 +128,7 @@ func (s *Spec) Marshal() []byte {
 		if m.Mode != 0 {
 			e.put(tMountMode, strconv.FormatUint(uint64(m.Mode), 8))
 		}
+		e.opt(tMountSubPath, m.SubPath)
 	}
 	for _, f := range s.Files {
 		e.put(tFileTarget, f.Target) // starts a new file
@@ -222,7 +225,7 @@ func Unmarshal(b []byte) (*Spec, error) {
 			s.RootfsDir = v
 		case tMountType:
 			s.Mounts = append(s.Mounts, Mount{Type: v})
-		case tMountSource, tMountTarget, tMountRO, tMountSize, tMountMode:
+		case tMountSource, tMountTarget, tMountRO, tMountSize, tMountMode, tMountSubPath:
 			if m == nil {
 				return errCorrupt
 			}
@@ -245,6 +248,8 @@ func Unmarshal(b []byte) (*Spec, error) {
 					return errCorrupt
 				}
 				m.Mode = uint32(n)
+			case tMountSubPath:
+				m.SubPath = v
 			}
 		case tFileTarget:
 			s.Files = append(s.Files, File{Target: v})
