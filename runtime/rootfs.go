@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/reconciler/reconciler/internal/beneath"
+
 	"github.com/reconciler/reconciler/runtime/internal/shim"
 )
 
@@ -231,7 +233,7 @@ func (v *rootView) notFound(p string, err error) error {
 func subPathDir(m *Mount, rest string) (int, string, func(), error) {
 	sub := m.SubPath
 	if rest == "" {
-		if fd, err := beneath(m.Source, sub); err == nil {
+		if fd, err := beneath.Open(m.Source, sub); err == nil {
 			var st unix.Stat_t
 			isDir := unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
 			unix.Close(fd)
@@ -240,22 +242,9 @@ func subPathDir(m *Mount, rest string) (int, string, func(), error) {
 			}
 		}
 	}
-	fd, err := beneath(m.Source, sub)
+	fd, err := beneath.Open(m.Source, sub)
 	if err != nil {
 		return -1, "", nil, fmt.Errorf("volume %s: subPath %s: %w", m.Volume, m.SubPath, err)
 	}
 	return fd, rest, func() { unix.Close(fd) }, nil
-}
-
-// beneath opens sub of root (O_PATH), symlinks followed only inside root.
-func beneath(root, sub string) (int, error) {
-	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, err
-	}
-	defer unix.Close(rfd)
-	if sub == "." {
-		return unix.Dup(rfd)
-	}
-	return unix.Openat2(rfd, sub, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS})
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/beneath"
 )
 
 // Resolve returns the host path to mount for subPath of the volume ("" or
@@ -76,7 +78,7 @@ func (m *Manager) OpenSubPath(name, subPath string) (*os.File, error) {
 	exist := 0
 	var parent int = -1
 	for i := 1; i <= len(elems); i++ {
-		fd, err := openBeneath(root, strings.Join(elems[:i], "/"))
+		fd, err := beneath.At(root, strings.Join(elems[:i], "/"))
 		if errors.Is(err, unix.ENOENT) {
 			break
 		}
@@ -126,14 +128,6 @@ func subPathElems(subPath string) ([]string, error) {
 		}
 	}
 	return elems, nil
-}
-
-// openBeneath opens p relative to dirfd without ever leaving dirfd.
-func openBeneath(dirfd int, p string) (int, error) {
-	return unix.Openat2(dirfd, p, &unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
-	})
 }
 
 // mkdirChain creates elems below the folder parent, one by one through

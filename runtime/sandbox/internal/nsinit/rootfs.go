@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/beneath"
 )
 
 // setupRootfs runs in the init's fresh mount namespace: it mounts the
@@ -88,9 +90,12 @@ func readOnlyRoot(cwd string) error {
 func cloneMount(src, subPath string, readOnly bool) (int, error) {
 	dir, name := unix.AT_FDCWD, src
 	if subPath != "" {
-		fd, err := openBeneath(src, subPath)
+		// Beneath the source: a folder of a shared volume swapped for
+		// a link to "/" fails here instead of handing the container
+		// the host's root.
+		fd, err := beneath.Open(src, subPath)
 		if err != nil {
-			return -1, err
+			return -1, wrap("bind mount source "+src+": subPath "+subPath+" (it must stay inside)", err)
 		}
 		defer unix.Close(fd)
 		dir, name, src = fd, "", src+"/"+subPath
@@ -225,21 +230,4 @@ func pivotRoot(rootfs string) error {
 		return wrap("pivot_root: detach old root", err)
 	}
 	return unix.Chdir("/")
-}
-
-// openBeneath opens subPath of root as an O_PATH descriptor, the kernel
-// following symlinks only while they stay beneath root: a folder of a
-// shared volume swapped for a link to "/" fails here instead of handing
-// the container the host's root.
-func openBeneath(root, subPath string) (int, error) {
-	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, wrap("bind mount source "+root, err)
-	}
-	defer unix.Close(rfd)
-	fd, err := unix.Openat2(rfd, subPath, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS})
-	if err != nil {
-		return -1, wrap("bind mount source "+root+": subPath "+subPath+" (it must stay inside)", err)
-	}
-	return fd, nil
 }
