@@ -38,6 +38,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reconciler/reconciler/internal/procopts"
 	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"github.com/reconciler/reconciler/runtime/sandbox"
 )
@@ -430,7 +431,7 @@ func (r *Runtime) validate(spec *Spec) error {
 	if spec.Init != "" && !filepath.IsAbs(spec.Init) {
 		return bad("container %s: init %q must be an absolute host path", spec.Name, spec.Init)
 	}
-	if err := sandbox.CheckOOMScoreAdj(spec.OOMScoreAdj); err != nil {
+	if err := procopts.CheckOOMScoreAdj(spec.OOMScoreAdj); err != nil {
 		return bad("container %s: %v", spec.Name, err)
 	}
 	if spec.LogMaxSize < 0 || spec.LogMaxFiles < 0 {

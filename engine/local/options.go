@@ -19,7 +19,7 @@ func processOptions(cfg engine.ContainerConfig, spec *runtime.Spec) error {
 		}
 		spec.Init = p
 	}
-	if err := sandbox.CheckOOMScoreAdj(cfg.OOMScoreAdj); err != nil {
+	if err := procopts.CheckOOMScoreAdj(cfg.OOMScoreAdj); err != nil {
 		return fmt.Errorf("%w: %v", engine.ErrInvalid, err)
 	}
 	spec.OOMScoreAdj = cfg.OOMScoreAdj

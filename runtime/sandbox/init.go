@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os/exec"
 
-	"github.com/reconciler/reconciler/internal/procopts"
 	"github.com/reconciler/reconciler/runtime/sandbox/internal/nsinit"
 )
 
@@ -38,6 +37,3 @@ func addInit(spec *nsinit.Spec, init string) {
 	spec.Mounts = append(spec.Mounts, nsinit.Mount{Type: "bind", Source: init, Target: InitPath, ReadOnly: true})
 	spec.Args = append([]string{InitPath, "--"}, spec.Args...)
 }
-
-// CheckOOMScoreAdj checks Config.OOMScoreAdj's range, as dockerd does.
-func CheckOOMScoreAdj(n int) error { return procopts.CheckOOMScoreAdj(n) }

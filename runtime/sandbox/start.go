@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/reconciler/reconciler/internal/procopts"
 	"github.com/reconciler/reconciler/runtime/cgroups"
 	"github.com/reconciler/reconciler/runtime/sandbox/internal/nsinit"
 )
@@ -173,7 +174,7 @@ func (cfg *Config) validate() error {
 	if cfg.Init != "" && !filepath.IsAbs(cfg.Init) {
 		return fmt.Errorf("sandbox: container %s: init %q must be an absolute host path", cfg.ID, cfg.Init)
 	}
-	if err := CheckOOMScoreAdj(cfg.OOMScoreAdj); err != nil {
+	if err := procopts.CheckOOMScoreAdj(cfg.OOMScoreAdj); err != nil {
 		return fmt.Errorf("sandbox: container %s: %w", cfg.ID, err)
 	}
 	if cfg.Network != "" && cfg.Network != NetworkNone && cfg.Network != NetworkHost {
