@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // TestContainerCpDiffExport runs reconciler cp, diff and export on a state
@@ -13,14 +15,7 @@ import (
 func TestContainerCpDiffExport(t *testing.T) {
 	cli := ctrCLI{t, containerRoot(t)}
 	host := t.TempDir()
-	read := func(p string) string {
-		t.Helper()
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
+	read := func(p string) string { return testutil.ReadFile(t, p) }
 	cli.ok("run", "-d", "--name", "fs", "bb:1", "sh", "-c", "echo hi > /a.txt; mkdir /d; echo x > /d/y; sleep 300")
 	cli.eventually("hi\n", "exec", "fs", "cat", "/a.txt")
 	if diff := cli.ok("diff", "fs"); !strings.Contains(diff, "A /a.txt\n") || !strings.Contains(diff, "A /d/y\n") {

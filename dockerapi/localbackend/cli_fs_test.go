@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/reconciler/reconciler/dockerapi/clitest"
+	"github.com/reconciler/reconciler/internal/testutil"
 )
 
 // TestDockerCLIDiffCpExport drives docker diff, cp (out of and into a
@@ -31,14 +32,7 @@ func TestDockerCLIDiffCpExport(t *testing.T) {
 		return out
 	}
 	host := t.TempDir()
-	read := func(p string) string {
-		t.Helper()
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
+	read := func(p string) string { return testutil.ReadFile(t, p) }
 
 	// Nothing changed yet: docker prints nothing.
 	docker("create", "--name", "fresh", "busybox:local")
