@@ -32,12 +32,42 @@ func writeIfExists(path, v string, required bool) error {
 	return err
 }
 
-func readInt(path string) (int64, error) {
+// readValue reads a one-value cgroup file, without its newline.
+func readValue(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, fmt.Errorf("cgroups: %w", err)
+		return "", fmt.Errorf("cgroups: %w", err)
 	}
-	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	return strings.TrimSpace(string(b)), nil
+}
+
+func readInt(path string) (int64, error) {
+	s, err := readValue(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(s, 10, 64)
+}
+
+func readUint(path string) (uint64, error) {
+	s, err := readValue(path)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("cgroups: %s: %w", path, err)
+	}
+	return n, nil
+}
+
+// readLimit reads a limit file where "max" means none (0).
+func readLimit(path string) (uint64, error) {
+	s, err := readValue(path)
+	if err != nil || s == "max" {
+		return 0, err
+	}
+	return strconv.ParseUint(s, 10, 64)
 }
 
 // readKey reads the value of "key N" in a flat-keyed cgroup file.

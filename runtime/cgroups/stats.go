@@ -201,30 +201,6 @@ func readIOStat(path string) ([]IOStat, error) {
 	return out, nil
 }
 
-func readUint(path string) (uint64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, fmt.Errorf("cgroups: %w", err)
-	}
-	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("cgroups: %s: %w", path, err)
-	}
-	return n, nil
-}
-
-// readLimit reads a limit file where "max" means none (0).
-func readLimit(path string) (uint64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, fmt.Errorf("cgroups: %w", err)
-	}
-	if s := strings.TrimSpace(string(b)); s != "max" {
-		return strconv.ParseUint(s, 10, 64)
-	}
-	return 0, nil
-}
-
 // readFlat reads a flat-keyed file ("key N" per line) into a map.
 func readFlat(path string) (map[string]uint64, error) {
 	b, err := os.ReadFile(path)
