@@ -44,9 +44,7 @@ func (r *Runtime) Rename(ref, name string) error {
 		// A copy: the cached config may be read concurrently.
 		renamed := *cfg
 		renamed.Spec.Name = name
-		if err = shim.WriteJSON(filepath.Join(r.dir(c.ID), shim.ConfigFile), renamed); err == nil {
-			r.configs.Store(c.ID, &renamed)
-		}
+		err = r.saveConfig(c.ID, &renamed)
 	}
 	r.mu.Lock()
 	if err != nil {
@@ -59,6 +57,16 @@ func (r *Runtime) Rename(ref, name string) error {
 		return fmt.Errorf("rename container %s: %w", old, err)
 	}
 	r.emit(c.ID, "rename", map[string]string{"oldName": "/" + old})
+	return nil
+}
+
+// saveConfig replaces a container's config.json, atomically, and its
+// cached copy (Rename, Update: config.json is otherwise written once).
+func (r *Runtime) saveConfig(id string, cfg *shim.Config) error {
+	if err := shim.WriteJSON(filepath.Join(r.dir(id), shim.ConfigFile), cfg); err != nil {
+		return err
+	}
+	r.configs.Store(id, cfg)
 	return nil
 }
 

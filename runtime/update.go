@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/reconciler/reconciler/runtime/internal/shim"
 )
@@ -48,13 +47,12 @@ func (r *Runtime) Update(ctx context.Context, ref string, edit func(*Resources, 
 			return fmt.Errorf("update container %s: %w", c.Name, err)
 		}
 	}
-	if err := shim.WriteJSON(filepath.Join(c.Dir, shim.ConfigFile), updated); err != nil {
+	if err := r.saveConfig(c.ID, &updated); err != nil {
 		if live {
 			r.tellShim(ctx, c.Dir, cfg.Spec) // back to what the file still says
 		}
 		return fmt.Errorf("update container %s: %w", c.Name, err)
 	}
-	r.configs.Store(c.ID, &updated)
 	r.emit(c.ID, "update", nil)
 	return nil
 }
