@@ -56,14 +56,23 @@ func cliRunDetached(t *testing.T, d *daemon) {
 // container is gone after.
 func cliRunRmAttached(t *testing.T, d *daemon) {
 	c := d.cli(t)
-	r := c.try("run", "--rm", "--name", "once", "bb:e2e", "sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 3")
-	if r.Code != 3 || r.Out != "to-stdout\n" || !strings.Contains(r.Err, "to-stderr") {
-		t.Errorf("docker run --rm (attached): want exit 3, stdout %q, stderr with %q; got %s", "to-stdout\n", "to-stderr", r)
+	r := c.try("run", "--rm", "--name", "once", "bb:e2e", "sh", "-c", rootIsVolatile+"; echo to-stderr >&2; exit 3")
+	if r.Code != 3 || r.Out != "volatile\n" || !strings.Contains(r.Err, "to-stderr") {
+		t.Errorf("docker run --rm (attached): want exit 3, stdout %q (a volatile root), stderr with %q; got %s", "volatile\n", "to-stderr", r)
 	}
 	if !testutil.WaitFor(5*time.Second, func() bool { return !strings.Contains(c.ok("ps", "-a"), "once") }) {
 		t.Errorf("docker run --rm: container still listed:\n%s", c.ok("ps", "-a"))
 	}
+	c.ok("create", "--rm", "--name", "later", "bb:e2e", "true")
+	if got := c.ok("inspect", "-f", "{{.HostConfig.AutoRemove}}", "later"); got != "true\n" {
+		t.Errorf("docker create --rm: HostConfig.AutoRemove = %q, want true", got)
+	}
+	c.ok("rm", "later")
 }
+
+// rootIsVolatile prints whether the container's root overlay is mounted
+// volatile, as it is for docker run --rm.
+const rootIsVolatile = `grep ' / / ' /proc/self/mountinfo | grep -o volatile || echo durable`
 
 // cliRunAttachedLargeOutput covers about 30 MB of container log: the attach stream
 // must carry all of it once, in order, while the log rotates underneath.

@@ -56,6 +56,15 @@ func TestReconcilerCLIThroughDaemon(t *testing.T) {
 	if ps := c.ok("ps", "-a"); strings.Contains(ps, "viarec") {
 		t.Errorf("after reconciler rm, docker ps -a still lists viarec:\n%s", ps)
 	}
+	// run --rm attached: the daemon removes the container, the command
+	// still exits with its code.
+	out, err := exec.Command(reconcilerBin, "--root", root, "run", "--rm", "--name", "once", "bb:e2e", "sh", "-c", rootIsVolatile+"; exit 6").Output()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 6 || string(out) != "volatile\n" {
+		t.Errorf("reconciler run --rm through the daemon: %q, %v; want volatile and exit 6", out, err)
+	}
+	if ps := c.ok("ps", "-a"); strings.Contains(ps, "once") {
+		t.Errorf("after reconciler run --rm, docker ps -a still lists it:\n%s", ps)
+	}
 	c.ok("rm", "-f", "viadocker")
 }
 

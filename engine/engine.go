@@ -156,6 +156,10 @@ type ContainerConfig struct {
 	// LogOptions bound the container's json-file log: docker's --log-opt
 	// max-size (e.g. 10m) and max-file; nil: the engine's limits.
 	LogOptions map[string]string
+	// AutoRemove says the container is removed once it has run (docker
+	// run --rm; the caller removes it): its layer skips every sync to
+	// disk (runtime.Spec.Volatile), and it cannot have a restart policy.
+	AutoRemove bool
 }
 
 // Ulimit is one resource limit in Docker's words: Name is nofile, nproc,

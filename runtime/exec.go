@@ -104,10 +104,10 @@ type OnceSpec struct {
 	Output            io.Writer
 }
 
-// RunOnce mounts an overlay of LowerDirs and UpperDir, runs Args isolated
-// as a container, streams stdout and stderr to Output and cleans up. A
-// non-zero exit is a *sandbox.ExitError (ExitCode() int). Cancelling ctx
-// kills the process.
+// RunOnce mounts a volatile overlay (see sandbox.Config.Volatile) of
+// LowerDirs and UpperDir, runs Args isolated as a container, streams
+// stdout and stderr to Output and cleans up. A non-zero exit is a
+// *sandbox.ExitError (ExitCode() int). Cancelling ctx kills the process.
 func (r *Runtime) RunOnce(ctx context.Context, o OnceSpec) error {
 	if len(o.Args) == 0 {
 		return fmt.Errorf("%w: run: no command given", ErrInvalid)
@@ -129,6 +129,9 @@ func (r *Runtime) RunOnce(ctx context.Context, o OnceSpec) error {
 		ID: newID(), LowerDirs: o.LowerDirs, UpperDir: o.UpperDir, WorkDir: o.WorkDir, RootfsDir: rootfs,
 		Args: o.Args, Env: o.Env, Cwd: o.Cwd, User: o.User, Network: o.Network,
 		Stdout: out, Stderr: out,
+		// The upper dir is read into a layer once the step is done and
+		// then thrown away: it need not reach the disk.
+		Volatile: true,
 	})
 }
 

@@ -370,6 +370,9 @@ func (r *Runtime) validate(spec *Spec) error {
 	if err := spec.RestartPolicy.Validate(); err != nil {
 		return bad("container %s: %v", spec.Name, err)
 	}
+	if spec.Volatile && spec.RestartPolicy.Name != RestartNo {
+		return bad("container %s: a volatile container (--rm) runs once: it cannot have restart policy %q", spec.Name, spec.RestartPolicy.Name)
+	}
 	if spec.StopSignal != "" {
 		if _, err := shim.ParseSignal(spec.StopSignal); err != nil {
 			return bad("container %s: stop signal: %v", spec.Name, err)

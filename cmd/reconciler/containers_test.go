@@ -199,8 +199,10 @@ func TestContainerCommitRmAndVolumes(t *testing.T) {
 	}
 	cli.ok("rm", "c1")
 
-	if got := cli.ok("run", "--rm", "--name", "gone", "bb:1", "echo", "bye"); got != "bye\n" {
-		t.Errorf("run --rm: %q", got)
+	// --rm: the engine removes the container (its layer volatile), the
+	// command still exits with its code.
+	if out, _, code := cli.run("run", "--rm", "--name", "gone", "bb:1", "sh", "-c", rootIsVolatile+"; echo bye; exit 4"); out != "volatile\nbye\n" || code != 4 {
+		t.Errorf("run --rm: %q, exit %d; want volatile, bye and exit 4", out, code)
 	}
 	if got := cli.ok("ps", "-aq"); got != "" {
 		t.Errorf("run --rm left %q", got)
@@ -215,6 +217,10 @@ func TestContainerCommitRmAndVolumes(t *testing.T) {
 		t.Errorf("a :ro volume was writable")
 	}
 }
+
+// rootIsVolatile prints whether the container's root overlay is mounted
+// volatile (docker run --rm).
+const rootIsVolatile = `grep ' / / ' /proc/self/mountinfo | grep -o volatile || echo durable`
 
 func TestContainerCommandErrors(t *testing.T) {
 	cli := ctrCLI{t, containerRoot(t)}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/moby/moby/api/types/container"
 	moby "github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
@@ -167,7 +168,7 @@ func newStartCmd() *cobra.Command {
 					return daemonError(err)
 				}
 				tty := info.Container.Config != nil && info.Container.Config.Tty
-				return attachAndStart(ctx, cmd, c, info.Container.ID, streams{TTY: tty}, !tty, daemonError)
+				return attachAndStart(ctx, cmd, c, info.Container.ID, container.WaitConditionNextExit, streams{TTY: tty}, !tty, daemonError)
 			})
 		},
 	}

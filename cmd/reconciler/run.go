@@ -48,17 +48,15 @@ func newRunCmd() *cobra.Command {
 			}
 			if detach {
 				cfg.AttachStdout, cfg.AttachStderr = false, false
-			} else {
-				// Attached, this command removes the container itself once
-				// it has the exit code: an engine removing it first could
-				// make the code hard to get.
-				hc.AutoRemove = false
 			}
 			return withAPI(cmd, func(ctx context.Context, c *moby.Client) error {
 				id, err := createContainer(ctx, cmd, c, o.name, cfg, hc)
 				if err != nil {
 					return err
 				}
+				// With --rm the engine removes the container once it has
+				// exited; this is for a container that never ran (or an
+				// engine that went away).
 				remove := func() {
 					if o.autoRemove {
 						c.ContainerRemove(context.WithoutCancel(ctx), id, moby.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
@@ -76,8 +74,14 @@ func newRunCmd() *cobra.Command {
 					return nil
 				}
 				defer remove()
+				// With --rm, as docker does: the engine's removal ends the
+				// wait, which still gets the exit code.
+				until := container.WaitConditionNextExit
+				if o.autoRemove {
+					until = container.WaitConditionRemoved
+				}
 				// Signals typed on a terminal reach the container through it.
-				return attachAndStart(ctx, cmd, c, id, sio, sigProxy && !cfg.Tty, func(err error) error {
+				return attachAndStart(ctx, cmd, c, id, until, sio, sigProxy && !cfg.Tty, func(err error) error {
 					return runError(cmd, startExitCode(err), err)
 				})
 			})
@@ -154,15 +158,16 @@ func startExitCode(err error) int {
 }
 
 // attachAndStart is docker run (attached) and start -a: attach to the
-// output, register the wait BEFORE start so no exit is missed (the wait's
-// response headers arrive before ContainerWait returns), start, copy the
-// output until the stream ends and exit with the container's code.
+// output, register the wait (until the next exit, or the removal) BEFORE
+// start so no exit is missed (the wait's response headers arrive before
+// ContainerWait returns), start, copy the output until the stream ends and
+// exit with the container's code.
 // startFailed turns a start error into the command's error.
 // With stdin (run -i), the command's input goes to the container, and its
 // end closes the container's stdin. With a terminal (run -t), output is
 // raw, a terminal stdin is put in raw mode, and the container's terminal
 // follows this one's size.
-func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id string, sio streams, sigProxy bool, startFailed func(error) error) error {
+func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id string, until container.WaitCondition, sio streams, sigProxy bool, startFailed func(error) error) error {
 	att, err := c.ContainerAttach(ctx, id, moby.ContainerAttachOptions{Stream: true, Stdin: sio.Stdin, Stdout: true, Stderr: true})
 	if err != nil {
 		return startFailed(err)
@@ -174,7 +179,7 @@ func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id 
 			att.CloseWrite()
 		}()
 	}
-	wait := c.ContainerWait(ctx, id, moby.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	wait := c.ContainerWait(ctx, id, moby.ContainerWaitOptions{Condition: until})
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)

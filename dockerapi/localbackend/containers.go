@@ -251,6 +251,7 @@ func hostConfig(c *runtime.Container) *container.HostConfig {
 		hc.Init = &init
 	}
 	hc.OomScoreAdj = c.Spec.OOMScoreAdj
+	hc.AutoRemove = c.Spec.Volatile
 	hc.ReadonlyRootfs, hc.ShmSize, hc.CapDrop = c.Spec.ReadonlyRootfs, c.Spec.ShmSize, c.Spec.CapDrop
 	if hc.ShmSize == 0 {
 		hc.ShmSize = 64 << 20 // dockerd reports its default

@@ -45,6 +45,7 @@ func engineConfig(cc dockerapi.ContainerCreateConfig) (engine.ContainerConfig, e
 		Tty:        cfg.Tty,
 		Restart:    engine.RestartPolicy{Name: string(hc.RestartPolicy.Name), MaxRetries: hc.RestartPolicy.MaximumRetryCount},
 		Resources:  resources(hc.Resources),
+		AutoRemove: hc.AutoRemove,
 	}
 	if cfg.NetworkDisabled {
 		out.Network = engine.NetworkNone

@@ -109,6 +109,7 @@ func (e *Engine) CreateContainer(ctx context.Context, cfg engine.ContainerConfig
 		ShmSize:        cfg.ShmSize,
 		Ulimits:        runtimeUlimits(cfg.Ulimits),
 		CapDrop:        cfg.CapDrop,
+		Volatile:       cfg.AutoRemove,
 	}
 	if err := processOptions(cfg, &spec); err != nil {
 		return "", err

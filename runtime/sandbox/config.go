@@ -18,8 +18,11 @@ package sandbox
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/reconciler/reconciler/runtime/cgroups"
+	"github.com/reconciler/reconciler/runtime/sandbox/internal/nsinit"
 )
 
 // Config describes one container.
@@ -85,6 +88,24 @@ type Config struct {
 	// 0 leaves the value it inherits. Lowering it below the current
 	// value needs CAP_SYS_RESOURCE.
 	OOMScoreAdj int
+	// Volatile mounts the overlay with overlayfs's volatile option: no
+	// sync reaches the file system of UpperDir, neither the program's
+	// fsyncs nor the sync of that whole file system which unmounting an
+	// overlay does (at the container's exit: tens of milliseconds
+	// whenever anything else on the host writes). A host crash can then
+	// leave UpperDir incomplete, so it is for a layer thrown away after
+	// its run (docker run --rm, a build step). The overlay leaves a mark
+	// in WorkDir that Start clears: the caller must not start a WorkDir
+	// again that a host crash may have cut short (see VolatileMarked).
+	Volatile bool
+}
+
+// VolatileMarked reports whether a volatile overlay has used workDir
+// since it was made: after a host crash, its upper dir may be
+// incomplete.
+func VolatileMarked(workDir string) bool {
+	_, err := os.Lstat(filepath.Join(workDir, nsinit.VolatileMark))
+	return err == nil
 }
 
 // Ulimit is a resource limit in Docker's words (docker run --ulimit):

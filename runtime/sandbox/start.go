@@ -94,7 +94,7 @@ func newSpec(cfg *Config) (*nsinit.Spec, error) {
 		Args: cfg.Args, Env: cfg.Env, Cwd: cfg.Cwd, User: cfg.User,
 		Hostname: hostname, Network: cfg.Network,
 		ReadOnly: cfg.ReadonlyRootfs, ShmSize: cfg.ShmSize,
-		OOMScoreAdj: cfg.OOMScoreAdj,
+		OOMScoreAdj: cfg.OOMScoreAdj, Volatile: cfg.Volatile,
 	}
 	if cfg.Init != "" {
 		addInit(spec, cfg.Init)

@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 
@@ -46,7 +47,19 @@ func sandboxConfig(dir string, c *Config) sandbox.Config {
 		CapDrop:        s.CapDrop,
 		Init:           s.Init,
 		OOMScoreAdj:    s.OOMScoreAdj,
+		Volatile:       s.Volatile,
 	}
+}
+
+// checkVolatileLayer refuses to start a volatile container again in a
+// later boot than its layer was mounted in: the host went down meanwhile,
+// perhaps before the layer reached the disk. (In the same boot the page
+// cache holds whatever the disk lacks.)
+func checkVolatileLayer(dir string, c *Config, last State) error {
+	if !c.Spec.Volatile || last.BootID == "" || last.BootID == BootID() || !sandbox.VolatileMarked(filepath.Join(dir, WorkDir)) {
+		return nil
+	}
+	return errors.New("its layer skipped syncs to disk (docker run --rm) when the host went down, so it may be incomplete: remove the container")
 }
 
 func cgroupResources(r Resources) cgroups.Resources {

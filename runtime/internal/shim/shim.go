@@ -171,6 +171,9 @@ func runShim(dir string, ready *os.File, pre *prestarted) error {
 		pre = nil
 	}
 	st, err := ReadState(dir)
+	if err == nil {
+		err = checkVolatileLayer(dir, cfg, st)
+	}
 	if err != nil {
 		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
 	}

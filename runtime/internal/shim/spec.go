@@ -85,6 +85,11 @@ type Spec struct {
 	// OOMScoreAdj is the container's oom_score_adj (docker run
 	// --oom-score-adj, -1000..1000); 0 leaves the shim's.
 	OOMScoreAdj int `json:",omitempty"`
+	// Volatile says the container is removed after it runs (docker run
+	// --rm): its layer skips every sync to disk (see
+	// sandbox.Config.Volatile), and after a host crash it no longer
+	// starts.
+	Volatile bool `json:",omitempty"`
 }
 
 // Ulimit is a resource limit in Docker's words (Name: nofile, nproc,

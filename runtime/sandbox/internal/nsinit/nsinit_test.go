@@ -20,7 +20,7 @@ func TestSpecRoundTrip(t *testing.T) {
 		Tty:   true, Rows: 24, Cols: 80, NullStdin: true, JoinHostNet: true,
 		Args: []string{"sh", "-c", "echo \x00 ünïcode"}, Env: []string{"A=1", "B="},
 		Cwd: "/app", User: "app:staff", Hostname: "h", Network: "none",
-		ReadOnly: true, ShmSize: 1 << 20, CapDrop: 1<<13 | 1,
+		ReadOnly: true, ShmSize: 1 << 20, CapDrop: 1<<13 | 1, OOMScoreAdj: -5, Volatile: true,
 		Rlimits: []Rlimit{{Name: "nofile", Resource: 7, Soft: 100, Hard: 200}, {Name: "core", Resource: 4, Soft: ^uint64(0), Hard: ^uint64(0)}},
 	}
 	out, err := Unmarshal(in.Marshal())

@@ -194,8 +194,38 @@ func mountOverlay(s *Spec, initLayer int) error {
 		}
 		defer unix.Chdir("/")
 	}
+	if s.Volatile {
+		if err := clearVolatileMark(s.WorkDir); err != nil {
+			return err
+		}
+		// Kernels before 5.10 do not know the option: then the overlay
+		// syncs as usual.
+		if unix.Mount("overlay", s.RootfsDir, "overlay", unix.MS_NODEV, opts+",volatile") == nil {
+			return nil
+		}
+	}
 	if err := unix.Mount("overlay", s.RootfsDir, "overlay", unix.MS_NODEV, opts); err != nil {
 		return wrap("mount overlay of "+strconv.Itoa(len(s.LowerDirs))+" layers on "+s.RootfsDir+" (upperdir "+s.UpperDir+")", err)
+	}
+	return nil
+}
+
+// VolatileMark is where a volatile overlay marks its work dir. The mark
+// stays after the unmount, and overlayfs refuses to mount that work dir
+// again while it is there: only whoever knows the host has not crashed
+// since may clear it.
+const VolatileMark = "work/incompat/volatile"
+
+// clearVolatileMark removes the mark (overlayfs makes it a folder holding
+// one empty file, "dirty"), and nothing else: anything more in it makes
+// the mount fail as overlayfs would.
+func clearVolatileMark(workDir string) error {
+	mark := workDir + "/" + VolatileMark
+	if err := unix.Unlinkat(unix.AT_FDCWD, mark+"/dirty", 0); err != nil && err != unix.ENOENT {
+		return wrap("clear the volatile mark "+mark, err)
+	}
+	if err := unix.Rmdir(mark); err != nil && err != unix.ENOENT {
+		return wrap("clear the volatile mark "+mark, err)
 	}
 	return nil
 }

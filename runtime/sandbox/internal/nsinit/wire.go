@@ -49,6 +49,10 @@ type Spec struct {
 	CapDrop uint64
 	// OOMScoreAdj, if not 0, is written to the init's oom_score_adj.
 	OOMScoreAdj int
+	// Volatile mounts the overlay with overlayfs's volatile option (see
+	// sandbox.Config.Volatile), clearing the mark an earlier volatile
+	// mount of WorkDir left.
+	Volatile bool
 }
 
 // Rlimit is one resource limit; Name (Docker's) is for error messages.
@@ -90,6 +94,7 @@ const (
 	tOOMScoreAdj
 	tMountMode
 	tMountSubPath
+	tVolatile
 )
 
 type encoder []byte
@@ -169,6 +174,9 @@ func (s *Spec) Marshal() []byte {
 	}
 	if s.OOMScoreAdj != 0 {
 		e.put(tOOMScoreAdj, strconv.Itoa(s.OOMScoreAdj))
+	}
+	if s.Volatile {
+		e.put(tVolatile, "1")
 	}
 	return e
 }
@@ -278,6 +286,8 @@ func Unmarshal(b []byte) (*Spec, error) {
 			s.JoinHostNet = v == "1"
 		case tReadOnly:
 			s.ReadOnly = v == "1"
+		case tVolatile:
+			s.Volatile = v == "1"
 		case tShmSize:
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
