@@ -22,23 +22,72 @@ import (
 // BenchmarkCreateStartExitTrue is `docker run --rm busybox true`: create,
 // start, wait for the exit, remove, on a busybox image, one container
 // right after the other (each start finds the spare shim the previous one
-// left still starting up). to-exit-ms is the mean up to the exit, without
+// left still starting up). Like every --rm container here, its layer is
+// volatile (Spec.Volatile). to-exit-ms is the mean up to the exit, without
 // the remove.
-func BenchmarkCreateStartExitTrue(b *testing.B) { createStartExitTrue(b, 0) }
+func BenchmarkCreateStartExitTrue(b *testing.B) { createStartExitTrue(b, 0, true) }
 
 // BenchmarkCreateStartExitTrueWarm is BenchmarkCreateStartExitTrue with a
 // pause of 50 ms (untimed) after each container, as between two commands
 // a user or a script runs: the spare shim is ready when the next create
 // comes.
 func BenchmarkCreateStartExitTrueWarm(b *testing.B) {
-	createStartExitTrue(b, 50*time.Millisecond)
+	createStartExitTrue(b, 50*time.Millisecond, true)
 }
 
-func createStartExitTrue(b *testing.B, pause time.Duration) {
+// BenchmarkExitWhileHostWrites is BenchmarkCreateStartExitTrueWarm while
+// another writer on the host fills the state root's file system at about
+// 50 MB/s without syncing (a build, a database, a log): "durable" is a
+// container layer as docker makes every one, whose unmount at the
+// container's exit syncs that whole file system; "volatile" is ours for
+// --rm, which skips that sync.
+func BenchmarkExitWhileHostWrites(b *testing.B) {
+	for _, volatile := range []bool{false, true} {
+		name := map[bool]string{false: "durable", true: "volatile"}[volatile]
+		b.Run(name, func(b *testing.B) {
+			stop := writeInBackground(b, b.TempDir(), 1<<20, 20*time.Millisecond)
+			defer stop()
+			createStartExitTrue(b, 50*time.Millisecond, volatile)
+		})
+	}
+}
+
+// writeInBackground writes chunk bytes into a file in dir every period,
+// over and over the first 64 MiB, never syncing, until stop is called.
+func writeInBackground(b *testing.B, dir string, chunk int, period time.Duration) (stop func()) {
+	f, err := os.Create(filepath.Join(dir, "background-writes"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		data := make([]byte, chunk)
+		tick := time.NewTicker(period)
+		defer tick.Stop()
+		for off := int64(0); ; off = (off + int64(chunk)) % (64 << 20) {
+			if _, err := f.WriteAt(data, off); err != nil {
+				return
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		f.Close()
+	}
+}
+
+func createStartExitTrue(b *testing.B, pause time.Duration, volatile bool) {
 	withShimHelper(b)
 	r := newRuntime(b, false)
 	ctx := context.Background()
-	spec := Spec{LowerDirs: []string{busybox(b)}, Args: []string{"/bin/true"}}
+	spec := Spec{LowerDirs: []string{busybox(b)}, Args: []string{"/bin/true"}, Volatile: volatile}
 	// Each step's mean is reported too (create-ms, start-ms, ...): where
 	// the time goes; and the medians of the whole, which resist the
 	// outliers of a busy machine.

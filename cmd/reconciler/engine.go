@@ -41,6 +41,7 @@ func init() {
 		}
 		reg.MustRegister(e.Collectors()...)
 		b := localbackend.New(e)
+		b.ResumeAutoRemove()
 		return b, func() error { b.Close(); return e.Close() }, nil
 	}
 	openEngine = hostEngine

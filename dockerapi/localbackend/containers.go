@@ -160,6 +160,26 @@ func (b *Backend) ContainerCreate(ctx context.Context, cc dockerapi.ContainerCre
 	return container.CreateResponse{ID: id, Warnings: append([]string{}, warnings...)}, nil
 }
 
+// ResumeAutoRemove takes over the --rm containers a daemon (or a command
+// serving the root itself) left behind, as dockerd does when it starts:
+// one that has run and exited goes now, a running one once it exits. A
+// daemon calls it once, at its start.
+func (b *Backend) ResumeAutoRemove() {
+	cs, err := b.rt().List()
+	if err != nil {
+		return
+	}
+	for _, c := range cs {
+		switch {
+		case !c.Spec.Volatile:
+		case c.State.Running():
+			go b.autoRemove(c.ID)
+		case c.State.ExitCount > 0:
+			b.e.Remove(context.Background(), c.ID, local.RemoveOptions{Force: true, Volumes: true})
+		}
+	}
+}
+
 // autoRemove is --rm: the container goes once it has run and exited.
 func (b *Backend) autoRemove(id string) {
 	ctx := context.Background()
