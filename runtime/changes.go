@@ -80,7 +80,7 @@ func openLowers(lowerDirs []string) (int, func(), error) {
 	if len(lowerDirs) == 1 {
 		fd, err = unix.Open(lowerDirs[0], unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	} else {
-		fd, err = mountDetached(topFirst(lowerDirs), "", "")
+		fd, err = mountDetached(topFirst(lowerDirs), "", "", false)
 	}
 	if err != nil {
 		return -1, nil, err

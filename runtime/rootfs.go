@@ -70,11 +70,19 @@ func (r *Runtime) openRoot(ref string, write bool) (*rootView, error) {
 		v.mounts = c.Spec.Mounts
 		return v, nil
 	}
+	// A shim that recorded the exit is cleaning up: its last moments.
+	if !c.State.Running() {
+		waitShimGone(c.State)
+	}
 	if shim.Alive(c.State.ShimPid, c.State.ShimStartTime) {
 		unlock()
 		return nil, fmt.Errorf("%w: container %s is %s: copy again once it runs or has stopped", ErrConflict, c.Name, c.State.Status)
 	}
-	fd, err := mountDetached(topFirst(c.Spec.LowerDirs), upperOf(c), filepath.Join(c.Dir, shim.WorkDir))
+	if err := shim.CheckVolatileLayer(c.Dir, &c.Spec, c.State); err != nil {
+		unlock()
+		return nil, fmt.Errorf("%w: container %s: %v", ErrConflict, c.Name, err)
+	}
+	fd, err := mountDetached(topFirst(c.Spec.LowerDirs), upperOf(c), filepath.Join(c.Dir, shim.WorkDir), c.Spec.Volatile)
 	if err != nil {
 		unlock()
 		return nil, fmt.Errorf("container %s: %w", c.Name, err)
@@ -86,7 +94,7 @@ func (r *Runtime) openRoot(ref string, write bool) (*rootView, error) {
 // lowerdir) and its image's: its root file system without its mounts,
 // safe to mount beside the container's own overlay while it runs.
 func layersView(c *Container) (*rootView, error) {
-	fd, err := mountDetached(append([]string{upperOf(c)}, topFirst(c.Spec.LowerDirs)...), "", "")
+	fd, err := mountDetached(append([]string{upperOf(c)}, topFirst(c.Spec.LowerDirs)...), "", "", false)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}

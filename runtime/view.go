@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/runtime/sandbox"
 )
 
 // mountDetached mounts an overlay of lowers (top first) and, when upper is
@@ -16,8 +18,10 @@ import (
 // running container whose own overlay writes upper: the layer is then
 // only one more lowerdir (index=off, so the kernel allows the sharing).
 // Options are the ones commit needs (no redirect_dir, no metacopy),
-// so a write through it stays expressible as an OCI layer.
-func mountDetached(lowers []string, upper, work string) (int, error) {
+// so a write through it stays expressible as an OCI layer. A volatile
+// upper (sandbox.Config.Volatile) is mounted volatile again, its work
+// dir's mark cleared: the caller checked that no host crash came since.
+func mountDetached(lowers []string, upper, work string, volatile bool) (int, error) {
 	fs, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return -1, fmt.Errorf("mount container root: fsopen overlay: %w", err)
@@ -37,6 +41,14 @@ func mountDetached(lowers []string, upper, work string) (int, error) {
 	}
 	if upper != "" {
 		opts = append(opts, [2]string{"upperdir", upper}, [2]string{"workdir", work})
+		if volatile {
+			if err := sandbox.ClearVolatileMark(work); err != nil {
+				return -1, fmt.Errorf("mount container root: %w", err)
+			}
+			if err := unix.FsconfigSetFlag(fs, "volatile"); err != nil {
+				return -1, fmt.Errorf("mount container root: overlay option volatile: %w", err)
+			}
+		}
 	}
 	for _, o := range opts {
 		if err := set(o[0], o[1]); err != nil {

@@ -11,9 +11,10 @@ import (
 )
 
 // TestVolatileContainer: a Volatile container's root is a volatile
-// overlay; it starts again in the same boot with its files, but not after
-// a reboot (its layer may not have reached the disk), while it can still
-// be removed. It cannot have a restart policy.
+// overlay; it starts again in the same boot with its files, and takes a
+// copy while stopped, but not after a reboot (its layer may not have
+// reached the disk), while it can still be removed. It cannot have a
+// restart policy.
 func TestVolatileContainer(t *testing.T) {
 	r := newRuntime(t, false)
 	s := boxSpec(t, "volatile", `grep ' / / ' /proc/self/mountinfo | grep -o volatile; echo run >> /runs; wc -l < /runs`)
@@ -28,15 +29,27 @@ func TestVolatileContainer(t *testing.T) {
 	if got := strings.Join(readAll(t, must(r.Logs(context.Background(), id, LogOptions{Tail: -1}))), "|"); got != "stdout:volatile|stdout:1|stdout:volatile|stdout:2" {
 		t.Fatalf("log of two runs: %q", got)
 	}
+	// docker cp into it, stopped (right after the exit), mounts its layer
+	// too.
+	err := r.ExtractToDir(context.Background(), id, "/", tarOf(t, "copied", "x"), ExtractOptions{})
+	if err != nil {
+		t.Fatalf("copy into the stopped volatile container: %v", err)
+	}
+	mustStart(t, r, id)
+	waitExit(t, r, id)
 
 	// Pretend the last run happened in an earlier boot of the host.
 	dir := filepath.Join(r.Root(), id)
 	st, _ := shim.ReadState(dir)
 	st.BootID = "an-earlier-boot"
 	shim.WriteState(dir, st)
-	err := r.Start(context.Background(), id)
+	err = r.Start(context.Background(), id)
 	if err == nil || !strings.Contains(err.Error(), "remove the container") {
 		t.Fatalf("start after a reboot: %v, want a refusal that says to remove the container", err)
+	}
+	err = r.ExtractToDir(context.Background(), id, "/", tarOf(t, "late", "x"), ExtractOptions{})
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "remove the container") {
+		t.Fatalf("copy after a reboot: %v, want a conflict that says to remove the container", err)
 	}
 	if err := r.Remove(context.Background(), id, false); err != nil {
 		t.Fatalf("remove: %v", err)

@@ -108,6 +108,11 @@ func VolatileMarked(workDir string) bool {
 	return err == nil
 }
 
+// ClearVolatileMark lets overlayfs mount workDir again, for one who
+// knows that no host crash came since the volatile overlay that marked it
+// (Start does it for a Volatile Config).
+func ClearVolatileMark(workDir string) error { return nsinit.ClearVolatileMark(workDir) }
+
 // Ulimit is a resource limit in Docker's words (docker run --ulimit):
 // Name is core, cpu, data, fsize, locks, memlock, msgqueue, nice,
 // nofile, nproc, rss, rtprio, rttime, sigpending or stack; -1 is

@@ -51,12 +51,13 @@ func sandboxConfig(dir string, c *Config) sandbox.Config {
 	}
 }
 
-// checkVolatileLayer refuses to start a volatile container again in a
-// later boot than its layer was mounted in: the host went down meanwhile,
-// perhaps before the layer reached the disk. (In the same boot the page
-// cache holds whatever the disk lacks.)
-func checkVolatileLayer(dir string, c *Config, last State) error {
-	if !c.Spec.Volatile || last.BootID == "" || last.BootID == BootID() || !sandbox.VolatileMarked(filepath.Join(dir, WorkDir)) {
+// CheckVolatileLayer refuses to mount the layer of a volatile container
+// (in dir, last in state last) in a later boot than the one it was last
+// mounted in: the host went down meanwhile, perhaps before the layer
+// reached the disk. (In the same boot the page cache holds whatever the
+// disk lacks.)
+func CheckVolatileLayer(dir string, spec *Spec, last State) error {
+	if !spec.Volatile || last.BootID == "" || last.BootID == BootID() || !sandbox.VolatileMarked(filepath.Join(dir, WorkDir)) {
 		return nil
 	}
 	return errors.New("its layer skipped syncs to disk (docker run --rm) when the host went down, so it may be incomplete: remove the container")

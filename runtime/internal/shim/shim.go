@@ -172,7 +172,7 @@ func runShim(dir string, ready *os.File, pre *prestarted) error {
 	}
 	st, err := ReadState(dir)
 	if err == nil {
-		err = checkVolatileLayer(dir, cfg, st)
+		err = CheckVolatileLayer(dir, &cfg.Spec, st)
 	}
 	if err != nil {
 		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)

@@ -195,7 +195,7 @@ func mountOverlay(s *Spec, initLayer int) error {
 		defer unix.Chdir("/")
 	}
 	if s.Volatile {
-		if err := clearVolatileMark(s.WorkDir); err != nil {
+		if err := ClearVolatileMark(s.WorkDir); err != nil {
 			return err
 		}
 		// Kernels before 5.10 do not know the option: then the overlay
@@ -216,10 +216,10 @@ func mountOverlay(s *Spec, initLayer int) error {
 // since may clear it.
 const VolatileMark = "work/incompat/volatile"
 
-// clearVolatileMark removes the mark (overlayfs makes it a folder holding
+// ClearVolatileMark removes the mark (overlayfs makes it a folder holding
 // one empty file, "dirty"), and nothing else: anything more in it makes
 // the mount fail as overlayfs would.
-func clearVolatileMark(workDir string) error {
+func ClearVolatileMark(workDir string) error {
 	mark := workDir + "/" + VolatileMark
 	if err := unix.Unlinkat(unix.AT_FDCWD, mark+"/dirty", 0); err != nil && err != unix.ENOENT {
 		return wrap("clear the volatile mark "+mark, err)
