@@ -116,9 +116,10 @@ func TestDaemonSIGKILLKeepsContainers(t *testing.T) {
 }
 
 // TestContainersExitWhileDaemonDown: containers that end while no daemon
-// runs are found exited, with their exit code, by the next daemon, and a
-// --restart always one is restarted by it once. The exits are triggered
-// from the host through a volume, while the daemon is dead.
+// runs are found exited, with their exit code, by the next daemon, a
+// --restart always one is restarted by it once, and a --rm one is removed
+// by it. The exits are triggered from the host through a volume, while the
+// daemon is dead.
 func TestContainersExitWhileDaemonDown(t *testing.T) {
 	requireE2E(t)
 	root := newRoot(t)
@@ -129,9 +130,11 @@ func TestContainersExitWhileDaemonDown(t *testing.T) {
 		"while [ ! -e /t/exit ]; do sleep 0.05; done; exit 7")
 	c.ok("run", "-d", "--name", "crasher", "--restart", "always", "-v", "trigger:/t", "bb:e2e", "sh", "-c",
 		"while [ ! -e /t/crash ]; do sleep 0.05; done; rm /t/crash; exit 3")
+	c.ok("run", "-d", "--rm", "--name", "oneoff", "-v", "trigger:/t", "bb:e2e", "sh", "-c",
+		"while [ ! -e /t/exit ]; do sleep 0.05; done")
 	trigger := volumeMountpoint(t, c, "trigger")
 	pids := map[string]int{}
-	for _, name := range []string{"exiter", "crasher"} {
+	for _, name := range []string{"exiter", "crasher", "oneoff"} {
 		pids[name], _ = strconv.Atoi(strings.TrimSpace(c.ok("inspect", "-f", "{{.State.Pid}}", name)))
 	}
 
@@ -152,6 +155,9 @@ func TestContainersExitWhileDaemonDown(t *testing.T) {
 		t.Errorf("docker wait exiter = %q, want 7", got)
 	}
 	wantContains(t, "docker ps -a row of exiter", psRow(t, c.ok("ps", "-a"), "exiter"), "Exited (7)")
+	if ps := c.ok("ps", "-a"); strings.Contains(ps, "oneoff") {
+		t.Errorf("a --rm container that exited while no daemon ran is still listed:\n%s", ps)
+	}
 	if !testutil.WaitFor(10*time.Second, func() bool {
 		return c.try("inspect", "-f", "{{.State.Running}} {{.RestartCount}}", "crasher").Out == "true 1\n"
 	}) {
