@@ -46,6 +46,16 @@ func (p *Process) Console() *os.File { return p.console }
 // Signal sends sig to the process.
 func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
 
+// SetResources changes the limits of the container's cgroup (docker
+// update): the group it was started in, not one looked up by its PID,
+// which is another process's once this one has been waited for.
+func (p *Process) SetResources(r cgroups.Resources) error {
+	if p.group == nil {
+		return errors.New("sandbox: an exec has no cgroup of its own")
+	}
+	return p.group.Set(r)
+}
+
 // Wait waits for the process to exit (and, for streams that are not
 // *os.File, for their copying to finish). It may be called many times.
 func (p *Process) Wait() (ExitStatus, error) {

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/reconciler/reconciler/runtime/cgroups"
 )
 
 // The control protocol of DIR/shim.sock: one JSON request per connection,
@@ -138,12 +136,8 @@ func (s *shim) update(res *Resources, policy *RestartPolicy) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if res != nil {
-		if s.run != nil && s.cfg.Launcher == "" {
-			g, err := cgroups.OfPid(s.run.proc.pid())
-			if err == nil {
-				err = g.Set(cgroupResources(*res))
-			}
-			if err != nil {
+		if s.run != nil {
+			if err := s.run.proc.setResources(*res); err != nil {
 				return err
 			}
 		}

@@ -30,6 +30,9 @@ type process interface {
 	signal(sig unix.Signal) error
 	// console is the master of the run's terminal (Spec.Tty), else nil.
 	console() *os.File
+	// setResources changes the run's cgroup limits (a host process has
+	// none: nothing to do).
+	setResources(r Resources) error
 }
 
 type exitStatus struct {
@@ -100,6 +103,8 @@ type hostProcess struct{ cmd *exec.Cmd }
 func (p *hostProcess) pid() int { return p.cmd.Process.Pid }
 
 func (p *hostProcess) console() *os.File { return nil }
+
+func (p *hostProcess) setResources(Resources) error { return nil }
 
 func (p *hostProcess) signal(sig unix.Signal) error {
 	// The whole group, like a PID namespace's init taking its children.

@@ -114,6 +114,9 @@ type sandboxProcess struct{ p *sandbox.Process }
 func (p sandboxProcess) pid() int                     { return p.p.Pid() }
 func (p sandboxProcess) console() *os.File            { return p.p.Console() }
 func (p sandboxProcess) signal(sig unix.Signal) error { return p.p.Signal(sig) }
+func (p sandboxProcess) setResources(r Resources) error {
+	return p.p.SetResources(cgroupResources(r))
+}
 
 func (p sandboxProcess) wait() exitStatus {
 	st, err := p.p.Wait()
