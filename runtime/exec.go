@@ -66,7 +66,12 @@ func (r *Runtime) Exec(ctx context.Context, ref string, e ExecSpec) (int, error)
 	if ec.User == "" {
 		ec.User = c.Spec.User
 	}
-	p, err := sandbox.Exec(c.State.Pid, ec)
+	proc, err := r.pinInit(c)
+	if err != nil {
+		return 0, fmt.Errorf("%w: cannot exec in container %s: it stopped", ErrNotRunning, c.Name)
+	}
+	p, err := sandbox.ExecProc(proc, ec)
+	proc.Close()
 	if err != nil {
 		return 0, fmt.Errorf("exec in container %s: %w", c.Name, err)
 	}

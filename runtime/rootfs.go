@@ -1,18 +1,20 @@
 package runtime
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/reconciler/reconciler/internal/beneath"
-
 	"github.com/reconciler/reconciler/runtime/internal/shim"
+	"github.com/reconciler/reconciler/runtime/sandbox"
 )
 
 // rootView is an open view of a container's root file system, for docker
@@ -104,44 +106,60 @@ func layersView(c *Container) (*rootView, error) {
 // upperOf is the container's layer (overlay upperdir).
 func upperOf(c *Container) string { return filepath.Join(c.Dir, shim.UpperDir) }
 
-// openProcRoot opens /proc/PID/root of the container's init. The process
-// is pinned first (a /proc/PID descriptor fails once that process is
-// gone, even if the PID is reused), then checked: still the recorded
-// init, and in a mount namespace other than ours, so a PID recycled by a
-// host process between the state read and the open can never hand out
-// the host's root.
+// openProcRoot opens /proc/PID/root of the container's init (pinInit),
+// so a PID recycled by a host process between the state read and the
+// open can never hand out the host's root.
 func (r *Runtime) openProcRoot(c *Container) (int, error) {
-	pid := c.State.Pid
-	pfd, err := unix.Open(fmt.Sprintf("/proc/%d", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	proc, err := r.pinInit(c)
 	if err != nil {
-		return -1, fmt.Errorf("%w: container %s: its process is gone", ErrConflict, c.Name)
+		return -1, fmt.Errorf("%w: copy again", err)
 	}
-	defer unix.Close(pfd)
-	st, _ := r.reconcileShim(c.ID)
-	theirs, err1 := nsInode(pfd)
-	ours, err2 := nsInode(unix.AT_FDCWD)
-	if st.Pid != pid || !st.Running() || err1 != nil || err2 != nil || theirs == ours {
-		return -1, fmt.Errorf("%w: container %s stopped meanwhile: copy again", ErrConflict, c.Name)
-	}
-	fd, err := unix.Openat(pfd, "root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	defer proc.Close()
+	fd, err := unix.Openat(int(proc.Fd()), "root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("container %s: open its root: %w", c.Name, err)
 	}
 	return fd, nil
 }
 
-// nsInode is the mount namespace inode of the process whose /proc
-// directory is dirFd (AT_FDCWD: ours).
-func nsInode(dirFd int) (uint64, error) {
-	p := "ns/mnt"
-	if dirFd == unix.AT_FDCWD {
-		p = "/proc/self/ns/mnt"
+// pinInit pins the running container's init: its /proc directory, which
+// stays that process's even once its PID is reused (what is read through
+// it then fails). It is checked after the pin: the state still records
+// that PID as running, and the process is the child of the recorded shim,
+// which still runs. Whatever is then read through the pin is the
+// container's, never another process's that took the PID meanwhile.
+func (r *Runtime) pinInit(c *Container) (*os.File, error) {
+	gone := fmt.Errorf("%w: container %s stopped meanwhile", ErrConflict, c.Name)
+	proc, err := sandbox.OpenProc(c.State.Pid)
+	if err != nil {
+		return nil, gone
 	}
-	var st unix.Stat_t
-	if err := unix.Fstatat(dirFd, p, &st, 0); err != nil {
+	st, _ := r.reconcileShim(c.ID)
+	parent, err := parentPid(proc)
+	if err != nil || !st.Running() || st.Pid != c.State.Pid || parent != st.ShimPid || !shim.Alive(st.ShimPid, st.ShimStartTime) {
+		proc.Close()
+		return nil, gone
+	}
+	return proc, nil
+}
+
+// parentPid reads the parent's PID (field 4 of stat) through a pinned
+// /proc directory.
+func parentPid(proc *os.File) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/self/fd/%d/stat", proc.Fd()))
+	if err != nil {
 		return 0, err
 	}
-	return st.Ino, nil
+	// The command name (field 2) may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("%s/stat: unexpected format", proc.Name())
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 2 {
+		return 0, fmt.Errorf("%s/stat: unexpected format", proc.Name())
+	}
+	return strconv.Atoi(string(f[1]))
 }
 
 // cleanPath makes a docker cp path absolute and clean; follow says

@@ -276,6 +276,13 @@ func OfPid(pid int) (*Group, error) {
 	return ofProcFile(fmt.Sprintf("/proc/%d/cgroup", pid))
 }
 
+// OfProc is OfPid for the process whose /proc directory proc is (open
+// with O_PATH): it fails once that process is gone, even if another took
+// its PID.
+func OfProc(proc *os.File) (*Group, error) {
+	return ofProcFile(fmt.Sprintf("/proc/self/fd/%d/cgroup", proc.Fd()))
+}
+
 // ofProcFile reads the groups listed in a /proc/.../cgroup file.
 func ofProcFile(path string) (*Group, error) {
 	b, err := os.ReadFile(path)

@@ -30,25 +30,49 @@ var execNamespaces = []struct {
 // A dedicated OS thread joins the namespaces, starts the helper and is
 // then thrown away, so the caller's threads never change.
 func Exec(pid int, p ExecConfig) (*Process, error) {
-	return execIn(pid, p, nil)
+	proc, err := OpenProc(pid)
+	if err != nil {
+		return nil, err
+	}
+	defer proc.Close()
+	return ExecProc(proc, p)
 }
 
-// execIn is Exec; hold, if set, runs after the helper joined the cgroup and
-// before it is told what to run (tests use it to inspect the helper).
-func execIn(pid int, p ExecConfig, hold func(helperPid int) error) (*Process, error) {
-	if len(p.Args) == 0 {
-		return nil, fmt.Errorf("sandbox: exec in pid %d: no command given", pid)
-	}
-	g, err := cgroups.OfPid(pid)
+// OpenProc pins process pid: its /proc directory stays that process's
+// even once the PID is reused (what is read through it then fails), so
+// the caller can check it is the container's init before ExecProc.
+func OpenProc(pid int) (*os.File, error) {
+	fd, err := unix.Open(fmt.Sprintf("/proc/%d", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: exec in pid %d: %w", pid, err)
+		return nil, fmt.Errorf("sandbox: exec in pid %d: container is not running: %w", pid, err)
+	}
+	return os.NewFile(uintptr(fd), fmt.Sprintf("/proc/%d", pid)), nil
+}
+
+// ExecProc is Exec in the container whose init proc (from OpenProc) is:
+// its namespaces and cgroup are read through proc, never by PID.
+func ExecProc(proc *os.File, p ExecConfig) (*Process, error) {
+	return execIn(proc, p, nil)
+}
+
+// execIn is ExecProc; hold, if set, runs after the helper joined the
+// cgroup and before it is told what to run (tests use it to inspect the
+// helper).
+func execIn(proc *os.File, p ExecConfig, hold func(helperPid int) error) (*Process, error) {
+	pid := proc.Name()
+	if len(p.Args) == 0 {
+		return nil, fmt.Errorf("sandbox: exec in %s: no command given", pid)
+	}
+	g, err := cgroups.OfProc(proc)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: exec in %s: %w", pid, err)
 	}
 	open := func(ns string) (*os.File, error) {
-		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, ns))
+		fd, err := unix.Openat(int(proc.Fd()), "ns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return nil, fmt.Errorf("sandbox: exec in pid %d: container is not running: %w", pid, err)
+			return nil, fmt.Errorf("sandbox: exec in %s: container is not running: %w", pid, err)
 		}
-		return f, nil
+		return os.NewFile(uintptr(fd), pid+"/ns/"+ns), nil
 	}
 	mnt, err := open("mnt")
 	if err != nil {
@@ -79,10 +103,10 @@ func execIn(pid int, p ExecConfig, hold func(helperPid int) error) (*Process, er
 	}
 	spec := &nsinit.Spec{Args: p.Args, Env: p.Env, Cwd: p.Cwd, User: p.User}
 	if err := setConsole(spec, p.Tty, p.ConsoleSize); err != nil {
-		return nil, fmt.Errorf("sandbox: exec in pid %d: %w", pid, err)
+		return nil, fmt.Errorf("sandbox: exec in %s: %w", pid, err)
 	}
 	if err := setLimitsSpec(spec, p.Ulimits, p.CapDrop); err != nil {
-		return nil, fmt.Errorf("sandbox: exec in pid %d: %w", pid, err)
+		return nil, fmt.Errorf("sandbox: exec in %s: %w", pid, err)
 	}
 	type result struct {
 		cmd     *exec.Cmd
@@ -111,7 +135,7 @@ func execIn(pid int, p ExecConfig, hold func(helperPid int) error) (*Process, er
 	})
 	r := <-done
 	if r.err != nil {
-		return nil, fmt.Errorf("sandbox: exec %q in pid %d: %w", p.Args[0], pid, r.err)
+		return nil, fmt.Errorf("sandbox: exec %q in %s: %w", p.Args[0], pid, r.err)
 	}
 	return &Process{cmd: r.cmd, console: r.console}, nil
 }

@@ -80,6 +80,23 @@ func TestExecIntoStoppedContainerFails(t *testing.T) {
 	}
 }
 
+// TestExecIntoPinnedProcessThatExited: a container pinned with OpenProc
+// and gone before the exec is refused through the pin, whatever process
+// holds its PID by then.
+func TestExecIntoPinnedProcessThatExited(t *testing.T) {
+	p, _ := startSleeper(t, nil)
+	proc, err := OpenProc(p.Pid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proc.Close()
+	p.Signal(syscall.SIGKILL)
+	p.Wait()
+	if _, err := ExecProc(proc, ExecConfig{Args: []string{"true"}}); err == nil {
+		t.Fatal("exec through the pin of an exited container succeeded")
+	}
+}
+
 // TestRuntimeBinaryUnreachable is CVE-2019-5736: a process in the container
 // must not be able to write the runtime binary through /proc/PID/exe of a
 // runtime process (the init before its exec, an exec helper) that shows up
@@ -133,7 +150,12 @@ func TestRuntimeBinaryUnreachable(t *testing.T) {
 		e.Wait()
 		return nil
 	}
-	e, err := execIn(p.Pid(), ExecConfig{Args: []string{"true"}}, hold)
+	proc, err := OpenProc(p.Pid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proc.Close()
+	e, err := execIn(proc, ExecConfig{Args: []string{"true"}}, hold)
 	if err != nil {
 		t.Fatal(err)
 	}
