@@ -36,6 +36,11 @@ func main() {
 			fmt.Fprintf(os.Stderr, "report: %s not found: the ./bench benchmarks build the reconciler themselves\n", *bin)
 		}
 	}
+	stopped, others := stopStrays()
+	if stopped > 0 {
+		fmt.Fprintf(os.Stderr, "report: stopped %d containers left running by an interrupted test or benchmark run\n", stopped)
+	}
+	containersRunning = others
 	start := time.Now()
 	results := results{}
 	var raw []string

@@ -110,6 +110,7 @@ func machineFacts(quick bool, took time.Duration) string {
 		{"date", time.Now().UTC().Format("2006-01-02 15:04 MST")},
 		{"run", fmt.Sprintf("%s, %s", mode, took.Round(time.Second))},
 		{"load average", fmt.Sprintf("%s at the start, %s at the end (other work on the machine makes every number noisier)", loadStart, loadavg())},
+		{"other containers", fmt.Sprintf("%d of ours running at the start (each start walks their shims' threads)", containersRunning)},
 		{"cpu", fmt.Sprintf("%d × %s", runtime.NumCPU(), cpuModel())},
 		{"memory", memTotal()},
 		{"kernel", firstLine("uname", "-sr")},
@@ -154,6 +155,10 @@ func procField(path, key string) string {
 	}
 	return "unknown"
 }
+
+// containersRunning counts the containers of ours running on the host
+// when the report started, strays of interrupted runs stopped (strays.go).
+var containersRunning int
 
 // loadStart is the load average when the report started.
 var loadStart = loadavg()
