@@ -17,7 +17,7 @@ func TestStray(t *testing.T) {
 		{shimProc{ppid: 1, dir: filepath.Join(tmp, "BenchmarkConverge123/002/containers/abc")}, true},
 		{shimProc{ppid: 1, dir: filepath.Join(tmp, "TestVolumes456/001/abc")}, true},
 		{shimProc{ppid: 4321, dir: filepath.Join(tmp, "BenchmarkConverge123/002/containers/abc")}, false}, // its test still runs
-		{shimProc{ppid: 1, dir: "/var/lib/reconciler/containers/abc"}, false},                            // a user's container
+		{shimProc{ppid: 1, dir: "/var/lib/reconciler/containers/abc"}, false},                             // a user's container
 		{shimProc{ppid: 1, dir: filepath.Join(tmp, "mine/containers/abc")}, false},
 		{shimProc{ppid: 1}, false}, // a spare
 	} {
