@@ -81,11 +81,41 @@ func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
 	}
 }
 
+// waitReleased returns once the last run's mounts are gone (see
+// sandbox.Process.WaitExit), as the shim in dir (recorded in st) says; a
+// shim that cannot say (too old, or exiting) is waited for.
+func waitReleased(ctx context.Context, dir string, st State) {
+	if !shim.Alive(st.ShimPid, st.ShimStartTime) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := shim.Call(ctx, dir, shim.Request{Op: "released"}); err != nil {
+		waitShimGone(st)
+	}
+}
+
 // waitShimGone waits (up to 5 s) for the shim recorded in st to exit: it
-// exits right after recording the final state and cleaning up.
+// exits right after recording the final state and cleaning up. A pidfd
+// wakes it the moment the shim is gone (checked to be that shim after it
+// was opened: its PID may have been reused).
 func waitShimGone(st State) {
-	for deadline := time.Now().Add(5 * time.Second); shim.Alive(st.ShimPid, st.ShimStartTime) && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
+	if st.ShimPid <= 0 {
+		return
+	}
+	fd, err := unix.PidfdOpen(st.ShimPid, 0)
+	if err != nil {
+		return // gone already
+	}
+	defer unix.Close(fd)
+	if !shim.Alive(st.ShimPid, st.ShimStartTime) {
+		return
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		_, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(time.Until(deadline).Milliseconds())+1)
+		if err != unix.EINTR {
+			return
+		}
 	}
 }
 
@@ -245,6 +275,9 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 	// Unwatched before it is emptied, and so before it can be reused.
 	r.watch.forget(id)
 	if err == nil {
+		// Its shim lets the last run's mounts go only once that exit is
+		// recorded: the next container must not mount this layer before.
+		waitReleased(ctx, dirty, c.State)
 		r.skel.recycle(dirty)
 	}
 	r.events.publish(r.event(c, "destroy", nil))

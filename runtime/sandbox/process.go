@@ -17,6 +17,10 @@ type Process struct {
 	group *cgroups.Group // the container's own group; nil for an exec
 	// console is the terminal's master (Tty only).
 	console *os.File
+	// mounts holds the init's mount namespace (nil for an exec) until
+	// ReleaseMounts: see WaitExit.
+	mounts   *os.File
+	released sync.Once
 
 	once   sync.Once
 	status ExitStatus
@@ -33,6 +37,16 @@ type ExitStatus struct {
 	// OOMKilled is true when the kernel's OOM killer killed a process of
 	// the container's cgroup (always false for an exec).
 	OOMKilled bool
+}
+
+// ReleaseMounts lets the container's mount namespace go (see WaitExit);
+// it does nothing the second time, or for an exec.
+func (p *Process) ReleaseMounts() {
+	p.released.Do(func() {
+		if p.mounts != nil {
+			p.mounts.Close()
+		}
+	})
 }
 
 // Pid is the process ID as seen from the caller's PID namespace.
@@ -57,8 +71,23 @@ func (p *Process) SetResources(r cgroups.Resources) error {
 }
 
 // Wait waits for the process to exit (and, for streams that are not
-// *os.File, for their copying to finish). It may be called many times.
+// *os.File, for their copying to finish), then releases its mounts. It
+// may be called many times.
 func (p *Process) Wait() (ExitStatus, error) {
+	st, err := p.WaitExit()
+	p.ReleaseMounts()
+	return st, err
+}
+
+// WaitExit is Wait, but the container's mounts (its root overlay, /proc,
+// /dev, /sys, volumes) stay until ReleaseMounts. When its init exits, a
+// container's mount namespace is torn down unless something else holds
+// it: unmounting the overlay syncs its upper directory's file system, and
+// the unmounts wait for an RCU grace period, a millisecond or more here,
+// on the exit's path. Held, they are torn down after, when the caller
+// has recorded the exit. Call ReleaseMounts before the same layer is
+// mounted again.
+func (p *Process) WaitExit() (ExitStatus, error) {
 	p.once.Do(func() {
 		err := p.cmd.Wait()
 		var ee *exec.ExitError

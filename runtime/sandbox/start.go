@@ -134,16 +134,22 @@ func checkNotRunning(cfg *Config) error {
 }
 
 // finishInit sends the init its spec once join has put it in its cgroup
-// (*g, removed again on failure unless it was another container's).
+// (*g, removed again on failure unless it was another container's). The
+// init's mount namespace is held from before (see Process.WaitExit): the
+// init, our child, cannot have exited yet.
 func finishInit(cfg *Config, h *helper, spec *nsinit.Spec, join func(pid int) error, g **cgroups.Group) (*Process, error) {
+	mounts, _ := os.Open(fmt.Sprintf("/proc/%d/ns/mnt", h.cmd.Process.Pid))
 	cmd, console, err := h.finish(spec, join)
 	if err != nil {
+		if mounts != nil {
+			mounts.Close()
+		}
 		if *g != nil {
 			(*g).Remove()
 		}
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
 	}
-	return &Process{cmd: cmd, group: *g, console: console}, nil
+	return &Process{cmd: cmd, group: *g, console: console, mounts: mounts}, nil
 }
 
 // stdio are a helper's standard streams (see Config).

@@ -29,6 +29,10 @@ import (
 //	                                        -> new limits (the running
 //	                                           container's cgroup at once)
 //	                                           and restart policy
+//	{"Op":"released"}                       -> a reply once the last run's
+//	                                           mounts are gone (they go
+//	                                           right after its exit is
+//	                                           recorded)
 //
 // Stop, and kill with SIGKILL or the stop signal, end the restart policy
 // (Docker's "manually stopped").
@@ -87,6 +91,16 @@ func (s *shim) handle(c *os.File) {
 		err = s.resize(req.Height, req.Width)
 	case "update":
 		err = s.update(req.Resources, req.Restart)
+	case "released":
+		s.mu.Lock()
+		ch := s.released
+		s.mu.Unlock()
+		if ch != nil {
+			select {
+			case <-ch:
+			case <-time.After(5 * time.Second):
+			}
+		}
 	default:
 		err = fmt.Errorf("unknown shim request %q", req.Op) // Call words it for users
 	}

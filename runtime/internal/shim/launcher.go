@@ -33,6 +33,9 @@ type process interface {
 	// setResources changes the run's cgroup limits (a host process has
 	// none: nothing to do).
 	setResources(r Resources) error
+	// release lets go of what the run holds past its exit (its mounts:
+	// sandbox.Process.WaitExit), once the exit is recorded.
+	release()
 }
 
 type exitStatus struct {
@@ -105,6 +108,8 @@ func (p *hostProcess) pid() int { return p.cmd.Process.Pid }
 func (p *hostProcess) console() *os.File { return nil }
 
 func (p *hostProcess) setResources(Resources) error { return nil }
+
+func (p *hostProcess) release() {}
 
 func (p *hostProcess) signal(sig unix.Signal) error {
 	// The whole group, like a PID namespace's init taking its children.

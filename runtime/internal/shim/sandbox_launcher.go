@@ -118,7 +118,10 @@ func (p sandboxProcess) setResources(r Resources) error {
 	return p.p.SetResources(cgroupResources(r))
 }
 
+func (p sandboxProcess) release() { p.p.ReleaseMounts() }
+
+// wait returns at the exit, the mounts still held (release).
 func (p sandboxProcess) wait() exitStatus {
-	st, err := p.p.Wait()
+	st, err := p.p.WaitExit()
 	return exitStatus{code: st.Code, oomKilled: st.OOMKilled, err: err}
 }

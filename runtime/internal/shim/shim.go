@@ -120,6 +120,9 @@ type shim struct {
 	wake    chan struct{}
 	stopSig unix.Signal
 	final   chan struct{} // closed once the final state is recorded
+	// released is closed once the last run's mounts are gone (its exit
+	// recorded first): its layer may then be mounted again. Guarded by mu.
+	released chan struct{}
 
 	handlers sync.WaitGroup // control requests in flight
 }
@@ -333,6 +336,12 @@ func (s *shim) supervise() {
 			s.st.Status = StateRestarting
 		}
 		s.record()
+		if r != nil {
+			// Recorded: now the run's mounts go, before any next run
+			// mounts its layer again.
+			r.proc.release()
+			close(s.released)
+		}
 		s.run = nil
 		s.mu.Unlock()
 		if r != nil {
@@ -403,6 +412,7 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 		return nil, s.startFailed(first, err)
 	}
 	s.run = r
+	s.released = make(chan struct{})
 	if prepared != nil && r.proc.pid() == next.Pid {
 		s.st = next
 		if err := prepared.Commit(); err != nil {
