@@ -276,9 +276,9 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 	r.watch.forget(id)
 	if err == nil {
 		// Its shim lets the last run's mounts go only once that exit is
-		// recorded: the next container must not mount this layer before.
-		waitReleased(ctx, dirty, c.State)
-		r.skel.recycle(dirty)
+		// recorded: the next container must not mount this layer before
+		// (the emptying overlaps their teardown).
+		r.skel.recycle(dirty, func() { waitReleased(ctx, dirty, c.State) })
 	}
 	r.events.publish(r.event(c, "destroy", nil))
 	return nil

@@ -70,7 +70,7 @@ func openSkeletons(root string) (*skeletons, error) {
 			s.scrub.Add(1)
 			go func() {
 				defer s.scrub.Done()
-				s.recycle(p)
+				s.recycle(p, nil)
 			}()
 		case len(s.clean) < maxSkeletons && e.IsDir():
 			s.clean = append(s.clean, p)
@@ -108,11 +108,17 @@ func (s *skeletons) setAside(dir string) (string, error) {
 // or, with enough of those, deletes it. It runs in the caller's time:
 // emptying frees blocks, each with its discard, and in the background
 // these would delay the next create's fsyncs, queued behind them on the
-// same disk, by as much as they save the removal.
-func (s *skeletons) recycle(p string) {
+// same disk, by as much as they save the removal. unmounted (if not nil)
+// returns once no mount of the container's layer is left: deleting the
+// files of a layer an idle overlay still has mounted is harmless, but the
+// skeleton is kept for a next container only after.
+func (s *skeletons) recycle(p string, unmounted func()) {
 	if s.full() || emptyToSkeleton(p) != nil {
 		os.RemoveAll(p)
 		return
+	}
+	if unmounted != nil {
+		unmounted()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -227,7 +227,7 @@ func TestSkeletonsBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.recycle(dirty)
+		s.recycle(dirty, nil)
 	}
 	ents, _ := os.ReadDir(filepath.Join(root, skeletonsDir))
 	if len(ents) != maxSkeletons {
