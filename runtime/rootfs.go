@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/reconciler/reconciler/internal/beneath"
+	"github.com/reconciler/reconciler/internal/procstat"
 	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"github.com/reconciler/reconciler/runtime/sandbox"
 )
@@ -143,23 +143,13 @@ func (r *Runtime) pinInit(c *Container) (*os.File, error) {
 	return proc, nil
 }
 
-// parentPid reads the parent's PID (field 4 of stat) through a pinned
-// /proc directory.
+// parentPid reads the parent's PID through a pinned /proc directory.
 func parentPid(proc *os.File) (int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/self/fd/%d/stat", proc.Fd()))
+	f, err := procstat.Fields(fmt.Sprintf("/proc/self/fd/%d/stat", proc.Fd()))
 	if err != nil {
 		return 0, err
 	}
-	// The command name (field 2) may hold spaces and parentheses.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("%s/stat: unexpected format", proc.Name())
-	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 2 {
-		return 0, fmt.Errorf("%s/stat: unexpected format", proc.Name())
-	}
-	return strconv.Atoi(string(f[1]))
+	return strconv.Atoi(f[1])
 }
 
 // cleanPath makes a docker cp path absolute and clean; follow says

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/reconciler/reconciler/internal/procstat"
 	"github.com/reconciler/reconciler/runtime/cgroups"
 )
 
@@ -54,16 +55,8 @@ func runningShims() []shimProc {
 
 // parentOf reads a process's parent PID (0 if it is gone).
 func parentOf(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := procstat.Fields(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 2 {
 		return 0
 	}
 	n, _ := strconv.Atoi(f[1])

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/reconciler/reconciler/internal/procstat"
 )
 
 // Containerd starts each container's containerd-shim-runc-v2 in a process
@@ -140,17 +142,8 @@ func waitGone(pids []int, deadline time.Time) []int {
 
 // stat reads a process's parent PID and state; ok is false when it is gone.
 func stat(pid int) (ppid int, state byte, ok bool) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	f, err := procstat.Fields(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
 	if err != nil {
-		return 0, 0, false
-	}
-	// "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, 0, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 2 || len(f[0]) != 1 {
 		return 0, 0, false
 	}
 	ppid, err = strconv.Atoi(f[1])

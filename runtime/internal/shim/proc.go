@@ -11,31 +11,22 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/procstat"
 )
 
 // ProcStartTime returns a process's start time (field 22 of
 // /proc/PID/stat, in clock ticks since boot). With the PID it identifies a
 // process for good: a recycled PID has another start time.
 func ProcStartTime(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := procstat.Fields(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}
-	// The command name (field 2) may contain spaces and parentheses: the
-	// fields after it start after the last ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	fields := bytes.Fields(b[i+1:])
-	// fields[0] is field 3 (state); start time is field 22.
-	if len(fields) < 20 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	if fields[0][0] == 'Z' || fields[0][0] == 'X' {
+	if f[0] == "Z" || f[0] == "X" {
 		return 0, fmt.Errorf("process %d has exited", pid)
 	}
-	return strconv.ParseUint(string(fields[19]), 10, 64)
+	return strconv.ParseUint(f[19], 10, 64)
 }
 
 // alive reports whether the process pid with the recorded start time still
