@@ -70,7 +70,7 @@ func (r *Runtime) Exec(ctx context.Context, ref string, e ExecSpec) (int, error)
 	if err != nil {
 		return 0, fmt.Errorf("%w: cannot exec in container %s: it stopped", ErrNotRunning, c.Name)
 	}
-	p, err := sandbox.ExecProc(proc, ec)
+	p, err := sandbox.Exec(proc, ec)
 	proc.Close()
 	if err != nil {
 		return 0, fmt.Errorf("exec in container %s: %w", c.Name, err)

@@ -271,7 +271,8 @@ func rmdir(d string) error {
 }
 
 // OfPid returns the groups process pid belongs to, read from
-// /proc/PID/cgroup, so another process (an exec) can join them.
+// /proc/PID/cgroup: what a PID names may change once that process is
+// waited for (see OfProc).
 func OfPid(pid int) (*Group, error) {
 	return ofProcFile(fmt.Sprintf("/proc/%d/cgroup", pid))
 }

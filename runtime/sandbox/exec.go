@@ -23,56 +23,45 @@ var execNamespaces = []struct {
 }{{"ipc", unix.CLONE_NEWIPC}, {"uts", unix.CLONE_NEWUTS}, {"net", unix.CLONE_NEWNET}, {"pid", unix.CLONE_NEWPID}}
 
 // Exec starts p inside the running container whose init (the user's
-// program, PID 1 inside) is pid on the host: in its mount, pid, uts, ipc
-// and net namespaces and its cgroups, with the same capability set and
+// program, PID 1 inside) is proc, its /proc directory pinned by OpenProc:
+// in its mount, pid, uts, ipc and net namespaces and its cgroups, read
+// through proc (never by PID), with the same capability set and
 // no_new_privs as the init. It returns once p's program has been exec'd.
 //
 // A dedicated OS thread joins the namespaces, starts the helper and is
 // then thrown away, so the caller's threads never change.
-func Exec(pid int, p ExecConfig) (*Process, error) {
-	proc, err := OpenProc(pid)
-	if err != nil {
-		return nil, err
-	}
-	defer proc.Close()
-	return ExecProc(proc, p)
+func Exec(proc *os.File, p ExecConfig) (*Process, error) {
+	return execIn(proc, p, nil)
 }
 
 // OpenProc pins process pid: its /proc directory stays that process's
 // even once the PID is reused (what is read through it then fails), so
-// the caller can check it is the container's init before ExecProc.
+// the caller can check it is the container's init before using it.
 func OpenProc(pid int) (*os.File, error) {
 	fd, err := unix.Open(fmt.Sprintf("/proc/%d", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: exec in pid %d: container is not running: %w", pid, err)
+		return nil, fmt.Errorf("sandbox: process %d is gone: %w", pid, err)
 	}
 	return os.NewFile(uintptr(fd), fmt.Sprintf("/proc/%d", pid)), nil
 }
 
-// ExecProc is Exec in the container whose init proc (from OpenProc) is:
-// its namespaces and cgroup are read through proc, never by PID.
-func ExecProc(proc *os.File, p ExecConfig) (*Process, error) {
-	return execIn(proc, p, nil)
-}
-
-// execIn is ExecProc; hold, if set, runs after the helper joined the
-// cgroup and before it is told what to run (tests use it to inspect the
-// helper).
+// execIn is Exec; hold, if set, runs after the helper joined the cgroup
+// and before it is told what to run (tests use it to inspect the helper).
 func execIn(proc *os.File, p ExecConfig, hold func(helperPid int) error) (*Process, error) {
-	pid := proc.Name()
+	where := proc.Name()
 	if len(p.Args) == 0 {
-		return nil, fmt.Errorf("sandbox: exec in %s: no command given", pid)
+		return nil, fmt.Errorf("sandbox: exec in %s: no command given", where)
 	}
 	g, err := cgroups.OfProc(proc)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: exec in %s: %w", pid, err)
+		return nil, fmt.Errorf("sandbox: exec in %s: %w", where, err)
 	}
 	open := func(ns string) (*os.File, error) {
 		fd, err := unix.Openat(int(proc.Fd()), "ns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return nil, fmt.Errorf("sandbox: exec in %s: container is not running: %w", pid, err)
+			return nil, fmt.Errorf("sandbox: exec in %s: container is not running: %w", where, err)
 		}
-		return os.NewFile(uintptr(fd), pid+"/ns/"+ns), nil
+		return os.NewFile(uintptr(fd), where+"/ns/"+ns), nil
 	}
 	mnt, err := open("mnt")
 	if err != nil {
@@ -103,10 +92,10 @@ func execIn(proc *os.File, p ExecConfig, hold func(helperPid int) error) (*Proce
 	}
 	spec := &nsinit.Spec{Args: p.Args, Env: p.Env, Cwd: p.Cwd, User: p.User}
 	if err := setConsole(spec, p.Tty, p.ConsoleSize); err != nil {
-		return nil, fmt.Errorf("sandbox: exec in %s: %w", pid, err)
+		return nil, fmt.Errorf("sandbox: exec in %s: %w", where, err)
 	}
 	if err := setLimitsSpec(spec, p.Ulimits, p.CapDrop); err != nil {
-		return nil, fmt.Errorf("sandbox: exec in %s: %w", pid, err)
+		return nil, fmt.Errorf("sandbox: exec in %s: %w", where, err)
 	}
 	type result struct {
 		cmd     *exec.Cmd
@@ -135,7 +124,7 @@ func execIn(proc *os.File, p ExecConfig, hold func(helperPid int) error) (*Proce
 	})
 	r := <-done
 	if r.err != nil {
-		return nil, fmt.Errorf("sandbox: exec %q in %s: %w", p.Args[0], pid, r.err)
+		return nil, fmt.Errorf("sandbox: exec %q in %s: %w", p.Args[0], where, r.err)
 	}
 	return &Process{cmd: r.cmd, console: r.console}, nil
 }

@@ -44,7 +44,7 @@ func TestExecJoinsContainer(t *testing.T) {
 	var out bytes.Buffer
 	run := func(user, script string) string {
 		out.Reset()
-		e, err := Exec(p.Pid(), ExecConfig{Args: []string{"sh", "-c", script}, User: user, Cwd: "/shared/wd", Env: []string{"X=1"}, Stdout: &out, Stderr: &out})
+		e, err := execPid(p.Pid(), ExecConfig{Args: []string{"sh", "-c", script}, User: user, Cwd: "/shared/wd", Env: []string{"X=1"}, Stdout: &out, Stderr: &out})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,7 +64,7 @@ func TestExecJoinsContainer(t *testing.T) {
 	if got := run("app", "id -u; cat /shared/f"); got != "1000\nhi\n" {
 		t.Fatalf("exec as app: %q", got)
 	}
-	_, err := Exec(p.Pid(), ExecConfig{Args: []string{"/no/such"}})
+	_, err := execPid(p.Pid(), ExecConfig{Args: []string{"/no/such"}})
 	if err == nil || !strings.Contains(err.Error(), "no such file or directory in the image") {
 		t.Fatalf("exec of a missing program: %v", err)
 	}
@@ -75,7 +75,7 @@ func TestExecIntoStoppedContainerFails(t *testing.T) {
 	pid := p.Pid()
 	p.Signal(syscall.SIGKILL)
 	p.Wait()
-	if _, err := Exec(pid, ExecConfig{Args: []string{"true"}}); err == nil {
+	if _, err := execPid(pid, ExecConfig{Args: []string{"true"}}); err == nil {
 		t.Fatal("exec into an exited container succeeded")
 	}
 }
@@ -92,7 +92,7 @@ func TestExecIntoPinnedProcessThatExited(t *testing.T) {
 	defer proc.Close()
 	p.Signal(syscall.SIGKILL)
 	p.Wait()
-	if _, err := ExecProc(proc, ExecConfig{Args: []string{"true"}}); err == nil {
+	if _, err := Exec(proc, ExecConfig{Args: []string{"true"}}); err == nil {
 		t.Fatal("exec through the pin of an exited container succeeded")
 	}
 }
@@ -139,7 +139,7 @@ func TestRuntimeBinaryUnreachable(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		e, err := Exec(p.Pid(), ExecConfig{Args: []string{"sh", "-c", fmt.Sprintf(`
+		e, err := execPid(p.Pid(), ExecConfig{Args: []string{"sh", "-c", fmt.Sprintf(`
 			readlink /proc/%[1]d/exe 2>&1 || ls -l /proc/%[1]d/exe 2>&1
 			{ printf x >> /proc/%[1]d/exe; } 2>/dev/null && echo WROTE-APPEND
 			{ printf x 1<> /proc/%[1]d/exe; } 2>/dev/null && echo WROTE-RDWR
@@ -206,7 +206,7 @@ func TestCVE20195736Reexec(t *testing.T) {
 	p, _ := startSleeper(t, nil)
 	execWait := func(args ...string) string {
 		var out bytes.Buffer
-		e, err := Exec(p.Pid(), ExecConfig{Args: args, Stdout: &out, Stderr: &out})
+		e, err := execPid(p.Pid(), ExecConfig{Args: args, Stdout: &out, Stderr: &out})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,7 +214,7 @@ func TestCVE20195736Reexec(t *testing.T) {
 		return out.String()
 	}
 	execWait("sh", "-c", `printf '#!/proc/self/exe\n' > /bin/evil && chmod +x /bin/evil`)
-	evil, err := Exec(p.Pid(), ExecConfig{Args: []string{"/bin/evil"}})
+	evil, err := execPid(p.Pid(), ExecConfig{Args: []string{"/bin/evil"}})
 	if err != nil {
 		t.Fatal(err)
 	}

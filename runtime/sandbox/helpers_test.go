@@ -112,3 +112,13 @@ func sh(t *testing.T, script string, edit ...func(*Config)) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// execPid is Exec in the container whose init is pid, pinned here.
+func execPid(pid int, p ExecConfig) (*Process, error) {
+	proc, err := OpenProc(pid)
+	if err != nil {
+		return nil, err
+	}
+	defer proc.Close()
+	return Exec(proc, p)
+}

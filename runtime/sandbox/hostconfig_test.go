@@ -66,7 +66,7 @@ func TestUlimitsInInitAndExec(t *testing.T) {
 	}
 	p, _ := startSleeper(t, func(c *Config) { c.Ulimits = limits })
 	var out bytes.Buffer
-	e, err := Exec(p.Pid(), ExecConfig{Args: []string{"sh", "-c", "ulimit -n; ulimit -Hn"}, Stdout: &out, Stderr: &out, Ulimits: limits})
+	e, err := execPid(p.Pid(), ExecConfig{Args: []string{"sh", "-c", "ulimit -n; ulimit -Hn"}, Stdout: &out, Stderr: &out, Ulimits: limits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestCapDrop(t *testing.T) {
 	}
 	p, _ := startSleeper(t, func(c *Config) { c.CapDrop = []string{"NET_RAW"} })
 	var buf bytes.Buffer
-	e, err := Exec(p.Pid(), ExecConfig{Args: []string{"grep", "CapEff", "/proc/self/status"}, Stdout: &buf, Stderr: &buf, CapDrop: []string{"NET_RAW"}})
+	e, err := execPid(p.Pid(), ExecConfig{Args: []string{"grep", "CapEff", "/proc/self/status"}, Stdout: &buf, Stderr: &buf, CapDrop: []string{"NET_RAW"}})
 	if err != nil {
 		t.Fatal(err)
 	}
