@@ -236,6 +236,9 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 	if err != nil {
 		return err
 	}
+	// Streams attached to the run that just ended read its log to the
+	// end first: removing it could take a file they have yet to open.
+	r.attached.wait(id, 2*time.Second)
 	// Not waiting for the shim to be gone: it has recorded the final
 	// state and only cleans up what Cleanup below cleans up too
 	// (idempotently), so its exit overlaps the removal.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/reconciler/reconciler/runtime/internal/shim"
@@ -77,7 +78,60 @@ func (r *Runtime) Attach(ctx context.Context, ref string) (*logs.Stream, error) 
 	exits := c.State.ExitCount
 	s := logs.Read(ctx, filepath.Join(c.Dir, shim.LogFile), logs.ReadOptions{Tail: 0, Follow: true, Stop: stop, Poll: r.opts.ShortLived})
 	r.stopWhen(ctx, s, stop, func(ctx context.Context) { r.waitExit(ctx, c.ID, exits) })
+	done := r.attached.add(c.ID)
+	go func() {
+		<-s.Done()
+		done()
+	}()
 	return s, nil
+}
+
+// attachments counts, by container, the Attach streams still reading its
+// log: a removal right after the exit (docker run --rm) waits for them,
+// or it could delete a log file a slow stream has not opened yet.
+type attachments struct {
+	mu   sync.Mutex
+	n    map[string]int
+	idle map[string]chan struct{} // closed when n drops to 0
+}
+
+// add counts a stream of container id; the returned func uncounts it.
+func (a *attachments) add(id string) (done func()) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.n == nil {
+		a.n, a.idle = map[string]int{}, map[string]chan struct{}{}
+	}
+	if a.n[id] == 0 {
+		a.idle[id] = make(chan struct{})
+	}
+	a.n[id]++
+	return func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.n[id]--; a.n[id] == 0 {
+			close(a.idle[id])
+			delete(a.n, id)
+			delete(a.idle, id)
+		}
+	}
+}
+
+// wait returns once no stream of container id reads (or after max, for
+// a client that stopped reading).
+func (a *attachments) wait(id string, max time.Duration) {
+	a.mu.Lock()
+	idle := a.idle[id]
+	a.mu.Unlock()
+	if idle == nil {
+		return
+	}
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	}
 }
 
 // AttachStdin returns a writer into the running container's stdin (it must

@@ -101,6 +101,8 @@ type Runtime struct {
 
 	skel *skeletons // container folders to reuse (see skeletons.go)
 
+	attached attachments // Attach streams still reading, by container
+
 	spareMu sync.Mutex
 	spare   *spareShim // a shim started ahead of need (see spare.go)
 	closed  bool

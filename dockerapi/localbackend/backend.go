@@ -25,7 +25,11 @@ type Backend struct {
 	mu    sync.Mutex
 	execs map[string]*execution
 
+	ctx  context.Context // ends at Close
 	stop context.CancelFunc
+	// removals are the --rm containers being waited for or removed
+	// (autoRemove), which Close waits for.
+	removals sync.WaitGroup
 }
 
 var _ dockerapi.Backend = (*Backend)(nil)
@@ -33,7 +37,7 @@ var _ dockerapi.Backend = (*Backend)(nil)
 // New serves e. Close stops its background work (not e).
 func New(e *local.Engine) *Backend {
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &Backend{e: e, bus: dockerapi.NewEventBus(1024), execs: map[string]*execution{}, stop: cancel}
+	b := &Backend{e: e, bus: dockerapi.NewEventBus(1024), execs: map[string]*execution{}, ctx: ctx, stop: cancel}
 	b.FixedNetworks.Attached = b.networkAttachments
 	evs, _ := e.Events(ctx)
 	go b.forwardEvents(evs)
@@ -44,9 +48,11 @@ func New(e *local.Engine) *Backend {
 // daemon's controller).
 func (b *Backend) Engine() engine.Engine { return b.e }
 
-// Close stops forwarding events.
+// Close stops forwarding events and waiting for --rm containers to exit,
+// and returns once the removals under way are done.
 func (b *Backend) Close() error {
 	b.stop()
+	b.removals.Wait()
 	return nil
 }
 

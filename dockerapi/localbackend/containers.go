@@ -155,7 +155,7 @@ func (b *Backend) ContainerCreate(ctx context.Context, cc dockerapi.ContainerCre
 		return container.CreateResponse{}, err
 	}
 	if cc.HostConfig != nil && cc.HostConfig.AutoRemove {
-		go b.autoRemove(id)
+		b.goAutoRemove(id)
 	}
 	return container.CreateResponse{ID: id, Warnings: append([]string{}, warnings...)}, nil
 }
@@ -173,24 +173,29 @@ func (b *Backend) ResumeAutoRemove() {
 		switch {
 		case !c.Spec.Volatile:
 		case c.State.Running():
-			go b.autoRemove(c.ID)
+			b.goAutoRemove(c.ID)
 		case c.State.ExitCount > 0:
 			b.e.Remove(context.Background(), c.ID, local.RemoveOptions{Force: true, Volumes: true})
 		}
 	}
 }
 
-// autoRemove is --rm: the container goes once it has run and exited.
-func (b *Backend) autoRemove(id string) {
-	ctx := context.Background()
-	c, err := b.rt().Inspect(id)
-	if err != nil {
-		return
-	}
-	if _, err := b.rt().WaitFrom(ctx, id, runtime.WaitNextExit, c.State.ExitCount); err != nil {
-		return
-	}
-	b.e.Remove(ctx, id, local.RemoveOptions{Force: true, Volumes: true})
+// goAutoRemove is --rm: the container goes once it has run and exited,
+// unless the backend closes first (a next daemon takes over then:
+// ResumeAutoRemove).
+func (b *Backend) goAutoRemove(id string) {
+	b.removals.Add(1)
+	go func() {
+		defer b.removals.Done()
+		c, err := b.rt().Inspect(id)
+		if err != nil {
+			return
+		}
+		if _, err := b.rt().WaitFrom(b.ctx, id, runtime.WaitNextExit, c.State.ExitCount); err != nil {
+			return
+		}
+		b.e.Remove(context.Background(), id, local.RemoveOptions{Force: true, Volumes: true})
+	}()
 }
 
 // ContainerInspect implements dockerapi.ContainerBackend.
