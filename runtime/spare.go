@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
@@ -26,7 +27,9 @@ type spareShim struct {
 // newSpare starts a shim in its own session with /dev/null as stdio
 // (never ours: a test's or daemon's stdout held by a shim would keep
 // `go test` waiting; it switches stderr to its container's shim.log).
-func newSpare() (*spareShim, error) {
+// It is told where root's containers are mounted (see shim.MountPoint),
+// so that its init prepares there while it waits.
+func newSpare(root string) (*spareShim, error) {
 	// From the sealed copy of the helper binary (or of this one), like
 	// the container's init: nothing it runs can reach a binary on disk.
 	exe, err := sandbox.Executable()
@@ -48,7 +51,7 @@ func newSpare() (*spareShim, error) {
 		readyW.Close()
 		return nil, err
 	}
-	cmd := &exec.Cmd{Path: exe, Args: []string{shim.Name}}
+	cmd := &exec.Cmd{Path: exe, Args: []string{shim.Name, filepath.Join(root, shim.MountPoint)}}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
 	cmd.ExtraFiles = []*os.File{readyW, assignR}
 	// The shim reuses our sealed copy of the binary for the container's
@@ -93,7 +96,7 @@ func (r *Runtime) takeShim(dir string) (*spareShim, error) {
 		}
 		sp.discard() // it died meanwhile: take a new one
 	}
-	sp, err := newSpare()
+	sp, err := newSpare(r.root)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +114,7 @@ func (r *Runtime) refillSpare() {
 	if r.spare != nil || r.closed {
 		return
 	}
-	if sp, err := newSpare(); err == nil {
+	if sp, err := newSpare(r.root); err == nil {
 		r.spare = sp
 	}
 }

@@ -32,18 +32,22 @@ func TestDefaultHostnameIsShortID(t *testing.T) {
 	}
 }
 
-func TestMaskedAndReadOnlyPaths(t *testing.T) {
-	out := sh(t, `
-		for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug; do
-			[ -e $f ] && echo "$f $(wc -c < $f)"
-		done
-		ls /proc/scsi /sys/firmware 2>/dev/null | grep -v : | wc -l
-		{ echo x > /proc/sys/kernel/hostname; } 2>/dev/null && echo procsys-writable
-		{ echo h > /proc/sysrq-trigger; } 2>/dev/null && echo sysrq-writable
-		{ touch /sys/kernel/x; } 2>/dev/null && echo sys-writable
-		grep -q ' /sys sysfs ro,' /proc/mounts && echo sys-ro
-		grep -q ' /proc/sys proc ro,' /proc/mounts && echo procsys-ro
-		true`)
+// maskedScript prints what a container can see of Docker's masked and
+// read-only paths; checkMasked checks it.
+const maskedScript = `
+	for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug; do
+		[ -e $f ] && echo "$f $(wc -c < $f)"
+	done
+	ls /proc/scsi /sys/firmware 2>/dev/null | grep -v : | wc -l
+	{ echo x > /proc/sys/kernel/hostname; } 2>/dev/null && echo procsys-writable
+	{ echo h > /proc/sysrq-trigger; } 2>/dev/null && echo sysrq-writable
+	{ touch /sys/kernel/x; } 2>/dev/null && echo sys-writable
+	grep -q ' /sys sysfs ro,' /proc/mounts && echo sys-ro
+	grep -q ' /proc/sys proc ro,' /proc/mounts && echo procsys-ro
+	true`
+
+func checkMasked(t *testing.T, out string) {
+	t.Helper()
 	// /proc/keys and /proc/timer_list exist on every kernel this runs on;
 	// kcore and sched_debug depend on its configuration.
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -60,6 +64,8 @@ func TestMaskedAndReadOnlyPaths(t *testing.T) {
 		t.Fatalf("got %q, want %q", out, want)
 	}
 }
+
+func TestMaskedAndReadOnlyPaths(t *testing.T) { checkMasked(t, sh(t, maskedScript)) }
 
 func TestCapabilitiesAndNoNewPrivs(t *testing.T) {
 	out := sh(t, `grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs)' /proc/self/status
@@ -121,6 +127,9 @@ func TestStartErrorsNameTheCause(t *testing.T) {
 		{func(c *Config) { c.Hostname = strings.Repeat("h", 65) }, "longer than 64 characters"},
 		{func(c *Config) { c.Mounts = []Mount{{Type: "nfs", Target: "/x"}} }, `mounts[0].type "nfs" is not supported`},
 		{func(c *Config) { c.Network = "bridge" }, `network "bridge" is not supported`},
+		// A container layer that made /proc a link (written into the
+		// layer while the container was stopped) cannot redirect it.
+		{func(c *Config) { os.Symlink("/etc", filepath.Join(c.UpperDir, "proc")) }, "move /proc into the container's root"},
 	} {
 		cfg, _ := testConfig(t, "true")
 		tc.edit(&cfg)
@@ -151,16 +160,23 @@ func TestEnvironmentDefaults(t *testing.T) {
 	}
 }
 
-func TestMinimalDev(t *testing.T) {
-	out := sh(t, `ls /dev | sort | tr '\n' ' '; echo
-		head -c 4 /dev/zero | wc -c; echo x > /dev/null && echo null-ok
-		grep -c ' /dev/pts devpts ' /proc/mounts; grep -c ' /dev/shm tmpfs ' /proc/mounts
-		echo hi > /dev/shm/f && cat /dev/shm/f`)
-	want := "core fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero \n4\nnull-ok\n1\n1\nhi\n"
+// minimalDevScript lists /dev and uses it; checkMinimalDev checks that it
+// is Docker's minimal one.
+const minimalDevScript = `ls /dev | sort | tr '\n' ' '; echo
+	head -c 4 /dev/zero | wc -c; echo x > /dev/null && echo null-ok
+	grep -c ' /dev/pts devpts ' /proc/mounts; grep -c ' /dev/shm tmpfs ' /proc/mounts
+	echo hi > /dev/shm/f && cat /dev/shm/f
+	ls -l /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty | cut -c1-10 | uniq`
+
+func checkMinimalDev(t *testing.T, out string) {
+	t.Helper()
+	want := "core fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero \n4\nnull-ok\n1\n1\nhi\ncrw-rw-rw-\n"
 	if out != want {
 		t.Fatalf("got %q, want %q", out, want)
 	}
 }
+
+func TestMinimalDev(t *testing.T) { checkMinimalDev(t, sh(t, minimalDevScript)) }
 
 func TestNetworkNoneHasOnlyLoopback(t *testing.T) {
 	out := sh(t, `ls /sys/class/net; cat /sys/class/net/lo/flags`)

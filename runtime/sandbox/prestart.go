@@ -33,6 +33,12 @@ type PrestartConfig struct {
 	// Stdin, Stdout and Stderr become the container's streams (nil:
 	// /dev/null); see Pending.Start.
 	Stdin, Stdout, Stderr *os.File
+	// RootfsDir, when known ahead (the runtime mounts every container's
+	// root at one place), lets the init mount the container's /proc, /dev
+	// and /sys there while it waits: about 0.5 ms less from Start to the
+	// program. A Config with another RootfsDir still works; the init then
+	// mounts them again.
+	RootfsDir string
 }
 
 // Pending is a container init started by Prestart, waiting for its
@@ -66,7 +72,11 @@ func Prestart(pc PrestartConfig) (*Pending, error) {
 			return nil, fmt.Errorf("sandbox: prestart: %w", err)
 		}
 	}
-	h, err := spawn(nsinit.RoleInit, attr, pc.streams(), hostNet, true, g)
+	var env []string
+	if pc.RootfsDir != "" {
+		env = append(env, nsinit.StageEnv+"="+pc.RootfsDir)
+	}
+	h, err := spawn(nsinit.RoleInit, attr, pc.streams(), hostNet, true, g, env...)
 	if err != nil {
 		if g != nil {
 			g.Remove()

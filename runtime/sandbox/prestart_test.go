@@ -7,20 +7,28 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/reconciler/reconciler/runtime/cgroups"
 )
 
 // prestarted runs cfg on a prestarted init whose stdout and stderr are a
 // pipe (stdin too when withStdin, fed with input) and returns its output.
+// The init knows cfg's RootfsDir ahead, as the runtime's do.
 func prestarted(t *testing.T, cfg Config, withStdin bool, input string) (ExitStatus, string) {
+	t.Helper()
+	return prestartedStaging(t, cfg, cfg.RootfsDir, withStdin, input)
+}
+
+// prestartedStaging is prestarted with the init told stageDir ahead.
+func prestartedStaging(t *testing.T, cfg Config, stageDir string, withStdin bool, input string) (ExitStatus, string) {
 	t.Helper()
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer outR.Close()
-	pc := PrestartConfig{Stdout: outW, Stderr: outW}
+	pc := PrestartConfig{Stdout: outW, Stderr: outW, RootfsDir: stageDir}
 	var inW *os.File
 	if withStdin {
 		var inR *os.File
@@ -74,6 +82,38 @@ func TestPrestartedInitRunsTheContainer(t *testing.T) {
 	}
 }
 
+// A prestarted init mounts /proc, /dev and /sys ahead, where the spec's
+// RootfsDir will be, or again once it knows it is elsewhere (or that
+// nothing was staged): either way the container sees them as one started
+// the usual way does, with /dev/shm at the size asked for.
+func TestPrestartedInitStagesProcDevSys(t *testing.T) {
+	for _, where := range []string{"RootfsDir", "elsewhere", "nowhere"} {
+		t.Run(where, func(t *testing.T) {
+			for _, c := range []struct {
+				script string
+				check  func(*testing.T, string)
+			}{
+				{maskedScript, checkMasked},
+				{minimalDevScript, checkMinimalDev},
+				{`grep ' /dev/shm ' /proc/mounts | grep -o 'size=[0-9]*k'`, func(t *testing.T, out string) {
+					if out != "size=8192k\n" {
+						t.Errorf("/dev/shm: got %q, want size=8192k", out)
+					}
+				}},
+			} {
+				cfg, _ := testConfig(t, "sh", "-c", c.script)
+				cfg.ShmSize = 8 << 20
+				stage := map[string]string{"RootfsDir": cfg.RootfsDir, "elsewhere": t.TempDir()}[where]
+				st, out := prestartedStaging(t, cfg, stage, false, "")
+				if st.Code != 0 {
+					t.Fatalf("exit %+v:\n%s", st, out)
+				}
+				c.check(t, out)
+			}
+		})
+	}
+}
+
 func TestPrestartedInitStdinAndHostNetwork(t *testing.T) {
 	host, err := os.ReadDir("/sys/class/net")
 	if err != nil {
@@ -118,6 +158,37 @@ func TestPrestartedInitTakesLimits(t *testing.T) {
 	}
 	if b, _ := os.ReadFile("/proc/" + itoa(proc.Pid()) + "/cgroup"); !strings.Contains(string(b), "/reconciler/"+cfg.ID) {
 		t.Errorf("the container is not in its group:\n%s", b)
+	}
+}
+
+// The staging happens while the init waits for its spec, in its own
+// mount namespace only.
+func TestPrestartedInitStagesBeforeItsSpec(t *testing.T) {
+	needRoot(t)
+	root := t.TempDir()
+	p, err := Prestart(PrestartConfig{RootfsDir: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Discard()
+	want := []string{root + "/proc ", root + "/dev ", root + "/dev/shm ", root + "/sys ", root + "/proc/kcore "}
+	var info string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		b, _ := os.ReadFile("/proc/" + itoa(p.Pid()) + "/mountinfo")
+		if info = string(b); strings.Contains(info, root+"/sys/firmware ") {
+			break
+		}
+	}
+	for _, w := range want {
+		if _, err := os.Stat("/proc/kcore"); err != nil && strings.HasSuffix(w, "kcore ") {
+			continue
+		}
+		if !strings.Contains(info, " "+w) {
+			t.Errorf("the pending init has nothing mounted at %s:\n%s", w, info)
+		}
+	}
+	if host, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(host), " "+root) {
+		t.Errorf("the staging reached the host's mounts:\n%s", host)
 	}
 }
 

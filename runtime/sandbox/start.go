@@ -223,8 +223,9 @@ type helper struct {
 
 // spawn starts a helper for role. With a console socket the streams are
 // still the helper's until a spec asking for a terminal replaces them.
-// A non-nil g is the cgroup the helper is born in (cgroups.Group.Start).
-func spawn(role string, attr *syscall.SysProcAttr, std stdio, nsFD *os.File, console bool, g *cgroups.Group) (*helper, error) {
+// A non-nil g is the cgroup the helper is born in (cgroups.Group.Start);
+// env adds to its environment (nsinit.StageEnv).
+func spawn(role string, attr *syscall.SysProcAttr, std stdio, nsFD *os.File, console bool, g *cgroups.Group, env ...string) (*helper, error) {
 	exe, err := selfExe()
 	if err != nil {
 		return nil, err
@@ -254,7 +255,7 @@ func spawn(role string, attr *syscall.SysProcAttr, std stdio, nsFD *os.File, con
 		extra = append(extra, consW)
 	}
 	h.cmd = &exec.Cmd{
-		Path: exe, Args: []string{argv0[role]}, Env: []string{nsinit.RoleEnv + "=" + role},
+		Path: exe, Args: []string{argv0[role]}, Env: append([]string{nsinit.RoleEnv + "=" + role}, env...),
 		Stdin: std.in, Stdout: std.out, Stderr: std.err,
 		ExtraFiles:  extra,
 		SysProcAttr: attr,

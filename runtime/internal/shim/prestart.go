@@ -60,12 +60,13 @@ type prestarted struct {
 }
 
 // prestart returns nil and the error when the init cannot be prestarted.
-func prestart() (*prestarted, error) {
+// rootfsDir is where the container's root will be mounted, if known.
+func prestart(rootfsDir string) (*prestarted, error) {
 	pipes, err := newRunPipes(true)
 	if err != nil {
 		return nil, err
 	}
-	init, err := sandbox.Prestart(sandbox.PrestartConfig{Stdin: pipes.inR, Stdout: pipes.outW, Stderr: pipes.errW})
+	init, err := sandbox.Prestart(sandbox.PrestartConfig{Stdin: pipes.inR, Stdout: pipes.outW, Stderr: pipes.errW, RootfsDir: rootfsDir})
 	if err != nil {
 		pipes.close()
 		return nil, err

@@ -40,7 +40,8 @@ const (
 	backoffReset = 10 * time.Second
 )
 
-// The shim runs as "reconciler-shim" with fd 3 a pipe on which it reports
+// The shim runs as "reconciler-shim" (and, optionally, the folder where
+// its container's root will be mounted) with fd 3 a pipe on which it reports
 // the first start ({"pid":N} or {"error":"..."}) and fd 4 a pipe on which
 // it is told its container's directory (one line). It is started ahead of
 // need (a spare, Go runtime and package inits already paid) and waits on
@@ -60,7 +61,13 @@ func shimMain() {
 	// Own session already (Setsid); ignore what a terminal or a dying
 	// parent could send.
 	signal.Ignore(unix.SIGHUP, unix.SIGPIPE, unix.SIGINT)
-	pre, preErr := prestart()
+	// argv[1], when given, is where the runtime mounts its containers'
+	// roots (sandbox.PrestartConfig.RootfsDir).
+	var rootfsDir string
+	if len(os.Args) > 1 {
+		rootfsDir = os.Args[1]
+	}
+	pre, preErr := prestart(rootfsDir)
 	warmUp()
 	line, err := bufio.NewReader(assign).ReadString('\n')
 	assign.Close()

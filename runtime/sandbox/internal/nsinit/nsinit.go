@@ -74,6 +74,15 @@ func run(role string) (err error) {
 	// reaches the program.
 	syscall.CloseOnExec(NetNSFD)
 	syscall.CloseOnExec(ConsoleFD)
+	// Modes are given whole (the device nodes are 0666); the program
+	// gets Docker's 022 back.
+	syscall.Umask(0)
+	// A prestarted init stages while it waits for its spec; a failed
+	// stage is made again, the usual way, once the spec is known.
+	var st *stage
+	if root, ok := syscall.Getenv(StageEnv); ok && role == RoleInit {
+		st, _ = newStage(root, true)
+	}
 	b, err := readFD(ConfigFD)
 	syscall.Close(ConfigFD)
 	if err != nil {
@@ -83,7 +92,6 @@ func run(role string) (err error) {
 	if err != nil {
 		return err
 	}
-	syscall.Umask(0)
 	switch role {
 	case RoleInit:
 		if err := adjustPrestarted(s); err != nil {
@@ -94,7 +102,7 @@ func run(role string) (err error) {
 				return err
 			}
 		}
-		if err := setupRootfs(s); err != nil {
+		if err := setupRootfs(s, st); err != nil {
 			return err
 		}
 		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {

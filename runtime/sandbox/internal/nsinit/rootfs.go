@@ -5,7 +5,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -13,13 +12,24 @@ import (
 )
 
 // setupRootfs runs in the init's fresh mount namespace: it mounts the
-// overlay, pivots into it and builds /proc, /dev, /sys and the user's
-// mounts. Bind sources are captured (open_tree) before the pivot, while the
-// host is still visible; every target is resolved after it, inside the new
-// root, so a symlink in the image can never point a mount at the host.
-func setupRootfs(s *Spec) error {
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return wrap("make / private", err)
+// overlay on the init layer of st (staged before the spec was known, or
+// nil), moves /proc, /dev and /sys from the stage into it, pivots into it
+// and adds the user's mounts. Bind sources are captured (open_tree) before
+// the pivot, while the host is still visible; every target is resolved
+// after it, inside the new root, so a symlink in the image can never point
+// a mount at the host.
+func setupRootfs(s *Spec, st *stage) (err error) {
+	if st != nil && st.root != s.RootfsDir {
+		st.discard()
+		st = nil
+	}
+	if st == nil {
+		if st, err = newStage(s.RootfsDir, false); err != nil {
+			return err
+		}
+	}
+	if err := st.fit(s); err != nil {
+		return err
 	}
 	// The runtime's files come first, so a user's mount over one wins.
 	fileMounts, binds, err := captureFiles(s)
@@ -42,8 +52,12 @@ func setupRootfs(s *Spec) error {
 		}
 		binds[i] = fd
 	}
-	initLayer, err := mountInitLayer(s)
+	initLayer, err := finishInitLayer(s)
 	if err != nil {
+		return err
+	}
+	if err := st.hold(); err != nil {
+		unix.Close(initLayer)
 		return err
 	}
 	err = mountOverlay(s, initLayer)
@@ -51,10 +65,10 @@ func setupRootfs(s *Spec) error {
 	if err != nil {
 		return err
 	}
-	if err := pivotRoot(s.RootfsDir); err != nil {
+	if err := st.moveInto(); err != nil {
 		return err
 	}
-	if err := mountSpecial(s.ShmSize); err != nil {
+	if err := pivotRoot(s.RootfsDir); err != nil {
 		return err
 	}
 	for i, m := range s.Mounts {
@@ -123,23 +137,16 @@ const maxMountData = 4095
 // will cover them (otherwise they would hide the image's own).
 var initFiles = []string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
 
-// mountInitLayer builds Docker's "init layer" on a tmpfs mounted at
-// RootfsDir (beneath where the overlay goes): the mount points the
-// container always gets, /proc, /dev, /sys and the /etc files it mounts.
-// As the overlay's top lower layer it keeps these out of the container
-// layer, so an image without them (FROM scratch) does not have them
-// copied into its containers' layers, nor into commits. It returns a
-// descriptor of the layer.
-func mountInitLayer(s *Spec) (int, error) {
+// finishInitLayer completes Docker's "init layer", the tmpfs a stage
+// mounted at RootfsDir (beneath where the overlay goes), and returns a
+// descriptor of it. It holds the mount points the container always gets,
+// /proc, /dev and /sys, and the /etc files a mount will cover (made only
+// then: otherwise they would hide the image's own). As the overlay's top
+// lower layer it keeps these out of the container layer, so an image
+// without them (FROM scratch) does not have them copied into its
+// containers' layers, nor into commits.
+func finishInitLayer(s *Spec) (int, error) {
 	dir := s.RootfsDir
-	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755,size=64k"); err != nil {
-		return -1, wrap("mount init layer on "+dir, err)
-	}
-	for _, d := range []string{"proc", "dev", "sys"} {
-		if err := syscall.Mkdir(dir+"/"+d, 0o755); err != nil {
-			return -1, wrap("init layer: create /"+d, err)
-		}
-	}
 	for _, f := range initFiles {
 		for _, m := range s.Mounts {
 			if m.Type == "bind" && path.Clean(m.Target) == f {

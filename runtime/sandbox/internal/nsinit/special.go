@@ -2,6 +2,7 @@ package nsinit
 
 import (
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,45 +23,58 @@ const (
 // shmData is /dev/shm's mount data at Docker's default size (64 MiB).
 const shmData = "mode=1777,size=65536k"
 
-// mountSpecial mounts /proc, a minimal /dev, /dev/shm of shmSize bytes (0:
-// Docker's 64 MiB) and a read-only /sys in the new root, then masks and
-// write-protects Docker's sensitive paths.
-func mountSpecial(shmSize int64) error {
-	shm := shmData
-	if shmSize > 0 {
-		shm = "mode=1777,size=" + strconv.FormatInt(shmSize, 10)
-	}
+// mountDev mounts a minimal /dev at root+"/dev", with /dev/pts, /dev/shm
+// at Docker's default size (see resizeShm) and /dev/mqueue.
+func mountDev(root string) error {
 	type m struct {
 		src, dst, fstype string
 		flags            uintptr
 		data             string
 	}
 	for _, x := range []m{
-		{"proc", "/proc", "proc", nsd | unix.MS_NOEXEC, ""},
 		{"tmpfs", "/dev", "tmpfs", unix.MS_NOSUID | unix.MS_STRICTATIME, "mode=755,size=65536k"},
 		{"devpts", "/dev/pts", "devpts", nse, "newinstance,ptmxmode=0666,mode=0620,gid=5"},
-		{"shm", "/dev/shm", "tmpfs", nsd | unix.MS_NOEXEC, shm},
+		{"shm", "/dev/shm", "tmpfs", nsd | unix.MS_NOEXEC, shmData},
 		{"mqueue", "/dev/mqueue", "mqueue", nsd | unix.MS_NOEXEC, ""},
-		{"sysfs", "/sys", "sysfs", nsd | unix.MS_NOEXEC | unix.MS_RDONLY, ""},
 	} {
-		if err := mkdirAll(x.dst); err != nil {
+		dst := root + x.dst
+		if err := mkdirAll(dst); err != nil {
 			return wrap("create mount point "+x.dst, err)
 		}
-		if err := unix.Mount(x.src, x.dst, x.fstype, x.flags, x.data); err != nil {
+		if err := unix.Mount(x.src, dst, x.fstype, x.flags, x.data); err != nil {
 			return wrap("mount "+x.fstype+" on "+x.dst, err)
 		}
 		if x.dst == "/dev" {
-			if err := populateDev(); err != nil {
+			if err := populateDev(dst); err != nil {
 				return err
 			}
 		}
 	}
-	for _, p := range maskedPaths {
-		if err := maskPath(p); err != nil {
-			return err
-		}
+	return nil
+}
+
+// resizeShm gives /dev/shm (under root) size bytes instead of the
+// default.
+func resizeShm(root string, size int64) error {
+	data := "mode=1777,size=" + strconv.FormatInt(size, 10)
+	if err := unix.Mount("shm", root+"/dev/shm", "", unix.MS_REMOUNT|nsd|unix.MS_NOEXEC, data); err != nil {
+		return wrap("size /dev/shm", err)
+	}
+	return nil
+}
+
+// mountProc mounts /proc at root+"/proc" for this process's PID namespace,
+// with Docker's masked and read-only paths; /dev (for /dev/null) must be
+// there already.
+func mountProc(root string) error {
+	if err := unix.Mount("proc", root+"/proc", "proc", nsd|unix.MS_NOEXEC, ""); err != nil {
+		return wrap("mount proc on /proc", err)
+	}
+	if err := maskPaths(root, "/proc/"); err != nil {
+		return err
 	}
 	for _, p := range readonlyPaths {
+		p = root + p
 		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			if err == unix.ENOENT {
 				continue
@@ -74,6 +88,29 @@ func mountSpecial(shmSize int64) error {
 	return nil
 }
 
+// mountSys mounts a read-only /sys at root+"/sys", with Docker's masked
+// paths. It shows the network namespace of this process at the time of
+// the mount.
+func mountSys(root string) error {
+	if err := unix.Mount("sysfs", root+"/sys", "sysfs", nsd|unix.MS_NOEXEC|unix.MS_RDONLY, ""); err != nil {
+		return wrap("mount sysfs on /sys", err)
+	}
+	return maskPaths(root, "/sys/")
+}
+
+// maskPaths masks those of Docker's masked paths that start with prefix,
+// under root.
+func maskPaths(root, prefix string) error {
+	for _, p := range maskedPaths {
+		if strings.HasPrefix(p, prefix) {
+			if err := maskPath(root, p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // populateDev creates the device nodes and links of Docker's minimal /dev.
 //
 // Docker keeps CAP_MKNOD and relies on the devices cgroup to stop a
@@ -82,12 +119,12 @@ func mountSpecial(shmSize int64) error {
 // mounts, tmpfs, and /dev itself once populated), and only the six nodes
 // below, each bind-mounted onto itself before /dev turns nodev, stay
 // usable. That works the same on cgroup v1 and v2, with no device filter.
-func populateDev() error {
+func populateDev(dev string) error {
 	for _, d := range []struct {
 		name         string
 		major, minor uint32
 	}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}} {
-		p := "/dev/" + d.name
+		p := dev + "/" + d.name
 		if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {
 			return wrap("create "+p, err)
 		}
@@ -95,23 +132,24 @@ func populateDev() error {
 			return wrap("bind "+p, err)
 		}
 	}
-	if err := unix.Mount("", "/dev", "", unix.MS_REMOUNT|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
+	if err := unix.Mount("", dev, "", unix.MS_REMOUNT|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
 		return wrap("remount /dev nodev", err)
 	}
 	for link, target := range map[string]string{
 		"/dev/fd": "/proc/self/fd", "/dev/stdin": "/proc/self/fd/0", "/dev/stdout": "/proc/self/fd/1",
 		"/dev/stderr": "/proc/self/fd/2", "/dev/core": "/proc/kcore", "/dev/ptmx": "pts/ptmx",
 	} {
-		if err := unix.Symlink(target, link); err != nil {
+		if err := unix.Symlink(target, dev+strings.TrimPrefix(link, "/dev")); err != nil {
 			return wrap("create "+link, err)
 		}
 	}
 	return nil
 }
 
-// maskPath hides p: /dev/null over a file, an empty read-only tmpfs over a
-// directory. Paths this kernel lacks are skipped.
-func maskPath(p string) error {
+// maskPath hides root+p: root's /dev/null over a file, an empty read-only
+// tmpfs over a directory. Paths this kernel lacks are skipped.
+func maskPath(root, p string) error {
+	p = root + p
 	var st unix.Stat_t
 	if err := unix.Stat(p, &st); err != nil {
 		return nil
@@ -120,7 +158,7 @@ func maskPath(p string) error {
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "size=0")
 	} else {
-		err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
+		err = unix.Mount(root+"/dev/null", p, "", unix.MS_BIND, "")
 	}
 	if err != nil {
 		return wrap("mask "+p, err)

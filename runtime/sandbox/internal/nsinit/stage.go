@@ -1,0 +1,115 @@
+package nsinit
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// StageEnv, when set for RoleInit, names the RootfsDir the init's spec
+// will have: the init stages there before it reads its spec (package
+// sandbox's Prestart), while it would otherwise only wait.
+const StageEnv = "_RECONCILER_SANDBOX_STAGE"
+
+// A stage is the container's init layer, mounted at the RootfsDir with the
+// container's /proc, /dev and /sys already mounted in it, masked as Docker
+// masks them: about forty mount calls, none of which depends on the
+// container. Once the overlay covers the init layer, moveInto moves the
+// three into the container's root, each with the mounts on it.
+//
+// The three are mounted from the init itself, in its own namespaces: /proc
+// shows its PID namespace, /dev/mqueue its IPC namespace and /sys its
+// network namespace, which is why an init that joins the host's network
+// after staging (Spec.JoinHostNet) mounts /sys again.
+type stage struct {
+	root  string
+	early bool // staged before the spec was read
+	// fds are O_PATH descriptors of the roots of the /proc, /dev and /sys
+	// mounts, by which they are moved once the overlay hides them.
+	fds [3]int
+}
+
+// stagedDirs are the init layer's mount points, in stage.fds order.
+var stagedDirs = [3]string{"proc", "dev", "sys"}
+
+// newStage makes the mount namespace private (nothing mounted here may
+// propagate to the host) and stages at root.
+func newStage(root string, early bool) (*stage, error) {
+	st := &stage{root: root, early: early, fds: [3]int{-1, -1, -1}}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return nil, wrap("make / private", err)
+	}
+	if err := unix.Mount("tmpfs", root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755,size=64k"); err != nil {
+		return nil, wrap("mount init layer on "+root, err)
+	}
+	for _, d := range stagedDirs {
+		if err := syscall.Mkdir(root+"/"+d, 0o755); err != nil {
+			st.discard()
+			return nil, wrap("init layer: create /"+d, err)
+		}
+	}
+	for _, mount := range []func(string) error{mountDev, mountProc, mountSys} {
+		if err := mount(root); err != nil {
+			st.discard()
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// fit adapts a stage made before the spec was known to s: /dev/shm's
+// size, and /sys mounted again for an init that has joined the host's
+// network since.
+func (st *stage) fit(s *Spec) error {
+	if s.ShmSize > 0 {
+		if err := resizeShm(st.root, s.ShmSize); err != nil {
+			return err
+		}
+	}
+	if st.early && s.JoinHostNet {
+		if err := unix.Unmount(st.root+"/sys", unix.MNT_DETACH); err != nil {
+			return wrap("unmount the staged /sys", err)
+		}
+		return mountSys(st.root)
+	}
+	return nil
+}
+
+// hold opens the staged mounts, before the overlay hides them.
+func (st *stage) hold() error {
+	for i, d := range stagedDirs {
+		fd, err := unix.Open(st.root+"/"+d, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return wrap("open the staged /"+d, err)
+		}
+		st.fds[i] = fd
+	}
+	return nil
+}
+
+// moveInto moves the staged mounts onto the same folders of the overlay
+// now at the stage's root. The move follows no symbolic link: a "proc"
+// that is a link in the container's layer fails it (EINVAL), it cannot
+// send /proc to the host.
+func (st *stage) moveInto() error {
+	for i, d := range stagedDirs {
+		if err := unix.MoveMount(st.fds[i], "", unix.AT_FDCWD, st.root+"/"+d, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+			return wrap("move /"+d+" into the container's root", err)
+		}
+		unix.Close(st.fds[i])
+		st.fds[i] = -1
+	}
+	return nil
+}
+
+// discard unmounts the stage (a spec with another RootfsDir, or a failed
+// staging) and closes what it holds.
+func (st *stage) discard() {
+	for i, fd := range st.fds {
+		if fd >= 0 {
+			unix.Close(fd)
+			st.fds[i] = -1
+		}
+	}
+	unix.Unmount(st.root, unix.MNT_DETACH)
+}
