@@ -240,7 +240,10 @@ func cleanRoot(t *testing.T, root string) {
 // hold their container's log).
 func processesUnder(root string) []int { return procsMatching(root, false) }
 
-// shimsUnder lists the shim processes of containers under root.
+// shimsUnder lists the shim processes of containers under root: those
+// holding a file under it open (their container's log). A spare shim,
+// which has no container yet, only names root's mount point in its
+// command line.
 func shimsUnder(root string) []int { return procsMatching(root, true) }
 
 func procsMatching(root string, shimsOnly bool) []int {
@@ -260,7 +263,7 @@ func procsMatching(root string, shimsOnly bool) []int {
 		}
 		match := false
 		for _, arg := range args {
-			match = match || under(arg)
+			match = match || (under(arg) && !shimsOnly)
 		}
 		fds, _ := os.ReadDir(filepath.Join(dir, "fd"))
 		for _, fd := range fds {
