@@ -67,12 +67,12 @@ func prestartedStaging(t *testing.T, cfg Config, stageDir string, withStdin bool
 }
 
 func TestPrestartedInitRunsTheContainer(t *testing.T) {
-	cfg, _ := testConfig(t, "sh", "-c", `hostname; echo pid $$; ls /sys/class/net; cat /proc/self/cgroup; wc -c < /dev/stdin`)
+	cfg, _ := testConfig(t, "sh", "-c", `hostname; echo pid $$; ls /sys/class/net; echo lo flags $(cat /sys/class/net/lo/flags); cat /proc/self/cgroup; wc -c < /dev/stdin`)
 	st, out := prestarted(t, cfg, false, "")
 	if st.Code != 0 {
 		t.Fatalf("exit %+v:\n%s", st, out)
 	}
-	for _, want := range []string{cfg.ID[:12] + "\n", "pid 1\n", "lo\n", "/reconciler/" + cfg.ID, "\n0\n"} {
+	for _, want := range []string{cfg.ID[:12] + "\n", "pid 1\n", "lo\nlo flags 0x9\n", "/reconciler/" + cfg.ID, "\n0\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

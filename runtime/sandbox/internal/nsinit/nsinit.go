@@ -78,10 +78,14 @@ func run(role string) (err error) {
 	// gets Docker's 022 back.
 	syscall.Umask(0)
 	// A prestarted init stages while it waits for its spec; a failed
-	// stage is made again, the usual way, once the spec is known.
+	// stage is made again, the usual way, once the spec is known. Its
+	// network namespace is new as well (it joins the host's later if
+	// asked), so lo can come up now too.
 	var st *stage
+	loUp := false
 	if root, ok := syscall.Getenv(StageEnv); ok && role == RoleInit {
 		st, _ = newStage(root, true)
+		loUp = loopbackUp() == nil
 	}
 	b, err := readFD(ConfigFD)
 	syscall.Close(ConfigFD)
@@ -108,7 +112,7 @@ func run(role string) (err error) {
 		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
 			return wrap("set hostname "+strconv.Quote(s.Hostname), err)
 		}
-		if s.Network != NetworkHost {
+		if s.Network != NetworkHost && !loUp {
 			if err := loopbackUp(); err != nil {
 				return err
 			}
