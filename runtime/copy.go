@@ -139,11 +139,7 @@ func (r *Runtime) ArchivePath(ctx context.Context, ref, p string) (io.ReadCloser
 // (docker export). It reads a read-only overlay of the container's layer
 // and its image's, so it works on running and stopped containers alike.
 func (r *Runtime) Export(ctx context.Context, ref string) (io.ReadCloser, error) {
-	c, err := r.Inspect(ref)
-	if err != nil {
-		return nil, err
-	}
-	v, err := layersView(c)
+	v, err := r.openLayers(ref)
 	if err != nil {
 		return nil, err
 	}

@@ -52,3 +52,41 @@ func TestExtractToDirReadOnlyRootfs(t *testing.T) {
 		t.Fatalf("file in the mount: %q, %v", b, err)
 	}
 }
+
+// A container removed while a view of it is open (an export not read to
+// its end) has its folder deleted, not kept for the next container: the
+// view still has its layer mounted and would show that container's files.
+func TestRemoveDuringExportKeepsNoLayer(t *testing.T) {
+	r := newRuntime(t, false)
+	ctx := context.Background()
+	kept := func() int {
+		r.skel.mu.Lock()
+		defer r.skel.mu.Unlock()
+		return len(r.skel.clean)
+	}
+	run := func(name string) string {
+		id := mustCreate(t, r, boxSpec(t, name, "echo layer > /f"))
+		mustStart(t, r, id)
+		waitExit(t, r, id)
+		return id
+	}
+	viewed := run("viewed")
+	export, err := r.Export(ctx, viewed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := kept()
+	if err := r.Remove(ctx, viewed, false); err != nil {
+		t.Fatalf("remove during an export: %v", err)
+	}
+	if got := kept(); got != before {
+		t.Errorf("the folder of a container still viewed was kept for reuse (%d kept, %d before)", got, before)
+	}
+	export.Close()
+	if err := r.Remove(ctx, run("unviewed"), false); err != nil {
+		t.Fatal(err)
+	}
+	if got := kept(); got != before+1 {
+		t.Errorf("a container no longer viewed: %d folders kept, want %d", got, before+1)
+	}
+}

@@ -277,7 +277,13 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 	r.mu.Unlock()
 	// Unwatched before it is emptied, and so before it can be reused.
 	r.watch.forget(id)
-	if err == nil {
+	switch {
+	case err == nil && r.viewed.any(id):
+		// A view (cp, export) still has the layer mounted: reused, it
+		// would show the next container's files. It reads what it
+		// opened already and no more.
+		os.RemoveAll(dirty)
+	case err == nil:
 		// Its shim lets the last run's mounts go only once that exit is
 		// recorded: the next container must not mount this layer before
 		// (the emptying overlaps their teardown).

@@ -86,17 +86,18 @@ func (r *Runtime) Attach(ctx context.Context, ref string) (*logs.Stream, error) 
 	return s, nil
 }
 
-// attachments counts, by container, the Attach streams still reading its
-// log: a removal right after the exit (docker run --rm) waits for them,
-// or it could delete a log file a slow stream has not opened yet.
-type attachments struct {
+// readers counts, by container, what still reads it: the Attach streams
+// reading its log (a removal right after the exit, docker run --rm, waits
+// for them, or it could delete a log file a slow stream has not opened
+// yet), or the views of its root (cp, export) still open.
+type readers struct {
 	mu   sync.Mutex
 	n    map[string]int
 	idle map[string]chan struct{} // closed when n drops to 0
 }
 
-// add counts a stream of container id; the returned func uncounts it.
-func (a *attachments) add(id string) (done func()) {
+// add counts a reader of container id; the returned func uncounts it.
+func (a *readers) add(id string) (done func()) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.n == nil {
@@ -117,9 +118,9 @@ func (a *attachments) add(id string) (done func()) {
 	}
 }
 
-// wait returns once no stream of container id reads (or after max, for
-// a client that stopped reading).
-func (a *attachments) wait(id string, max time.Duration) {
+// wait returns once nothing reads container id (or after max, for a
+// client that stopped reading).
+func (a *readers) wait(id string, max time.Duration) {
 	a.mu.Lock()
 	idle := a.idle[id]
 	a.mu.Unlock()
@@ -132,6 +133,13 @@ func (a *attachments) wait(id string, max time.Duration) {
 	case <-idle:
 	case <-t.C:
 	}
+}
+
+// any reports whether something still reads container id.
+func (a *readers) any(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n[id] > 0
 }
 
 // AttachStdin returns a writer into the running container's stdin (it must

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -61,16 +62,19 @@ func (r *Runtime) openRoot(ref string, write bool) (*rootView, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &rootView{c: c, fd: fd, release: func() { unix.Close(fd) }}, nil
+		return r.counted(&rootView{c: c, fd: fd, release: func() { unix.Close(fd) }}), nil
 	}
 	if !write {
-		unlock()
+		// Mounted and counted under the lock: a removal after it sees
+		// the view (counted) and deletes the layer instead of keeping it
+		// for the next container, which this view would then show.
+		defer unlock()
 		v, err := layersView(c)
 		if err != nil {
 			return nil, err
 		}
 		v.mounts = c.Spec.Mounts
-		return v, nil
+		return r.counted(v), nil
 	}
 	// A shim that recorded the exit is cleaning up: its last moments.
 	if !c.State.Running() {
@@ -89,7 +93,33 @@ func (r *Runtime) openRoot(ref string, write bool) (*rootView, error) {
 		unlock()
 		return nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
-	return &rootView{c: c, fd: fd, mounts: c.Spec.Mounts, release: func() { unix.Close(fd); unlock() }}, nil
+	return r.counted(&rootView{c: c, fd: fd, mounts: c.Spec.Mounts, release: func() { unix.Close(fd); unlock() }}), nil
+}
+
+// counted counts v among its container's open views until it is closed
+// (see Remove). Even a running container's view holds its overlay
+// mounted, through its root, after the container is gone.
+func (r *Runtime) counted(v *rootView) *rootView {
+	done := r.viewed.add(v.c.ID)
+	release := v.release
+	var once sync.Once
+	v.release = func() { once.Do(func() { release(); done() }) }
+	return v
+}
+
+// openLayers opens the layers view of a container, running or not
+// (docker export), under its lifecycle lock (see counted).
+func (r *Runtime) openLayers(ref string) (*rootView, error) {
+	c, unlock, err := r.lockInspect(ref)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	v, err := layersView(c)
+	if err != nil {
+		return nil, err
+	}
+	return r.counted(v), nil
 }
 
 // layersView is the read-only overlay of a container's layer (as the top

@@ -101,7 +101,8 @@ type Runtime struct {
 
 	skel *skeletons // container folders to reuse (see skeletons.go)
 
-	attached attachments // Attach streams still reading, by container
+	attached readers // Attach streams still reading, by container
+	viewed   readers // views of container roots still open (cp, export)
 
 	spareMu sync.Mutex
 	spare   *spareShim // a shim started ahead of need (see spare.go)
