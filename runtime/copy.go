@@ -7,13 +7,13 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/reconciler/reconciler/internal/tarsafe"
+	"github.com/reconciler/reconciler/internal/userdb"
 )
 
 // PathStat describes a path in a container as docker cp shows it (the
@@ -202,7 +202,7 @@ func (r *Runtime) ExtractToDir(ctx context.Context, ref, dir string, content io.
 	}
 	opts := tarsafe.Options{NoOverwriteDirNonDir: o.NoOverwriteDirNonDir}
 	if o.CopyUIDGID && v.c.Spec.User != "" {
-		owner, err := numericOwner(v.c.Spec.User)
+		owner, err := v.owner(v.c.Spec.User)
 		if err != nil {
 			return fmt.Errorf("container %s: %w", v.c.Name, err)
 		}
@@ -232,16 +232,21 @@ func onMount(ms []Mount, p string) bool {
 	return false
 }
 
-// numericOwner parses a container user "uid[:gid]" (gid defaults to uid).
-func numericOwner(user string) (*tarsafe.Owner, error) {
-	u, g, hasGroup := strings.Cut(user, ":")
-	uid, err1 := strconv.Atoi(u)
-	gid, err2 := uid, error(nil)
-	if hasGroup {
-		gid, err2 = strconv.Atoi(g)
+// owner resolves the container's user (docker cp -a) as its start does,
+// in its own /etc/passwd and /etc/group, read through the view: a name,
+// a numeric ID, with or without a group.
+func (v *rootView) owner(user string) (*tarsafe.Owner, error) {
+	passwd, err := v.readFile(userdb.PasswdFile)
+	if err != nil {
+		return nil, err
 	}
-	if err1 != nil || err2 != nil || uid < 0 || gid < 0 {
-		return nil, fmt.Errorf("%w: copy with the container's owner (-a): user %q is not numeric uid[:gid], the only form supported", ErrInvalid, user)
+	group, err := v.readFile(userdb.GroupFile)
+	if err != nil {
+		return nil, err
 	}
-	return &tarsafe.Owner{UID: uid, GID: gid}, nil
+	u, err := userdb.Resolve(user, passwd, group)
+	if err != nil {
+		return nil, fmt.Errorf("%w: copy with the container's owner (-a): %v", ErrInvalid, err)
+	}
+	return &tarsafe.Owner{UID: u.Uid, GID: u.Gid}, nil
 }

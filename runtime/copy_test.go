@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func tarOf(t *testing.T, name, content string) *bytes.Buffer {
@@ -50,6 +52,34 @@ func TestExtractToDirReadOnlyRootfs(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(data, "f")); err != nil || string(b) != "x" {
 		t.Fatalf("file in the mount: %q, %v", b, err)
+	}
+}
+
+// docker cp -a gives what is copied the container's user, resolved as its
+// start resolves it: a name from the image's /etc/passwd (busybox's
+// nobody is 65534:65534), a numeric ID (group 0 when /etc/passwd lacks
+// it), a group given by name.
+func TestExtractToDirAsContainerUser(t *testing.T) {
+	r := newRuntime(t, false)
+	ctx := context.Background()
+	for user, want := range map[string][2]int{"nobody": {65534, 65534}, "4321": {4321, 0}, "4321:nogroup": {4321, 65534}} {
+		s := boxSpec(t, "", "true")
+		s.User = user
+		id := mustCreate(t, r, s)
+		if err := r.ExtractToDir(ctx, id, "/tmp", tarOf(t, "f", "x"), ExtractOptions{CopyUIDGID: true}); err != nil {
+			t.Fatalf("user %q: %v", user, err)
+		}
+		c, _ := r.Inspect(id)
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(upperOf(c), "tmp", "f"), &st); err != nil || [2]int{int(st.Uid), int(st.Gid)} != want {
+			t.Errorf("user %q: the copied file is owned by %d:%d (%v), want %d:%d", user, st.Uid, st.Gid, err, want[0], want[1])
+		}
+	}
+	s := boxSpec(t, "", "true")
+	s.User = "ghost"
+	err := r.ExtractToDir(ctx, mustCreate(t, r, s), "/tmp", tarOf(t, "f", "x"), ExtractOptions{CopyUIDGID: true})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "unable to find user ghost") {
+		t.Errorf("cp -a with a user the image lacks: %v", err)
 	}
 }
 

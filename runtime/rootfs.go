@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -253,6 +254,32 @@ func (v *rootView) open(p string, follow, write bool) (int, error) {
 		return -1, v.notFound(p, err)
 	}
 	return fd, nil
+}
+
+// readFile reads the regular file at p in the container, at most 1 MiB;
+// a missing one reads as nil.
+func (v *rootView) readFile(p string) ([]byte, error) {
+	fd, err := v.open(p, true, false)
+	if errors.Is(err, ErrNoSuchPath) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, fmt.Errorf("container %s: %s is not a regular file", v.c.Name, p)
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/self/fd/%d", fd))
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %s: %w", v.c.Name, p, err)
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 1<<20))
 }
 
 // ErrNoSuchPath is matched (errors.Is) by a lookup in a container that

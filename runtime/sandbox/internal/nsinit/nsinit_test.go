@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -39,34 +38,6 @@ func TestFailureRoundTrip(t *testing.T) {
 	}
 	if out := UnmarshalFailure([]byte("plain text")); out.Msg != "plain text" {
 		t.Fatalf("plain text failure: %+v", out)
-	}
-}
-
-func TestResolveUser(t *testing.T) {
-	dir := t.TempDir()
-	passwdFile, groupFile = filepath.Join(dir, "passwd"), filepath.Join(dir, "group")
-	defer func() { passwdFile, groupFile = "/etc/passwd", "/etc/group" }()
-	os.WriteFile(passwdFile, []byte("root:x:0:0::/root:/bin/sh\n# comment\napp:x:1000:1001:App:/home/app:/bin/sh\nshort:x:7\n"), 0o644)
-	os.WriteFile(groupFile, []byte("root:x:0:\napp:x:1001:\nstaff:x:50:app,other\nwheel:x:10:root,app\n"), 0o644)
-	for spec, want := range map[string]execUser{
-		"":           {0, 0, []int{10}, "/root"},
-		"app":        {1000, 1001, []int{50, 10}, "/home/app"},
-		"1000":       {1000, 1001, []int{50, 10}, "/home/app"},
-		"app:staff":  {1000, 50, []int{10}, "/home/app"},
-		"app:0":      {1000, 0, []int{50, 10}, "/home/app"},
-		"555":        {555, 0, nil, "/"},
-		"555:wheel":  {555, 10, nil, "/"},
-		"1000:12345": {1000, 12345, []int{50, 10}, "/home/app"},
-	} {
-		got, err := resolveUser(spec)
-		if err != nil || !reflect.DeepEqual(got, want) {
-			t.Errorf("resolveUser(%q) = %+v, %v; want %+v", spec, got, err, want)
-		}
-	}
-	for _, spec := range []string{"ghost", "app:ghosts", "short"} {
-		if _, err := resolveUser(spec); err == nil || !strings.Contains(err.Error(), "unable to find") {
-			t.Errorf("resolveUser(%q) error = %v", spec, err)
-		}
 	}
 }
 
