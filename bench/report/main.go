@@ -41,6 +41,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "report: stopped %d containers left running by an interrupted test or benchmark run\n", stopped)
 	}
 	containersRunning = others
+	spawnStart = spawnP50(50)
 	start := time.Now()
 	results := results{}
 	var raw []string

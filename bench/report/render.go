@@ -111,6 +111,7 @@ func machineFacts(quick bool, took time.Duration) string {
 		{"run", fmt.Sprintf("%s, %s", mode, took.Round(time.Second))},
 		{"load average", fmt.Sprintf("%s at the start, %s at the end (other work on the machine makes every number noisier)", loadStart, loadavg())},
 		{"other containers", fmt.Sprintf("%d of ours running at the start (each start walks their shims' threads)", containersRunning)},
+		{"process spawn", spawnFact()},
 		{"cpu", fmt.Sprintf("%d × %s", runtime.NumCPU(), cpuModel())},
 		{"memory", memTotal()},
 		{"kernel", firstLine("uname", "-sr")},

@@ -1,0 +1,11 @@
+package main
+
+import "testing"
+
+func TestSpawnP50(t *testing.T) {
+	d := spawnP50(5)
+	if d <= 0 {
+		t.Fatalf("spawnP50 = %v: /bin/true did not run", d)
+	}
+	t.Logf("spawn p50 here: %v", d)
+}
