@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/reconciler/reconciler/runtime/internal/shim"
@@ -84,62 +83,6 @@ func (r *Runtime) Attach(ctx context.Context, ref string) (*logs.Stream, error) 
 		done()
 	}()
 	return s, nil
-}
-
-// readers counts, by container, what still reads it: the Attach streams
-// reading its log (a removal right after the exit, docker run --rm, waits
-// for them, or it could delete a log file a slow stream has not opened
-// yet), or the views of its root (cp, export) still open.
-type readers struct {
-	mu   sync.Mutex
-	n    map[string]int
-	idle map[string]chan struct{} // closed when n drops to 0
-}
-
-// add counts a reader of container id; the returned func uncounts it.
-func (a *readers) add(id string) (done func()) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.n == nil {
-		a.n, a.idle = map[string]int{}, map[string]chan struct{}{}
-	}
-	if a.n[id] == 0 {
-		a.idle[id] = make(chan struct{})
-	}
-	a.n[id]++
-	return func() {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		if a.n[id]--; a.n[id] == 0 {
-			close(a.idle[id])
-			delete(a.n, id)
-			delete(a.idle, id)
-		}
-	}
-}
-
-// wait returns once nothing reads container id (or after max, for a
-// client that stopped reading).
-func (a *readers) wait(id string, max time.Duration) {
-	a.mu.Lock()
-	idle := a.idle[id]
-	a.mu.Unlock()
-	if idle == nil {
-		return
-	}
-	t := time.NewTimer(max)
-	defer t.Stop()
-	select {
-	case <-idle:
-	case <-t.C:
-	}
-}
-
-// any reports whether something still reads container id.
-func (a *readers) any(id string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.n[id] > 0
 }
 
 // AttachStdin returns a writer into the running container's stdin (it must

@@ -70,12 +70,12 @@ func (r *Runtime) openRoot(ref string, write bool) (*rootView, error) {
 		// the view (counted) and deletes the layer instead of keeping it
 		// for the next container, which this view would then show.
 		defer unlock()
-		v, err := layersView(c)
+		v, err := r.layersView(c)
 		if err != nil {
 			return nil, err
 		}
 		v.mounts = c.Spec.Mounts
-		return r.counted(v), nil
+		return v, nil
 	}
 	// A shim that recorded the exit is cleaning up: its last moments.
 	if !c.State.Running() {
@@ -116,22 +116,19 @@ func (r *Runtime) openLayers(ref string) (*rootView, error) {
 		return nil, err
 	}
 	defer unlock()
-	v, err := layersView(c)
-	if err != nil {
-		return nil, err
-	}
-	return r.counted(v), nil
+	return r.layersView(c)
 }
 
 // layersView is the read-only overlay of a container's layer (as the top
 // lowerdir) and its image's: its root file system without its mounts,
-// safe to mount beside the container's own overlay while it runs.
-func layersView(c *Container) (*rootView, error) {
+// safe to mount beside the container's own overlay while it runs. Its
+// caller holds the container's lifecycle lock (see counted).
+func (r *Runtime) layersView(c *Container) (*rootView, error) {
 	fd, err := mountDetached(append([]string{upperOf(c)}, topFirst(c.Spec.LowerDirs)...), "", "", false)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
-	return &rootView{c: c, fd: fd, release: func() { unix.Close(fd) }}, nil
+	return r.counted(&rootView{c: c, fd: fd, release: func() { unix.Close(fd) }}), nil
 }
 
 // upperOf is the container's layer (overlay upperdir).
