@@ -74,14 +74,14 @@ func mountProc(root string) error {
 		return err
 	}
 	for _, p := range readonlyPaths {
-		p = root + p
-		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		at := root + p
+		if err := unix.Mount(at, at, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			if err == unix.ENOENT {
 				continue
 			}
 			return wrap("bind "+p+" read-only", err)
 		}
-		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|nsd|unix.MS_NOEXEC, ""); err != nil {
+		if err := unix.Mount(at, at, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|nsd|unix.MS_NOEXEC, ""); err != nil {
 			return wrap("remount "+p+" read-only", err)
 		}
 	}
@@ -124,12 +124,12 @@ func populateDev(dev string) error {
 		name         string
 		major, minor uint32
 	}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}} {
-		p := dev + "/" + d.name
-		if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {
-			return wrap("create "+p, err)
+		at := dev + "/" + d.name
+		if err := unix.Mknod(at, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {
+			return wrap("create /dev/"+d.name, err)
 		}
-		if err := unix.Mount(p, p, "", unix.MS_BIND, ""); err != nil {
-			return wrap("bind "+p, err)
+		if err := unix.Mount(at, at, "", unix.MS_BIND, ""); err != nil {
+			return wrap("bind /dev/"+d.name, err)
 		}
 	}
 	if err := unix.Mount("", dev, "", unix.MS_REMOUNT|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
@@ -149,16 +149,16 @@ func populateDev(dev string) error {
 // maskPath hides root+p: root's /dev/null over a file, an empty read-only
 // tmpfs over a directory. Paths this kernel lacks are skipped.
 func maskPath(root, p string) error {
-	p = root + p
+	at := root + p
 	var st unix.Stat_t
-	if err := unix.Stat(p, &st); err != nil {
+	if err := unix.Stat(at, &st); err != nil {
 		return nil
 	}
 	var err error
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "size=0")
+		err = unix.Mount("tmpfs", at, "tmpfs", unix.MS_RDONLY, "size=0")
 	} else {
-		err = unix.Mount(root+"/dev/null", p, "", unix.MS_BIND, "")
+		err = unix.Mount(root+"/dev/null", at, "", unix.MS_BIND, "")
 	}
 	if err != nil {
 		return wrap("mask "+p, err)
