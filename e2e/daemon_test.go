@@ -263,8 +263,9 @@ func procsMatching(root string, shimsOnly bool) []int {
 		}
 		match := false
 		for _, arg := range args {
-			match = match || (under(arg) && !shimsOnly)
+			match = match || under(arg)
 		}
+		match = match && !shimsOnly
 		fds, _ := os.ReadDir(filepath.Join(dir, "fd"))
 		for _, fd := range fds {
 			if link, err := os.Readlink(filepath.Join(dir, "fd", fd.Name())); err == nil && under(link) {

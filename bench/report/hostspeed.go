@@ -9,9 +9,9 @@ import (
 
 // spawnP50 is the median time to run /bin/true and wait for it, of n runs:
 // how fast this host creates and reaps a process right now. Every
-// container start pays for several, so a busy or overcommitted host, on
-// which this reads twice its quiet value, slows every row: the facts give
-// it at the start and the end, to read the table by.
+// container start pays for several, so a busy or overcommitted host slows
+// every row: the facts give it at the start and the end, to read the
+// table by.
 func spawnP50(n int) time.Duration {
 	ds := make([]time.Duration, 0, n)
 	for i := 0; i < n; i++ {
