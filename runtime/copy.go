@@ -30,7 +30,7 @@ type PathStat struct {
 // followed inside the container, the last one only if path ends in "/"
 // or "/.". A missing path fails with ErrNoSuchPath.
 func (r *Runtime) StatPath(ctx context.Context, ref, p string) (PathStat, error) {
-	v, err := r.openRoot(ref, false)
+	v, err := r.openRoot(ctx, ref, false)
 	if err != nil {
 		return PathStat{}, err
 	}
@@ -115,7 +115,7 @@ func fileMode(m uint32) fs.FileMode {
 // ending in "/.": the directory's contents), and its stat. The view stays
 // open until the reader is closed.
 func (r *Runtime) ArchivePath(ctx context.Context, ref, p string) (io.ReadCloser, PathStat, error) {
-	v, err := r.openRoot(ref, false)
+	v, err := r.openRoot(ctx, ref, false)
 	if err != nil {
 		return nil, PathStat{}, err
 	}
@@ -178,7 +178,7 @@ type ExtractOptions struct {
 // overlay semantics (files of the image are copied up or shadowed,
 // deleted paths come back). Nothing in the archive can reach outside dir.
 func (r *Runtime) ExtractToDir(ctx context.Context, ref, dir string, content io.Reader, o ExtractOptions) error {
-	v, err := r.openRoot(ref, true)
+	v, err := r.openRoot(ctx, ref, true)
 	if err != nil {
 		return err
 	}

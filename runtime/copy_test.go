@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -118,5 +120,41 @@ func TestRemoveDuringExportKeepsNoLayer(t *testing.T) {
 	}
 	if got := kept(); got != before+1 {
 		t.Errorf("a container no longer viewed: %d folders kept, want %d", got, before+1)
+	}
+}
+
+// A copy out of a running container holds its restart policy while it
+// has the run's root open: a restart would mount the container's layer a
+// second time beside the one the copy reads, which overlayfs leaves
+// undefined. Once the copy is done, the policy restarts it.
+func TestCopyHoldsRestarts(t *testing.T) {
+	r := newRuntime(t, false)
+	ctx := context.Background()
+	s := boxSpec(t, "held", "echo run > /tmp/f; sleep 0.2")
+	s.RestartPolicy.Name = RestartAlways
+	id := mustCreate(t, r, s)
+	mustStart(t, r, id)
+	copied, _, err := r.ArchivePath(ctx, id, "/tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the first run exits", func() bool {
+		c, _ := r.Inspect(id)
+		return c.State.ExitCount >= 1
+	})
+	time.Sleep(500 * time.Millisecond) // the first backoffs are 100 and 200 ms
+	if c, _ := r.Inspect(id); c.State.StartCount != 1 || c.State.Status != StateRestarting {
+		t.Fatalf("restarted while a copy had its root open: %+v", c.State)
+	}
+	if _, err := io.Copy(io.Discard, copied); err != nil {
+		t.Fatalf("the held copy: %v", err)
+	}
+	copied.Close()
+	eventually(t, "the policy restarts it once the copy is done", func() bool {
+		c, _ := r.Inspect(id)
+		return c.State.StartCount >= 2
+	})
+	if err := r.Stop(ctx, id, time.Second); err != nil {
+		t.Fatal(err)
 	}
 }

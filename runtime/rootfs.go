@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -47,7 +49,7 @@ func (v *rootView) Close() { v.release() }
 // container the overlay is mounted read-write over its layer, under the
 // container's lifecycle lock, held until Close: a start waits, so the
 // layer is never mounted twice for writing.
-func (r *Runtime) openRoot(ref string, write bool) (*rootView, error) {
+func (r *Runtime) openRoot(ctx context.Context, ref string, write bool) (*rootView, error) {
 	c, unlock, err := r.lockInspect(ref)
 	if err != nil {
 		return nil, err
@@ -59,11 +61,19 @@ func (r *Runtime) openRoot(ref string, write bool) (*rootView, error) {
 	}
 	if c.State.Status == StateRunning && c.State.Pid > 0 && cfg.Launcher == "" {
 		defer unlock()
-		fd, err := r.openProcRoot(c)
+		// Held first: the restart policy must not mount the layer again
+		// for another run while this view has the run's root open. The
+		// pin below then checks that the run held is the one recorded.
+		hold, err := holdRuns(ctx, c)
 		if err != nil {
 			return nil, err
 		}
-		return r.counted(&rootView{c: c, fd: fd, release: func() { unix.Close(fd) }}), nil
+		fd, err := r.openProcRoot(c)
+		if err != nil {
+			hold.Close()
+			return nil, err
+		}
+		return r.counted(&rootView{c: c, fd: fd, release: func() { unix.Close(fd); hold.Close() }}), nil
 	}
 	if !write {
 		// Mounted and counted under the lock: a removal after it sees
@@ -95,6 +105,21 @@ func (r *Runtime) openRoot(ref string, write bool) (*rootView, error) {
 		return nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
 	return r.counted(&rootView{c: c, fd: fd, mounts: c.Spec.Mounts, release: func() { unix.Close(fd); unlock() }}), nil
+}
+
+// holdRuns keeps c's shim from starting another run until closed (see
+// shim.Hold). A shim too old to hold is not held, as before it could be.
+func holdRuns(ctx context.Context, c *Container) (io.Closer, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	hold, err := shim.Hold(ctx, c.Dir)
+	switch {
+	case errors.Is(err, shim.ErrOlderShim):
+		return io.NopCloser(nil), nil
+	case err != nil:
+		return nil, fmt.Errorf("%w: container %s stopped meanwhile: copy again (%v)", ErrConflict, c.Name, err)
+	}
+	return hold, nil
 }
 
 // counted counts v among its container's open views until it is closed

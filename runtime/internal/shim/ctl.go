@@ -33,6 +33,9 @@ import (
 //	                                           mounts are gone (they go
 //	                                           right after its exit is
 //	                                           recorded)
+//	{"Op":"hold"}                           -> a reply; then no run starts
+//	                                           until the client closes the
+//	                                           connection (see Hold)
 //
 // Stop, and kill with SIGKILL or the stop signal, end the restart policy
 // (Docker's "manually stopped").
@@ -76,6 +79,9 @@ func (s *shim) handle(c *os.File) {
 	}
 	var err error
 	switch req.Op {
+	case "hold":
+		s.hold(c)
+		return
 	case "stdin":
 		// The request's JSON is followed by a newline, then the input.
 		rest, _ := io.ReadAll(dec.Buffered())
@@ -112,6 +118,33 @@ func (s *shim) handle(c *os.File) {
 	resp.State = s.st
 	s.mu.Unlock()
 	json.NewEncoder(c).Encode(resp)
+}
+
+// hold answers, then keeps the policy from starting another run until
+// the client closes the connection (or the shim is ending anyway).
+func (s *shim) hold(c *os.File) {
+	s.mu.Lock()
+	s.holds++
+	resp := response{State: s.st}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.holds--
+		s.mu.Unlock()
+		nudge(s.unheld)
+	}()
+	if json.NewEncoder(c).Encode(resp) != nil {
+		return
+	}
+	closed := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, c)
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-s.final:
+	}
 }
 
 // attachStdin answers, then copies what the client sends into the current
@@ -165,8 +198,14 @@ func (s *shim) update(res *Resources, policy *RestartPolicy) error {
 
 func (s *shim) endPolicy() {
 	s.manual = true
+	nudge(s.wake)
+}
+
+// nudge wakes supervise if it waits on c between runs, without blocking
+// (c holds one wake-up).
+func nudge(c chan struct{}) {
 	select {
-	case s.wake <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
 }
@@ -216,63 +255,88 @@ func (s *shim) kill(sig unix.Signal) error {
 
 // Call sends one request to the shim of the container in dir.
 func Call(ctx context.Context, dir string, req Request) (State, error) {
-	c, err := dialDir(dir, SockFile)
-	if err != nil {
-		return State{}, fmt.Errorf("reach shim: %w", err)
+	c, st, err := open(ctx, dir, req)
+	if c != nil {
+		c.Close()
 	}
-	defer c.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	if err := json.NewEncoder(c).Encode(req); err != nil {
-		return State{}, fmt.Errorf("shim request: %w", err)
-	}
-	var resp response
-	if err := json.NewDecoder(c).Decode(&resp); err != nil {
-		if ctx.Err() != nil {
-			return State{}, ctx.Err()
-		}
-		return State{}, fmt.Errorf("shim response: %w", err)
-	}
-	if resp.Error != "" {
-		if strings.HasPrefix(resp.Error, "unknown shim request") {
-			// A shim outlives upgrades of the binary: an older one
-			// does not know a newer request.
-			return resp.State, fmt.Errorf("this container's shim (from an older reconciler) cannot %s: restart the container, then try again", req.Op)
-		}
-		return resp.State, errors.New(resp.Error)
-	}
-	return resp.State, nil
+	return st, err
 }
 
 // Stdin connects to the shim's stdin feed: what is written goes to the
 // container's stdin; Close ends this client's input (EOF for the
 // container if it was created with StdinOnce).
 func Stdin(ctx context.Context, dir string) (io.WriteCloser, error) {
-	c, err := dialDir(dir, SockFile)
+	c, _, err := open(ctx, dir, Request{Op: "stdin"})
 	if err != nil {
-		return nil, fmt.Errorf("reach shim: %w", err)
-	}
-	if err := json.NewEncoder(c).Encode(Request{Op: "stdin"}); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("shim request: %w", err)
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetReadDeadline(dl)
-	}
-	var resp response
-	if err := json.NewDecoder(c).Decode(&resp); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("shim response: %w", err)
-	}
-	if resp.Error != "" {
-		c.Close()
-		return nil, errors.New(resp.Error)
+		return nil, err
 	}
 	return stdinConn{c}, nil
 }
+
+// Hold keeps the shim of the container in dir from starting another run
+// (its restart policy) until the returned Closer is closed, or this
+// process ends: the hold is a connection. A copy into a running container
+// holds it while it has the run's root open, which a restart would mount
+// a second time on the same layer.
+func Hold(ctx context.Context, dir string) (io.Closer, error) {
+	c, _, err := open(ctx, dir, Request{Op: "hold"})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// open sends req and reads the response within ctx; the connection is
+// returned with no deadline, for what follows (nil on failure).
+func open(ctx context.Context, dir string, req Request) (*os.File, State, error) {
+	c, err := dialDir(dir, SockFile)
+	if err != nil {
+		return nil, State{}, fmt.Errorf("reach shim: %w", err)
+	}
+	fail := func(err error) (*os.File, State, error) {
+		c.Close()
+		return nil, State{}, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	if err := json.NewEncoder(c).Encode(req); err != nil {
+		stop()
+		return fail(fmt.Errorf("shim request: %w", err))
+	}
+	var resp response
+	err = json.NewDecoder(c).Decode(&resp)
+	if !stop() || err != nil {
+		if ctx.Err() != nil {
+			return fail(ctx.Err())
+		}
+		return fail(fmt.Errorf("shim response: %w", err))
+	}
+	c.SetDeadline(time.Time{})
+	if resp.Error != "" {
+		c.Close()
+		if strings.HasPrefix(resp.Error, "unknown shim request") {
+			// A shim outlives upgrades of the binary: an older one
+			// does not know a newer request.
+			return nil, resp.State, olderShim(req.Op)
+		}
+		return nil, resp.State, errors.New(resp.Error)
+	}
+	return c, resp.State, nil
+}
+
+// ErrOlderShim is a request the container's shim does not know: it was
+// started by an older reconciler.
+var ErrOlderShim = errors.New("the container's shim is older than this reconciler")
+
+type olderShim string // the request
+
+func (op olderShim) Error() string {
+	return "this container's shim (from an older reconciler) cannot " + string(op) + ": restart the container, then try again"
+}
+
+func (olderShim) Is(target error) bool { return target == ErrOlderShim }
 
 type stdinConn struct{ f *os.File }
 

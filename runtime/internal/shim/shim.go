@@ -130,6 +130,11 @@ type shim struct {
 	// released is closed once the last run's mounts are gone (its exit
 	// recorded first): its layer may then be mounted again. Guarded by mu.
 	released chan struct{}
+	// holds counts the clients keeping the policy from starting another
+	// run (see Hold), guarded by mu; unheld wakes supervise when one
+	// lets go.
+	holds  int
+	unheld chan struct{}
 
 	handlers sync.WaitGroup // control requests in flight
 }
@@ -187,7 +192,7 @@ func runShim(dir string, ready *os.File, pre *prestarted) error {
 	if err != nil {
 		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
 	}
-	s := &shim{dir: dir, cfg: cfg, ready: ready, st: st, wake: make(chan struct{}, 1), final: make(chan struct{})}
+	s := &shim{dir: dir, cfg: cfg, ready: ready, st: st, wake: make(chan struct{}, 1), unheld: make(chan struct{}, 1), final: make(chan struct{})}
 	s.stopSig = unix.SIGTERM
 	if cfg.Spec.StopSignal != "" {
 		if s.stopSig, err = ParseSignal(cfg.Spec.StopSignal); err != nil {
@@ -371,6 +376,7 @@ func (s *shim) supervise() {
 		case <-time.After(backoff):
 		case <-s.wake:
 		}
+		s.waitUnheld()
 		s.mu.Lock()
 		stop := s.manual
 		if stop {
@@ -381,6 +387,23 @@ func (s *shim) supervise() {
 		s.mu.Unlock()
 		if stop {
 			return
+		}
+	}
+}
+
+// waitUnheld returns once no client holds the runs (a copy still has the
+// last run's root open: see Hold), or a user has stopped the container.
+func (s *shim) waitUnheld() {
+	for {
+		s.mu.Lock()
+		free := s.holds == 0 || s.manual
+		s.mu.Unlock()
+		if free {
+			return
+		}
+		select {
+		case <-s.unheld:
+		case <-s.wake: // a user stopped it
 		}
 	}
 }
