@@ -158,3 +158,43 @@ func TestCopyHoldsRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A start waits while a copy still has the last run's root open (that
+// run's overlay stays mounted with it), and says so if the copy outlasts
+// the wait: the new run must not mount the same layer beside it.
+func TestStartWaitsForACopyOfTheLastRun(t *testing.T) {
+	r := newRuntime(t, false)
+	ctx := context.Background()
+	id := mustCreate(t, r, boxSpec(t, "copied", "sleep 0.2"))
+	mustStart(t, r, id)
+	copied, _, err := r.ArchivePath(ctx, id, "/tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, r, id)
+
+	defer func(d time.Duration) { runViewWait = d }(runViewWait)
+	runViewWait = 200 * time.Millisecond
+	if err := r.Start(ctx, id); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "still open") {
+		t.Fatalf("start while a copy of the last run is open: %v", err)
+	}
+	runViewWait = 10 * time.Second
+	started := make(chan error, 1)
+	go func() { started <- r.Start(ctx, id) }()
+	select {
+	case err := <-started:
+		t.Fatalf("started while a copy of the last run was open: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if c, _ := r.Inspect(id); c.State.StartCount != 1 {
+		t.Fatalf("a run started beside the copy: %+v", c.State)
+	}
+	io.Copy(io.Discard, copied)
+	copied.Close()
+	if err := <-started; err != nil {
+		t.Fatalf("start once the copy is done: %v", err)
+	}
+	if c, _ := r.Inspect(id); c.State.StartCount != 2 {
+		t.Fatalf("after the copy: %+v", c.State)
+	}
+}

@@ -32,6 +32,11 @@ func (r *Runtime) Start(ctx context.Context, ref string) error {
 	// The previous shim may still be cleaning up after the last exit (its
 	// cleanup removes the cgroup of this very ID): let it finish.
 	waitShimGone(c.State)
+	// A copy may still have the last run's root open, that run's overlay
+	// with it: this run must not mount the same layer beside it.
+	if !r.runViews.wait(id, runViewWait) {
+		return fmt.Errorf("%w: start container %s: a copy from or into its last run (docker cp) is still open: start it again once the copy is done", ErrConflict, c.Name)
+	}
 	r.watch.ensure(id)
 	begin := time.Now()
 	if err := r.spawnShim(ctx, c); err != nil {
@@ -41,6 +46,9 @@ func (r *Runtime) Start(ctx context.Context, ref string) error {
 	r.watch.observe(id) // "start" before Start returns, in order
 	return nil
 }
+
+// runViewWait bounds how long a start waits for copies of the last run.
+var runViewWait = 10 * time.Second
 
 // spawnShim assigns a shim to the container and waits for its first-start
 // report.

@@ -8,7 +8,8 @@ import (
 // readers counts, by container, what still reads it: the Attach streams
 // reading its log (a removal right after the exit, docker run --rm, waits
 // for them, or it could delete a log file a slow stream has not opened
-// yet), or the views of its root (cp, export) still open.
+// yet), the views of its root (cp, export) still open, or those of them
+// that hold a run's root.
 type readers struct {
 	mu   sync.Mutex
 	n    map[string]int
@@ -37,20 +38,22 @@ func (a *readers) add(id string) (done func()) {
 	}
 }
 
-// wait returns once nothing reads container id (or after max, for a
-// client that stopped reading).
-func (a *readers) wait(id string, max time.Duration) {
+// wait returns once nothing reads container id (true), or after max
+// (false), for a client that stopped reading.
+func (a *readers) wait(id string, max time.Duration) bool {
 	a.mu.Lock()
 	idle := a.idle[id]
 	a.mu.Unlock()
 	if idle == nil {
-		return
+		return true
 	}
 	t := time.NewTimer(max)
 	defer t.Stop()
 	select {
 	case <-idle:
+		return true
 	case <-t.C:
+		return false
 	}
 }
 

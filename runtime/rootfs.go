@@ -73,7 +73,8 @@ func (r *Runtime) openRoot(ctx context.Context, ref string, write bool) (*rootVi
 			hold.Close()
 			return nil, err
 		}
-		return r.counted(&rootView{c: c, fd: fd, release: func() { unix.Close(fd); hold.Close() }}), nil
+		done := r.runViews.add(c.ID)
+		return r.counted(&rootView{c: c, fd: fd, release: func() { unix.Close(fd); hold.Close(); done() }}), nil
 	}
 	if !write {
 		// Mounted and counted under the lock: a removal after it sees

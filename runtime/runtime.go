@@ -101,6 +101,9 @@ type Runtime struct {
 
 	attached readers // Attach streams still reading, by container
 	viewed   readers // views of container roots still open (cp, export)
+	// runViews counts the views that hold a run's root, its overlay
+	// mounted: no other run mounts the same layer while one is open.
+	runViews readers
 
 	spareMu sync.Mutex
 	spare   *spareShim // a shim started ahead of need (see spare.go)
