@@ -67,12 +67,22 @@ func prestartedStaging(t *testing.T, cfg Config, stageDir string, withStdin bool
 }
 
 func TestPrestartedInitRunsTheContainer(t *testing.T) {
-	cfg, _ := testConfig(t, "sh", "-c", `hostname; echo pid $$; ls /sys/class/net; echo lo flags $(cat /sys/class/net/lo/flags); cat /proc/self/cgroup; wc -c < /dev/stdin`)
+	cfg, _ := testConfig(t, "sh", "-c", `hostname; echo pid $$; ls /sys/class/net; echo lo flags $(cat /sys/class/net/lo/flags); cat /proc/self/cgroup; wc -c < /dev/stdin
+		echo net $(readlink /proc/self/ns/net) $(tail -n +3 /proc/net/dev | cut -d: -f1)`)
 	st, out := prestarted(t, cfg, false, "")
 	if st.Code != 0 {
 		t.Fatalf("exit %+v:\n%s", st, out)
 	}
-	for _, want := range []string{cfg.ID[:12] + "\n", "pid 1\n", "lo\nlo flags 0x9\n", "/reconciler/" + cfg.ID, "\n0\n"} {
+	// Its own network namespace, seen from the process (/sys shows the
+	// one it was mounted in): not the host's, lo alone.
+	hostNet, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, hostNet) {
+		t.Errorf("the container is in the host's network namespace %s:\n%s", hostNet, out)
+	}
+	for _, want := range []string{cfg.ID[:12] + "\n", "pid 1\n", "lo\nlo flags 0x9\n", "/reconciler/" + cfg.ID, "\n0\n", "] lo\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
