@@ -54,6 +54,9 @@ type Engine interface {
 	// container is refused (ErrConflict) unless force. Its volumes, the
 	// anonymous ones included, are kept (docker rm without -v).
 	RemoveContainer(ctx context.Context, id string, force bool) error
+	// RenameContainer gives a container, running or not, a new name
+	// (ErrConflict if another container has it).
+	RenameContainer(ctx context.Context, id, name string) error
 
 	// EnsureImage makes the image described by src present under src.Tag,
 	// building, importing or pulling it, and reports progress to progress.

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/reconciler/reconciler/engine"
-	"github.com/reconciler/reconciler/spec"
 )
 
 // anonymousMounts are ctr's mounts of anonymous volumes (made by its
@@ -38,56 +37,43 @@ func anonymousMounts(ctx context.Context, eng engine.Engine, ctr engine.Containe
 	}), nil
 }
 
-// carryOver adds to cfg the anonymous volumes of the container it
-// replaces (old; nil when that one is already gone, and then those a
-// recreate interrupted after removing it had taken over), and remembers
-// them until the new container exists. It returns the reason to print.
-func (r containerReconciler) carryOver(ctx context.Context, eng engine.Engine, key spec.Key, old *engine.Container, cfg *engine.ContainerConfig) (string, error) {
-	c := r.c
+// carryOver adds to cfg the anonymous volumes of the containers it
+// replaces (preds), and returns the reason to print ("" if none).
+func carryOver(ctx context.Context, eng engine.Engine, preds []engine.Container, cfg *engine.ContainerConfig) (string, error) {
 	var carried []engine.Mount
-	if old != nil {
-		var err error
-		if carried, err = anonymousMounts(ctx, eng, *old, cfg.Mounts); err != nil {
+	for _, p := range preds {
+		ms, err := anonymousMounts(ctx, eng, p, append(slices.Clone(cfg.Mounts), carried...))
+		if err != nil {
 			return "", err
 		}
-	} else {
-		c.mu.Lock()
-		pending := c.carried[key]
-		c.mu.Unlock()
-		if len(pending) > 0 {
-			var err error
-			if carried, err = anonymousMounts(ctx, eng, engine.Container{Name: cfg.Name, Mounts: pending}, cfg.Mounts); err != nil {
-				return "", err
-			}
-		}
+		carried = append(carried, ms...)
 	}
 	if len(carried) == 0 {
 		return "", nil
 	}
-	c.mu.Lock()
-	c.carried[key] = carried
-	c.mu.Unlock()
 	cfg.Mounts = append(slices.Clone(cfg.Mounts), carried...)
 	engine.SortMounts(cfg.Mounts)
 	return "keeps anonymous " + volumeList(carried), nil
 }
 
-// carriedBy names the anonymous volumes key's new container is carrying
-// over ("" if none).
-func (c *Controller) carriedBy(key spec.Key) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.carried[key]) == 0 {
-		return ""
+// retire stops the container a recreate replaces and renames it out of
+// the way, its ID's first 12 digits before its name as compose does, so
+// the new container can take the name while the old one still holds its
+// anonymous volumes: a recreate interrupted at any step finds them held
+// by one container or the other.
+func retire(ctx context.Context, eng engine.Engine, ctr engine.Container) (engine.Container, error) {
+	if ctr.State == engine.StateRunning || ctr.State == engine.StateRestarting {
+		if err := eng.StopContainer(ctx, ctr.ID, graceLabel(ctr.Labels)); err != nil {
+			return ctr, fmt.Errorf("stop container %s: %w", ctr.Name, err)
+		}
+		ctr.State = engine.StateExited
 	}
-	return "anonymous " + volumeList(c.carried[key])
-}
-
-// carriedOver forgets the volumes key's new container has taken over.
-func (c *Controller) carriedOver(key spec.Key) {
-	c.mu.Lock()
-	delete(c.carried, key)
-	c.mu.Unlock()
+	name := ctr.ID[:min(12, len(ctr.ID))] + "_" + ctr.Name
+	if err := eng.RenameContainer(ctx, ctr.ID, name); err != nil {
+		return ctr, fmt.Errorf("rename container %s to %s: %w", ctr.Name, name, err)
+	}
+	ctr.Name = name
+	return ctr, nil
 }
 
 // volumeList names volumes in full (to be found with docker volume

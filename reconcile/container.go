@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/reconciler/reconciler/engine"
@@ -57,7 +58,11 @@ func (r containerReconciler) prune(ctx context.Context, eng engine.Engine, key s
 		}
 		reasons := []string{pruneReason(c, key, src)}
 		if len(anon) > 0 {
-			reasons = append(reasons, "kept its anonymous "+volumeList(anon)+" with their data (volume prune removes unused anonymous volumes)")
+			data := "its data"
+			if len(anon) > 1 {
+				data = "their data"
+			}
+			reasons = append(reasons, "kept its anonymous "+volumeList(anon)+" with "+data+" (volume prune removes unused anonymous volumes)")
 		}
 		c.act("remove", key, reasons...)
 	}
@@ -130,34 +135,37 @@ func (r containerReconciler) converge(ctx context.Context, eng engine.Engine, ke
 	st, _ := c.status.get(key)
 	wasConverged := st.converged && st.ObservedHash == obj.Hash
 
-	// Keep the container carrying the object's name; extras (left by an
-	// interrupted recreate, say) go.
+	// The container carrying the object's name is the current one. Others
+	// of the object are predecessors: an old container a recreate renamed
+	// and was interrupted before removing (it holds the anonymous volumes
+	// the new one takes over), or one renamed by hand.
 	var cur *engine.Container
+	var preds []engine.Container
 	for i := range actual {
 		if actual[i].Name == cfg.Name && cur == nil {
 			cur = &actual[i]
-			continue
+		} else {
+			preds = append(preds, actual[i])
 		}
-		if err := removeContainer(ctx, eng, actual[i], graceLabel(actual[i].Labels)); err != nil {
-			return Result{}, err
-		}
-		c.act("remove", key, "duplicate container "+actual[i].Name)
 	}
 
 	if cur == nil {
 		verb, reasons := "create", []string(nil)
-		if wasConverged {
+		switch {
+		case len(preds) > 0:
+			verb, reasons = "recreate", []string{"replacing " + names(preds)}
+		case wasConverged:
 			c.drift(key, "removed")
 			verb, reasons = "recreate", []string{"removed behind our back"}
 		}
-		kept, err := r.carryOver(ctx, eng, key, nil, &cfg)
-		if err != nil {
+		return r.replace(ctx, eng, key, obj, cfg, preds, verb, reasons)
+	}
+	// The current container was made with the predecessors' volumes.
+	for _, p := range preds {
+		if err := removeContainer(ctx, eng, p, graceLabel(p.Labels)); err != nil {
 			return Result{}, err
 		}
-		if kept != "" {
-			reasons = append(reasons, kept)
-		}
-		return r.create(ctx, eng, key, obj, cfg, verb, reasons)
+		c.act("remove", key, "duplicate container "+p.Name)
 	}
 
 	var reasons []string
@@ -172,19 +180,11 @@ func (r containerReconciler) converge(ctx context.Context, eng engine.Engine, ke
 	}
 	if len(reasons) > 0 {
 		c.status.update(key, func(s *ObjectStatus) { s.Phase, s.Message = Progressing, "recreating" })
-		// Its anonymous volumes (an image VOLUME's data) go to the new
-		// container, as compose does; removing it keeps them.
-		kept, err := r.carryOver(ctx, eng, key, cur, &cfg)
+		old, err := retire(ctx, eng, *cur)
 		if err != nil {
 			return Result{}, err
 		}
-		if kept != "" {
-			reasons = append(reasons, kept)
-		}
-		if err := removeContainer(ctx, eng, *cur, graceLabel(cur.Labels)); err != nil {
-			return Result{}, err
-		}
-		return r.create(ctx, eng, key, obj, cfg, "recreate", reasons)
+		return r.replace(ctx, eng, key, obj, cfg, []engine.Container{old}, "recreate", reasons)
 	}
 
 	switch cur.State {
@@ -263,10 +263,21 @@ func (r containerReconciler) dependencies(key spec.Key, obj spec.Object) (string
 	return "", nil
 }
 
-// create creates and starts the container, explaining a name clash with
-// an unmanaged container.
-func (r containerReconciler) create(ctx context.Context, eng engine.Engine, key spec.Key, obj spec.Object, cfg engine.ContainerConfig, verb string, reasons []string) (Result, error) {
+// replace creates key's container from cfg in place of preds (none, or
+// the containers it succeeds, renamed), with their anonymous volumes (an
+// image VOLUME's data, as compose carries them over), removes them and
+// starts it. At every step some container holds those volumes, so an
+// interrupted replace is finished by the next reconcile, of this process
+// or another.
+func (r containerReconciler) replace(ctx context.Context, eng engine.Engine, key spec.Key, obj spec.Object, cfg engine.ContainerConfig, preds []engine.Container, verb string, reasons []string) (Result, error) {
 	c := r.c
+	kept, err := carryOver(ctx, eng, preds, &cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	if kept != "" {
+		reasons = append(reasons, kept)
+	}
 	c.status.update(key, func(s *ObjectStatus) { s.Phase, s.Message = Progressing, "creating" })
 	id, err := eng.CreateContainer(ctx, cfg)
 	if errors.Is(err, engine.ErrConflict) {
@@ -275,12 +286,16 @@ func (r containerReconciler) create(ctx context.Context, eng engine.Engine, key 
 	if err != nil {
 		return Result{}, fmt.Errorf("create: %w", err)
 	}
+	for _, p := range preds {
+		if err := removeContainer(ctx, eng, p, graceLabel(p.Labels)); err != nil {
+			return Result{}, err
+		}
+	}
 	if err := eng.StartContainer(ctx, id); err != nil {
-		if kept := c.carriedBy(key); kept != "" {
-			// It holds the anonymous volumes it carries over: keep it
-			// (created), so the next attempt, of this process or the
-			// next, carries them on from it.
-			return Result{}, fmt.Errorf("start: %w (the container stays created, holding its %s)", err, kept)
+		if kept != "" {
+			// It holds the anonymous volumes now: keep it (created), so
+			// the next attempt carries them on from it.
+			return Result{}, fmt.Errorf("start: %w (the container stays created, holding its anonymous volumes)", err)
 		}
 		// Leave nothing half made: the retry creates it afresh.
 		if rerr := eng.RemoveContainer(ctx, id, true); rerr != nil && !errors.Is(rerr, engine.ErrNotFound) {
@@ -288,10 +303,18 @@ func (r containerReconciler) create(ctx context.Context, eng engine.Engine, key 
 		}
 		return Result{}, fmt.Errorf("start: %w", err)
 	}
-	c.carriedOver(key)
 	c.act(verb, key, reasons...)
 	r.ready(key, obj, id, 0, time.Now(), "running")
 	return Result{}, nil
+}
+
+// names lists containers' names for a message.
+func names(ctrs []engine.Container) string {
+	ns := make([]string, len(ctrs))
+	for i, ctr := range ctrs {
+		ns[i] = ctr.Name
+	}
+	return strings.Join(ns, ", ")
 }
 
 // clash turns a name conflict into an error that names the other owner.
@@ -315,7 +338,6 @@ func (r containerReconciler) start(ctx context.Context, eng engine.Engine, key s
 	if err := eng.StartContainer(ctx, cur.ID); err != nil {
 		return Result{}, fmt.Errorf("start: %w", err)
 	}
-	r.c.carriedOver(key)
 	r.c.act("start", key, why)
 	r.ready(key, obj, cur.ID, cur.Restarts, cur.Created, "running")
 	return Result{}, nil

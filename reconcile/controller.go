@@ -86,15 +86,14 @@ type Controller struct {
 	runCtx  context.Context // set while Run runs: event watches live in it
 
 	mu       sync.Mutex
-	explicit map[spec.Key]bool           // keys asked to be deleted (delete -f)
-	pending  map[spec.Key]bool           // keys with objects awaiting pruning
-	images   map[spec.Key]appliedImage   // images ensured by this process
-	notices  map[string]bool             // one-time messages already printed
-	carried  map[spec.Key][]engine.Mount // anonymous volumes a recreate is carrying over
-	lastErr  map[spec.Key]string         // last error printed per key
-	onAct    func(Action)                // set by Plan to collect actions
-	progress chan struct{}               // signalled after each reconcile, for waiters
-	contexts *contextHasher              // build context digests
+	explicit map[spec.Key]bool         // keys asked to be deleted (delete -f)
+	pending  map[spec.Key]bool         // keys with objects awaiting pruning
+	images   map[spec.Key]appliedImage // images ensured by this process
+	notices  map[string]bool           // one-time messages already printed
+	lastErr  map[spec.Key]string       // last error printed per key
+	onAct    func(Action)              // set by Plan to collect actions
+	progress chan struct{}             // signalled after each reconcile, for waiters
+	contexts *contextHasher            // build context digests
 	outMu    sync.Mutex
 }
 
@@ -134,7 +133,6 @@ func New(opts Options) (*Controller, error) {
 		pending:  map[spec.Key]bool{},
 		images:   map[spec.Key]appliedImage{},
 		notices:  map[string]bool{},
-		carried:  map[spec.Key][]engine.Mount{},
 		lastErr:  map[spec.Key]string{},
 		progress: make(chan struct{}, 1),
 		contexts: newContextHasher(),

@@ -492,3 +492,42 @@ func TestReadyWakesWaitingContainers(t *testing.T) {
 		t.Errorf("a second ready queued %v", got)
 	}
 }
+
+// TestInterruptedRecreateResumes: a recreate renames the old container
+// out of the way before it creates the new one, so one that stops there
+// (here the create fails; a crash would do the same) leaves the old
+// container, with its volumes, for the next apply, of another process,
+// to replace.
+func TestInterruptedRecreateResumes(t *testing.T) {
+	dir := t.TempDir()
+	e := fake.New()
+	c, _ := newController(t, e, Options{})
+	apply(t, c, manifest(t, dir, "app.yaml", appYAML))
+	oldID := containerID(t, e, "web")
+
+	edited := manifest(t, dir, "app.yaml", strings.Replace(appYAML, `value: "8080"`, `value: "9090"`, 1))
+	for range 1000 {
+		e.FailNext("CreateContainer", errFake("the engine went away"))
+	}
+	c2, _ := newController(t, e, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := c2.ApplyOnce(ctx, edited, nil); err == nil || !strings.Contains(err.Error(), "the engine went away") {
+		t.Fatalf("apply with a failing create: %v", err)
+	}
+	e.ClearFailures()
+	ctx = context.Background()
+	cs, _ := e.Containers(ctx, map[string]string{engine.LabelName: "web"})
+	if len(cs) != 1 || cs[0].ID != oldID || cs[0].Name != oldID[:12]+"_web" || cs[0].State != engine.StateExited {
+		t.Fatalf("after the failed create, web's containers are %+v; want the old one, stopped, renamed %s_web", cs, oldID[:12])
+	}
+
+	c3, out := newController(t, e, Options{})
+	apply(t, c3, edited)
+	if id := containerID(t, e, "web"); id == oldID || !running(e, "web") {
+		t.Fatalf("web is %s, running %v; want a new container running", id, running(e, "web"))
+	}
+	if got := out.lines("recreate"); len(got) != 1 || got[0] != "recreate container/web: replacing "+oldID[:12]+"_web" {
+		t.Fatalf("recreate lines %q", got)
+	}
+}

@@ -96,6 +96,7 @@ func (d *dryEngine) CreateContainer(ctx context.Context, cfg engine.ContainerCon
 func (d *dryEngine) StartContainer(context.Context, string) error               { return nil }
 func (d *dryEngine) StopContainer(context.Context, string, time.Duration) error { return nil }
 func (d *dryEngine) RemoveContainer(context.Context, string, bool) error        { return nil }
+func (d *dryEngine) RenameContainer(context.Context, string, string) error      { return nil }
 func (d *dryEngine) RemoveImage(context.Context, string) error                  { return nil }
 func (d *dryEngine) RemoveVolume(context.Context, string) error                 { return nil }
 

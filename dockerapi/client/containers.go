@@ -199,4 +199,12 @@ func (e *Engine) RemoveContainer(ctx context.Context, id string, force bool) err
 	return e.wrap("remove container "+id, err)
 }
 
+// RenameContainer implements engine.Engine.
+func (e *Engine) RenameContainer(ctx context.Context, id, name string) error {
+	ctx, cancel := e.short(ctx)
+	defer cancel()
+	_, err := e.api.ContainerRename(ctx, id, moby.ContainerRenameOptions{NewName: name})
+	return e.wrap("rename container "+id+" to "+name, err)
+}
+
 func isNotFound(err error) bool { return errors.Is(err, engine.ErrNotFound) }

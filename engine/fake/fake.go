@@ -110,6 +110,13 @@ func (e *Engine) FailNext(method string, err error) {
 	e.failures[method] = append(e.failures[method], err)
 }
 
+// ClearFailures drops the failures FailNext queued and no call took.
+func (e *Engine) ClearFailures() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	clear(e.failures)
+}
+
 // enter counts a call and returns an injected failure, if any. Call with
 // e.mu held.
 func (e *Engine) enter(method string) error {
@@ -338,6 +345,22 @@ func (e *Engine) RemoveContainer(ctx context.Context, id string, force bool) err
 	}
 	e.forget(c)
 	e.emit(engine.EventContainer, "destroy", c.ID, c.Labels)
+	return nil
+}
+
+// RenameContainer gives a container a name no other container has.
+func (e *Engine) RenameContainer(ctx context.Context, id, name string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, err := e.container("RenameContainer", id)
+	if err != nil {
+		return err
+	}
+	if o := e.lookup(name); o != nil && o != c && o.Name == name {
+		return fmt.Errorf("rename container %s to %q: %w: the name is in use by container %s", c.Name, name, engine.ErrConflict, o.ID[:12])
+	}
+	c.Name, c.cfg.Name = name, name
+	e.emit(engine.EventContainer, "rename", c.ID, c.Labels)
 	return nil
 }
 

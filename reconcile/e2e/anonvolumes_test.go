@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -162,6 +163,32 @@ func recreateKeepsAnonymousVolumes(t *testing.T, e *local.Engine, eng engine.Eng
 	}
 	if got := seen(data, "4"); got != "seeded\n1\n" {
 		t.Errorf("the container after a failed start read %q, want what the first one wrote", got)
+	}
+
+	// A recreate interrupted after it renamed the old container out of the
+	// way (as a crash there leaves it) is finished by the next apply: the
+	// new container carries the volume on from the renamed one.
+	ctx := context.Background()
+	cur, _ := container(e, "store")
+	renamed := cur.ID[:12] + "_store"
+	if err := e.StopContainer(ctx, cur.ID, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.RenameContainer(ctx, cur.ID, renamed); err != nil {
+		t.Fatal(err)
+	}
+	mustApply(strings.Replace(storeYAML, `value: "1"`, `value: "5"`, 1))
+	if name, _ := dataOf(); name != first {
+		t.Fatalf("the container finishing an interrupted recreate has volume %s at /data, want %s", name, first)
+	}
+	if got := seen(data, "5"); got != "seeded\n1\n" {
+		t.Errorf("the container finishing an interrupted recreate read %q, want what the first one wrote", got)
+	}
+	if all, _ := e.Containers(ctx, nil); slices.ContainsFunc(all, func(c engine.Container) bool { return c.Name == renamed }) {
+		t.Errorf("the renamed container %s is still there", renamed)
+	}
+	if !strings.Contains(out.String(), "recreate container/store: replacing "+renamed+"; keeps anonymous volume "+first+" at /data") {
+		t.Errorf("the finished recreate does not say what it replaced and kept:\n%s", out)
 	}
 
 	// The manifest loses the container: it goes, its volume and data stay.
