@@ -208,6 +208,11 @@ func ProcessOptions(t *testing.T, o Options) {
 		if got := c.must("inspect", "-f", "{{json .HostConfig.LogConfig}}", logger); got != `{"Type":"json-file","Config":{"max-file":"2","max-size":"1k"}}`+"\n" {
 			t.Errorf("inspect HostConfig.LogConfig: %s", got)
 		}
+		plain := strings.TrimSpace(c.must("create", o.Image, "true"))
+		if got := c.must("inspect", "-f", "{{json .HostConfig.LogConfig}}", plain); got != `{"Type":"json-file","Config":{}}`+"\n" {
+			t.Errorf("inspect HostConfig.LogConfig without --log-opt: %s, want Config {} as dockerd has it", got)
+		}
+		c.must("rm", plain)
 		logPath := strings.TrimSpace(c.must("inspect", "-f", "{{.LogPath}}", logger))
 		files, _ := filepath.Glob(logPath + "*")
 		if len(files) == 0 || len(files) > 2 {

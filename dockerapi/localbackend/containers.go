@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -264,12 +265,13 @@ func hostConfig(c *runtime.Container) *container.HostConfig {
 	hc := &container.HostConfig{
 		NetworkMode:   container.NetworkMode(networkOf(c)),
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(c.Spec.RestartPolicy.Name), MaximumRetryCount: c.Spec.RestartPolicy.MaxRetries},
-		LogConfig:     container.LogConfig{Type: "json-file", Config: c.Spec.LogOptions},
+		LogConfig:     container.LogConfig{Type: "json-file", Config: map[string]string{}},
 		ConsoleSize:   c.Spec.ConsoleSize,
 	}
 	if hc.RestartPolicy.Name == "" {
 		hc.RestartPolicy.Name = "no"
 	}
+	maps.Copy(hc.LogConfig.Config, c.Spec.LogOptions)
 	inspectNames(hc, &c.Spec)
 	if c.Spec.Init != "" {
 		init := true
