@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/moby/moby/api/types/network"
 
@@ -34,6 +35,9 @@ type NetworkAttachment struct {
 // host and none: Attached lists its running containers.
 type FixedNetworks struct {
 	Attached func(ctx context.Context) ([]NetworkAttachment, error)
+	// Created is when the engine's state was first made: dockerd's
+	// predefined networks carry the time it first created them.
+	Created time.Time
 }
 
 // fixedNetworks are the networks, by name, with their drivers, as dockerd
@@ -50,9 +54,9 @@ func digest(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func fixedNetwork(name, driver string) network.Network {
+func (n FixedNetworks) network(name, driver string) network.Network {
 	return network.Network{
-		Name: name, ID: networkID(name), Scope: "local", Driver: driver, EnableIPv4: name != "none",
+		Name: name, ID: networkID(name), Created: n.Created, Scope: "local", Driver: driver, EnableIPv4: name != "none",
 		IPAM:    network.IPAM{Driver: "default", Config: []network.IPAMConfig{}},
 		Options: map[string]string{}, Labels: map[string]string{},
 	}
@@ -60,13 +64,13 @@ func fixedNetwork(name, driver string) network.Network {
 
 // NetworkList implements NetworkBackend: filters name (part of it), id
 // (prefix), driver, scope, type (builtin or custom), label and dangling.
-func (FixedNetworks) NetworkList(_ context.Context, f Filters) ([]network.Summary, error) {
+func (n FixedNetworks) NetworkList(_ context.Context, f Filters) ([]network.Summary, error) {
 	if err := f.Validate("name", "id", "driver", "scope", "type", "label", "dangling"); err != nil {
 		return nil, err
 	}
 	out := []network.Summary{}
-	for _, n := range fixedNetworks {
-		nw := fixedNetwork(n.name, n.driver)
+	for _, fn := range fixedNetworks {
+		nw := n.network(fn.name, fn.driver)
 		if matchAny(f.Values("name"), func(v string) bool { return strings.Contains(nw.Name, v) }) &&
 			f.MatchPrefix("id", nw.ID) && f.Match("driver", nw.Driver) && f.Match("scope", nw.Scope) &&
 			f.Match("type", "builtin") && f.Match("dangling", "false") && f.MatchLabels(nw.Labels) {
@@ -92,7 +96,7 @@ func matchAny(values []string, match func(string) bool) bool {
 func (n FixedNetworks) NetworkInspect(ctx context.Context, ref string) (network.Inspect, error) {
 	var found []network.Network
 	for _, fn := range fixedNetworks {
-		nw := fixedNetwork(fn.name, fn.driver)
+		nw := n.network(fn.name, fn.driver)
 		if ref == nw.Name || ref == nw.ID {
 			found = []network.Network{nw}
 			break

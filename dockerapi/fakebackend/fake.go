@@ -49,7 +49,7 @@ func New(root string) *Backend {
 		execs:      map[string]*execProc{},
 		root:       root,
 	}
-	b.FixedNetworks.Attached = b.networkAttachments
+	b.FixedNetworks.Attached, b.FixedNetworks.Created = b.networkAttachments, now()
 	return b
 }
 

@@ -38,7 +38,7 @@ var _ dockerapi.Backend = (*Backend)(nil)
 func New(e *local.Engine) *Backend {
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Backend{e: e, bus: dockerapi.NewEventBus(1024), execs: map[string]*execution{}, ctx: ctx, stop: cancel}
-	b.FixedNetworks.Attached = b.networkAttachments
+	b.FixedNetworks.Attached, b.FixedNetworks.Created = b.networkAttachments, born(e.Root())
 	evs, _ := e.Events(ctx)
 	go b.forwardEvents(evs)
 	return b
