@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,6 +151,30 @@ func TestControllerDrivesRealDockerd(t *testing.T) {
 	})
 	if !peerRunning(peer, "web") {
 		t.Error("web did not survive the prune of worker")
+	}
+
+	// A spec change recreates web on dockerd: the old container is
+	// stopped and renamed out of the way, the new one created, the old
+	// one removed.
+	web = mustContainer(t, peer, "web")
+	if err := os.WriteFile(file, []byte(strings.Replace(fmt.Sprintf(peerManifest, d.TCP, rootfs, ""), "value: hello", "value: again", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	objs3, _, err := source.Files([]string{dir}, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.SetObjects(file, objs3)
+	testutil.Eventually(t, 30*time.Second, "web recreated on dockerd with the new env", func() bool {
+		c, ok := peerContainer(peer, "web")
+		if !ok || c.ID == web.ID || c.State != engine.StateRunning {
+			return false
+		}
+		got, err := d.Docker(ctx, "exec", c.ID, "cat", "/data/hello")
+		return err == nil && got == "again\n"
+	})
+	if names, err := d.Docker(ctx, "ps", "-a", "--format", "{{.Names}}"); err != nil || strings.TrimSpace(names) != "web" {
+		t.Errorf("dockerd's containers after the recreate: %q %v, want web alone", names, err)
 	}
 }
 
