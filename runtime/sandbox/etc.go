@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 )
@@ -32,8 +33,9 @@ type Names struct {
 // extra hosts the host's /etc/hosts is used, else Docker's own plus the
 // extra hosts (as dockerd, so they can override the host's names).
 // /etc/resolv.conf is the host's (empty if it has none), its nameserver,
-// search and options lines replaced by those of names that are set, as
-// dockerd 20.10 builds it.
+// search and options lines replaced by those of names that are set, or,
+// off the host's network, without its loopback nameservers: as dockerd
+// 20.10 builds it.
 func EtcFiles(hostname, network string, names Names) ([]File, error) {
 	hosts := dockerHosts
 	if network == NetworkHost && len(names.ExtraHosts) == 0 {
@@ -50,14 +52,49 @@ func EtcFiles(hostname, network string, names Names) ([]File, error) {
 		return nil, fmt.Errorf("sandbox: read the host's /etc/resolv.conf: %w", err)
 	}
 	resolv := string(b)
-	if len(names.DNS) > 0 || len(names.DNSSearch) > 0 || len(names.DNSOptions) > 0 {
+	switch {
+	case len(names.DNS) > 0 || len(names.DNSSearch) > 0 || len(names.DNSOptions) > 0:
 		resolv = resolvConf(resolv, names)
+	case network != NetworkHost:
+		resolv = offHostResolvConf(resolv)
 	}
 	return []File{
 		{Target: "/etc/hostname", Data: hostname + "\n"},
 		{Target: "/etc/hosts", Data: hosts},
 		{Target: "/etc/resolv.conf", Data: resolv},
 	}, nil
+}
+
+// defaultNameservers are dockerd's for a container off the host's network
+// left with none: Google's public DNS, IPv4 and IPv6.
+var defaultNameservers = []string{"8.8.8.8", "8.8.4.4", "2001:4860:4860::8888", "2001:4860:4860::8844"}
+
+// offHostResolvConf is dockerd's resolv.conf for a container without DNS
+// settings that is not on the host's network: the host's, less its
+// loopback nameservers (a local resolver such as systemd-resolved's
+// 127.0.0.53 answers only in the host's network namespace), and if none
+// is left, defaultNameservers.
+func offHostResolvConf(host string) string {
+	var b strings.Builder
+	servers := 0
+	for _, line := range strings.SplitAfter(host, "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "nameserver" {
+			if ip, err := netip.ParseAddr(f[1]); err == nil && ip.IsLoopback() {
+				continue
+			}
+			servers++
+		}
+		b.WriteString(line)
+	}
+	if servers == 0 {
+		if b.Len() > 0 && !strings.HasSuffix(b.String(), "\n") {
+			b.WriteString("\n")
+		}
+		for _, s := range defaultNameservers {
+			b.WriteString("nameserver " + s + "\n")
+		}
+	}
+	return b.String()
 }
 
 // resolvConf is dockerd's resolv.conf for a container with DNS settings:

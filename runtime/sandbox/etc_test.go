@@ -29,6 +29,21 @@ func TestResolvConf(t *testing.T) {
 // TestEtcFilesNames: extra hosts follow Docker's own /etc/hosts, with
 // either network (dockerd does not start from the host's file then);
 // without settings the host's files are used as they are.
+func TestOffHostResolvConf(t *testing.T) {
+	google := "nameserver 8.8.8.8\nnameserver 8.8.4.4\nnameserver 2001:4860:4860::8888\nnameserver 2001:4860:4860::8844\n"
+	for _, tc := range []struct{ host, want string }{
+		{"nameserver 10.0.0.1\nsearch a.example\n", "nameserver 10.0.0.1\nsearch a.example\n"},
+		{"# resolved\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch a.example", "# resolved\noptions edns0 trust-ad\nsearch a.example\n" + google},
+		{"nameserver 127.0.0.1\nnameserver ::1\nnameserver 192.168.1.1\n", "nameserver 192.168.1.1\n"},
+		{"nameserver ::1\nnameserver fd00::53\n", "nameserver fd00::53\n"},
+		{"", google},
+	} {
+		if got := offHostResolvConf(tc.host); got != tc.want {
+			t.Errorf("%q:\ngot  %q\nwant %q", tc.host, got, tc.want)
+		}
+	}
+}
+
 func TestEtcFilesNames(t *testing.T) {
 	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
 	for _, network := range []string{NetworkNone, NetworkHost} {
@@ -44,7 +59,11 @@ func TestEtcFilesNames(t *testing.T) {
 		}
 	}
 	files, err := EtcFiles("web1", NetworkNone, Names{})
-	if err != nil || files[1].Data != dockerHosts || files[2].Data != string(hostResolv) {
+	if err != nil || files[1].Data != dockerHosts || files[2].Data != offHostResolvConf(string(hostResolv)) {
 		t.Fatalf("no settings: %v %q %q", err, files[1].Data, files[2].Data)
+	}
+	files, err = EtcFiles("web1", NetworkHost, Names{})
+	if err != nil || files[2].Data != string(hostResolv) {
+		t.Fatalf("network host, no settings: %v %q, want the host's resolv.conf as it is", err, files[2].Data)
 	}
 }
