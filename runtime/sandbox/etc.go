@@ -66,20 +66,21 @@ func EtcFiles(hostname, network string, names Names) ([]File, error) {
 }
 
 // defaultNameservers are dockerd's for a container off the host's network
-// left with none: Google's public DNS, IPv4 and IPv6.
-var defaultNameservers = []string{"8.8.8.8", "8.8.4.4", "2001:4860:4860::8888", "2001:4860:4860::8844"}
+// left with none: Google's public DNS.
+var defaultNameservers = []string{"8.8.8.8", "8.8.4.4"}
 
 // offHostResolvConf is dockerd's resolv.conf for a container without DNS
-// settings that is not on the host's network: the host's, less its
-// loopback nameservers (a local resolver such as systemd-resolved's
-// 127.0.0.53 answers only in the host's network namespace), and if none
-// is left, defaultNameservers.
+// settings that is not on the host's network (network none, where IPv6 is
+// off): the host's, less its loopback nameservers (a local resolver such
+// as systemd-resolved's 127.0.0.53 answers only in the host's network
+// namespace) and its IPv6 ones, and if none is left, defaultNameservers.
+// Measured against dockerd 20.10.
 func offHostResolvConf(host string) string {
 	var b strings.Builder
 	servers := 0
 	for _, line := range strings.SplitAfter(host, "\n") {
 		if f := strings.Fields(line); len(f) > 1 && f[0] == "nameserver" {
-			if ip, err := netip.ParseAddr(f[1]); err == nil && ip.IsLoopback() {
+			if ip, err := netip.ParseAddr(f[1]); err == nil && (ip.IsLoopback() || !ip.Is4()) {
 				continue
 			}
 			servers++
