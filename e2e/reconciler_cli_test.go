@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,11 @@ func TestReconcilerCLIThroughDaemon(t *testing.T) {
 	}
 	if ps := c.ok("ps", "-a"); strings.Contains(ps, "once") {
 		t.Errorf("after reconciler run --rm, docker ps -a still lists it:\n%s", ps)
+	}
+	// As docker's CLI, it leaves the removal to the daemon (no DELETE
+	// of a container already gone).
+	if regexp.MustCompile(`method=DELETE .*status=404`).MatchString(d.log()) {
+		t.Errorf("reconciler run --rm sent a DELETE after the daemon removed the container:\n%s", d.log())
 	}
 	c.ok("rm", "-f", "viadocker")
 }

@@ -168,7 +168,11 @@ func newStartCmd() *cobra.Command {
 					return daemonError(err)
 				}
 				tty := info.Container.Config != nil && info.Container.Config.Tty
-				return attachAndStart(ctx, cmd, c, info.Container.ID, container.WaitConditionNextExit, streams{TTY: tty}, !tty, daemonError)
+				code, err := attachAndStart(ctx, cmd, c, info.Container.ID, container.WaitConditionNextExit, streams{TTY: tty}, !tty, daemonError)
+				if err != nil {
+					return err
+				}
+				return containerExit(code)
 			})
 		},
 	}

@@ -73,7 +73,6 @@ func newRunCmd() *cobra.Command {
 					fmt.Fprintln(cmd.OutOrStdout(), id)
 					return nil
 				}
-				defer remove()
 				// With --rm, as docker does: the engine's removal ends the
 				// wait, which still gets the exit code.
 				until := container.WaitConditionNextExit
@@ -81,9 +80,14 @@ func newRunCmd() *cobra.Command {
 					until = container.WaitConditionRemoved
 				}
 				// Signals typed on a terminal reach the container through it.
-				return attachAndStart(ctx, cmd, c, id, until, sio, sigProxy && !cfg.Tty, func(err error) error {
+				code, err := attachAndStart(ctx, cmd, c, id, until, sio, sigProxy && !cfg.Tty, func(err error) error {
 					return runError(cmd, startExitCode(err), err)
 				})
+				if err != nil {
+					remove()
+					return err
+				}
+				return containerExit(code)
 			})
 		},
 	}
@@ -167,10 +171,10 @@ func startExitCode(err error) int {
 // end closes the container's stdin. With a terminal (run -t), output is
 // raw, a terminal stdin is put in raw mode, and the container's terminal
 // follows this one's size.
-func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id string, until container.WaitCondition, sio streams, sigProxy bool, startFailed func(error) error) error {
+func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id string, until container.WaitCondition, sio streams, sigProxy bool, startFailed func(error) error) (int64, error) {
 	att, err := c.ContainerAttach(ctx, id, moby.ContainerAttachOptions{Stream: true, Stdin: sio.Stdin, Stdout: true, Stderr: true})
 	if err != nil {
-		return startFailed(err)
+		return 0, startFailed(err)
 	}
 	defer rawInput(cmd, sio)()
 	if sio.Stdin {
@@ -190,7 +194,7 @@ func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id 
 		<-copied
 	}()
 	if _, err := c.ContainerStart(ctx, id, moby.ContainerStartOptions{}); err != nil {
-		return startFailed(err)
+		return 0, startFailed(err)
 	}
 	if sigProxy {
 		defer proxySignals(ctx, c, id)()
@@ -198,12 +202,10 @@ func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id 
 	defer followSize(ctx, cmd, sio, func(ctx context.Context, h, w uint) {
 		c.ContainerResize(ctx, id, moby.ContainerResizeOptions{Height: h, Width: w})
 	})()
-	var code int64
 	select {
 	case res := <-wait.Result:
-		code = res.StatusCode
 		if res.Error != nil && res.Error.Message != "" {
-			return &exitError{code: runFailed, msg: "reconciler: " + res.Error.Message}
+			return 0, &exitError{code: runFailed, msg: "reconciler: " + res.Error.Message}
 		}
 		// The stream ends when the container's output is closed; a
 		// container restarted by its policy may keep it open.
@@ -211,9 +213,14 @@ func attachAndStart(ctx context.Context, cmd *cobra.Command, c *moby.Client, id 
 		case <-copied:
 		case <-time.After(5 * time.Second):
 		}
+		return res.StatusCode, nil
 	case err := <-wait.Error:
-		return daemonError(err)
+		return 0, daemonError(err)
 	}
+}
+
+// containerExit is the command's result for a container that exited with code.
+func containerExit(code int64) error {
 	if code != 0 {
 		return &exitError{code: int(code)}
 	}
