@@ -37,7 +37,7 @@ func Networks(t *testing.T, o Options) {
 		t.Errorf("network inspect host: %q", got)
 	}
 	// dockerd's predefined networks carry the time it first made them.
-	if got := c.must("network", "inspect", "host", "--format", "{{.Created.Year}}"); got == "1\n" || got == "0001\n" {
+	if got := c.must("network", "inspect", "host", "--format", "{{.Created.Year}}"); got == "1\n" {
 		t.Errorf("network inspect host: Created is the zero time")
 	}
 	if got := c.must("network", "inspect", "--format", "{{.Name}}", strings.Fields(ids)[1]); got != "none\n" {

@@ -268,10 +268,10 @@ func hostConfig(c *runtime.Container) *container.HostConfig {
 		LogConfig:     container.LogConfig{Type: "json-file", Config: map[string]string{}},
 		ConsoleSize:   c.Spec.ConsoleSize,
 	}
+	maps.Copy(hc.LogConfig.Config, c.Spec.LogOptions) // {} without options, as dockerd has it
 	if hc.RestartPolicy.Name == "" {
 		hc.RestartPolicy.Name = "no"
 	}
-	maps.Copy(hc.LogConfig.Config, c.Spec.LogOptions)
 	inspectNames(hc, &c.Spec)
 	if c.Spec.Init != "" {
 		init := true

@@ -213,6 +213,16 @@ func (e *Engine) ContainerConfig(nameOrID string) (engine.ContainerConfig, bool)
 	return c.cfg, true
 }
 
+// named finds the container called name, if any. Call with e.mu held.
+func (e *Engine) named(name string) *container {
+	for _, c := range e.containers {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
 // lookup finds a container by ID, unique ID prefix or name. Call with e.mu held.
 func (e *Engine) lookup(ref string) *container {
 	if c, ok := e.containers[ref]; ok {
@@ -240,10 +250,8 @@ func (e *Engine) CreateContainer(ctx context.Context, cfg engine.ContainerConfig
 	if cfg.Name == "" {
 		return "", fmt.Errorf("create container: %w: empty name", engine.ErrInvalid)
 	}
-	for _, c := range e.containers {
-		if c.Name == cfg.Name {
-			return "", fmt.Errorf("create container %q: %w: the name is in use by container %s", cfg.Name, engine.ErrConflict, c.ID[:12])
-		}
+	if c := e.named(cfg.Name); c != nil {
+		return "", fmt.Errorf("create container %q: %w: the name is in use by container %s", cfg.Name, engine.ErrConflict, c.ID[:12])
 	}
 	img := e.resolveImage(cfg.Image)
 	if img == nil {
@@ -356,7 +364,7 @@ func (e *Engine) RenameContainer(ctx context.Context, id, name string) error {
 	if err != nil {
 		return err
 	}
-	if o := e.lookup(name); o != nil && o != c && o.Name == name {
+	if o := e.named(name); o != nil && o != c {
 		return fmt.Errorf("rename container %s to %q: %w: the name is in use by container %s", c.Name, name, engine.ErrConflict, o.ID[:12])
 	}
 	c.Name, c.cfg.Name = name, name
