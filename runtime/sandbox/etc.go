@@ -34,8 +34,8 @@ type Names struct {
 // extra hosts (as dockerd, so they can override the host's names).
 // /etc/resolv.conf is the host's (empty if it has none), its nameserver,
 // search and options lines replaced by those of names that are set, or,
-// off the host's network, without its loopback nameservers: as dockerd
-// 20.10 builds it.
+// off the host's network, without its loopback and IPv6 nameservers
+// (offHostResolvConf): as dockerd 20.10 builds it.
 func EtcFiles(hostname, network string, names Names) ([]File, error) {
 	hosts := dockerHosts
 	if network == NetworkHost && len(names.ExtraHosts) == 0 {
