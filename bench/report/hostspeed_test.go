@@ -9,3 +9,11 @@ func TestSpawnP50(t *testing.T) {
 	}
 	t.Logf("spawn p50 here: %v", d)
 }
+
+func TestPageFaultCost(t *testing.T) {
+	d := pageFaultCost()
+	if d <= 0 {
+		t.Fatalf("pageFaultCost = %v: the memory was not mapped or not timed", d)
+	}
+	t.Logf("page fault here: %v; hypervisor: %s", d, hypervisor())
+}

@@ -112,6 +112,8 @@ func machineFacts(quick bool, took time.Duration) string {
 		{"load average", fmt.Sprintf("%s at the start, %s at the end (other work on the machine makes every number noisier)", loadStart, loadavg())},
 		{"other containers", fmt.Sprintf("%d of ours running at the start (each start walks their shims' threads)", containersRunning)},
 		{"process spawn", spawnFact()},
+		{"page fault", pageFaultFact()},
+		{"hypervisor", hypervisor()},
 		{"cpu", fmt.Sprintf("%d × %s", runtime.NumCPU(), cpuModel())},
 		{"memory", memTotal()},
 		{"kernel", firstLine("uname", "-sr")},
