@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/reconciler/reconciler/runtime/cgroups"
 	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"github.com/reconciler/reconciler/runtime/logs"
+	"github.com/reconciler/reconciler/runtime/sandbox"
 )
 
 func TestIsolatedContainer(t *testing.T) {
@@ -242,5 +245,27 @@ func TestPrestartedStartFailureLeavesNoRunningState(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("no destroy event")
 		}
+	}
+}
+
+// The shim runs its Go runtime on one P (sandbox.OneProcEnv), and the
+// container's program never sees that setting.
+func TestHelpersRunOnOneProc(t *testing.T) {
+	r := newRuntime(t, false)
+	id := mustCreate(t, r, boxSpec(t, "oneproc", "exec sleep 1000"))
+	mustStart(t, r, id)
+	c, _ := r.Inspect(id)
+	environ := func(pid int) []string {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(string(b), "\x00")
+	}
+	if env := environ(c.State.ShimPid); !slices.Contains(env, sandbox.OneProcEnv) {
+		t.Errorf("shim environment lacks %s: %q", sandbox.OneProcEnv, env)
+	}
+	if env := environ(c.State.Pid); slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "GOMAXPROCS=") }) {
+		t.Errorf("the container's program inherited the helpers' setting: %q", env)
 	}
 }

@@ -54,6 +54,7 @@ func newSpare(root string) (*spareShim, error) {
 	cmd := &exec.Cmd{Path: exe, Args: []string{shim.Name, filepath.Join(root, shim.MountPoint)}}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
 	cmd.ExtraFiles = []*os.File{readyW, assignR}
+	cmd.Env = append(os.Environ(), sandbox.OneProcEnv)
 	// The shim reuses our sealed copy of the binary for the container's
 	// init instead of copying the binary again (a missing copy only costs
 	// time: the shim makes its own).

@@ -255,7 +255,7 @@ func spawn(role string, attr *syscall.SysProcAttr, std stdio, nsFD *os.File, con
 		extra = append(extra, consW)
 	}
 	h.cmd = &exec.Cmd{
-		Path: exe, Args: []string{argv0[role]}, Env: append([]string{nsinit.RoleEnv + "=" + role}, env...),
+		Path: exe, Args: []string{argv0[role]}, Env: append([]string{nsinit.RoleEnv + "=" + role, OneProcEnv}, env...),
 		Stdin: std.in, Stdout: std.out, Stderr: std.err,
 		ExtraFiles:  extra,
 		SysProcAttr: attr,
