@@ -58,7 +58,7 @@ func TestIsolatedContainer(t *testing.T) {
 func TestExecAndStopInSandbox(t *testing.T) {
 	r := newRuntime(t, false)
 	ctx := context.Background()
-	s := boxSpec(t, "svc", "echo $$ > /tmp/init.pid; exec sleep 1000")
+	s := boxSpec(t, "svc", "echo $$ > /tmp/pid; mv /tmp/pid /tmp/init.pid; exec sleep 1000")
 	s.Env = []string{"FROM_SPEC=1"}
 	id := mustCreate(t, r, s)
 	mustStart(t, r, id)
@@ -66,7 +66,9 @@ func TestExecAndStopInSandbox(t *testing.T) {
 	defer cancel()
 	ev := r.Subscribe(evCtx)
 	var out bytes.Buffer
-	code, err := r.Exec(ctx, id, ExecSpec{Args: []string{"sh", "-c", "cat /tmp/init.pid; hostname; echo $FROM_SPEC$EXTRA; exit 4"}, Env: []string{"EXTRA=2"}, Stdout: &out, Stderr: &out})
+	// Start returns once sh runs, maybe before it wrote its PID: the
+	// exec waits for the file, which appears whole.
+	code, err := r.Exec(ctx, id, ExecSpec{Args: []string{"sh", "-c", "until [ -e /tmp/init.pid ]; do sleep 0.01; done; cat /tmp/init.pid; hostname; echo $FROM_SPEC$EXTRA; exit 4"}, Env: []string{"EXTRA=2"}, Stdout: &out, Stderr: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
