@@ -24,13 +24,7 @@ func lockDir(dir string, how int) (unlock func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
-		err = unix.Flock(int(d.Fd()), how)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	if err != nil {
+	if err = flock(d, how); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("lock log directory %s: %w", dir, err)
 	}
@@ -38,6 +32,44 @@ func lockDir(dir string, how int) (unlock func(), err error) {
 		unix.Flock(int(d.Fd()), unix.LOCK_UN)
 		d.Close()
 	}, nil
+}
+
+// followersSuffix ends the name of the hidden file beside the log
+// (.NAME.followers, out of the way of a glob for NAME*) on which every
+// follower holds a shared flock while it follows. A writer that finds
+// none may write many entries at once (Writer.Copy): faster than a
+// follower reads, which with a follower would let rotation delete what it
+// has yet to read.
+const followersSuffix = ".followers"
+
+// openFollowers opens (making it if need be) the followers file of the
+// log at path.
+func openFollowers(path string) (*os.File, error) {
+	name := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+followersSuffix)
+	return os.OpenFile(name, os.O_RDONLY|os.O_CREATE, 0o640)
+}
+
+// flock is unix.Flock, again after an interruption.
+func flock(f *os.File, how int) error {
+	for {
+		if err := unix.Flock(int(f.Fd()), how); !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
+}
+
+// follow marks the caller as a follower of the log at path until the
+// returned file is closed; nil if the log's folder does not exist yet.
+func follow(path string) *os.File {
+	f, err := openFollowers(path)
+	if err != nil {
+		return nil
+	}
+	if flock(f, unix.LOCK_SH) != nil {
+		f.Close()
+		return nil
+	}
+	return f
 }
 
 // logFile is an open log file and its identity.

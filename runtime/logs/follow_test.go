@@ -190,7 +190,8 @@ func TestFollowStalledReaderBeyondRetention(t *testing.T) {
 	}
 }
 
-// heldFiles counts this process's open files in dir, deleted ones included.
+// heldFiles counts this process's open log files in dir, deleted ones
+// included (not the followers lock).
 func heldFiles(t *testing.T, dir string) int {
 	fds, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
@@ -199,7 +200,7 @@ func heldFiles(t *testing.T, dir string) int {
 	held := 0
 	for _, fd := range fds {
 		target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
-		if err == nil && strings.HasPrefix(target, dir+"/") {
+		if err == nil && strings.HasPrefix(target, dir+"/") && !strings.HasSuffix(target, followersSuffix) {
 			held++
 		}
 	}

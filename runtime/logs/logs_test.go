@@ -98,7 +98,8 @@ func TestCopyRotatesBetweenEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	files, _ := filepath.Glob(path + "*")
+	files, _ := filepath.Glob(path + ".[0-9]*")
+	files = append(files, path)
 	if len(files) < 20 {
 		t.Fatalf("%d files: the log did not rotate", len(files))
 	}
@@ -162,4 +163,26 @@ func TestSinceAndTimestamps(t *testing.T) {
 		t.Errorf("Format = %q", got)
 	}
 	s.Close()
+}
+
+// The writer batches only while nobody follows: a follower is seen from
+// the moment Read returns until it is closed.
+func TestWriterSeesFollowers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.log")
+	w, err := OpenWriter(path, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if w.followed() {
+		t.Fatal("followed before any follower")
+	}
+	s := Read(context.Background(), path, ReadOptions{Follow: true})
+	if !w.followed() {
+		t.Fatal("a follower is not seen")
+	}
+	history := Read(context.Background(), path, ReadOptions{Tail: TailAll})
+	collect(t, history)
+	s.Close()
+	eventually(t, "the follower to be gone", func() bool { return !w.followed() })
 }

@@ -111,6 +111,11 @@ func Read(ctx context.Context, path string, opts ReadOptions) *Stream {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Stream{ch: make(chan Entry, 64), cancel: cancel, done: make(chan struct{})}
 	r := &reader{path: path, opts: opts, s: s, ctx: ctx}
+	if opts.Follow {
+		// Before "now" is fixed: the writer writes at a follower's pace
+		// from then on.
+		r.following = follow(path)
+	}
 	err := r.open()
 	go func() {
 		defer close(s.done)
@@ -145,6 +150,10 @@ type reader struct {
 	last     os.FileInfo
 	lastFile *os.File
 
+	// following holds the log's followers lock (see followersSuffix)
+	// while a follower runs; nil otherwise.
+	following *os.File
+
 	// Wake-ups while following (nil otherwise): file events in the log's
 	// directory (or, with Poll, changes of the current file) and a tick in
 	// case they are lost.
@@ -178,6 +187,9 @@ func (r *reader) open() error {
 }
 
 func (r *reader) close() {
+	if r.following != nil {
+		r.following.Close()
+	}
 	if r.cur != nil {
 		r.cur.Close()
 	}

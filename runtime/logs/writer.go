@@ -34,6 +34,8 @@ type Writer struct {
 	mu   sync.Mutex
 	f    *os.File
 	size int64
+	// followers is the log's followers file, opened at the first batch.
+	followers *os.File
 }
 
 // OpenWriter opens (or creates) the log at path for appending. maxSize <= 0
@@ -72,19 +74,66 @@ func (w *Writer) Write(e Entry) error {
 	if err != nil {
 		return err
 	}
+	return w.writeEntries(b, []int{len(b)})
+}
+
+// writeEntries appends the encoded entries in b, entry i ending at
+// ends[i], each whole in the file it starts, as Write would put it: in one
+// write unless the file must rotate between two, or a follower reads the
+// log (then one write per entry, at a pace the follower keeps up with).
+func (w *Writer) writeEntries(b []byte, ends []int) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f == nil {
 		return errors.New("log writer closed")
 	}
-	if w.size > 0 && w.size+int64(len(b)) > w.maxSize {
-		if err := w.rotate(); err != nil {
-			return err
+	each := len(ends) > 1 && w.followed()
+	from, prev := 0, 0 // b[from:prev] is waiting to be written
+	for _, end := range ends {
+		if w.size+int64(prev-from) > 0 && w.size+int64(end-from) > w.maxSize {
+			if err := w.put(b[from:prev]); err != nil {
+				return err
+			}
+			if err := w.rotate(); err != nil {
+				return err
+			}
+			from = prev
 		}
+		prev = end
+		if each {
+			if err := w.put(b[from:prev]); err != nil {
+				return err
+			}
+			from = prev
+		}
+	}
+	return w.put(b[from:prev])
+}
+
+func (w *Writer) put(b []byte) error {
+	if len(b) == 0 {
+		return nil
 	}
 	n, err := w.f.Write(b)
 	w.size += int64(n)
 	return err
+}
+
+// followed reports whether a follower reads the log now (or whether that
+// cannot be told).
+func (w *Writer) followed() bool {
+	if w.followers == nil {
+		f, err := openFollowers(w.path)
+		if err != nil {
+			return true
+		}
+		w.followers = f
+	}
+	if flock(w.followers, unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return true
+	}
+	flock(w.followers, unix.LOCK_UN)
+	return false
 }
 
 // rotate shifts NAME.i to NAME.i+1, drops the oldest, and starts a fresh
@@ -116,18 +165,36 @@ func (w *Writer) rotate() error {
 	return w.open()
 }
 
+// batchBytes bounds what Copy encodes before it writes.
+const batchBytes = 64 << 10
+
 // Copy reads r until EOF and writes one entry per line (or per MaxLine
 // chunk) on stream. It returns nil at EOF.
+//
+// The lines of one read go out in one write while nobody follows the log
+// (writeEntries): a container printing flat out costs a system call per
+// read, not per line. Each line is written before the next read can wait,
+// so a follower sees it as soon as it was printed.
 func (w *Writer) Copy(stream string, r io.Reader) error {
 	br := bufio.NewReaderSize(r, MaxLine)
+	var b []byte
+	var ends []int
 	for {
 		line, err := br.ReadSlice('\n')
+		var werr error
 		if len(line) > 0 {
-			if werr := w.Write(Entry{Stream: stream, Time: time.Now(), Line: line}); werr != nil {
-				// Keep draining so the container never blocks on a full pipe.
-				io.Copy(io.Discard, br)
-				return werr
+			if b, werr = appendEntry(b, Entry{Stream: stream, Time: time.Now(), Line: line}); werr == nil {
+				ends = append(ends, len(b))
 			}
+		}
+		if werr == nil && len(ends) > 0 && (br.Buffered() == 0 || len(b) >= batchBytes || err != nil && !errors.Is(err, bufio.ErrBufferFull)) {
+			werr = w.writeEntries(b, ends)
+			b, ends = b[:0], ends[:0]
+		}
+		if werr != nil {
+			// Keep draining so the container never blocks on a full pipe.
+			io.Copy(io.Discard, br)
+			return werr
 		}
 		switch {
 		case err == nil, errors.Is(err, bufio.ErrBufferFull):
@@ -143,6 +210,10 @@ func (w *Writer) Copy(stream string, r io.Reader) error {
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.followers != nil {
+		w.followers.Close()
+		w.followers = nil
+	}
 	if w.f == nil {
 		return nil
 	}
