@@ -106,7 +106,10 @@ func (s *Stream) CopyTo(stdout, stderr io.Writer, timestamps bool) error {
 // when a file is deleted before the follower has seen it, or the follower
 // falls behind by more files than the writer keeps (it holds at most one
 // more), the oldest unread data is lost; the follower then goes on with
-// the oldest data still there, and never repeats any.
+// the oldest data still there, and never repeats any. A follower also
+// makes the writer write one entry at a time while it follows (see
+// followersSuffix), a pace it keeps up with; one that starts before the
+// log's folder exists cannot, and a writer in bulk may outrun it.
 func Read(ctx context.Context, path string, opts ReadOptions) *Stream {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Stream{ch: make(chan Entry, 64), cancel: cancel, done: make(chan struct{})}
