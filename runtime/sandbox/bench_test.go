@@ -28,17 +28,7 @@ func BenchmarkStartTrue(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		c := filepath.Join(dir, strconv.Itoa(i))
-		for _, d := range []string{"upper", "work", "rootfs"} {
-			if err := os.MkdirAll(filepath.Join(c, d), 0o755); err != nil {
-				b.Fatal(err)
-			}
-		}
-		cfg := Config{
-			ID: "bench-" + strconv.Itoa(i), LowerDirs: []string{busyboxLower},
-			UpperDir: filepath.Join(c, "upper"), WorkDir: filepath.Join(c, "work"), RootfsDir: filepath.Join(c, "rootfs"),
-			Args: []string{"/bin/true"},
-		}
+		cfg := layerConfig(b, filepath.Join(dir, strconv.Itoa(i)), "bench-"+strconv.Itoa(i), "/bin/true")
 		p, err := Start(cfg)
 		if err != nil {
 			b.Fatal(err)
@@ -79,17 +69,8 @@ func BenchmarkPrestartedStart(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		for _, staged := range []bool{true, false} {
 			b.StopTimer()
-			c := filepath.Join(dir, strconv.Itoa(i)+strconv.FormatBool(staged))
-			for _, d := range []string{"upper", "work", "rootfs"} {
-				if err := os.MkdirAll(filepath.Join(c, d), 0o755); err != nil {
-					b.Fatal(err)
-				}
-			}
-			cfg := Config{
-				ID: "bench-" + strconv.Itoa(i) + strconv.FormatBool(staged), LowerDirs: []string{busyboxLower},
-				UpperDir: filepath.Join(c, "upper"), WorkDir: filepath.Join(c, "work"), RootfsDir: filepath.Join(c, "rootfs"),
-				Args: []string{"/bin/true"},
-			}
+			name := strconv.Itoa(i) + strconv.FormatBool(staged)
+			cfg := layerConfig(b, filepath.Join(dir, name), "bench-"+name, "/bin/true")
 			pc := PrestartConfig{}
 			if staged {
 				pc.RootfsDir = cfg.RootfsDir

@@ -32,17 +32,9 @@ func BenchmarkFirstInstruction(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		var out bytes.Buffer
 		t0 := sandboxtest.Monotonic()
-		c := filepath.Join(dir, strconv.Itoa(i))
-		for _, d := range []string{"upper", "work", "rootfs"} {
-			if err := os.MkdirAll(filepath.Join(c, d), 0o755); err != nil {
-				b.Fatal(err)
-			}
-		}
-		cfg := Config{
-			ID: "first-" + strconv.Itoa(i), LowerDirs: []string{busyboxLower, layer},
-			UpperDir: filepath.Join(c, "upper"), WorkDir: filepath.Join(c, "work"), RootfsDir: filepath.Join(c, "rootfs"),
-			Args: []string{"/clock"}, Stdout: &out,
-		}
+		cfg := layerConfig(b, filepath.Join(dir, strconv.Itoa(i)), "first-"+strconv.Itoa(i), "/clock")
+		cfg.LowerDirs = append(cfg.LowerDirs, layer)
+		cfg.Stdout = &out
 		p, err := Start(cfg)
 		if err != nil {
 			b.Fatal(err)

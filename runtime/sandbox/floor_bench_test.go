@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -26,7 +25,7 @@ func BenchmarkFloorTrue(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		if err := floorTrue(filepath.Join(dir, strconv.Itoa(i))); err != nil {
+		if err := floorTrue(b, filepath.Join(dir, strconv.Itoa(i))); err != nil {
 			b.Fatal(err)
 		}
 		ds = append(ds, time.Since(t0))
@@ -35,19 +34,15 @@ func BenchmarkFloorTrue(b *testing.B) {
 	b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000, "p50-ms")
 }
 
-func floorTrue(c string) error {
-	upper, work, root := filepath.Join(c, "upper"), filepath.Join(c, "work"), filepath.Join(c, "rootfs")
-	for _, d := range []string{upper, work, root} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-	}
-	data := "lowerdir=" + busyboxLower + ",upperdir=" + upper + ",workdir=" + work
+func floorTrue(tb testing.TB, dir string) error {
+	cfg := layerConfig(tb, dir, "floor", "/bin/true")
+	root := cfg.RootfsDir
+	data := "lowerdir=" + busyboxLower + ",upperdir=" + cfg.UpperDir + ",workdir=" + cfg.WorkDir
 	if err := unix.Mount("overlay", root, "overlay", 0, data); err != nil {
 		return err
 	}
 	defer unix.Unmount(root, 0)
-	pid, err := syscall.ForkExec("/bin/true", []string{"/bin/true"}, &syscall.ProcAttr{
+	pid, err := syscall.ForkExec(cfg.Args[0], cfg.Args, &syscall.ProcAttr{
 		Env: []string{"PATH=/bin"},
 		Sys: &syscall.SysProcAttr{
 			Chroot:     root,
@@ -62,7 +57,7 @@ func floorTrue(c string) error {
 		return err
 	}
 	if ws.ExitStatus() != 0 {
-		return &ExitError{Args: []string{"/bin/true"}, Status: ExitStatus{Code: ws.ExitStatus()}}
+		return &ExitError{Args: cfg.Args, Status: ExitStatus{Code: ws.ExitStatus()}}
 	}
 	return nil
 }
@@ -71,7 +66,7 @@ func floorTrue(c string) error {
 func TestFloorTrue(t *testing.T) {
 	needRoot(t)
 	c := t.TempDir()
-	if err := floorTrue(c); err != nil {
+	if err := floorTrue(t, c); err != nil {
 		t.Fatal(err)
 	}
 	if err := unix.Rmdir(filepath.Join(c, "rootfs")); err != nil {

@@ -53,24 +53,30 @@ func needRoot(t testing.TB) {
 func testConfig(t testing.TB, args ...string) (Config, *bytes.Buffer) {
 	t.Helper()
 	needRoot(t)
-	dir := t.TempDir()
+	var out bytes.Buffer
+	cfg := layerConfig(t, t.TempDir(), randomID(), args...)
+	cfg.Network = NetworkNone
+	cfg.Stdout, cfg.Stderr = &out, &out
+	return cfg, &out
+}
+
+// layerConfig makes a container layer's folders (upper, work, rootfs) in
+// dir and returns a Config with id on the busybox root that uses them.
+func layerConfig(tb testing.TB, dir, id string, args ...string) Config {
+	tb.Helper()
 	for _, d := range []string{"upper", "work", "rootfs"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			tb.Fatal(err)
 		}
 	}
-	var out bytes.Buffer
 	return Config{
-		ID:        randomID(),
+		ID:        id,
 		LowerDirs: []string{busyboxLower},
 		UpperDir:  filepath.Join(dir, "upper"),
 		WorkDir:   filepath.Join(dir, "work"),
 		RootfsDir: filepath.Join(dir, "rootfs"),
 		Args:      args,
-		Network:   NetworkNone,
-		Stdout:    &out,
-		Stderr:    &out,
-	}, &out
+	}
 }
 
 func randomID() string {
