@@ -174,15 +174,15 @@ func TestWriterSeesFollowers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
+	history := Read(context.Background(), path, ReadOptions{Tail: TailAll})
 	if w.followed() {
-		t.Fatal("followed before any follower")
+		t.Fatal("a reader of the history alone is taken for a follower")
 	}
+	collect(t, history)
 	s := Read(context.Background(), path, ReadOptions{Follow: true})
 	if !w.followed() {
 		t.Fatal("a follower is not seen")
 	}
-	history := Read(context.Background(), path, ReadOptions{Tail: TailAll})
-	collect(t, history)
 	s.Close()
 	eventually(t, "the follower to be gone", func() bool { return !w.followed() })
 }
