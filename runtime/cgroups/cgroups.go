@@ -41,6 +41,9 @@ type Group struct {
 	v2   bool
 }
 
+// V2 says whether the group is a cgroup v2 (unified) one.
+func (g *Group) V2() bool { return g.v2 }
+
 // Root is the mount point of the cgroup file systems; a variable so tests
 // can point it elsewhere.
 var Root = "/sys/fs/cgroup"

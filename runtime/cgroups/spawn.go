@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -66,3 +67,29 @@ func (g *Group) MoveThread() error {
 	}
 	return nil
 }
+
+// ThreadTasks are the open tasks files of a v1 group, one per hierarchy:
+// writing "0" to them moves the writing thread, which can do so even after
+// it left the host's mount namespace, where the files are (see
+// sandbox's launch).
+func (g *Group) ThreadTasks() ([]*os.File, error) {
+	if g.v2 {
+		return nil, fmt.Errorf("cgroups: a thread cannot join %s alone on cgroup v2", g.Dirs[""])
+	}
+	var fs []*os.File
+	for _, d := range g.Dirs {
+		f, err := os.OpenFile(filepath.Join(d, "tasks"), os.O_WRONLY, 0)
+		if err != nil {
+			for _, f := range fs {
+				f.Close()
+			}
+			return nil, fmt.Errorf("cgroups: %w", err)
+		}
+		fs = append(fs, f)
+	}
+	return fs, nil
+}
+
+// OfThread returns the groups of the calling thread, which the caller has
+// locked.
+func OfThread() (*Group, error) { return ofProcFile("/proc/thread-self/cgroup") }

@@ -25,8 +25,7 @@ func consoleSocket() (parent, child *os.File, err error) {
 }
 
 // receiveConsole takes the master the helper sent; it is already queued
-// once the helper exec'd the program. The master is non-blocking, so reads
-// and writes go through Go's poller and Close interrupts them.
+// once the helper exec'd the program.
 func receiveConsole(sock *os.File) (*os.File, error) {
 	buf := make([]byte, 1)
 	oob := make([]byte, unix.CmsgSpace(4))
@@ -52,11 +51,17 @@ func receiveConsole(sock *os.File) (*os.File, error) {
 	if err != nil || len(fds) != 1 {
 		return nil, fmt.Errorf("receive the terminal from the container: bad descriptor message")
 	}
-	if err := unix.SetNonblock(fds[0], true); err != nil {
-		unix.Close(fds[0])
+	return consoleFile(fds[0])
+}
+
+// consoleFile wraps a terminal's master, made non-blocking so reads and
+// writes go through Go's poller and Close interrupts them.
+func consoleFile(fd int) (*os.File, error) {
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
 		return nil, fmt.Errorf("terminal master: %w", err)
 	}
-	return os.NewFile(uintptr(fds[0]), "/dev/ptmx"), nil
+	return os.NewFile(uintptr(fd), "/dev/ptmx"), nil
 }
 
 func orEOF(err error) error {

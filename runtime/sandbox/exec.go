@@ -126,5 +126,7 @@ func execIn(proc *os.File, p ExecConfig, hold func(helperPid int) error) (*Proce
 	if r.err != nil {
 		return nil, fmt.Errorf("sandbox: exec %q in %s: %w", p.Args[0], where, r.err)
 	}
-	return &Process{cmd: r.cmd, console: r.console}, nil
+	started := newProcess(r.cmd)
+	started.console = r.console
+	return started, nil
 }

@@ -129,7 +129,7 @@ func TestStartErrorsNameTheCause(t *testing.T) {
 		{func(c *Config) { c.Network = "bridge" }, `network "bridge" is not supported`},
 		// A container layer that made /proc a link (written into the
 		// layer while the container was stopped) cannot redirect it.
-		{func(c *Config) { os.Symlink("/etc", filepath.Join(c.UpperDir, "proc")) }, "move /proc into the container's root"},
+		{func(c *Config) { os.Symlink("/etc", filepath.Join(c.UpperDir, "proc")) }, "/proc into the container's root"},
 	} {
 		cfg, _ := testConfig(t, "true")
 		tc.edit(&cfg)

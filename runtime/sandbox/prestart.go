@@ -42,11 +42,16 @@ type PrestartConfig struct {
 }
 
 // Pending is a container init started by Prestart, waiting for its
-// container. Use it once: Start or Discard.
+// container. Use it once: Start or Discard. Where containers start without
+// an init process (see canLaunch) there is nothing to start ahead: it
+// holds no init, only its streams, and Start is the package's Start.
 type Pending struct {
-	h     *helper
+	h     *helper // nil without an init
 	pc    PrestartConfig
 	group *cgroups.Group // the spare group it waits in; nil on cgroup v2
+	// held are, without an init, copies of pc's streams, held as an
+	// init would hold them: the caller may close its own.
+	held []*os.File
 }
 
 // spareGroupPrefix names the cgroups of pending inits: spare-PID-N, with
@@ -56,6 +61,9 @@ const spareGroupPrefix = "spare-"
 // Prestart starts a container init in new mount, pid, uts, ipc and network
 // namespaces, in a cgroup of its own (v1 hosts), waiting for Start.
 func Prestart(pc PrestartConfig) (*Pending, error) {
+	if StartsWithoutInit() {
+		return holdStreams(pc)
+	}
 	// This thread's namespace, not /proc/self's (the main thread's): only
 	// goroutines locked to their thread ever change namespaces, and the
 	// calling one is not.
@@ -86,6 +94,24 @@ func Prestart(pc PrestartConfig) (*Pending, error) {
 	return &Pending{h: h, pc: pc, group: g}, nil
 }
 
+// holdStreams is the Pending of a Prestart without an init.
+func holdStreams(pc PrestartConfig) (*Pending, error) {
+	p := &Pending{pc: pc}
+	for _, f := range []**os.File{&p.pc.Stdin, &p.pc.Stdout, &p.pc.Stderr} {
+		if *f == nil {
+			continue
+		}
+		fd, err := unix.FcntlInt((*f).Fd(), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			p.Discard()
+			return nil, fmt.Errorf("sandbox: prestart: hold %s: %w", (*f).Name(), err)
+		}
+		*f = os.NewFile(uintptr(fd), (*f).Name())
+		p.held = append(p.held, *f)
+	}
+	return p, nil
+}
+
 // spareSeq numbers this process's spare groups.
 var spareSeq atomic.Int64
 
@@ -94,6 +120,15 @@ var spareSeq atomic.Int64
 // still means /dev/null. cfg.Network may be either mode (the init joins
 // the host's network namespace for NetworkHost).
 func (p *Pending) Start(cfg Config) (*Process, error) {
+	if p.h == nil {
+		defer p.Discard()
+		std := p.pc.streams()
+		cfg.Stdout, cfg.Stderr = std.out, std.err
+		if cfg.Stdin != nil {
+			cfg.Stdin = std.in
+		}
+		return Start(cfg)
+	}
 	spec, err := newSpec(&cfg)
 	if err != nil {
 		p.Discard()
@@ -125,12 +160,24 @@ func (p *Pending) Start(cfg Config) (*Process, error) {
 	return finishInit(&cfg, p.h, spec, join, &g)
 }
 
-// Pid is the pending init's process ID: the container's process once
-// Start succeeds.
-func (p *Pending) Pid() int { return p.h.cmd.Process.Pid }
+// Pid is the pending init's process ID, the container's process once
+// Start succeeds; 0 when there is no init, and the ID is known only then.
+func (p *Pending) Pid() int {
+	if p.h == nil {
+		return 0
+	}
+	return p.h.cmd.Process.Pid
+}
 
 // Discard ends a pending init that will not be used.
 func (p *Pending) Discard() {
+	if p.h == nil {
+		for _, f := range p.held {
+			f.Close()
+		}
+		p.held = nil
+		return
+	}
 	p.h.kill()
 	if p.group != nil {
 		p.group.Remove()

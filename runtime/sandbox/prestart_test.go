@@ -12,6 +12,15 @@ import (
 	"github.com/reconciler/reconciler/runtime/cgroups"
 )
 
+// needPrestartedInit skips a test of what a prestarted init does where
+// Prestart starts none (TestWithInitProcess runs it with one).
+func needPrestartedInit(t *testing.T) {
+	t.Helper()
+	if StartsWithoutInit() {
+		t.Skip("containers start without an init process here: Prestart prepares none")
+	}
+}
+
 // prestarted runs cfg on a prestarted init whose stdout and stderr are a
 // pipe (stdin too when withStdin, fed with input) and returns its output.
 // The init knows cfg's RootfsDir ahead, as the runtime's do.
@@ -175,6 +184,7 @@ func TestPrestartedInitTakesLimits(t *testing.T) {
 // mount namespace only.
 func TestPrestartedInitStagesBeforeItsSpec(t *testing.T) {
 	needRoot(t)
+	needPrestartedInit(t)
 	root := t.TempDir()
 	p, err := Prestart(PrestartConfig{RootfsDir: root})
 	if err != nil {
@@ -204,6 +214,7 @@ func TestPrestartedInitStagesBeforeItsSpec(t *testing.T) {
 
 func TestPrestartDiscardLeavesNothing(t *testing.T) {
 	needRoot(t)
+	needPrestartedInit(t)
 	p, err := Prestart(PrestartConfig{})
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,9 @@ import (
 
 // Process is a started container init or exec'd process.
 type Process struct {
-	cmd   *exec.Cmd
+	proc *os.Process
+	// wait waits for the process's exit and for its streams' copying.
+	wait  func() (*os.ProcessState, error)
 	group *cgroups.Group // the container's own group; nil for an exec
 	// console is the terminal's master (Tty only).
 	console *os.File
@@ -50,7 +52,7 @@ func (p *Process) ReleaseMounts() {
 }
 
 // Pid is the process ID as seen from the caller's PID namespace.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
+func (p *Process) Pid() int { return p.proc.Pid }
 
 // Console is the master of the process's terminal when it was started
 // with Tty (nil otherwise): reading it gives the output, writing it types
@@ -58,7 +60,7 @@ func (p *Process) Pid() int { return p.cmd.Process.Pid }
 func (p *Process) Console() *os.File { return p.console }
 
 // Signal sends sig to the process.
-func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+func (p *Process) Signal(sig os.Signal) error { return p.proc.Signal(sig) }
 
 // SetResources changes the limits of the container's cgroup (docker
 // update): the group it was started in, not one looked up by its PID,
@@ -89,13 +91,13 @@ func (p *Process) Wait() (ExitStatus, error) {
 // mounted again.
 func (p *Process) WaitExit() (ExitStatus, error) {
 	p.once.Do(func() {
-		err := p.cmd.Wait()
+		state, err := p.wait()
 		var ee *exec.ExitError
 		if err != nil && !errors.As(err, &ee) {
 			p.err = fmt.Errorf("sandbox: wait for pid %d: %w", p.Pid(), err)
 			return
 		}
-		ws, _ := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+		ws, _ := state.Sys().(syscall.WaitStatus)
 		switch {
 		case ws.Signaled():
 			p.status = ExitStatus{Code: 128 + int(ws.Signal()), Signaled: true, Signal: ws.Signal()}
@@ -107,6 +109,14 @@ func (p *Process) WaitExit() (ExitStatus, error) {
 		}
 	})
 	return p.status, p.err
+}
+
+// newProcess is the Process of a helper-started cmd.
+func newProcess(cmd *exec.Cmd) *Process {
+	return &Process{proc: cmd.Process, wait: func() (*os.ProcessState, error) {
+		err := cmd.Wait()
+		return cmd.ProcessState, err
+	}}
 }
 
 // ExitError is returned by Run for a program that exited non-zero.

@@ -32,6 +32,9 @@ func Start(cfg Config) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
+	if canLaunch(&cfg) {
+		return launchContainer(&cfg, spec)
+	}
 	flags := uintptr(namespaces)
 	if cfg.Network != NetworkHost {
 		flags |= unix.CLONE_NEWNET
@@ -149,7 +152,9 @@ func finishInit(cfg *Config, h *helper, spec *nsinit.Spec, join func(pid int) er
 		}
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
 	}
-	return &Process{cmd: cmd, group: *g, console: console, mounts: mounts}, nil
+	p := newProcess(cmd)
+	p.group, p.console, p.mounts = *g, console, mounts
+	return p, nil
 }
 
 // stdio are a helper's standard streams (see Config).

@@ -139,7 +139,7 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 	// (not after the exec, on the start's path), and put in place once
 	// the program runs.
 	var prepared *PreparedState
-	if l, ok := s.launch.(*prestartedLauncher); ok && l.pending != nil {
+	if l, ok := s.launch.(*prestartedLauncher); ok && l.pending != nil && l.pending.Pid() != 0 {
 		next.Pid = l.pending.Pid()
 		prepared = PrepareState(s.dir, next)
 	}

@@ -23,24 +23,13 @@ func capMask(caps ...int) uint64 {
 }
 
 // dropPrivileges applies the capability set caps (Docker's default set
-// less --cap-drop), no_new_privs,
-// the user's IDs and the seccomp filter. The raw calls are per thread, on purpose: syscall.Setuid
-// and friends would signal every thread of this runtime to change them
-// all, but only this thread survives the execve.
+// less --cap-drop), no_new_privs, the user's IDs and the seccomp filter.
+// The raw calls are per thread, on purpose: syscall.Setuid and friends
+// would signal every thread of this runtime to change them all, but only
+// this thread survives the execve.
 func dropPrivileges(u execUser, caps uint64) error {
-	for c := 0; c <= 63; c++ {
-		if caps&(1<<c) != 0 {
-			continue
-		}
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
-			if err == unix.EINVAL { // past the kernel's last capability
-				break
-			}
-			return wrap("drop capability "+strconv.Itoa(c)+" from the bounding set", err)
-		}
-	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
-		return wrap("clear ambient capabilities", err)
+	if err := limitBoundingSet(caps); err != nil {
+		return err
 	}
 	groups := make([]uint32, len(u.Groups))
 	for i, g := range u.Groups {
@@ -73,6 +62,33 @@ func dropPrivileges(u execUser, caps uint64) error {
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return wrap("set capabilities", err)
 	}
+	return lockDown()
+}
+
+// limitBoundingSet drops every capability not in caps from this thread's
+// bounding set, and clears its ambient set: at exec, a root program's
+// capabilities become its bounding set (and any other user's, none).
+func limitBoundingSet(caps uint64) error {
+	for c := 0; c <= 63; c++ {
+		if caps&(1<<c) != 0 {
+			continue
+		}
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
+			if err == unix.EINVAL { // past the kernel's last capability
+				break
+			}
+			return wrap("drop capability "+strconv.Itoa(c)+" from the bounding set", err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return wrap("clear ambient capabilities", err)
+	}
+	return nil
+}
+
+// lockDown sets no_new_privs and loads the seccomp filter, both of which
+// this thread then keeps and hands down, through fork and exec.
+func lockDown() error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return wrap("set no_new_privs", err)
 	}

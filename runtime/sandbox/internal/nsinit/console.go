@@ -22,32 +22,11 @@ const ConsoleFD = 6
 // Its size is set here, before the program can ask for it.
 func setupConsole(uid int, rows, cols uint16) error {
 	syscall.CloseOnExec(ConsoleFD)
-	master, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	master, slave, path, err := openConsole(uid, rows, cols)
 	if err != nil {
-		return wrap("open the container's /dev/ptmx for a terminal", err)
+		return err
 	}
 	defer unix.Close(master)
-	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
-		return wrap("unlock the terminal (unlockpt)", err)
-	}
-	if rows > 0 && cols > 0 {
-		if err := unix.IoctlSetWinsize(master, unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols}); err != nil {
-			return wrap("set the terminal's size", err)
-		}
-	}
-	n, err := unix.IoctlGetUint32(master, unix.TIOCGPTN)
-	if err != nil {
-		return wrap("get the terminal's number (ptsname)", err)
-	}
-	path := "/dev/pts/" + strconv.FormatUint(uint64(n), 10)
-	slave, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return wrap("open "+path, err)
-	}
-	if err := unix.Fchown(slave, uid, -1); err != nil {
-		unix.Close(slave)
-		return wrap("chown "+path, err)
-	}
 	for fd := 0; fd <= 2; fd++ {
 		if err := unix.Dup3(slave, fd, 0); err != nil {
 			unix.Close(slave)
@@ -63,4 +42,39 @@ func setupConsole(uid int, rows, cols uint16) error {
 	}
 	unix.Close(ConsoleFD)
 	return nil
+}
+
+// openConsole allocates a terminal from the container's /dev/ptmx, of
+// rows x cols, its slave (at path) owned by uid. Both are close-on-exec.
+func openConsole(uid int, rows, cols uint16) (master, slave int, path string, err error) {
+	master, err = unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, -1, "", wrap("open the container's /dev/ptmx for a terminal", err)
+	}
+	fail := func(op string, err error) (int, int, string, error) {
+		unix.Close(master)
+		return -1, -1, "", wrap(op, err)
+	}
+	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
+		return fail("unlock the terminal (unlockpt)", err)
+	}
+	if rows > 0 && cols > 0 {
+		if err := unix.IoctlSetWinsize(master, unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols}); err != nil {
+			return fail("set the terminal's size", err)
+		}
+	}
+	n, err := unix.IoctlGetUint32(master, unix.TIOCGPTN)
+	if err != nil {
+		return fail("get the terminal's number (ptsname)", err)
+	}
+	path = "/dev/pts/" + strconv.FormatUint(uint64(n), 10)
+	slave, err = unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fail("open "+path, err)
+	}
+	if err := unix.Fchown(slave, uid, -1); err != nil {
+		unix.Close(slave)
+		return fail("chown "+path, err)
+	}
+	return master, slave, path, nil
 }

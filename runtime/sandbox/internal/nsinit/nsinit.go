@@ -58,7 +58,7 @@ func init() {
 	// root, its exe) while it is still privileged. execve resets it.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	err := run(role)
-	syscall.Write(StatusFD, failureOf(err).Marshal())
+	syscall.Write(StatusFD, FailureOf(err).Marshal())
 	syscall.Exit(1)
 }
 
@@ -84,7 +84,7 @@ func run(role string) (err error) {
 	var st *stage
 	loUp := false
 	if root, ok := syscall.Getenv(StageEnv); ok && role == RoleInit {
-		st, _ = newStage(root, true)
+		st, _ = newStage(root, true, true)
 		loUp = loopbackUp() == nil
 	}
 	b, err := readFD(ConfigFD)
@@ -102,11 +102,11 @@ func run(role string) (err error) {
 			return err
 		}
 		if s.OOMScoreAdj != 0 {
-			if err := setOOMScoreAdj(s.OOMScoreAdj); err != nil {
+			if err := setOOMScoreAdj("self", s.OOMScoreAdj); err != nil {
 				return err
 			}
 		}
-		if err := setupRootfs(s, st); err != nil {
+		if err := setupRootfs(s, st, true); err != nil {
 			return err
 		}
 		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
@@ -151,44 +151,67 @@ func panicString(r any) string {
 	return "(non-string panic value)"
 }
 
-// execProgram switches to the container's user, working directory,
-// capabilities and environment, and execs the program.
-func execProgram(s *Spec) error {
+// program is what the container runs, found in its root: the file,
+// the environment, the working directory and the user.
+type program struct {
+	path string
+	env  []string
+	cwd  string
+	user execUser
+}
+
+// findProgram resolves s's user, makes the working directory and enters
+// it, and looks the program up in the container's PATH.
+func findProgram(s *Spec) (*program, error) {
 	if len(s.Args) == 0 {
-		return errors.New("no program given")
+		return nil, errors.New("no program given")
 	}
 	u, err := resolveUser(s.User)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cwd := s.Cwd
 	if cwd == "" {
 		cwd = "/"
 	}
 	if err := mkdirAll(cwd); err != nil {
-		return wrap("create working directory "+cwd, err)
+		return nil, wrap("create working directory "+cwd, err)
 	}
 	if err := syscall.Chdir(cwd); err != nil {
-		return wrap("change to working directory "+cwd, err)
+		return nil, wrap("change to working directory "+cwd, err)
 	}
 	env := buildEnv(s.Env, s.Hostname, u.Home)
 	path, err := lookPath(s.Args[0], env)
 	if err != nil {
+		return nil, err
+	}
+	return &program{path: path, env: env, cwd: cwd, user: u}, nil
+}
+
+// execProgram switches to the container's user, working directory,
+// capabilities and environment, and execs the program.
+func execProgram(s *Spec) error {
+	p, err := findProgram(s)
+	if err != nil {
 		return err
 	}
 	if s.Tty {
-		if err := setupConsole(u.Uid, s.Rows, s.Cols); err != nil {
+		if err := setupConsole(p.user.Uid, s.Rows, s.Cols); err != nil {
 			return err
 		}
 	}
-	if err := setRlimits(s.Rlimits); err != nil {
+	if err := setRlimits(0, s.Rlimits); err != nil {
 		return err
 	}
-	if err := dropPrivileges(u, DefaultCaps&^s.CapDrop); err != nil {
+	if err := dropPrivileges(p.user, DefaultCaps&^s.CapDrop); err != nil {
 		return err
 	}
 	syscall.Umask(0o022)
-	err = syscall.Exec(path, s.Args, env)
+	return execFailure(p.path, syscall.Exec(p.path, s.Args, p.env))
+}
+
+// execFailure is the Failure for the program's exec failing with err.
+func execFailure(path string, err error) error {
 	errno, _ := err.(syscall.Errno)
 	if errno == syscall.ENOENT {
 		return &Failure{Program: true, Errno: errno,
@@ -197,13 +220,19 @@ func execProgram(s *Spec) error {
 	return &Failure{Program: true, Errno: errno, Msg: "exec " + path + ": " + err.Error()}
 }
 
-// setRlimits applies the container's ulimits. syscall.Setrlimit, not a
-// raw call: for RLIMIT_NOFILE it also stops Exec from restoring the limit
-// Go found at start.
-func setRlimits(rs []Rlimit) error {
+// setRlimits applies the container's ulimits to process pid, 0 for this
+// one. syscall.Setrlimit, not a raw call, for this one: for RLIMIT_NOFILE
+// it also stops Exec from restoring the limit Go found at start.
+func setRlimits(pid int, rs []Rlimit) error {
 	for _, r := range rs {
 		lim := syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
-		if err := syscall.Setrlimit(r.Resource, &lim); err != nil {
+		var err error
+		if pid == 0 {
+			err = syscall.Setrlimit(r.Resource, &lim)
+		} else {
+			err = unix.Prlimit(pid, r.Resource, (*unix.Rlimit)(&lim), nil)
+		}
+		if err != nil {
 			msg := "set ulimit " + r.Name
 			if err == syscall.EPERM {
 				var cur syscall.Rlimit
@@ -294,11 +323,12 @@ func adjustPrestarted(s *Spec) error {
 	return nil
 }
 
-// setOOMScoreAdj writes the init's OOM score adjustment, which the
-// program inherits (docker run --oom-score-adj). Raising it needs no
-// privilege; lowering it below the value inherited needs CAP_SYS_RESOURCE.
-func setOOMScoreAdj(n int) error {
-	const file = "/proc/self/oom_score_adj"
+// setOOMScoreAdj writes the OOM score adjustment of the init, or of
+// another process (proc is "self" or a PID), which the program inherits
+// (docker run --oom-score-adj). Raising it needs no privilege; lowering it
+// below the value inherited needs CAP_SYS_RESOURCE.
+func setOOMScoreAdj(proc string, n int) error {
+	file := "/proc/" + proc + "/oom_score_adj"
 	fd, err := unix.Open(file, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return wrap("--oom-score-adj: open "+file, err)

@@ -13,18 +13,19 @@ import (
 
 // setupRootfs runs in the init's fresh mount namespace: it mounts the
 // overlay on the init layer of st (staged before the spec was known, or
-// nil), moves /proc, /dev and /sys from the stage into it, pivots into it
+// nil), moves /dev, /sys and, with proc, /proc from the stage into it
+// (without, MountProc mounts /proc later), pivots into it
 // and adds the user's mounts. Bind sources are captured (open_tree) before
 // the pivot, while the host is still visible; every target is resolved
 // after it, inside the new root, so a symlink in the image can never point
 // a mount at the host.
-func setupRootfs(s *Spec, st *stage) (err error) {
+func setupRootfs(s *Spec, st *stage, proc bool) (err error) {
 	if st != nil && st.root != s.RootfsDir {
 		st.discard()
 		st = nil
 	}
 	if st == nil {
-		if st, err = newStage(s.RootfsDir, false); err != nil {
+		if st, err = newStage(s.RootfsDir, false, proc); err != nil {
 			return err
 		}
 	}

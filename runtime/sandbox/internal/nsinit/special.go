@@ -70,6 +70,12 @@ func mountProc(root string) error {
 	if err := unix.Mount("proc", root+"/proc", "proc", nsd|unix.MS_NOEXEC, ""); err != nil {
 		return wrap("mount proc on /proc", err)
 	}
+	return protectProc(root)
+}
+
+// protectProc masks Docker's masked paths in the /proc under root and
+// makes its read-only paths read-only.
+func protectProc(root string) error {
 	if err := maskPaths(root, "/proc/"); err != nil {
 		return err
 	}

@@ -24,31 +24,39 @@ const StageEnv = "_RECONCILER_SANDBOX_STAGE"
 type stage struct {
 	root  string
 	early bool // staged before the spec was read
-	// fds are O_PATH descriptors of the roots of the /proc, /dev and /sys
-	// mounts, by which they are moved once the overlay hides them.
-	fds [3]int
+	// dirs are the staged mount points; fds, O_PATH descriptors of the
+	// roots of their mounts, by which they are moved once the overlay
+	// hides them.
+	dirs []string
+	fds  []int
 }
 
-// stagedDirs are the init layer's mount points, in stage.fds order.
-var stagedDirs = [3]string{"proc", "dev", "sys"}
-
 // newStage makes the mount namespace private (nothing mounted here may
-// propagate to the host) and stages at root.
-func newStage(root string, early bool) (*stage, error) {
-	st := &stage{root: root, early: early, fds: [3]int{-1, -1, -1}}
+// propagate to the host) and stages at root. Without proc, /proc is left
+// to be mounted later (see MountProc): a PID namespace with no process
+// yet cannot be shown.
+func newStage(root string, early, proc bool) (*stage, error) {
+	st := &stage{root: root, early: early, dirs: []string{"dev", "sys"}}
+	mounts := []func(string) error{mountDev, mountSys}
+	if proc {
+		// /proc masks its paths with the staged /dev/null.
+		st.dirs = []string{"dev", "proc", "sys"}
+		mounts = []func(string) error{mountDev, mountProc, mountSys}
+	}
+	st.fds = []int{-1, -1, -1}[:len(st.dirs)]
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return nil, wrap("make / private", err)
 	}
 	if err := unix.Mount("tmpfs", root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755,size=64k"); err != nil {
 		return nil, wrap("mount init layer on "+root, err)
 	}
-	for _, d := range stagedDirs {
+	for _, d := range []string{"dev", "proc", "sys"} {
 		if err := syscall.Mkdir(root+"/"+d, 0o755); err != nil {
 			st.discard()
 			return nil, wrap("init layer: create /"+d, err)
 		}
 	}
-	for _, mount := range []func(string) error{mountDev, mountProc, mountSys} {
+	for _, mount := range mounts {
 		if err := mount(root); err != nil {
 			st.discard()
 			return nil, err
@@ -77,7 +85,7 @@ func (st *stage) fit(s *Spec) error {
 
 // hold opens the staged mounts, before the overlay hides them.
 func (st *stage) hold() error {
-	for i, d := range stagedDirs {
+	for i, d := range st.dirs {
 		fd, err := unix.Open(st.root+"/"+d, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return wrap("open the staged /"+d, err)
@@ -92,7 +100,7 @@ func (st *stage) hold() error {
 // that is a link in the container's layer fails it (EINVAL), it cannot
 // send /proc to the host.
 func (st *stage) moveInto() error {
-	for i, d := range stagedDirs {
+	for i, d := range st.dirs {
 		if err := unix.MoveMount(st.fds[i], "", unix.AT_FDCWD, st.root+"/"+d, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 			return wrap("move /"+d+" into the container's root", err)
 		}

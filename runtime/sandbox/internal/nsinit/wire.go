@@ -390,8 +390,9 @@ func UnmarshalFailure(b []byte) *Failure {
 	return f
 }
 
-// failureOf turns an error into what is sent to the parent.
-func failureOf(err error) *Failure {
+// FailureOf turns an error into what is sent to the parent (or, for a
+// launch, returned).
+func FailureOf(err error) *Failure {
 	var f *Failure
 	if errors.As(err, &f) {
 		return f

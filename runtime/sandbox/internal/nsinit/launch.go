@@ -1,0 +1,293 @@
+package nsinit
+
+import (
+	"errors"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Launching without an init process.
+//
+// Launch does the init's work (namespaces, mounts, pivot_root, hostname,
+// loopback, user, terminal, capabilities, no_new_privs, seccomp) on the
+// calling thread of the runtime itself, and forks the program straight
+// from that thread: no second Go runtime is loaded and initialized for
+// each container, which is most of what a start costs.
+//
+// The thread is changed for good and must be thrown away: the caller
+// locks it and lets its goroutine end locked (package osthread). The
+// program is forked as PID 1 of a new PID namespace and traced, so the
+// kernel stops it before its first instruction (the SIGTRAP a traced
+// exec gets). A /proc can show a PID namespace only once it has a
+// process, so MountProc mounts it then, from another thread (this one's
+// seccomp filter forbids mounts); the caller also puts the program in its
+// cgroup and sets its limits. Detach, on Launch's thread, lets it run.
+//
+//	osthread.Go(func() {
+//		l, err := nsinit.Launch(spec, stdio)
+//		// ... hand l over; once MountProc and the limits are done:
+//		l.Detach()
+//	})
+
+// Launched is a program stopped before its first instruction.
+type Launched struct {
+	Pid int
+	// Console is the master of the program's terminal (-1 without Tty).
+	Console int
+	// MountNS is the container's mount namespace.
+	MountNS int
+}
+
+// Tasks are open tasks files of cgroup v1 groups, one per hierarchy: the
+// container's (Into) and the launching thread's own (Home). The thread
+// joins Into just before the fork, so the program is born in its group (a
+// process moved there later waits on a global lock: see
+// cgroups.Group.Start), and goes Home right after, so nothing of the
+// runtime is left in a group whose processes may be killed. Both are
+// empty on cgroup v2, where the caller moves the program.
+type Tasks struct{ Into, Home []int }
+
+// joinTasks moves this thread into the group whose tasks files these are.
+func joinTasks(fds []int) error {
+	for _, fd := range fds {
+		if _, err := unix.Write(fd, []byte("0")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Launchable says whether this kernel can mount a /proc for the PID
+// namespace of another process (procfs's pidns option, Linux 6.15), which
+// a launch needs. Where it cannot, containers start with an init process.
+func Launchable() bool {
+	fs, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fs)
+	ns, err := unix.Open("/proc/thread-self/ns/pid", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(ns)
+	return unix.FsconfigSetFd(fs, "pidns", ns) == nil
+}
+
+// Launch sets up the container of s on the calling thread and forks its
+// program with stdio as its standard streams (ignored with Tty), in the
+// cgroup of tasks, stopped (see the comment above). On failure the program
+// is not running.
+func Launch(s *Spec, stdio [3]int, tasks Tasks) (l *Launched, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.New("panic in container launch: " + panicString(r))
+		}
+	}()
+	// The host's /proc, to find this thread's namespace after the pivot.
+	proc, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, wrap("open /proc", err)
+	}
+	defer unix.Close(proc)
+	flags := unix.CLONE_FS | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID
+	if s.Network != NetworkHost {
+		flags |= unix.CLONE_NEWNET
+	}
+	if err := unix.Unshare(flags); err != nil {
+		return nil, wrap("unshare namespaces", err)
+	}
+	syscall.Umask(0) // see run
+	if err := setupRootfs(s, nil, false); err != nil {
+		return nil, err
+	}
+	if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+		return nil, wrap("set hostname "+strconv.Quote(s.Hostname), err)
+	}
+	if s.Network != NetworkHost {
+		if err := loopbackUp(); err != nil {
+			return nil, err
+		}
+	}
+	p, err := findProgram(s)
+	if err != nil {
+		return nil, err
+	}
+	mnt, err := unix.Openat(proc, "thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, wrap("open the container's mount namespace", err)
+	}
+	l = &Launched{Pid: -1, Console: -1, MountNS: mnt}
+	fail := func(err error) (*Launched, error) {
+		l.Close()
+		return nil, err
+	}
+	groups := make([]uint32, len(p.user.Groups))
+	for i, g := range p.user.Groups {
+		groups[i] = uint32(g)
+	}
+	attr := &syscall.SysProcAttr{Setsid: true, Ptrace: true,
+		Credential: &syscall.Credential{Uid: uint32(p.user.Uid), Gid: uint32(p.user.Gid), Groups: groups}}
+	files := []uintptr{uintptr(stdio[0]), uintptr(stdio[1]), uintptr(stdio[2])}
+	if s.Tty {
+		master, slave, _, err := openConsole(p.user.Uid, s.Rows, s.Cols)
+		if err != nil {
+			return fail(err)
+		}
+		defer unix.Close(slave)
+		l.Console = master
+		files = []uintptr{uintptr(slave), uintptr(slave), uintptr(slave)}
+		attr.Setctty = true // fd 0 of the program, a session leader
+	}
+	if err := confineThread(DefaultCaps &^ s.CapDrop); err != nil {
+		return fail(err)
+	}
+	syscall.Umask(0o022)
+	if err := joinTasks(tasks.Into); err != nil {
+		joinTasks(tasks.Home)
+		return fail(wrap("join the container's cgroup", err))
+	}
+	pid, err := syscall.ForkExec(p.path, s.Args, &syscall.ProcAttr{Dir: p.cwd, Env: p.env, Files: files, Sys: attr})
+	herr := joinTasks(tasks.Home)
+	if err != nil {
+		return fail(execFailure(p.path, err))
+	}
+	l.Pid = pid
+	if herr != nil {
+		unix.Kill(pid, unix.SIGKILL)
+		var ws syscall.WaitStatus
+		wait4(pid, &ws)
+		return fail(wrap("leave the container's cgroup", herr))
+	}
+	if err := awaitExecStop(pid); err != nil {
+		return fail(err)
+	}
+	// Should the runtime die before Detach, the program dies too: it
+	// must never run without its /proc and limits.
+	if err := unix.PtraceSetOptions(pid, unix.PTRACE_O_EXITKILL); err != nil {
+		return fail(wrap("ptrace the program", err))
+	}
+	return l, nil
+}
+
+// confineThread gives the program this thread forks Docker's
+// confinement: a bounding set of caps (at exec, a root program's
+// capabilities) and no ambient or inheritable ones, no_new_privs and the
+// seccomp filter. The thread's own effective capabilities stay, for the
+// fork's setuid.
+func confineThread(caps uint64) error {
+	if err := limitBoundingSet(caps); err != nil {
+		return err
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return wrap("get capabilities", err)
+	}
+	data[0].Inheritable, data[1].Inheritable = 0, 0 // CVE-2022-24769
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return wrap("clear inheritable capabilities", err)
+	}
+	return lockDown()
+}
+
+// awaitExecStop waits for the traced program's stop after its exec; if
+// it does not stop there it is killed and reaped.
+func awaitExecStop(pid int) error {
+	var ws syscall.WaitStatus
+	_, err := wait4(pid, &ws)
+	if err == nil && ws.Stopped() && ws.StopSignal() == syscall.SIGTRAP {
+		return nil
+	}
+	if err == nil && ws.Stopped() {
+		unix.Kill(pid, unix.SIGKILL)
+		wait4(pid, &ws)
+		return errors.New("the program stopped on signal " + ws.StopSignal().String() + " before its first instruction")
+	}
+	if err != nil {
+		return wrap("wait for the program's exec", err)
+	}
+	return errors.New("the program ended before its first instruction")
+}
+
+func wait4(pid int, ws *syscall.WaitStatus) (int, error) {
+	for {
+		n, err := syscall.Wait4(pid, ws, syscall.WALL, nil)
+		if err != syscall.EINTR {
+			return n, err
+		}
+	}
+}
+
+// Detach lets the program run. It must be called on Launch's thread, the
+// program's tracer.
+func (l *Launched) Detach() error {
+	if err := unix.PtraceDetach(l.Pid); err != nil {
+		return wrap("let the program run (ptrace detach)", err)
+	}
+	return nil
+}
+
+// Close closes the descriptors Launch opened (after a failure, or those
+// the caller did not take).
+func (l *Launched) Close() {
+	for _, fd := range []*int{&l.Console, &l.MountNS} {
+		if *fd >= 0 {
+			unix.Close(*fd)
+			*fd = -1
+		}
+	}
+}
+
+const mountProcOp = "mount /proc into the container's root"
+
+// MountProc mounts the /proc of a launched program's PID namespace in its
+// container, mntNS, masked as Docker masks it. It joins that mount
+// namespace: its thread must be thrown away after, as Launch's.
+func MountProc(mntNS, pid int) error {
+	ns, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/ns/pid", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return wrap("open the container's PID namespace", err)
+	}
+	defer unix.Close(ns)
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return wrap("unshare fs", err)
+	}
+	if err := unix.Setns(mntNS, unix.CLONE_NEWNS); err != nil {
+		return wrap("join the container's mount namespace", err)
+	}
+	fs, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return wrap(mountProcOp+": fsopen", err)
+	}
+	defer unix.Close(fs)
+	if err := unix.FsconfigSetFd(fs, "pidns", ns); err != nil {
+		return wrap(mountProcOp+": set its PID namespace", err)
+	}
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return wrap(mountProcOp, err)
+	}
+	m, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return wrap(mountProcOp+": fsmount", err)
+	}
+	defer unix.Close(m)
+	// Never through a symbolic link in the container's layer.
+	at, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return wrap(mountProcOp+": open /proc", err)
+	}
+	defer unix.Close(at)
+	if err := unix.MoveMount(m, "", at, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return wrap(mountProcOp, err)
+	}
+	return protectProc("")
+}
+
+// SetRlimits sets the ulimits of process pid.
+func SetRlimits(pid int, rs []Rlimit) error { return setRlimits(pid, rs) }
+
+// SetOOMScoreAdj sets the OOM score adjustment of process pid.
+func SetOOMScoreAdj(pid, n int) error { return setOOMScoreAdj(strconv.Itoa(pid), n) }

@@ -1,0 +1,214 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/reconciler/reconciler/internal/osthread"
+	"github.com/reconciler/reconciler/runtime/cgroups"
+	"github.com/reconciler/reconciler/runtime/sandbox/internal/nsinit"
+)
+
+// Where the kernel allows it (nsinit.Launchable), Start runs no init
+// process: a thread of the caller sets the container up and forks the
+// program as its PID 1, stopped before its first instruction until its
+// /proc, cgroup and limits are in place (see nsinit.Launch). That saves
+// loading and initializing a second Go runtime for every container: about
+// three quarters of the CPU a start took with an init process.
+
+// launchable is whether this kernel can launch without an init.
+var launchable = sync.OnceValue(nsinit.Launchable)
+
+// InitProcessEnv, set to 1 in the environment of the runtime (and so of
+// its shims), makes every container start with an init process even
+// where the kernel allows without: for comparisons, and as a way out
+// should a kernel misbehave. Tests run both ways.
+const InitProcessEnv = "RECONCILER_INIT_PROCESS"
+
+var withInitProcess = os.Getenv(InitProcessEnv) == "1"
+
+// StartsWithoutInit says whether containers start without an init
+// process here (the kernel allows it, and InitProcessEnv does not forbid
+// it); a Config that cannot (see canLaunch) still gets one.
+func StartsWithoutInit() bool { return !withInitProcess && launchable() }
+
+// canLaunch says whether cfg can start without an init process. Its stdin
+// must be a file or nothing (a pipe fed from a reader would outlive the
+// start), and no mount may go under /proc, which is mounted last.
+func canLaunch(cfg *Config) bool {
+	if !StartsWithoutInit() {
+		return false
+	}
+	if _, isFile := cfg.Stdin.(*os.File); cfg.Stdin != nil && !isFile && !cfg.Tty {
+		return false
+	}
+	for _, t := range mountTargets(cfg) {
+		if t = path.Clean(t); t == "/proc" || strings.HasPrefix(t, "/proc/") {
+			return false
+		}
+	}
+	return true
+}
+
+func mountTargets(cfg *Config) []string {
+	var ts []string
+	for _, m := range cfg.Mounts {
+		ts = append(ts, m.Target)
+	}
+	for _, f := range cfg.Files {
+		ts = append(ts, f.Target)
+	}
+	return ts
+}
+
+// launchContainer is Start without an init process.
+func launchContainer(cfg *Config, spec *nsinit.Spec) (*Process, error) {
+	if err := checkNotRunning(cfg); err != nil {
+		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
+	}
+	g, err := cgroups.Create(cfg.CgroupParent, cfg.ID, cgroups.Resources{})
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
+	}
+	p, err := launchIn(g, cfg, spec)
+	if err != nil {
+		g.Remove()
+		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
+	}
+	return p, nil
+}
+
+func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec) (*Process, error) {
+	streams, err := openStreams(helperStreams(stdio{cfg.Stdin, cfg.Stdout, cfg.Stderr}, cfg.Tty))
+	if err != nil {
+		return nil, err
+	}
+	type launched struct {
+		l   *nsinit.Launched
+		err error
+	}
+	stopped := make(chan launched, 1)
+	proceed := make(chan bool)
+	detached := make(chan error, 1)
+	osthread.Go(func() {
+		tasks, closeTasks, err := launchTasks(g)
+		var l *nsinit.Launched
+		if err == nil {
+			l, err = nsinit.Launch(spec, streams.fds(), tasks)
+			closeTasks()
+		}
+		stopped <- launched{l, err}
+		// Returning ends the thread; if the program is still traced,
+		// it dies with it (PTRACE_O_EXITKILL).
+		if err == nil && <-proceed {
+			detached <- l.Detach()
+		}
+	})
+	r := <-stopped
+	streams.started()
+	if r.err != nil {
+		streams.wait()
+		return nil, asStartError(r.err)
+	}
+	l := r.l
+	fail := func(err error) (*Process, error) {
+		syscall.Kill(l.Pid, syscall.SIGKILL)
+		close(proceed)
+		var ws syscall.WaitStatus
+		syscall.Wait4(l.Pid, &ws, syscall.WALL, nil)
+		l.Close()
+		streams.wait()
+		return nil, err
+	}
+	if err := mountProc(l); err != nil {
+		return fail(asStartError(err))
+	}
+	if g.V2() {
+		if err := g.Add(l.Pid); err != nil {
+			return fail(err)
+		}
+	}
+	if err := setLimits(cfg, g)(l.Pid); err != nil {
+		return fail(err)
+	}
+	if err := nsinit.SetRlimits(l.Pid, spec.Rlimits); err != nil {
+		return fail(asStartError(err))
+	}
+	if spec.OOMScoreAdj != 0 {
+		if err := nsinit.SetOOMScoreAdj(l.Pid, spec.OOMScoreAdj); err != nil {
+			return fail(asStartError(err))
+		}
+	}
+	proceed <- true
+	if err := <-detached; err != nil {
+		return fail(err)
+	}
+	proc, err := os.FindProcess(l.Pid)
+	if err != nil {
+		return fail(err)
+	}
+	var console *os.File
+	if l.Console >= 0 {
+		if console, err = consoleFile(l.Console); err != nil {
+			l.Console = -1 // closed
+			return fail(err)
+		}
+	}
+	return &Process{proc: proc, group: g, console: console, mounts: os.NewFile(uintptr(l.MountNS), "mnt"),
+		wait: func() (*os.ProcessState, error) {
+			st, err := proc.Wait()
+			streams.wait()
+			return st, err
+		}}, nil
+}
+
+// launchTasks opens, on cgroup v1, the tasks files of g and of the
+// calling thread's groups (see nsinit.Tasks), and returns what closes them.
+func launchTasks(g *cgroups.Group) (nsinit.Tasks, func(), error) {
+	if g.V2() {
+		return nsinit.Tasks{}, func() {}, nil
+	}
+	into, err := g.ThreadTasks()
+	if err != nil {
+		return nsinit.Tasks{}, nil, err
+	}
+	home, err := cgroups.OfThread()
+	var homeTasks []*os.File
+	if err == nil {
+		homeTasks, err = home.ThreadTasks()
+	}
+	closeAll := func() {
+		for _, f := range append(into, homeTasks...) {
+			f.Close()
+		}
+	}
+	if err != nil {
+		closeAll()
+		return nsinit.Tasks{}, nil, err
+	}
+	fds := func(fs []*os.File) []int {
+		out := make([]int, len(fs))
+		for i, f := range fs {
+			out[i] = int(f.Fd())
+		}
+		return out
+	}
+	return nsinit.Tasks{Into: fds(into), Home: fds(homeTasks)}, closeAll, nil
+}
+
+// mountProc runs nsinit.MountProc on a thread of its own.
+func mountProc(l *nsinit.Launched) error {
+	errc := make(chan error, 1)
+	osthread.Go(func() { errc <- nsinit.MountProc(l.MountNS, l.Pid) })
+	return <-errc
+}
+
+// asStartError makes the failure of a setup step a *StartError, as the
+// init reports it.
+func asStartError(err error) error {
+	return (*StartError)(nsinit.FailureOf(err))
+}

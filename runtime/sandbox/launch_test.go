@@ -1,0 +1,84 @@
+package sandbox
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestLaunchLeavesTheRuntimeAlone: without an init process the container
+// is set up on threads of the runtime that are then thrown away. Its
+// cgroup holds its program alone (killing the group cannot hit the
+// runtime), and every thread left in the runtime is in the namespaces it
+// started in.
+func TestLaunchLeavesTheRuntimeAlone(t *testing.T) {
+	cfg, _ := testConfig(t, "sleep", "10")
+	if !canLaunch(&cfg) {
+		t.Skip("containers start with an init process here")
+	}
+	ours := nsOf(t, "self")
+	p, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		p.Signal(syscall.SIGKILL)
+		p.Wait()
+		Cleanup(cfg)
+	}()
+	for _, d := range p.group.Dirs {
+		file := "cgroup.procs"
+		if !p.group.V2() {
+			file = "tasks" // threads, not processes
+		}
+		b, err := os.ReadFile(filepath.Join(d, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Fields(string(b)); !slices.Equal(got, []string{itoa(p.Pid())}) {
+			t.Errorf("%s/%s holds %v, want the program (%d) alone", d, file, got, p.Pid())
+		}
+	}
+	if got := nsOf(t, itoa(p.Pid())); got == ours {
+		t.Fatalf("the program shares the runtime's namespaces: %s", got)
+	}
+	tasks, _ := filepath.Glob("/proc/self/task/*")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var changed []string
+		for _, task := range tasks {
+			if _, err := os.Stat(task); err != nil {
+				continue // a thread that ended
+			}
+			if got := nsOf(t, strings.TrimPrefix(task, "/proc/")); got != ours {
+				changed = append(changed, task+": "+got)
+			}
+		}
+		if len(changed) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("threads of the runtime are left in other namespaces than %s:\n%s", ours, strings.Join(changed, "\n"))
+		}
+		tasks, _ = filepath.Glob("/proc/self/task/*")
+	}
+}
+
+// nsOf lists the namespaces of /proc/PROC (a PID, self or
+// self/task/TID) that a container gets, and its root.
+func nsOf(t *testing.T, proc string) string {
+	t.Helper()
+	var out []string
+	for _, ns := range []string{"mnt", "pid_for_children", "uts", "ipc", "net"} {
+		l, err := os.Readlink("/proc/" + proc + "/ns/" + ns)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		out = append(out, l)
+	}
+	root, _ := os.Readlink("/proc/" + proc + "/root")
+	return strings.Join(append(out, "root="+root), " ")
+}
