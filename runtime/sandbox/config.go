@@ -69,6 +69,10 @@ type Config struct {
 	// and width from the start (0: unset; see ResizeConsole for later).
 	Tty         bool
 	ConsoleSize [2]uint
+	// Forked, if not nil, is called with the container's process ID as
+	// soon as the process exists, before its program runs and before
+	// Start returns: the caller may record the ID meanwhile.
+	Forked func(pid int)
 
 	// ReadonlyRootfs makes the root file system read-only once mounted
 	// (docker run --read-only): /dev, /dev/shm, /proc, tmpfs mounts and

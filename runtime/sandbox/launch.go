@@ -124,6 +124,9 @@ func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec) (*Process, error
 		streams.wait()
 		return nil, err
 	}
+	if cfg.Forked != nil {
+		cfg.Forked(l.Pid)
+	}
 	if err := mountProc(l); err != nil {
 		return fail(asStartError(err))
 	}

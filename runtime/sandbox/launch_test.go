@@ -82,3 +82,22 @@ func nsOf(t *testing.T, proc string) string {
 	root, _ := os.Readlink("/proc/" + proc + "/root")
 	return strings.Join(append(out, "root="+root), " ")
 }
+
+// TestForkedGivesThePidFirst: Config.Forked learns the container's
+// process ID before Start returns.
+func TestForkedGivesThePidFirst(t *testing.T) {
+	cfg, _ := testConfig(t, "true")
+	var forked int
+	cfg.Forked = func(pid int) { forked = pid }
+	p, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Cleanup(cfg)
+	if st, err := p.Wait(); err != nil || st.Code != 0 {
+		t.Fatalf("exit %+v, %v", st, err)
+	}
+	if forked != p.Pid() {
+		t.Fatalf("Forked got %d, the process is %d", forked, p.Pid())
+	}
+}

@@ -160,15 +160,6 @@ func (p *Pending) Start(cfg Config) (*Process, error) {
 	return finishInit(&cfg, p.h, spec, join, &g)
 }
 
-// Pid is the pending init's process ID, the container's process once
-// Start succeeds; 0 when there is no init, and the ID is known only then.
-func (p *Pending) Pid() int {
-	if p.h == nil {
-		return 0
-	}
-	return p.h.cmd.Process.Pid
-}
-
 // Discard ends a pending init that will not be used.
 func (p *Pending) Discard() {
 	if p.h == nil {

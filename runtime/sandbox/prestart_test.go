@@ -194,7 +194,7 @@ func TestPrestartedInitStagesBeforeItsSpec(t *testing.T) {
 	want := []string{root + "/proc ", root + "/dev ", root + "/dev/shm ", root + "/sys ", root + "/proc/kcore "}
 	var info string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		b, _ := os.ReadFile("/proc/" + itoa(p.Pid()) + "/mountinfo")
+		b, _ := os.ReadFile("/proc/" + itoa(p.h.cmd.Process.Pid) + "/mountinfo")
 		if info = string(b); strings.Contains(info, root+"/sys/firmware ") {
 			break
 		}

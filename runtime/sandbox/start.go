@@ -142,6 +142,9 @@ func checkNotRunning(cfg *Config) error {
 // init, our child, cannot have exited yet.
 func finishInit(cfg *Config, h *helper, spec *nsinit.Spec, join func(pid int) error, g **cgroups.Group) (*Process, error) {
 	mounts, _ := os.Open(fmt.Sprintf("/proc/%d/ns/mnt", h.cmd.Process.Pid))
+	if cfg.Forked != nil {
+		cfg.Forked(h.cmd.Process.Pid)
+	}
 	cmd, console, err := h.finish(spec, join)
 	if err != nil {
 		if mounts != nil {

@@ -16,8 +16,9 @@ import (
 type launcher interface {
 	// start starts one run of the container with the given stdio (a nil
 	// stdin is /dev/null); with Spec.Tty the stdio are nil and the
-	// process has a console instead.
-	start(dir string, c *Config, stdin, stdout, stderr *os.File) (process, error)
+	// process has a console instead. It calls forked (if not nil) with
+	// the process ID as soon as it is known, before start returns.
+	start(dir string, c *Config, stdin, stdout, stderr *os.File, forked func(pid int)) (process, error)
 	// cleanup releases what runs left behind (mounts, cgroup); idempotent.
 	cleanup(dir string, c *Config) error
 }
@@ -78,7 +79,7 @@ func startExitCode(err error) int {
 // own process group: no isolation at all. Only tests select it.
 type hostLauncher struct{}
 
-func (hostLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.File) (process, error) {
+func (hostLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.File, _ func(int)) (process, error) {
 	if len(c.Spec.Args) == 0 {
 		return nil, errors.New("no command given")
 	}

@@ -79,12 +79,13 @@ func SandboxUlimits(us []Ulimit) []sandbox.Ulimit {
 	return out
 }
 
-func (sandboxLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.File) (process, error) {
-	return startSandbox(sandbox.Start, dir, c, stdin, stdout, stderr)
+func (sandboxLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.File, forked func(int)) (process, error) {
+	return startSandbox(sandbox.Start, dir, c, stdin, stdout, stderr, forked)
 }
 
-// startSandbox calls start with c's sandbox config and the given streams.
-func startSandbox(start func(sandbox.Config) (*sandbox.Process, error), dir string, c *Config, stdin, stdout, stderr *os.File) (process, error) {
+// startSandbox calls start with c's sandbox config, the given streams and
+// forked (sandbox.Config.Forked).
+func startSandbox(start func(sandbox.Config) (*sandbox.Process, error), dir string, c *Config, stdin, stdout, stderr *os.File, forked func(int)) (process, error) {
 	cfg := sandboxConfig(dir, c)
 	if c.EtcFiles {
 		s := c.Spec
@@ -94,7 +95,7 @@ func startSandbox(start func(sandbox.Config) (*sandbox.Process, error), dir stri
 		}
 		cfg.Files = files
 	}
-	cfg.Stdout, cfg.Stderr = stdout, stderr
+	cfg.Stdout, cfg.Stderr, cfg.Forked = stdout, stderr, forked
 	if stdin != nil {
 		cfg.Stdin = stdin
 	}

@@ -126,7 +126,10 @@ type shim struct {
 	manual  bool     // a user stopped or killed it: no more restarts
 	wake    chan struct{}
 	stopSig unix.Signal
-	final   chan struct{} // closed once the final state is recorded
+	// forked is given to the launcher by a start in progress (see
+	// startRun); guarded by mu.
+	forked func(pid int)
+	final  chan struct{} // closed once the final state is recorded
 	// released is closed once the last run's mounts are gone (its exit
 	// recorded first): its layer may then be mounted again. Guarded by mu.
 	released chan struct{}

@@ -134,16 +134,16 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 	next.StartCount++
 	next.Error = ""
 	next.OOMKilled = false
-	// With a prestarted init the process ID is known before the start:
-	// the running state is then written and synced while the init mounts
-	// (not after the exec, on the start's path), and put in place once
-	// the program runs.
+	// The process ID is known before the program runs: the running
+	// state is then written and synced while the start finishes (not
+	// after it, on the start's path), and put in place once it runs.
 	var prepared *PreparedState
-	if l, ok := s.launch.(*prestartedLauncher); ok && l.pending != nil && l.pending.Pid() != 0 {
-		next.Pid = l.pending.Pid()
+	s.forked = func(pid int) {
+		next.Pid = pid
 		prepared = PrepareState(s.dir, next)
 	}
 	r, err := start()
+	s.forked = nil
 	if err != nil {
 		prepared.Abort()
 		return nil, s.startFailed(first, err)
@@ -172,7 +172,7 @@ func (s *shim) startPipedRun() (*shimRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	proc, err := s.launch.start(s.dir, s.cfg, p.inR, p.outW, p.errW)
+	proc, err := s.launch.start(s.dir, s.cfg, p.inR, p.outW, p.errW, s.forked)
 	// The container has its ends (or failed): only ours stay open.
 	for _, f := range []*os.File{p.inR, p.outW, p.errW} {
 		if f != nil {
