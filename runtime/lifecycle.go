@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -31,7 +30,7 @@ func (r *Runtime) Start(ctx context.Context, ref string) error {
 	}
 	// The previous shim may still be cleaning up after the last exit (its
 	// cleanup removes the cgroup of this very ID): let it finish.
-	waitShimGone(c.State)
+	shim.WaitDone(c.Dir, c.State)
 	// A copy may still have the last run's root open, that run's overlay
 	// with it: this run must not mount the same layer beside it.
 	if !r.runViews.wait(id, runViewWait) {
@@ -62,17 +61,21 @@ func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
 	if err != nil {
 		return err
 	}
-	readyR, cmd := sp.ready, sp.cmd
-	defer readyR.Close()
+	cmd := sp.cmd
 	timeout := time.NewTimer(r.opts.StartTimeout)
 	defer timeout.Stop()
 	got := make(chan shim.ReadyMsg, 1)
 	go func() {
 		var m shim.ReadyMsg
-		if err := json.NewDecoder(readyR).Decode(&m); err != nil {
+		if err := sp.msgs.Decode(&m); err != nil {
 			m.Error = "the shim exited before reporting: " + lastLine(filepath.Join(c.Dir, shim.ShimLogFile))
 		}
 		got <- m
+		if m.Error != "" {
+			sp.discard()
+			return
+		}
+		r.awaitFree(sp)
 	}()
 	select {
 	case m := <-got:
@@ -93,37 +96,13 @@ func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
 // sandbox.Process.WaitExit), as the shim in dir (recorded in st) says; a
 // shim that cannot say (too old, or exiting) is waited for.
 func waitReleased(ctx context.Context, dir string, st State) {
-	if !shim.Alive(st.ShimPid, st.ShimStartTime) {
+	if !shim.Serving(dir, st) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if _, err := shim.Call(ctx, dir, shim.Request{Op: "released"}); err != nil {
-		waitShimGone(st)
-	}
-}
-
-// waitShimGone waits (up to 5 s) for the shim recorded in st to exit: it
-// exits right after recording the final state and cleaning up. A pidfd
-// wakes it the moment the shim is gone (checked to be that shim after it
-// was opened: its PID may have been reused).
-func waitShimGone(st State) {
-	if st.ShimPid <= 0 {
-		return
-	}
-	fd, err := unix.PidfdOpen(st.ShimPid, 0)
-	if err != nil {
-		return // gone already
-	}
-	defer unix.Close(fd)
-	if !shim.Alive(st.ShimPid, st.ShimStartTime) {
-		return
-	}
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
-		_, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(time.Until(deadline).Milliseconds())+1)
-		if err != unix.EINTR {
-			return
-		}
+		shim.WaitDone(dir, st)
 	}
 }
 
@@ -171,7 +150,7 @@ func (r *Runtime) stop(ctx context.Context, id string, grace time.Duration) erro
 		}
 		return fmt.Errorf("stop container %s: %w", c.Name, err)
 	}
-	waitShimGone(c.State)
+	shim.WaitDone(c.Dir, c.State)
 	r.watch.observe(id)
 	r.emit(id, "stop", nil)
 	return nil

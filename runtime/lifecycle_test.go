@@ -100,7 +100,7 @@ func TestStopKillRemove(t *testing.T) {
 	if c.State.Status != StateExited || c.State.ExitCode != 143 {
 		t.Errorf("after stop: %+v, want exited 143 (SIGTERM)", c.State)
 	}
-	eventually(t, "shim exit", func() bool { return !shim.Alive(c.State.ShimPid, c.State.ShimStartTime) })
+	eventually(t, "the shim done with it", func() bool { return !shim.Serving(c.Dir, c.State) })
 
 	// A process ignoring the stop signal is killed after the grace time.
 	stubborn := mustCreate(t, r, hostSpec("stubborn", "trap '' TERM; echo ready; while :; do sleep 0.05; done"))
@@ -139,8 +139,8 @@ func TestStopKillRemove(t *testing.T) {
 	if err := r.Remove(ctx, k, true); err != nil {
 		t.Fatal(err)
 	}
-	if shim.Alive(kc.State.ShimPid, kc.State.ShimStartTime) {
-		t.Errorf("shim survived a forced remove")
+	if shim.Serving(kc.Dir, kc.State) {
+		t.Errorf("its shim still serves a force-removed container")
 	}
 	r.mu.Lock()
 	if n := len(r.locks); n != 0 {

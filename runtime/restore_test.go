@@ -198,10 +198,10 @@ func TestShimEndsWhenItsDirectoryIsDeleted(t *testing.T) {
 	if err := os.RemoveAll(c.Dir); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the orphaned shim and its container to exit", func() bool {
-		_, errShim := shim.ProcStartTime(c.State.ShimPid)
+	// The shim then exits, or serves no more (a spare again).
+	eventually(t, "the orphaned container to exit, its shim with it", func() bool {
 		_, errInit := shim.ProcStartTime(c.State.Pid)
-		return errShim != nil && errInit != nil
+		return errInit != nil && !shim.Serving(c.Dir, c.State)
 	})
 }
 

@@ -90,9 +90,9 @@ func (r *Runtime) openRoot(ctx context.Context, ref string, write bool) (*rootVi
 	}
 	// A shim that recorded the exit is cleaning up: its last moments.
 	if !c.State.Running() {
-		waitShimGone(c.State)
+		shim.WaitDone(c.Dir, c.State)
 	}
-	if shim.Alive(c.State.ShimPid, c.State.ShimStartTime) {
+	if shim.Serving(c.Dir, c.State) {
 		unlock()
 		return nil, fmt.Errorf("%w: container %s is %s: copy again once it runs or has stopped", ErrConflict, c.Name, c.State.Status)
 	}

@@ -106,7 +106,8 @@ type Runtime struct {
 	runViews readers
 
 	spareMu sync.Mutex
-	spare   *spareShim // a shim started ahead of need (see spare.go)
+	spares  []*spareShim            // shims waiting for a container (see spare.go)
+	serving map[*spareShim]struct{} // shims of ours serving one, until free
 	closed  bool
 }
 
@@ -130,7 +131,7 @@ func New(root string, opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container state root: %w", err)
 	}
-	r := &Runtime{root: root, opts: opts, names: map[string]string{}, locks: map[string]*idLock{}, skel: skel}
+	r := &Runtime{root: root, opts: opts, names: map[string]string{}, locks: map[string]*idLock{}, skel: skel, serving: map[*spareShim]struct{}{}}
 	r.events = newBroker()
 	r.metrics = newMetrics(r)
 	sandbox.RemoveStaleSpareGroups("")

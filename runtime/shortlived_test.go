@@ -76,7 +76,7 @@ func TestShortLivedRuntime(t *testing.T) {
 	}
 	time.Sleep(50 * time.Millisecond) // a refill would have begun by now
 	r.spareMu.Lock()
-	refilled := r.spare != nil
+	refilled := len(r.spares) > 0
 	r.spareMu.Unlock()
 	if refilled {
 		t.Error("a ShortLived runtime started a spare after its start")
@@ -119,10 +119,10 @@ func waitSpare(t *testing.T, r *Runtime) int {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		r.spareMu.Lock()
-		sp := r.spare
+		spares := r.spares
 		r.spareMu.Unlock()
-		if sp != nil {
-			return sp.cmd.Process.Pid
+		if len(spares) > 0 {
+			return spares[0].cmd.Process.Pid
 		}
 	}
 	t.Fatal("no spare shim 10 s after New with SpareAtOpen")

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,14 +16,22 @@ import (
 // A spare shim is started ahead of need, so a container's start does not
 // wait for a new process to load and initialize (a few milliseconds of the
 // time to first instruction). It idles on its assign pipe; Start hands it
-// a container directory and starts the next spare in the background. A
-// Runtime keeps at most one, once it has started a container (or at once,
-// with Options.SpareAtOpen).
+// a container directory and starts the next spare in the background if
+// none is left. Once its container has exited for good, the shim reports
+// itself free on its ready pipe and becomes a spare again: containers
+// started one after another then need no new shim at all (starting one is
+// a new Go runtime to load, most of a shim's CPU). A Runtime keeps at most
+// maxSpares, once it has started a container (or one at once, with
+// Options.SpareAtOpen); shims it does not keep, it lets exit.
 type spareShim struct {
 	cmd    *exec.Cmd
-	assign *os.File // write end: one line, the container's directory
-	ready  *os.File // read end: the shim's first-start report
+	assign *os.File      // write end: one line per container, its directory
+	ready  *os.File      // read end: the shim's reports
+	msgs   *json.Decoder // on ready
 }
+
+// maxSpares: one started ahead, one freed by its last container.
+const maxSpares = 2
 
 // newSpare starts a shim in its own session with /dev/null as stdio
 // (never ours: a test's or daemon's stdout held by a shim would keep
@@ -72,7 +81,7 @@ func newSpare(root string) (*spareShim, error) {
 	// Reap the shim if it ends while we live; if we die first, init (or
 	// a subreaper) inherits and reaps it.
 	go cmd.Wait()
-	return &spareShim{cmd: cmd, assign: assignW, ready: readyR}, nil
+	return &spareShim{cmd: cmd, assign: assignW, ready: readyR, msgs: json.NewDecoder(readyR)}, nil
 }
 
 // discard makes an unused spare exit (EOF on its assign pipe).
@@ -81,21 +90,25 @@ func (s *spareShim) discard() {
 	s.ready.Close()
 }
 
-// takeShim returns a shim assigned to dir: the spare if there is one, else
-// a new one. The caller starts the next spare (refillSpare) once the start
-// is done: a new shim loading beside the starting container would compete
-// with it for the CPUs.
+// takeShim returns a shim assigned to dir: the spare freed last if there
+// is one, else a new one. The caller starts the next spare (refillSpare)
+// once the start is done: a new shim loading beside the starting
+// container would compete with it for the CPUs.
 func (r *Runtime) takeShim(dir string) (*spareShim, error) {
-	r.spareMu.Lock()
-	sp := r.spare
-	r.spare = nil
-	r.spareMu.Unlock()
-	if sp != nil {
+	for {
+		r.spareMu.Lock()
+		var sp *spareShim
+		if n := len(r.spares); n > 0 {
+			sp, r.spares = r.spares[n-1], r.spares[:n-1]
+		}
+		r.spareMu.Unlock()
+		if sp == nil {
+			break
+		}
 		if _, err := fmt.Fprintln(sp.assign, dir); err == nil {
-			sp.assign.Close()
 			return sp, nil
 		}
-		sp.discard() // it died meanwhile: take a new one
+		sp.discard() // it died meanwhile: take another
 	}
 	sp, err := newSpare(r.root)
 	if err != nil {
@@ -105,28 +118,58 @@ func (r *Runtime) takeShim(dir string) (*spareShim, error) {
 		sp.discard()
 		return nil, fmt.Errorf("assign shim: %w", err)
 	}
-	sp.assign.Close()
 	return sp, nil
 }
 
+// refillSpare starts a spare unless one is left.
 func (r *Runtime) refillSpare() {
 	r.spareMu.Lock()
 	defer r.spareMu.Unlock()
-	if r.spare != nil || r.closed {
+	if len(r.spares) > 0 || r.closed {
 		return
 	}
 	if sp, err := newSpare(r.root); err == nil {
-		r.spare = sp
+		r.spares = append(r.spares, sp)
 	}
 }
 
-// dropSpare discards the spare for good (Close).
+// awaitFree waits for the shim serving a container to report itself free
+// (after its first-start report, read already) and keeps it as a spare,
+// or lets it go. Close ends the wait (see dropSpare).
+func (r *Runtime) awaitFree(sp *spareShim) {
+	r.spareMu.Lock()
+	if r.closed || r.opts.ShortLived {
+		r.spareMu.Unlock()
+		sp.discard() // it exits once done
+		return
+	}
+	r.serving[sp] = struct{}{}
+	r.spareMu.Unlock()
+	var m shim.ReadyMsg
+	err := sp.msgs.Decode(&m)
+	r.spareMu.Lock()
+	delete(r.serving, sp)
+	keep := err == nil && m.Free && !r.closed && len(r.spares) < maxSpares
+	if keep {
+		r.spares = append(r.spares, sp)
+	}
+	r.spareMu.Unlock()
+	if !keep {
+		sp.discard()
+	}
+}
+
+// dropSpare discards the spares for good and lets the shims serving
+// containers exit once those are done (Close).
 func (r *Runtime) dropSpare() {
 	r.spareMu.Lock()
 	defer r.spareMu.Unlock()
 	r.closed = true
-	if r.spare != nil {
-		r.spare.discard()
-		r.spare = nil
+	for _, sp := range r.spares {
+		sp.discard()
+	}
+	r.spares = nil
+	for sp := range r.serving {
+		sp.ready.Close() // ends its awaitFree, which discards it
 	}
 }

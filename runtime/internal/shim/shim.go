@@ -41,23 +41,26 @@ const (
 )
 
 // The shim runs as "reconciler-shim" (and, optionally, the folder where
-// its container's root will be mounted) with fd 3 a pipe on which it reports
-// the first start ({"pid":N} or {"error":"..."}) and fd 4 a pipe on which
-// it is told its container's directory (one line). It is started ahead of
-// need (a spare, Go runtime and package inits already paid) and waits on
-// fd 4; EOF there means the runtime no longer needs it.
+// its container's root will be mounted) with fd 3 a pipe on which it
+// reports each assignment's first start ({"pid":N} or {"error":"..."})
+// and fd 4 a pipe on which it is told its container's directory (one
+// line). It is started ahead of need (a spare, Go runtime and package
+// inits already paid) and waits on fd 4; EOF there means the runtime no
+// longer needs it.
 //
 // It runs the container through the launcher, copies its stdout and stderr
 // into the log, records every transition in state.json, applies the
 // restart policy, and serves the control socket DIR/shim.sock until the
 // container has exited for good. It needs no daemon: restarts go on while
-// the daemon is down.
+// the daemon is down. Then it reports {"free":true} and waits on fd 4
+// again: the runtime that started it may give it another container, which
+// saves starting a shim (see Runtime's spares), or close the pipe.
 func shimMain() {
 	// Neither pipe may leak into the container.
 	unix.CloseOnExec(3)
 	unix.CloseOnExec(4)
 	ready := os.NewFile(3, "ready")
-	assign := os.NewFile(4, "assign")
+	assign := bufio.NewReader(os.NewFile(4, "assign"))
 	// Own session already (Setsid); ignore what a terminal or a dying
 	// parent could send.
 	signal.Ignore(unix.SIGHUP, unix.SIGPIPE, unix.SIGINT)
@@ -67,28 +70,57 @@ func shimMain() {
 	if len(os.Args) > 1 {
 		rootfsDir = os.Args[1]
 	}
-	pre, preErr := prestart(rootfsDir)
-	warmUp()
-	line, err := bufio.NewReader(assign).ReadString('\n')
-	assign.Close()
-	if err != nil {
-		pre.discard()
-		os.Exit(0) // never assigned: the runtime closed or went away
+	for {
+		pre, preErr := prestart(rootfsDir)
+		warmUp()
+		line, err := assign.ReadString('\n')
+		if err != nil {
+			pre.discard()
+			os.Exit(0) // not (or no more) assigned: the runtime closed or went away
+		}
+		err = serve(strings.TrimSuffix(line, "\n"), ready, pre, preErr)
+		if errors.Is(err, errUnwanted) {
+			os.Exit(0)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s shim: %v\n", time.Now().Format(time.RFC3339Nano), err)
+			os.Exit(1)
+		}
 	}
-	dir := strings.TrimSuffix(line, "\n")
-	// Our stderr (so far /dev/null) becomes the container's shim log.
+}
+
+// errUnwanted: the runtime can no longer be told the shim is free.
+var errUnwanted = errors.New("the runtime is gone")
+
+// serve runs the container of dir (see shimMain), holding dir's lock
+// (see Serving), and reports itself free before it lets go of it: the
+// runtime may then hand it the next container while it does.
+func serve(dir string, ready *os.File, pre *prestarted, preErr error) error {
+	// Our stderr (/dev/null while we wait) becomes the container's shim
+	// log, and /dev/null again after.
 	if f, err := os.OpenFile(filepath.Join(dir, ShimLogFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err == nil {
 		unix.Dup3(int(f.Fd()), 2, 0)
 		f.Close()
+		defer func() {
+			if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+				unix.Dup3(int(null.Fd()), 2, 0)
+				null.Close()
+			}
+		}()
 	}
 	if preErr != nil {
 		fmt.Fprintf(os.Stderr, "%s shim: no prestarted init, starting the usual way: %v\n", time.Now().Format(time.RFC3339Nano), preErr)
 	}
-	if err := runShim(dir, ready, pre); err != nil {
-		fmt.Fprintf(os.Stderr, "%s shim: %v\n", time.Now().Format(time.RFC3339Nano), err)
-		os.Exit(1)
+	lock, err := lockDir(dir)
+	if err != nil {
+		pre.discard()
+		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
 	}
-	os.Exit(0)
+	defer lock.Close()
+	if err := runShim(dir, ready, pre); err != nil {
+		return err
+	}
+	return reportReady(ready, ReadyMsg{Free: true}, nil)
 }
 
 // warmUp does, while the shim waits for its container, what does not
@@ -169,10 +201,12 @@ func (s *shim) logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s shim: %s\n", time.Now().Format(time.RFC3339Nano), fmt.Sprintf(format, args...))
 }
 
-// ReadyMsg is what the shim reports on the ready pipe.
+// ReadyMsg is what the shim reports on the ready pipe: an assignment's
+// first start (Pid or Error), or that it is free for another.
 type ReadyMsg struct {
 	Pid   int    `json:"pid,omitempty"`
 	Error string `json:"error,omitempty"`
+	Free  bool   `json:"free,omitempty"`
 }
 
 // runShim runs the container of dir, on pre (may be nil) if it fits.
@@ -242,7 +276,7 @@ func runShim(dir string, ready *os.File, pre *prestarted) error {
 	if err != nil {
 		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
 	}
-	s.st.ShimPid, s.st.ShimStartTime = os.Getpid(), self
+	s.st.ShimPid, s.st.ShimStartTime, s.st.ShimLocksDir = os.Getpid(), self, true
 	s.st.ManualStop, s.st.RestartCount, s.st.Error, s.st.ShimLost = false, 0, "", false
 	s.st.BootID = BootID()
 	go s.watchDir()
@@ -298,10 +332,13 @@ func (s *shim) watchDir() {
 	}
 }
 
+// reportReady writes m on the ready pipe and returns err, or errUnwanted
+// when a report of Free cannot be written (the runtime went away).
 func reportReady(ready *os.File, m ReadyMsg, err error) error {
 	if ready != nil {
-		json.NewEncoder(ready).Encode(m)
-		ready.Close()
+		if werr := json.NewEncoder(ready).Encode(m); werr != nil && m.Free && err == nil {
+			err = errUnwanted
+		}
 	}
 	return err
 }

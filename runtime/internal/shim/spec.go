@@ -179,6 +179,10 @@ type State struct {
 	// time from /proc/PID/stat tells a recycled PID apart).
 	ShimPid       int    `json:",omitempty"`
 	ShimStartTime uint64 `json:",omitempty"`
+	// ShimLocksDir: that shim holds the container's directory locked
+	// while it serves the container (see Serving); a shim that does not
+	// serves it until it exits.
+	ShimLocksDir bool `json:",omitempty"`
 	// ShimLost: the shim died without recording an exit (killed, or the
 	// host rebooted); the runtime recorded the exit and restarts the
 	// container if its policy says so.

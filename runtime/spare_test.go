@@ -1,0 +1,66 @@
+package runtime
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/reconciler/reconciler/runtime/internal/shim"
+	"github.com/reconciler/reconciler/runtime/logs"
+)
+
+// A shim whose container is done becomes a spare again: the next
+// container runs under the same process, with its own log and state,
+// and nothing of the last one (its log, its descriptors) stays open in
+// the shim.
+func TestShimServesContainersInTurn(t *testing.T) {
+	r := newRuntime(t, false)
+	ctx := context.Background()
+	var shimPid int
+	var fds []string
+	for i, word := range []string{"first", "second", "third"} {
+		id := mustCreate(t, r, boxSpec(t, word, "echo "+word))
+		mustStart(t, r, id)
+		if code := waitExit(t, r, id); code != 0 {
+			t.Fatalf("%s: exit %d", word, code)
+		}
+		c, _ := r.Inspect(id)
+		if got := readAll(t, must(r.Logs(ctx, id, LogOptions{Tail: logs.TailAll}))); !slices.Equal(got, []string{"stdout:" + word}) {
+			t.Errorf("%s's log: %q", word, got)
+		}
+		eventually(t, word+"'s shim done with it", func() bool { return !shim.Serving(c.Dir, c.State) })
+		if err := r.Remove(ctx, id, false); err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && c.State.ShimPid != shimPid {
+			t.Errorf("%s ran under shim %d, not %d, freed by the container before", word, c.State.ShimPid, shimPid)
+		}
+		shimPid = c.State.ShimPid
+		// Once free again, the shim holds what a spare holds.
+		var now []string
+		eventually(t, "the shim free again", func() bool {
+			now = openFiles(shimPid)
+			return !slices.ContainsFunc(now, func(f string) bool { return strings.Contains(f, c.Dir) })
+		})
+		if i > 0 && len(now) != len(fds) {
+			t.Errorf("after %s the free shim holds %d files, %d before:\n%s", word, len(now), len(fds), strings.Join(now, "\n"))
+		}
+		fds = now
+	}
+}
+
+// openFiles lists what the descriptors of process pid point to.
+func openFiles(pid int) []string {
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	ents, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range ents {
+		if l, err := os.Readlink(dir + "/" + e.Name()); err == nil {
+			out = append(out, e.Name()+" "+l)
+		}
+	}
+	return out
+}
