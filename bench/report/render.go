@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/reconciler/reconciler/runtime/sandbox"
 )
 
 // render makes the Markdown table, its columns padded so that it reads
@@ -100,6 +102,15 @@ func missing(needs []string) string {
 	return ""
 }
 
+// containerStartFact says whether containers start with an init process
+// on this host (see package runtime/sandbox).
+func containerStartFact() string {
+	if sandbox.StartsWithoutInit() {
+		return "no init process: the shim forks the program (the kernel mounts /proc for another PID namespace)"
+	}
+	return "an init process per container (this kernel cannot mount /proc for another PID namespace, or RECONCILER_INIT_PROCESS=1)"
+}
+
 // machineFacts describes where the numbers come from.
 func machineFacts(quick bool, took time.Duration) string {
 	mode := "full"
@@ -114,6 +125,7 @@ func machineFacts(quick bool, took time.Duration) string {
 		{"process spawn", spawnFact()},
 		{"page fault", pageFaultFact()},
 		{"hypervisor", hypervisor()},
+		{"container start", containerStartFact()},
 		{"cpu", fmt.Sprintf("%d × %s", runtime.NumCPU(), cpuModel())},
 		{"memory", memTotal()},
 		{"kernel", firstLine("uname", "-sr")},

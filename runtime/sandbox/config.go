@@ -6,14 +6,16 @@
 // cgroup limits. Device nodes a container creates cannot be opened (every
 // writable mount is nodev), which stands in for Docker's devices cgroup.
 //
-// The container's init is this binary re-executed from a sealed in-memory
-// copy (memfd), so nothing inside the container can reach the runtime
-// binary on disk (CVE-2019-5736). The init (package internal/nsinit, run
-// from a package init function before the rest of the binary initializes)
-// sets everything up in its fresh namespaces and then execs the user's
-// program, which becomes PID 1. The overlay is mounted inside the
-// container's own mount namespace only: it disappears with the container
-// and never leaks onto the host.
+// Where the kernel allows it (see launch.go), no process of ours enters
+// the container: threads of the caller set it up and fork the user's
+// program as its PID 1. Elsewhere the container's init is this binary
+// re-executed from a sealed in-memory copy (memfd), so nothing inside the
+// container can reach the runtime binary on disk (CVE-2019-5736); the init
+// (package internal/nsinit, run from a package init function before the
+// rest of the binary initializes) sets everything up in its fresh
+// namespaces and then execs the program. Either way the overlay is
+// mounted inside the container's own mount namespace only: it disappears
+// with the container and never leaks onto the host.
 package sandbox
 
 import (

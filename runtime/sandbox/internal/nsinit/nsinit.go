@@ -1,7 +1,8 @@
 // Package nsinit is what runs inside a new container before the user's
 // program: the container's init (mounts, pivot_root, hostname, loopback)
 // and the exec helper, both ending with the user, capabilities,
-// no_new_privs and the execve of the program.
+// no_new_privs and the execve of the program; or the same work done on
+// threads of the runtime, which then fork the program (Launch).
 //
 // It runs from this package's init function, selected by the RoleEnv
 // environment variable, and never returns there. Go initializes a package
