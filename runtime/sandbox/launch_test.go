@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/reconciler/reconciler/runtime/sandbox/internal/nsinit"
 )
 
 // TestLaunchLeavesTheRuntimeAlone: without an init process the container
@@ -99,5 +101,22 @@ func TestForkedGivesThePidFirst(t *testing.T) {
 	}
 	if forked != p.Pid() {
 		t.Fatalf("Forked got %d, the process is %d", forked, p.Pid())
+	}
+}
+
+// TestUntraceableLaunchStartsWithInit: where the program cannot be forked
+// traced (the runtime is itself traced, say by strace -f), the container
+// starts with an init process instead.
+func TestUntraceableLaunchStartsWithInit(t *testing.T) {
+	cfg, out := testConfig(t, "sh", "-c", "echo $$")
+	if !canLaunch(&cfg) {
+		t.Skip("containers start with an init process here")
+	}
+	defer func(l func(*nsinit.Spec, [3]int, nsinit.Tasks) (*nsinit.Launched, error)) { launchOnThread = l }(launchOnThread)
+	launchOnThread = func(*nsinit.Spec, [3]int, nsinit.Tasks) (*nsinit.Launched, error) {
+		return nil, nsinit.ErrUntraceable
+	}
+	if st := runContainer(t, cfg); st.Code != 0 || out.String() != "1\n" {
+		t.Fatalf("exit %+v, output %q", st, out)
 	}
 }

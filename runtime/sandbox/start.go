@@ -33,7 +33,14 @@ func Start(cfg Config) (*Process, error) {
 		return nil, err
 	}
 	if canLaunch(&cfg) {
-		return launchContainer(&cfg, spec)
+		p, err := launchContainer(&cfg, spec)
+		if !errors.Is(err, nsinit.ErrUntraceable) {
+			return p, err
+		}
+		// The launch used the spec up.
+		if spec, err = newSpec(&cfg); err != nil {
+			return nil, err
+		}
 	}
 	flags := uintptr(namespaces)
 	if cfg.Network != NetworkHost {

@@ -31,6 +31,11 @@ import (
 //		l.Detach()
 //	})
 
+// ErrUntraceable: the program could not be forked traced (the runtime
+// itself is traced, say by strace -f, or a policy forbids ptrace). The
+// caller starts the container with an init process instead.
+var ErrUntraceable = errors.New("the program could not be started traced")
+
 // Launched is a program stopped before its first instruction.
 type Launched struct {
 	Pid int
@@ -151,6 +156,10 @@ func Launch(s *Spec, stdio [3]int, tasks Tasks) (l *Launched, err error) {
 	}
 	pid, err := syscall.ForkExec(p.path, s.Args, &syscall.ProcAttr{Dir: p.cwd, Env: p.env, Files: files, Sys: attr})
 	herr := joinTasks(tasks.Home)
+	if err == syscall.EPERM {
+		// PTRACE_TRACEME, most likely, not the exec.
+		return fail(ErrUntraceable)
+	}
 	if err != nil {
 		return fail(execFailure(p.path, err))
 	}
