@@ -131,27 +131,8 @@ func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec) (*Process, error
 		streams.wait()
 		return nil, err
 	}
-	if cfg.Forked != nil {
-		cfg.Forked(l.Pid)
-	}
-	if err := mountProc(l); err != nil {
-		return fail(asStartError(err))
-	}
-	if g.V2() {
-		if err := g.Add(l.Pid); err != nil {
-			return fail(err)
-		}
-	}
-	if err := setLimits(cfg, g)(l.Pid); err != nil {
+	if err := prepareToRun(cfg, spec, g, l); err != nil {
 		return fail(err)
-	}
-	if err := nsinit.SetRlimits(l.Pid, spec.Rlimits); err != nil {
-		return fail(asStartError(err))
-	}
-	if spec.OOMScoreAdj != 0 {
-		if err := nsinit.SetOOMScoreAdj(l.Pid, spec.OOMScoreAdj); err != nil {
-			return fail(asStartError(err))
-		}
 	}
 	proceed <- true
 	if err := <-detached; err != nil {
@@ -174,6 +155,35 @@ func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec) (*Process, error
 			streams.wait()
 			return st, err
 		}}, nil
+}
+
+// prepareToRun does, while the launched program is stopped, what must be
+// in place before its first instruction: its /proc, its cgroup and its
+// limits.
+func prepareToRun(cfg *Config, spec *nsinit.Spec, g *cgroups.Group, l *nsinit.Launched) error {
+	if cfg.Forked != nil {
+		cfg.Forked(l.Pid)
+	}
+	if err := mountProc(l); err != nil {
+		return asStartError(err)
+	}
+	if g.V2() {
+		if err := g.Add(l.Pid); err != nil {
+			return err
+		}
+	}
+	if err := setLimits(cfg, g)(l.Pid); err != nil {
+		return err
+	}
+	if err := nsinit.SetRlimits(l.Pid, spec.Rlimits); err != nil {
+		return asStartError(err)
+	}
+	if spec.OOMScoreAdj != 0 {
+		if err := nsinit.SetOOMScoreAdj(l.Pid, spec.OOMScoreAdj); err != nil {
+			return asStartError(err)
+		}
+	}
+	return nil
 }
 
 // launchTasks opens, on cgroup v1, the tasks files of g and of the
