@@ -1,7 +1,9 @@
 package nsinit
 
 import (
+	"runtime"
 	"slices"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -128,8 +130,14 @@ func installSeccomp() error {
 	}
 	f := filter()
 	prog := unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]}
-	if err := unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&prog)), 0, 0); err != nil {
-		return wrap("install seccomp filter", err)
+	// The pointer goes to the kernel through syscall.Syscall itself: only
+	// there does the compiler keep &prog where it was (unix.Prctl takes a
+	// plain uintptr, and a stack that grows on the way moves prog, which
+	// failed one launch in a few hundred with EINVAL).
+	_, _, errno := syscall.Syscall(syscall.SYS_PRCTL, unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&prog)))
+	runtime.KeepAlive(f)
+	if errno != 0 {
+		return wrap("install seccomp filter", errno)
 	}
 	return nil
 }
