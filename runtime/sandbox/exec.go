@@ -112,14 +112,12 @@ func execIn(proc *os.File, p ExecConfig, hold func(helperPid int) error) (*Proce
 				return
 			}
 		}
-		// This thread, thrown away after, joins the cgroup itself, so the
-		// helper is born there (no move waiting for an RCU grace period).
-		joinNow := join
-		if g.MoveThread() == nil {
-			joinNow = hold
-		}
+		// The helper is moved into the container's cgroup, not born
+		// there: a thread of ours that joined a group with limits would
+		// be charged there, and the OOM killer of a full group could
+		// pick this whole process for it.
 		cmd, console, err := launch(nsinit.RoleExec, spec, &syscall.SysProcAttr{Setsid: true},
-			stdio{p.Stdin, p.Stdout, p.Stderr}, joinNow, mnt)
+			stdio{p.Stdin, p.Stdout, p.Stderr}, join, mnt)
 		done <- result{cmd, console, err}
 	})
 	r := <-done

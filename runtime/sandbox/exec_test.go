@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -309,4 +310,39 @@ func staticBinary(t *testing.T) bool {
 		}
 	}
 	return true
+}
+
+// TestExecKeepsTheRuntimeOutOfTheGroup: no thread of the runtime is ever
+// in the container's cgroup, where the OOM killer of a container at its
+// memory limit could pick the whole runtime.
+func TestExecKeepsTheRuntimeOutOfTheGroup(t *testing.T) {
+	p, _ := startSleeper(t, nil)
+	proc, err := OpenProc(p.Pid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proc.Close()
+	hold := func(int) error {
+		for _, d := range p.group.Dirs {
+			file := "tasks"
+			if p.group.V2() {
+				file = "cgroup.procs"
+			}
+			b, err := os.ReadFile(filepath.Join(d, file))
+			if err != nil {
+				return err
+			}
+			for _, id := range strings.Fields(string(b)) {
+				if _, err := os.Stat("/proc/self/task/" + id); err == nil {
+					return fmt.Errorf("%s/%s holds %s, a thread of the runtime", d, file, id)
+				}
+			}
+		}
+		return nil
+	}
+	e, err := execIn(proc, ExecConfig{Args: []string{"true"}}, hold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Wait()
 }
