@@ -64,3 +64,17 @@ func openFiles(pid int) []string {
 	}
 	return out
 }
+
+// A runtime that closes lets the shims it started go: one serving a
+// container exits once that container is done, instead of waiting to be
+// given another that will never come.
+func TestShimExitsAfterItsRuntimeClosed(t *testing.T) {
+	r := newRuntime(t, false)
+	id := mustCreate(t, r, boxSpec(t, "brief", "sleep 0.3"))
+	mustStart(t, r, id)
+	c, _ := r.Inspect(id)
+	r.Close()
+	eventually(t, "the shim to exit after its container", func() bool {
+		return !shim.Alive(c.State.ShimPid, c.State.ShimStartTime)
+	})
+}
