@@ -83,8 +83,7 @@ func shimMain() {
 			os.Exit(0)
 		}
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s shim: %v\n", time.Now().Format(time.RFC3339Nano), err)
-			os.Exit(1)
+			os.Exit(1) // serve logged why
 		}
 	}
 }
@@ -95,7 +94,7 @@ var errUnwanted = errors.New("the runtime is gone")
 // serve runs the container of dir (see shimMain), holding dir's lock
 // (see Serving), and reports itself free before it lets go of it: the
 // runtime may then hand it the next container while it does.
-func serve(dir string, ready *os.File, pre *prestarted, preErr error) error {
+func serve(dir string, ready *os.File, pre *prestarted, preErr error) (err error) {
 	// Our stderr (/dev/null while we wait) becomes the container's shim
 	// log, and /dev/null again after.
 	if f, err := os.OpenFile(filepath.Join(dir, ShimLogFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err == nil {
@@ -108,6 +107,11 @@ func serve(dir string, ready *os.File, pre *prestarted, preErr error) error {
 			}
 		}()
 	}
+	defer func() { // into the shim log, still
+		if err != nil && !errors.Is(err, errUnwanted) {
+			fmt.Fprintf(os.Stderr, "%s shim: %v\n", time.Now().Format(time.RFC3339Nano), err)
+		}
+	}()
 	if preErr != nil {
 		fmt.Fprintf(os.Stderr, "%s shim: no prestarted init, starting the usual way: %v\n", time.Now().Format(time.RFC3339Nano), preErr)
 	}
