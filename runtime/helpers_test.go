@@ -14,6 +14,7 @@ import (
 	"github.com/reconciler/reconciler/internal/reexec"
 	"github.com/reconciler/reconciler/internal/testutil"
 	"github.com/reconciler/reconciler/runtime/logs"
+	"github.com/reconciler/reconciler/runtime/sandbox"
 )
 
 func TestMain(m *testing.M) {
@@ -25,6 +26,18 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(busyboxLower))
 	}
 	os.Exit(code)
+}
+
+// TestWithInitProcess runs every other test of the package again with
+// containers started by an init process (as on kernels that cannot do
+// without), on a kernel where they ran without one: shims, prestarted
+// inits and their spares must work either way.
+func TestWithInitProcess(t *testing.T) {
+	if !sandbox.StartsWithoutInit() {
+		t.Skip("the tests already start containers with an init process here")
+	}
+	testutil.NeedRoot(t, "shims, mounts, namespaces and cgroups")
+	testutil.Rerun(t, sandbox.InitProcessEnv+"=1")
 }
 
 // newRuntime opens a Runtime on a fresh root; host selects the plain

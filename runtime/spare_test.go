@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"github.com/reconciler/reconciler/runtime/logs"
@@ -39,17 +40,34 @@ func TestShimServesContainersInTurn(t *testing.T) {
 			t.Errorf("%s ran under shim %d, not %d, freed by the container before", word, c.State.ShimPid, shimPid)
 		}
 		shimPid = c.State.ShimPid
-		// Once free again, the shim holds what a spare holds.
-		var now []string
-		eventually(t, "the shim free again", func() bool {
-			now = openFiles(shimPid)
-			return !slices.ContainsFunc(now, func(f string) bool { return strings.Contains(f, c.Dir) })
-		})
+		// Once free again (and done preparing for the next container),
+		// the shim holds what a spare holds.
+		now := settledFiles(t, shimPid, c.Dir)
 		if i > 0 && len(now) != len(fds) {
 			t.Errorf("after %s the free shim holds %d files, %d before:\n%s", word, len(now), len(fds), strings.Join(now, "\n"))
 		}
 		fds = now
 	}
+}
+
+// settledFiles waits until process pid holds nothing in dir and the same
+// number of descriptors for a while, and lists them.
+func settledFiles(t *testing.T, pid int, dir string) []string {
+	t.Helper()
+	var last []string
+	same := 0
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(30 * time.Millisecond) {
+		now := openFiles(pid)
+		if slices.ContainsFunc(now, func(f string) bool { return strings.Contains(f, dir) }) || len(now) != len(last) {
+			last, same = now, 0
+			continue
+		}
+		if same++; same == 3 {
+			return now
+		}
+	}
+	t.Fatalf("shim %d never settled: it holds\n%s", pid, strings.Join(last, "\n"))
+	return nil
 }
 
 // openFiles lists what the descriptors of process pid point to.

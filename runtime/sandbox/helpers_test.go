@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -32,23 +31,11 @@ func TestMain(m *testing.M) {
 // an init process, on a kernel where they ran without one (see canLaunch):
 // both ways must isolate alike.
 func TestWithInitProcess(t *testing.T) {
-	if withInitProcess || !launchable() {
+	if !StartsWithoutInit() {
 		t.Skip("the tests already start containers with an init process here")
 	}
 	needRoot(t)
-	args := []string{"-test.run", "^Test", "-test.skip", "^TestWithInitProcess$", "-test.count=1"}
-	if testing.Verbose() {
-		args = append(args, "-test.v")
-	}
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), InitProcessEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || testing.Verbose() {
-		t.Logf("with an init process:\n%s", out)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	testutil.Rerun(t, InitProcessEnv+"=1")
 }
 
 // busyboxLower is a busybox root file system shared read-only by the tests
