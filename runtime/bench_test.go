@@ -21,8 +21,8 @@ import (
 
 // BenchmarkCreateStartExitTrue is `docker run --rm busybox true`: create,
 // start, wait for the exit, remove, on a busybox image, one container
-// right after the other (each start finds the spare shim the previous one
-// left still starting up). Its layer is durable, as docker's are (see
+// right after the other (each start takes the shim the previous container
+// freed: see spare.go). Its layer is durable, as docker's are (see
 // BenchmarkExitWhileHostWrites for a volatile one). to-exit-ms is the mean
 // up to the exit, without the remove.
 func BenchmarkCreateStartExitTrue(b *testing.B) { createStartExitTrue(b, 0, false) }
@@ -170,16 +170,16 @@ func fifoProbe(b *testing.B) (dir string, opened func() error) {
 
 // BenchmarkTimeToFirstInstruction measures from Create until the
 // container's program runs (its first open of a bind-mounted FIFO), one
-// container right after the other: each start finds the spare shim the
-// previous one left still starting up (see spare.go).
+// container right after the other: each start takes the shim the previous
+// container freed (see spare.go).
 func BenchmarkTimeToFirstInstruction(b *testing.B) { timeToFirstInstruction(b, 0) }
 
 // BenchmarkTimeToFirstInstructionWarm is BenchmarkTimeToFirstInstruction
 // on a warm runtime: at least 50 ms (untimed) after the previous
-// container, its spare shim and init are up, as for any start that does
-// not follow another within a few milliseconds. Between two of ours, each
-// 50 ms apart from it, `runc run` does the same (runc-p50-ms), so both are
-// measured under the same conditions.
+// container, its spare shim (and init, where there is one) is up, as for
+// any start that does not follow another within a few milliseconds.
+// Between two of ours, each 50 ms apart from it, `runc run` does the same
+// (runc-p50-ms), so both are measured under the same conditions.
 func BenchmarkTimeToFirstInstructionWarm(b *testing.B) {
 	timeToFirstInstruction(b, 50*time.Millisecond)
 }
