@@ -120,3 +120,32 @@ func TestUntraceableLaunchStartsWithInit(t *testing.T) {
 		t.Fatalf("exit %+v, output %q", st, out)
 	}
 }
+
+// TestWhatKeepsTheInitProcess: a stdin fed from a reader (not a file) and
+// a mount under /proc (mounted before /proc is, it would be hidden) keep
+// a container on the init process.
+func TestWhatKeepsTheInitProcess(t *testing.T) {
+	if !StartsWithoutInit() {
+		t.Skip("containers start with an init process here")
+	}
+	for _, c := range []struct {
+		what string
+		edit func(*Config)
+		want bool
+	}{
+		{"plain", func(*Config) {}, true},
+		{"stdin a file", func(c *Config) { c.Stdin = os.Stdin }, true},
+		{"stdin a reader", func(c *Config) { c.Stdin = strings.NewReader("x") }, false},
+		{"terminal with a reader", func(c *Config) { c.Stdin, c.Tty = strings.NewReader("x"), true }, true},
+		{"mount under /proc", func(c *Config) { c.Mounts = []Mount{{Type: "tmpfs", Target: "/proc/x/../driver"}} }, false},
+		{"mount at /proc", func(c *Config) { c.Mounts = []Mount{{Type: "bind", Source: "/tmp", Target: "/proc/"}} }, false},
+		{"mount beside /proc", func(c *Config) { c.Mounts = []Mount{{Type: "tmpfs", Target: "/process"}} }, true},
+		{"file under /proc", func(c *Config) { c.Files = []File{{Target: "/proc/version", Data: "x"}} }, false},
+	} {
+		cfg := Config{}
+		c.edit(&cfg)
+		if got := canLaunch(&cfg); got != c.want {
+			t.Errorf("%s: launches without an init %v, want %v", c.what, got, c.want)
+		}
+	}
+}
