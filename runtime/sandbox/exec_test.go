@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/reconciler/reconciler/internal/reexec"
+	"github.com/reconciler/reconciler/runtime/cgroups"
 )
 
 // startSleeper starts a long-running container and registers its cleanup.
@@ -36,6 +37,37 @@ func startSleeper(t *testing.T, edit func(*Config)) (*Process, Config) {
 		Cleanup(cfg)
 	})
 	return p, cfg
+}
+
+// pinnedSleeper is startSleeper with its init pinned (OpenProc) until the
+// test ends.
+func pinnedSleeper(t *testing.T) (*Process, *os.File) {
+	t.Helper()
+	p, _ := startSleeper(t, nil)
+	proc, err := OpenProc(p.Pid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proc.Close() })
+	return p, proc
+}
+
+// groupMembers reads what each directory of g holds: threads on cgroup v1
+// (its tasks file), processes on v2 (cgroup.procs).
+func groupMembers(g *cgroups.Group) (map[string][]string, error) {
+	file := "tasks"
+	if g.V2() {
+		file = "cgroup.procs"
+	}
+	out := map[string][]string{}
+	for _, d := range g.Dirs {
+		b, err := os.ReadFile(filepath.Join(d, file))
+		if err != nil {
+			return nil, err
+		}
+		out[filepath.Join(d, file)] = strings.Fields(string(b))
+	}
+	return out, nil
 }
 
 func TestExecJoinsContainer(t *testing.T) {
@@ -85,12 +117,7 @@ func TestExecIntoStoppedContainerFails(t *testing.T) {
 // and gone before the exec is refused through the pin, whatever process
 // holds its PID by then.
 func TestExecIntoPinnedProcessThatExited(t *testing.T) {
-	p, _ := startSleeper(t, nil)
-	proc, err := OpenProc(p.Pid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proc.Close()
+	p, proc := pinnedSleeper(t)
 	p.Signal(syscall.SIGKILL)
 	p.Wait()
 	if _, err := Exec(proc, ExecConfig{Args: []string{"true"}}); err == nil {
@@ -103,7 +130,7 @@ func TestExecIntoPinnedProcessThatExited(t *testing.T) {
 // runtime process (the init before its exec, an exec helper) that shows up
 // in its PID namespace.
 func TestRuntimeBinaryUnreachable(t *testing.T) {
-	p, _ := startSleeper(t, nil)
+	p, proc := pinnedSleeper(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -151,11 +178,6 @@ func TestRuntimeBinaryUnreachable(t *testing.T) {
 		e.Wait()
 		return nil
 	}
-	proc, err := OpenProc(p.Pid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proc.Close()
 	e, err := execIn(proc, ExecConfig{Args: []string{"true"}}, hold)
 	if err != nil {
 		t.Fatal(err)
@@ -316,25 +338,16 @@ func staticBinary(t *testing.T) bool {
 // in the container's cgroup, where the OOM killer of a container at its
 // memory limit could pick the whole runtime.
 func TestExecKeepsTheRuntimeOutOfTheGroup(t *testing.T) {
-	p, _ := startSleeper(t, nil)
-	proc, err := OpenProc(p.Pid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proc.Close()
+	p, proc := pinnedSleeper(t)
 	hold := func(int) error {
-		for _, d := range p.group.Dirs {
-			file := "tasks"
-			if p.group.V2() {
-				file = "cgroup.procs"
-			}
-			b, err := os.ReadFile(filepath.Join(d, file))
-			if err != nil {
-				return err
-			}
-			for _, id := range strings.Fields(string(b)) {
+		members, err := groupMembers(p.group)
+		if err != nil {
+			return err
+		}
+		for file, ids := range members {
+			for _, id := range ids {
 				if _, err := os.Stat("/proc/self/task/" + id); err == nil {
-					return fmt.Errorf("%s/%s holds %s, a thread of the runtime", d, file, id)
+					return fmt.Errorf("%s holds %s, a thread of the runtime", file, id)
 				}
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,31 +17,18 @@ import (
 // runtime), and every thread left in the runtime is in the namespaces it
 // started in.
 func TestLaunchLeavesTheRuntimeAlone(t *testing.T) {
-	cfg, _ := testConfig(t, "sleep", "10")
-	if !canLaunch(&cfg) {
+	if !StartsWithoutInit() {
 		t.Skip("containers start with an init process here")
 	}
 	ours := nsOf(t, "self")
-	p, err := Start(cfg)
+	p, _ := startSleeper(t, nil)
+	members, err := groupMembers(p.group)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		p.Signal(syscall.SIGKILL)
-		p.Wait()
-		Cleanup(cfg)
-	}()
-	for _, d := range p.group.Dirs {
-		file := "cgroup.procs"
-		if !p.group.V2() {
-			file = "tasks" // threads, not processes
-		}
-		b, err := os.ReadFile(filepath.Join(d, file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := strings.Fields(string(b)); !slices.Equal(got, []string{itoa(p.Pid())}) {
-			t.Errorf("%s/%s holds %v, want the program (%d) alone", d, file, got, p.Pid())
+	for file, got := range members {
+		if !slices.Equal(got, []string{itoa(p.Pid())}) {
+			t.Errorf("%s holds %v, want the program (%d) alone", file, got, p.Pid())
 		}
 	}
 	if got := nsOf(t, itoa(p.Pid())); got == ours {
