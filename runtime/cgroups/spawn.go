@@ -57,12 +57,18 @@ func (g *Group) Start(cmd *exec.Cmd) error {
 // every v1 hierarchy, so that what it forks is born there (see Start).
 // v2 moves whole processes only: it returns an error there.
 func (g *Group) MoveThread() error {
-	if g.v2 {
-		return fmt.Errorf("cgroups: a thread cannot join %s alone on cgroup v2", g.Dirs[""])
+	fs, err := g.ThreadTasks()
+	if err != nil {
+		return err
 	}
-	for _, d := range g.Dirs {
-		if err := writeFile(filepath.Join(d, "tasks"), "0"); err != nil {
-			return err
+	defer func() {
+		for _, f := range fs {
+			f.Close()
+		}
+	}()
+	for _, f := range fs {
+		if _, err := f.WriteString("0"); err != nil {
+			return fmt.Errorf("cgroups: write %q to %s: %w", "0", f.Name(), err)
 		}
 	}
 	return nil
