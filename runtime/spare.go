@@ -102,23 +102,23 @@ func (r *Runtime) takeShim(dir string) (*spareShim, error) {
 			sp, r.spares = r.spares[n-1], r.spares[:n-1]
 		}
 		r.spareMu.Unlock()
-		if sp == nil {
-			break
+		fresh := sp == nil
+		if fresh {
+			var err error
+			if sp, err = newSpare(r.root); err != nil {
+				return nil, err
+			}
 		}
-		if _, err := fmt.Fprintln(sp.assign, dir); err == nil {
+		_, err := fmt.Fprintln(sp.assign, dir)
+		if err == nil {
 			return sp, nil
 		}
-		sp.discard() // it died meanwhile: take another
-	}
-	sp, err := newSpare(r.root)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := fmt.Fprintln(sp.assign, dir); err != nil {
 		sp.discard()
-		return nil, fmt.Errorf("assign shim: %w", err)
+		if fresh {
+			return nil, fmt.Errorf("assign shim: %w", err)
+		}
+		// A spare that died meanwhile: take another.
 	}
-	return sp, nil
 }
 
 // refillSpare starts a spare unless one is left.
