@@ -19,7 +19,9 @@ import (
 // namespaces, loading the init's runtime and (on cgroup v1 hosts) giving
 // it a cgroup. Prestart does all that ahead of need; Pending.Start then
 // only renames the cgroup, applies the limits, sends the spec and waits
-// for the mounts and the exec: about half of Start's time.
+// for the mounts and the exec: about half of Start's time. Where
+// containers start without an init (StartsWithoutInit), there is none to
+// start ahead, and a Pending only holds the streams.
 //
 //	p, _ := sandbox.Prestart(sandbox.PrestartConfig{Stdout: w, Stderr: w})
 //	// ... later, once the container is known:
@@ -59,7 +61,8 @@ type Pending struct {
 const spareGroupPrefix = "spare-"
 
 // Prestart starts a container init in new mount, pid, uts, ipc and network
-// namespaces, in a cgroup of its own (v1 hosts), waiting for Start.
+// namespaces, in a cgroup of its own (v1 hosts), waiting for Start; where
+// containers start without one, it holds copies of pc's streams.
 func Prestart(pc PrestartConfig) (*Pending, error) {
 	if StartsWithoutInit() {
 		return holdStreams(pc)
