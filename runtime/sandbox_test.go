@@ -15,7 +15,6 @@ import (
 	"github.com/reconciler/reconciler/runtime/cgroups"
 	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"github.com/reconciler/reconciler/runtime/logs"
-	"github.com/reconciler/reconciler/runtime/sandbox"
 )
 
 func TestIsolatedContainer(t *testing.T) {
@@ -250,9 +249,9 @@ func TestPrestartedStartFailureLeavesNoRunningState(t *testing.T) {
 	}
 }
 
-// The shim runs its Go runtime on one P (sandbox.OneProcEnv), and the
+// The shim runs its Go runtime on two Ps (shimProcsEnv), and the
 // container's program never sees that setting.
-func TestHelpersRunOnOneProc(t *testing.T) {
+func TestShimProcsStayInTheShim(t *testing.T) {
 	r := newRuntime(t, false)
 	id := mustCreate(t, r, boxSpec(t, "oneproc", "exec sleep 1000"))
 	mustStart(t, r, id)
@@ -264,8 +263,8 @@ func TestHelpersRunOnOneProc(t *testing.T) {
 		}
 		return strings.Split(string(b), "\x00")
 	}
-	if env := environ(c.State.ShimPid); !slices.Contains(env, sandbox.OneProcEnv) {
-		t.Errorf("shim environment lacks %s: %q", sandbox.OneProcEnv, env)
+	if env := environ(c.State.ShimPid); !slices.Contains(env, shimProcsEnv) {
+		t.Errorf("shim environment lacks %s: %q", shimProcsEnv, env)
 	}
 	if env := environ(c.State.Pid); slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "GOMAXPROCS=") }) {
 		t.Errorf("the container's program inherited the helpers' setting: %q", env)

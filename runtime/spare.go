@@ -33,6 +33,16 @@ type spareShim struct {
 // maxSpares: one started ahead, one freed by its last container.
 const maxSpares = 2
 
+// shimProcsEnv gives a shim's Go runtime two Ps, where inits and exec
+// helpers get one (sandbox.OneProcEnv). A shim launches its containers
+// itself, on threads that each hand the work on to the next (the launch,
+// the /proc mount, the sync of the running state): with one P, each
+// handoff waited for the P to come free. Measured on a 2-CPU virtual
+// machine, six interleaved pairs of 100 containers back to back: up to
+// the exit 13.7 → 12.7 ms (the start 10.7 → 8.5), and no more CPU per
+// container.
+const shimProcsEnv = "GOMAXPROCS=2"
+
 // newSpare starts a shim in its own session with /dev/null as stdio
 // (never ours: a test's or daemon's stdout held by a shim would keep
 // `go test` waiting; it switches stderr to its container's shim.log).
@@ -63,7 +73,7 @@ func newSpare(root string) (*spareShim, error) {
 	cmd := &exec.Cmd{Path: exe, Args: []string{shim.Name, filepath.Join(root, shim.MountPoint)}}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
 	cmd.ExtraFiles = []*os.File{readyW, assignR}
-	cmd.Env = append(os.Environ(), sandbox.OneProcEnv)
+	cmd.Env = append(os.Environ(), shimProcsEnv)
 	// The shim reuses our sealed copy of the binary for the container's
 	// init instead of copying the binary again (a missing copy only costs
 	// time: the shim makes its own).
