@@ -69,16 +69,19 @@ func mountTargets(cfg *Config) []string {
 	return ts
 }
 
-// launchContainer is Start without an init process.
-func launchContainer(cfg *Config, spec *nsinit.Spec) (*Process, error) {
+// launchContainer is Start without an init process, on t (see
+// launchThread.run).
+func launchContainer(cfg *Config, spec *nsinit.Spec, t *launchThread) (*Process, error) {
 	if err := checkNotRunning(cfg); err != nil {
+		t.discard()
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
 	}
 	g, err := cgroups.Create(cfg.CgroupParent, cfg.ID, cgroups.Resources{})
 	if err != nil {
+		t.discard()
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
 	}
-	p, err := launchIn(g, cfg, spec)
+	p, err := launchIn(g, cfg, spec, t)
 	if err != nil {
 		g.Remove()
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
@@ -86,9 +89,19 @@ func launchContainer(cfg *Config, spec *nsinit.Spec) (*Process, error) {
 	return p, nil
 }
 
-func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec) (*Process, error) {
+func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec, t *launchThread) (*Process, error) {
+	// Captured here, in the host's mount namespace as it is now: t's
+	// copy of it may be older than a file system mounted since.
+	binds, err := nsinit.CloneBinds(spec.Mounts)
+	if err != nil {
+		t.discard()
+		return nil, asStartError(err)
+	}
+	spec.BindFDs = binds
 	streams, err := openStreams(helperStreams(stdio{cfg.Stdin, cfg.Stdout, cfg.Stderr}, cfg.Tty))
 	if err != nil {
+		t.discard()
+		nsinit.CloseFDs(binds)
 		return nil, err
 	}
 	type launched struct {
@@ -98,12 +111,17 @@ func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec) (*Process, error
 	stopped := make(chan launched, 1)
 	proceed := make(chan bool)
 	detached := make(chan error, 1)
-	osthread.Go(func() {
+	t.run(func(ahead *nsinit.Staged) {
 		tasks, closeTasks, err := launchTasks(g)
 		var l *nsinit.Launched
 		if err == nil {
-			l, err = launchOnThread(spec, streams.fds(), tasks)
+			l, err = launchOnThread(ahead, spec, streams.fds(), tasks)
 			closeTasks()
+		} else {
+			nsinit.CloseFDs(spec.BindFDs)
+			if ahead != nil {
+				ahead.Close()
+			}
 		}
 		stopped <- launched{l, err}
 		// Returning ends the thread; if the program is still traced,

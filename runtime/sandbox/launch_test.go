@@ -98,8 +98,13 @@ func TestUntraceableLaunchStartsWithInit(t *testing.T) {
 	if !canLaunch(&cfg) {
 		t.Skip("containers start with an init process here")
 	}
-	defer func(l func(*nsinit.Spec, [3]int, nsinit.Tasks) (*nsinit.Launched, error)) { launchOnThread = l }(launchOnThread)
-	launchOnThread = func(*nsinit.Spec, [3]int, nsinit.Tasks) (*nsinit.Launched, error) {
+	defer func(l func(*nsinit.Staged, *nsinit.Spec, [3]int, nsinit.Tasks) (*nsinit.Launched, error)) {
+		launchOnThread = l
+	}(launchOnThread)
+	launchOnThread = func(ahead *nsinit.Staged, _ *nsinit.Spec, _ [3]int, _ nsinit.Tasks) (*nsinit.Launched, error) {
+		if ahead != nil {
+			ahead.Close()
+		}
 		return nil, nsinit.ErrUntraceable
 	}
 	if st := runContainer(t, cfg); st.Code != 0 || out.String() != "1\n" {

@@ -20,8 +20,9 @@ import (
 // it a cgroup. Prestart does all that ahead of need; Pending.Start then
 // only renames the cgroup, applies the limits, sends the spec and waits
 // for the mounts and the exec: about half of Start's time. Where
-// containers start without an init (StartsWithoutInit), there is none to
-// start ahead, and a Pending only holds the streams.
+// containers start without an init (StartsWithoutInit), a thread of the
+// caller does that part ahead instead (see launchThread), and holds the
+// streams.
 //
 //	p, _ := sandbox.Prestart(sandbox.PrestartConfig{Stdout: w, Stderr: w})
 //	// ... later, once the container is known:
@@ -45,8 +46,8 @@ type PrestartConfig struct {
 
 // Pending is a container init started by Prestart, waiting for its
 // container. Use it once: Start or Discard. Where containers start without
-// an init process (see canLaunch) there is nothing to start ahead: it
-// holds no init, only its streams, and Start is the package's Start.
+// an init process (see canLaunch) it holds no init but a launch thread,
+// and its streams.
 type Pending struct {
 	h     *helper // nil without an init
 	pc    PrestartConfig
@@ -54,6 +55,8 @@ type Pending struct {
 	// held are, without an init, copies of pc's streams, held as an
 	// init would hold them: the caller may close its own.
 	held []*os.File
+	// thread, without an init, is the thread the start launches on.
+	thread *launchThread
 }
 
 // spareGroupPrefix names the cgroups of pending inits: spare-PID-N, with
@@ -62,24 +65,31 @@ const spareGroupPrefix = "spare-"
 
 // Prestart starts a container init in new mount, pid, uts, ipc and network
 // namespaces, in a cgroup of its own (v1 hosts), waiting for Start; where
-// containers start without one, it holds copies of pc's streams.
+// containers start without one, a thread staged for the launch, and
+// copies of pc's streams.
 func Prestart(pc PrestartConfig) (*Pending, error) {
+	p := &Pending{pc: pc}
+	if err := p.holdStreams(); err != nil {
+		return nil, err
+	}
 	if StartsWithoutInit() {
-		return holdStreams(pc)
+		p.thread = newLaunchThread(pc.RootfsDir)
+		return p, nil
 	}
 	// This thread's namespace, not /proc/self's (the main thread's): only
 	// goroutines locked to their thread ever change namespaces, and the
 	// calling one is not.
 	hostNet, err := os.Open("/proc/thread-self/ns/net")
 	if err != nil {
+		p.Discard()
 		return nil, fmt.Errorf("sandbox: prestart: %w", err)
 	}
 	defer hostNet.Close()
 	attr := &syscall.SysProcAttr{Cloneflags: namespaces | unix.CLONE_NEWNET, Setsid: true}
-	var g *cgroups.Group
 	if !cgroups.IsV2() { // no rename on v2: Start moves it as usual
 		name := fmt.Sprintf("%s%d-%d", spareGroupPrefix, os.Getpid(), spareSeq.Add(1))
-		if g, err = cgroups.Create(pc.CgroupParent, name, cgroups.Resources{}); err != nil {
+		if p.group, err = cgroups.Create(pc.CgroupParent, name, cgroups.Resources{}); err != nil {
+			p.Discard()
 			return nil, fmt.Errorf("sandbox: prestart: %w", err)
 		}
 	}
@@ -87,19 +97,17 @@ func Prestart(pc PrestartConfig) (*Pending, error) {
 	if pc.RootfsDir != "" {
 		env = append(env, nsinit.StageEnv+"="+pc.RootfsDir)
 	}
-	h, err := spawn(nsinit.RoleInit, attr, pc.streams(), hostNet, true, g, env...)
-	if err != nil {
-		if g != nil {
-			g.Remove()
-		}
+	if p.h, err = spawn(nsinit.RoleInit, attr, p.pc.streams(), hostNet, true, p.group, env...); err != nil {
+		p.Discard()
 		return nil, fmt.Errorf("sandbox: prestart: %w", err)
 	}
-	return &Pending{h: h, pc: pc, group: g}, nil
+	return p, nil
 }
 
-// holdStreams is the Pending of a Prestart without an init.
-func holdStreams(pc PrestartConfig) (*Pending, error) {
-	p := &Pending{pc: pc}
+// holdStreams replaces pc's streams with copies the Pending holds, as an
+// init holds its own: the caller may close its own, and a start without
+// the init made ahead still has them.
+func (p *Pending) holdStreams() error {
 	for _, f := range []**os.File{&p.pc.Stdin, &p.pc.Stdout, &p.pc.Stderr} {
 		if *f == nil {
 			continue
@@ -107,12 +115,22 @@ func holdStreams(pc PrestartConfig) (*Pending, error) {
 		fd, err := unix.FcntlInt((*f).Fd(), unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
 			p.Discard()
-			return nil, fmt.Errorf("sandbox: prestart: hold %s: %w", (*f).Name(), err)
+			return fmt.Errorf("sandbox: prestart: hold %s: %w", (*f).Name(), err)
 		}
 		*f = os.NewFile(uintptr(fd), (*f).Name())
 		p.held = append(p.held, *f)
 	}
-	return p, nil
+	return nil
+}
+
+// withStreams is cfg with the streams the Pending holds.
+func (p *Pending) withStreams(cfg Config) Config {
+	std := p.pc.streams()
+	cfg.Stdout, cfg.Stderr = std.out, std.err
+	if cfg.Stdin != nil {
+		cfg.Stdin = std.in
+	}
+	return cfg
 }
 
 // spareSeq numbers this process's spare groups.
@@ -125,21 +143,18 @@ var spareSeq atomic.Int64
 func (p *Pending) Start(cfg Config) (*Process, error) {
 	if p.h == nil {
 		defer p.Discard()
-		std := p.pc.streams()
-		cfg.Stdout, cfg.Stderr = std.out, std.err
-		if cfg.Stdin != nil {
-			cfg.Stdin = std.in
-		}
-		return Start(cfg)
+		t := p.thread
+		p.thread = nil
+		return start(p.withStreams(cfg), t)
 	}
 	spec, err := newSpec(&cfg)
 	if err != nil {
 		p.Discard()
 		return nil, err
 	}
-	if cfg.CgroupParent != p.pc.CgroupParent {
-		p.Discard()
-		return Start(cfg)
+	if cfg.CgroupParent != p.pc.CgroupParent || !p.seesBindSources(&cfg) {
+		defer p.Discard()
+		return Start(p.withStreams(cfg))
 	}
 	spec.NullStdin = cfg.Stdin == nil
 	spec.JoinHostNet = cfg.Network == NetworkHost
@@ -160,21 +175,67 @@ func (p *Pending) Start(cfg Config) (*Process, error) {
 		g = p.group
 		return setLimits(&cfg, g)(pid)
 	}
+	defer p.closeHeld() // the init has its own
 	return finishInit(&cfg, p.h, spec, join, &g)
+}
+
+// closeHeld closes the streams the Pending holds.
+func (p *Pending) closeHeld() {
+	for _, f := range p.held {
+		f.Close()
+	}
+	p.held = nil
+}
+
+// seesBindSources says whether the pending init sees cfg's bind sources
+// as the host does now. Its mount namespace is a copy of the host's made
+// when it started, which follows the host's later mounts only where the
+// host's mounts propagate (shared, as systemd makes them): a file system
+// mounted since over a source, elsewhere, would be missing from it.
+func (p *Pending) seesBindSources(cfg *Config) bool {
+	var root = -1
+	defer func() {
+		if root >= 0 {
+			unix.Close(root)
+		}
+	}()
+	for _, m := range cfg.Mounts {
+		if m.Type != "bind" {
+			continue
+		}
+		if root < 0 {
+			var err error
+			if root, err = unix.Open("/proc/"+strconv.Itoa(p.h.cmd.Process.Pid)+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+				return false
+			}
+		}
+		// Resolved in the init's view, its links too.
+		fd, err := unix.Openat2(root, m.Source, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
+		if err != nil {
+			return false // a fresh init reports what is wrong
+		}
+		var here, there unix.Stat_t
+		err = unix.Fstat(fd, &there)
+		unix.Close(fd)
+		if err != nil || unix.Stat(m.Source, &here) != nil || here.Dev != there.Dev || here.Ino != there.Ino {
+			return false
+		}
+	}
+	return true
 }
 
 // Discard ends a pending init that will not be used.
 func (p *Pending) Discard() {
-	if p.h == nil {
-		for _, f := range p.held {
-			f.Close()
-		}
-		p.held = nil
-		return
+	p.closeHeld()
+	p.thread.discard()
+	p.thread = nil
+	if p.h != nil {
+		p.h.kill()
+		p.h = nil
 	}
-	p.h.kill()
 	if p.group != nil {
 		p.group.Remove()
+		p.group = nil
 	}
 }
 

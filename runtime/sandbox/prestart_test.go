@@ -32,6 +32,13 @@ func prestarted(t *testing.T, cfg Config, withStdin bool, input string) (ExitSta
 // prestartedStaging is prestarted with the init told stageDir ahead.
 func prestartedStaging(t *testing.T, cfg Config, stageDir string, withStdin bool, input string) (ExitStatus, string) {
 	t.Helper()
+	return prestartedThen(t, cfg, stageDir, withStdin, input, nil)
+}
+
+// prestartedThen is prestartedStaging calling between, if not nil, after
+// Prestart and before Start.
+func prestartedThen(t *testing.T, cfg Config, stageDir string, withStdin bool, input string, between func(*Pending)) (ExitStatus, string) {
+	t.Helper()
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +62,9 @@ func prestartedStaging(t *testing.T, cfg Config, stageDir string, withStdin bool
 	cfg.Stdout, cfg.Stderr, cfg.Stdin = outW, outW, nil
 	if withStdin {
 		cfg.Stdin = pc.Stdin
+	}
+	if between != nil {
+		between(p)
 	}
 	proc, err := p.Start(cfg)
 	if err != nil {
@@ -180,31 +190,52 @@ func TestPrestartedInitTakesLimits(t *testing.T) {
 	}
 }
 
-// The staging happens while the init waits for its spec, in its own
-// mount namespace only.
-func TestPrestartedInitStagesBeforeItsSpec(t *testing.T) {
+// awaitStaged waits until p (its init, or its launch thread) has staged
+// at root, and returns the file that lists the mounts it sees.
+func awaitStaged(t *testing.T, p *Pending, root string) (mountinfo string) {
+	t.Helper()
+	if p.h != nil {
+		mountinfo = "/proc/" + itoa(p.h.cmd.Process.Pid) + "/mountinfo"
+	} else {
+		<-p.thread.staged
+		if p.thread.ahead == nil {
+			t.Fatal("the launch thread failed to stage")
+		}
+		mountinfo = "/proc/self/task/" + itoa(p.thread.tid) + "/mountinfo"
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if b, _ := os.ReadFile(mountinfo); strings.Contains(string(b), " "+root+"/sys/firmware ") {
+			return mountinfo
+		}
+	}
+	t.Fatalf("nothing staged at %s", root)
+	return ""
+}
+
+// The staging happens while the pending start waits for its spec (in
+// its init, or on its launch thread), in its own mount namespace only.
+func TestPrestartStagesBeforeItsSpec(t *testing.T) {
 	needRoot(t)
-	needPrestartedInit(t)
 	root := t.TempDir()
 	p, err := Prestart(PrestartConfig{RootfsDir: root})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Discard()
-	want := []string{root + "/proc ", root + "/dev ", root + "/dev/shm ", root + "/sys ", root + "/proc/kcore "}
-	var info string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		b, _ := os.ReadFile("/proc/" + itoa(p.h.cmd.Process.Pid) + "/mountinfo")
-		if info = string(b); strings.Contains(info, root+"/sys/firmware ") {
-			break
-		}
+	b, _ := os.ReadFile(awaitStaged(t, p, root))
+	info := string(b)
+	want := []string{root + "/dev ", root + "/dev/shm ", root + "/sys "}
+	if p.h != nil { // an init's PID namespace has a process: its own
+		want = append(want, root+"/proc ", root+"/proc/kcore ")
+	} else if strings.Contains(info, " "+root+"/proc ") {
+		t.Errorf("a launch thread mounted /proc before its container had a process:\n%s", info)
 	}
 	for _, w := range want {
 		if _, err := os.Stat("/proc/kcore"); err != nil && strings.HasSuffix(w, "kcore ") {
 			continue
 		}
 		if !strings.Contains(info, " "+w) {
-			t.Errorf("the pending init has nothing mounted at %s:\n%s", w, info)
+			t.Errorf("the pending start has nothing mounted at %s:\n%s", w, info)
 		}
 	}
 	if host, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(host), " "+root) {
@@ -212,12 +243,75 @@ func TestPrestartedInitStagesBeforeItsSpec(t *testing.T) {
 	}
 }
 
+// A pending start's mount namespace is a copy of the host's made ahead.
+// Where the host's mounts propagate (shared, as systemd makes them), it
+// follows them until its container comes: a file system unmounted on the
+// host since is not held, one mounted since is seen. Elsewhere, a bind
+// source mounted since is still seen: a launch captures its binds in the
+// host's namespace, and a prestarted init that does not see a source as
+// the host does is replaced by a fresh one.
+func TestPrestartSeesTheHostsMountsAsTheyAre(t *testing.T) {
+	cfg, _ := testConfig(t, "sh", "-c", "cat /shared/hello /private/hello")
+	shared := t.TempDir()
+	mount := func(dir string) {
+		t.Helper()
+		if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64k"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	}
+	mount(shared)
+	if err := syscall.Mount("", shared, "", syscall.MS_SHARED, ""); err != nil {
+		t.Fatal(err)
+	}
+	gone, later, private := filepath.Join(shared, "gone"), filepath.Join(shared, "later"), t.TempDir()
+	for _, dir := range []string{gone, later} {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mount(gone)
+	cfg.Mounts = []Mount{{Type: "bind", Source: later, Target: "/shared"}, {Type: "bind", Source: private, Target: "/private"}}
+	st, out := prestartedThen(t, cfg, cfg.RootfsDir, false, "", func(p *Pending) {
+		mountinfo := awaitStaged(t, p, cfg.RootfsDir)
+		if err := syscall.Unmount(gone, 0); err != nil {
+			t.Fatal(err)
+		}
+		for _, dir := range []string{later, private} {
+			mount(dir)
+			if err := os.WriteFile(filepath.Join(dir, "hello"), []byte("mounted since in "+filepath.Base(dir)+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if b, _ := os.ReadFile(mountinfo); strings.Contains(string(b), " "+gone+" ") {
+			t.Errorf("the pending start still holds %s, unmounted on the host:\n%s", gone, b)
+		}
+	})
+	want := "mounted since in later\nmounted since in " + filepath.Base(private) + "\n"
+	if st.Code != 0 || out != want {
+		t.Fatalf("exit %+v, output %q, want %q", st, out, want)
+	}
+}
+
 func TestPrestartDiscardLeavesNothing(t *testing.T) {
 	needRoot(t)
-	needPrestartedInit(t)
-	p, err := Prestart(PrestartConfig{})
+	root := t.TempDir()
+	p, err := Prestart(PrestartConfig{RootfsDir: root})
 	if err != nil {
 		t.Fatal(err)
+	}
+	awaitStaged(t, p, root)
+	if p.h == nil {
+		task := "/proc/self/task/" + itoa(p.thread.tid)
+		p.Discard()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			if _, err := os.Stat(task); os.IsNotExist(err) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the pending launch thread %s still exists", task)
+			}
+		}
 	}
 	pid := p.h.cmd.Process.Pid
 	p.Discard()

@@ -27,13 +27,20 @@ var argv0 = map[string]string{
 // the user's program has been exec'd as PID 1 of the container, or an
 // error naming what failed (a mount, the user, the program...), in which
 // case nothing is left running and the cgroup is removed.
-func Start(cfg Config) (*Process, error) {
+func Start(cfg Config) (*Process, error) { return start(cfg, nil) }
+
+// start is Start, launched on t where cfg can start without an init (t is
+// discarded otherwise; nil: none made ahead).
+func start(cfg Config, t *launchThread) (*Process, error) {
 	spec, err := newSpec(&cfg)
 	if err != nil {
+		t.discard()
 		return nil, err
 	}
-	if canLaunch(&cfg) {
-		p, err := launchContainer(&cfg, spec)
+	if !canLaunch(&cfg) {
+		t.discard()
+	} else {
+		p, err := launchContainer(&cfg, spec, t)
 		if !errors.Is(err, nsinit.ErrUntraceable) {
 			return p, err
 		}

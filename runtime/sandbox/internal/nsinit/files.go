@@ -61,6 +61,7 @@ func captureFiles(s *Spec) ([]Mount, []int, error) {
 		name := strconv.Itoa(i)
 		fd, err := unix.OpenTree(mnt, name, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 		if err != nil {
+			CloseFDs(fds[:i])
 			return nil, nil, wrap("files: capture "+f.Target, err)
 		}
 		mounts[i] = Mount{Type: "bind", Source: path.Base(f.Target) + " (made by the runtime)", Target: f.Target}

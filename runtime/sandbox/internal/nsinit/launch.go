@@ -26,9 +26,18 @@ import (
 // cgroup and sets its limits. Detach, on Launch's thread, lets it run.
 //
 //	osthread.Go(func() {
-//		l, err := nsinit.Launch(spec, stdio)
+//		l, err := nsinit.Launch(nil, spec, stdio, tasks)
 //		// ... hand l over; once MountProc and the limits are done:
 //		l.Detach()
+//	})
+//
+// Stage does the part that does not depend on the container ahead, on the
+// thread that launches it later: the namespaces, lo, /dev and /sys.
+//
+//	osthread.Go(func() {
+//		ahead, err := nsinit.Stage(rootfsDir)
+//		// ... wait for the container, then:
+//		l, err := nsinit.Launch(ahead, spec, stdio, tasks)
 //	})
 
 // ErrUntraceable: the program could not be forked traced (the runtime
@@ -81,15 +90,74 @@ func Launchable() bool {
 	return unix.FsconfigSetFd(fs, "pidns", ns) == nil
 }
 
+// launchNamespaces are the namespaces a launching thread unshares (and a
+// new network namespace unless the container uses the host's).
+const launchNamespaces = unix.CLONE_FS | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID
+
+// Staged is what Stage did ahead on its thread.
+type Staged struct {
+	st *stage // nil without a root to stage at
+	// hostNet is the host's network namespace, which a container on the
+	// host's network joins again.
+	hostNet int
+}
+
+// Stage does on the calling thread, before its container is known, the
+// part of Launch that does not depend on it: it unshares the namespaces
+// (the network's too, with lo up: a container on the host's network
+// joins the host's again) and stages /dev and /sys at root, the RootfsDir
+// the spec will have ("" for none; a spec with another stages again).
+// Launch follows on the same thread. The thread is changed even when Stage
+// fails: throw it away.
+func Stage(root string) (a *Staged, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.New("panic in container staging: " + panicString(r))
+		}
+	}()
+	hostNet, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, wrap("open the host's network namespace", err)
+	}
+	a = &Staged{hostNet: hostNet}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if err := unix.Unshare(launchNamespaces | unix.CLONE_NEWNET); err != nil {
+		return nil, wrap("unshare namespaces", err)
+	}
+	syscall.Umask(0) // see run
+	if err := loopbackUp(); err != nil {
+		return nil, err
+	}
+	if root != "" {
+		if a.st, err = newStage(root, true, false); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// Close lets go of what a stage holds that Launch did not take.
+func (a *Staged) Close() {
+	if a.hostNet >= 0 {
+		unix.Close(a.hostNet)
+		a.hostNet = -1
+	}
+}
+
 // Launch sets up the container of s on the calling thread and forks its
 // program with stdio as its standard streams (ignored with Tty), in the
-// cgroup of tasks, stopped (see the comment above). On failure the program
-// is not running.
-func Launch(s *Spec, stdio [3]int, tasks Tasks) (l *Launched, err error) {
+// cgroup of tasks, stopped (see the comment above). ahead is what Stage
+// did on this thread, or nil. On failure the program is not running.
+func Launch(ahead *Staged, s *Spec, stdio [3]int, tasks Tasks) (l *Launched, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = errors.New("panic in container launch: " + panicString(r))
 		}
+		CloseFDs(s.BindFDs) // unless the mounts took them
 	}()
 	// The host's /proc, to find this thread's namespace after the pivot.
 	proc, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -97,24 +165,21 @@ func Launch(s *Spec, stdio [3]int, tasks Tasks) (l *Launched, err error) {
 		return nil, wrap("open /proc", err)
 	}
 	defer unix.Close(proc)
-	flags := unix.CLONE_FS | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID
-	if s.Network != NetworkHost {
-		flags |= unix.CLONE_NEWNET
+	var st *stage
+	if ahead != nil {
+		defer ahead.Close()
+		if err := ahead.fit(s); err != nil {
+			return nil, err
+		}
+		st = ahead.st
+	} else if err := unshareFor(s); err != nil {
+		return nil, err
 	}
-	if err := unix.Unshare(flags); err != nil {
-		return nil, wrap("unshare namespaces", err)
-	}
-	syscall.Umask(0) // see run
-	if err := setupRootfs(s, nil, false); err != nil {
+	if err := setupRootfs(s, st, false); err != nil {
 		return nil, err
 	}
 	if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
 		return nil, wrap("set hostname "+strconv.Quote(s.Hostname), err)
-	}
-	if s.Network != NetworkHost {
-		if err := loopbackUp(); err != nil {
-			return nil, err
-		}
 	}
 	p, err := findProgram(s)
 	if err != nil {
@@ -179,6 +244,36 @@ func Launch(s *Spec, stdio [3]int, tasks Tasks) (l *Launched, err error) {
 		return fail(wrap("ptrace the program", err))
 	}
 	return l, nil
+}
+
+// unshareFor unshares the namespaces of s's container, lo up in a new
+// network namespace.
+func unshareFor(s *Spec) error {
+	flags := launchNamespaces
+	if s.Network != NetworkHost {
+		flags |= unix.CLONE_NEWNET
+	}
+	if err := unix.Unshare(flags); err != nil {
+		return wrap("unshare namespaces", err)
+	}
+	syscall.Umask(0) // see run
+	if s.Network != NetworkHost {
+		return loopbackUp()
+	}
+	return nil
+}
+
+// fit adapts what was staged to s: a container on the host's network
+// joins it, and then has its /sys mounted again (see stage.fit).
+func (a *Staged) fit(s *Spec) error {
+	if s.Network != NetworkHost {
+		return nil
+	}
+	if err := unix.Setns(a.hostNet, unix.CLONE_NEWNET); err != nil {
+		return wrap("join the host's network namespace", err)
+	}
+	s.JoinHostNet = true
+	return nil
 }
 
 // confineThread gives the program this thread forks Docker's

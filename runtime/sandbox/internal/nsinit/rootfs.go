@@ -32,27 +32,22 @@ func setupRootfs(s *Spec, st *stage, proc bool) (err error) {
 	if err := st.fit(s); err != nil {
 		return err
 	}
+	userBinds := s.BindFDs
+	s.BindFDs = nil
+	if userBinds == nil {
+		if userBinds, err = CloneBinds(s.Mounts); err != nil {
+			return err
+		}
+	}
 	// The runtime's files come first, so a user's mount over one wins.
 	fileMounts, binds, err := captureFiles(s)
+	binds = append(binds, userBinds...)
+	// Those not attached (a failure on the way) are closed.
+	defer CloseFDs(binds)
 	if err != nil {
 		return err
 	}
 	s.Mounts = append(fileMounts, s.Mounts...)
-	binds = append(binds, make([]int, len(s.Mounts)-len(binds))...)
-	for i, m := range s.Mounts {
-		if i < len(fileMounts) {
-			continue
-		}
-		binds[i] = -1
-		if m.Type != "bind" {
-			continue
-		}
-		fd, err := cloneMount(m.Source, m.SubPath, m.ReadOnly)
-		if err != nil {
-			return err
-		}
-		binds[i] = fd
-	}
 	initLayer, err := finishInitLayer(s)
 	if err != nil {
 		return err
@@ -73,7 +68,9 @@ func setupRootfs(s *Spec, st *stage, proc bool) (err error) {
 		return err
 	}
 	for i, m := range s.Mounts {
-		if err := mountUser(m, binds[i]); err != nil {
+		fd := binds[i]
+		binds[i] = -1 // mountUser closes it
+		if err := mountUser(m, fd); err != nil {
 			return err
 		}
 	}
@@ -97,6 +94,38 @@ func readOnlyRoot(cwd string) error {
 		return wrap("make the root file system read-only", err)
 	}
 	return nil
+}
+
+// CloneBinds captures the sources of the bind mounts among mounts, in the
+// calling thread's mount namespace: one descriptor per mount, -1 for
+// other types. On failure none is left open.
+func CloneBinds(mounts []Mount) ([]int, error) {
+	fds := make([]int, len(mounts))
+	for i := range fds {
+		fds[i] = -1
+	}
+	for i, m := range mounts {
+		if m.Type != "bind" {
+			continue
+		}
+		fd, err := cloneMount(m.Source, m.SubPath, m.ReadOnly)
+		if err != nil {
+			CloseFDs(fds)
+			return nil, err
+		}
+		fds[i] = fd
+	}
+	return fds, nil
+}
+
+// CloseFDs closes the descriptors of fds that are open (not -1).
+func CloseFDs(fds []int) {
+	for i, fd := range fds {
+		if fd >= 0 {
+			unix.Close(fd)
+			fds[i] = -1
+		}
+	}
 }
 
 // cloneMount captures a detached copy of the mount tree at src, or at

@@ -31,8 +31,9 @@ type stage struct {
 	fds  []int
 }
 
-// newStage makes the mount namespace private (nothing mounted here may
-// propagate to the host) and stages at root. Without proc, /proc is left
+// newStage makes the mount namespace private, or a slave when early
+// (either way nothing mounted here propagates to the host), and stages at
+// root. Without proc, /proc is left
 // to be mounted later (see MountProc): a PID namespace with no process
 // yet cannot be shown.
 func newStage(root string, early, proc bool) (*stage, error) {
@@ -44,8 +45,16 @@ func newStage(root string, early, proc bool) (*stage, error) {
 		mounts = []func(string) error{mountDev, mountProc, mountSys}
 	}
 	st.fds = []int{-1, -1, -1}[:len(st.dirs)]
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return nil, wrap("make / private", err)
+	// Staged early, the namespace waits, perhaps for long: until the spec
+	// comes it follows the host's mounts and unmounts (a volume's file
+	// system mounted meanwhile must be seen by a bind, one unmounted must
+	// not be held here), and fit makes it private.
+	prop, what := uintptr(unix.MS_PRIVATE), "private"
+	if early {
+		prop, what = unix.MS_SLAVE, "a slave of the host's"
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|prop, ""); err != nil {
+		return nil, wrap("make / "+what, err)
 	}
 	if err := unix.Mount("tmpfs", root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755,size=64k"); err != nil {
 		return nil, wrap("mount init layer on "+root, err)
@@ -65,10 +74,15 @@ func newStage(root string, early, proc bool) (*stage, error) {
 	return st, nil
 }
 
-// fit adapts a stage made before the spec was known to s: /dev/shm's
-// size, and /sys mounted again for an init that has joined the host's
-// network since.
+// fit adapts a stage made before the spec was known to s: the namespace
+// private from now on, /dev/shm's size, and /sys mounted again for an
+// init (or launching thread) that has joined the host's network since.
 func (st *stage) fit(s *Spec) error {
+	if st.early {
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			return wrap("make / private", err)
+		}
+	}
 	if s.ShmSize > 0 {
 		if err := resizeShm(st.root, s.ShmSize); err != nil {
 			return err

@@ -53,6 +53,11 @@ type Spec struct {
 	// sandbox.Config.Volatile), clearing the mark an earlier volatile
 	// mount of WorkDir left.
 	Volatile bool
+	// BindFDs, never sent to an init, are Mounts' bind sources captured
+	// ahead by the launching process (CloneBinds, one per mount, -1 for
+	// other types), which the launch attaches and closes; nil: the launch
+	// captures them itself.
+	BindFDs []int
 }
 
 // Rlimit is one resource limit; Name (Docker's) is for error messages.
