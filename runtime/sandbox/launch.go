@@ -104,13 +104,23 @@ func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec, t *launchThread)
 		nsinit.CloseFDs(binds)
 		return nil, err
 	}
+	// Three threads, and each hands on to the next once: t's launches
+	// the program, stopped (it must be its tracer, so it lets it run
+	// too); prep mounts its /proc (from the container's mount namespace,
+	// which t's seccomp filter forbids) and sets its limits; the caller
+	// waits for the outcome.
 	type launched struct {
 		l   *nsinit.Launched
 		err error
 	}
-	stopped := make(chan launched, 1)
-	proceed := make(chan bool)
-	detached := make(chan error, 1)
+	stopped := make(chan *nsinit.Launched)
+	prepared := make(chan error, 1)
+	done := make(chan launched, 1)
+	osthread.Go(func() {
+		if l, ok := <-stopped; ok {
+			prepared <- prepareToRun(cfg, spec, g, l)
+		}
+	})
 	t.run(func(ahead *nsinit.Staged) {
 		tasks, closeTasks, err := launchTasks(g)
 		var l *nsinit.Launched
@@ -123,16 +133,22 @@ func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec, t *launchThread)
 				ahead.Close()
 			}
 		}
-		stopped <- launched{l, err}
+		if err != nil {
+			close(stopped)
+			done <- launched{nil, err}
+			return
+		}
+		stopped <- l
+		if err = <-prepared; err == nil {
+			err = l.Detach()
+		}
 		// Returning ends the thread; if the program is still traced,
 		// it dies with it (PTRACE_O_EXITKILL).
-		if err == nil && <-proceed {
-			detached <- l.Detach()
-		}
+		done <- launched{l, err}
 	})
-	r := <-stopped
+	r := <-done
 	streams.started()
-	if r.err != nil {
+	if r.l == nil {
 		streams.wait()
 		if errors.Is(r.err, nsinit.ErrUntraceable) {
 			return nil, r.err
@@ -142,19 +158,14 @@ func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec, t *launchThread)
 	l := r.l
 	fail := func(err error) (*Process, error) {
 		syscall.Kill(l.Pid, syscall.SIGKILL)
-		close(proceed)
 		var ws syscall.WaitStatus
 		syscall.Wait4(l.Pid, &ws, syscall.WALL, nil)
 		l.Close()
 		streams.wait()
 		return nil, err
 	}
-	if err := prepareToRun(cfg, spec, g, l); err != nil {
-		return fail(err)
-	}
-	proceed <- true
-	if err := <-detached; err != nil {
-		return fail(err)
+	if r.err != nil {
+		return fail(r.err)
 	}
 	proc, err := os.FindProcess(l.Pid)
 	if err != nil {
@@ -177,13 +188,11 @@ func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec, t *launchThread)
 
 // prepareToRun does, while the launched program is stopped, what must be
 // in place before its first instruction: its /proc, its cgroup and its
-// limits.
+// limits. The /proc mount joins the container's mount namespace, last:
+// its thread must be thrown away after.
 func prepareToRun(cfg *Config, spec *nsinit.Spec, g *cgroups.Group, l *nsinit.Launched) error {
 	if cfg.Forked != nil {
 		cfg.Forked(l.Pid)
-	}
-	if err := mountProc(l); err != nil {
-		return asStartError(err)
 	}
 	if g.V2() {
 		if err := g.Add(l.Pid); err != nil {
@@ -200,6 +209,10 @@ func prepareToRun(cfg *Config, spec *nsinit.Spec, g *cgroups.Group, l *nsinit.La
 		if err := nsinit.SetOOMScoreAdj(l.Pid, spec.OOMScoreAdj); err != nil {
 			return asStartError(err)
 		}
+	}
+	// Last: the host's files are out of sight after.
+	if err := nsinit.MountProc(l.MountNS, l.Pid); err != nil {
+		return asStartError(err)
 	}
 	return nil
 }
@@ -236,13 +249,6 @@ func launchTasks(g *cgroups.Group) (nsinit.Tasks, func(), error) {
 		return out
 	}
 	return nsinit.Tasks{Into: fds(into), Home: fds(homeTasks)}, closeAll, nil
-}
-
-// mountProc runs nsinit.MountProc on a thread of its own.
-func mountProc(l *nsinit.Launched) error {
-	errc := make(chan error, 1)
-	osthread.Go(func() { errc <- nsinit.MountProc(l.MountNS, l.Pid) })
-	return <-errc
 }
 
 // asStartError makes the failure of a setup step a *StartError, as the
