@@ -76,10 +76,13 @@ func launchContainer(cfg *Config, spec *nsinit.Spec, t *launchThread) (*Process,
 		t.discard()
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
 	}
-	g, err := cgroups.Create(cfg.CgroupParent, cfg.ID, cgroups.Resources{})
-	if err != nil {
-		t.discard()
-		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
+	g := t.takeGroup(cfg)
+	if g == nil {
+		var err error
+		if g, err = cgroups.Create(cfg.CgroupParent, cfg.ID, cgroups.Resources{}); err != nil {
+			t.discard()
+			return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
+		}
 	}
 	p, err := launchIn(g, cfg, spec, t)
 	if err != nil {
@@ -121,12 +124,10 @@ func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec, t *launchThread)
 			prepared <- prepareToRun(cfg, spec, g, l)
 		}
 	})
-	t.run(func(ahead *nsinit.Staged) {
-		tasks, closeTasks, err := launchTasks(g)
+	t.run(g, func(ahead *nsinit.Staged, tasks nsinit.Tasks, err error) {
 		var l *nsinit.Launched
 		if err == nil {
 			l, err = launchOnThread(ahead, spec, streams.fds(), tasks)
-			closeTasks()
 		} else {
 			nsinit.CloseFDs(spec.BindFDs)
 			if ahead != nil {

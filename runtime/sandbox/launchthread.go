@@ -1,37 +1,56 @@
 package sandbox
 
 import (
+	"fmt"
+	"os"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/reconciler/reconciler/internal/osthread"
+	"github.com/reconciler/reconciler/runtime/cgroups"
 	"github.com/reconciler/reconciler/runtime/sandbox/internal/nsinit"
 )
 
 // A launchThread is a thread that has done ahead the part of a launch that
-// does not depend on the container (nsinit.Stage: the namespaces, lo, /dev
-// and /sys, about a millisecond) and waits to launch one. Where containers
-// start without an init, Prestart makes one, so that a shim does that
-// part while it waits for its container instead of after.
+// does not depend on the container and waits to launch one: nsinit.Stage
+// (the namespaces, lo, /dev and /sys) and, on cgroup v1, a spare cgroup
+// with its tasks files and the thread's own open, which the start renames
+// to its container's. Where containers start without an init, Prestart
+// makes one, so that a shim does that part while it waits for its
+// container instead of after.
 //
 // It is used once (run) or thrown away (discard); either way the thread
-// ends with it, and what it staged goes.
+// ends with it, and what it made ahead goes, unless the start took it.
 type launchThread struct {
-	// staged is closed once Stage has returned: ahead is its result (nil
-	// when it failed, and then the thread has ended), tid the thread's.
+	parent string // the cgroup parent
+	// staged is closed once the thread has done its part: ahead is
+	// Stage's result (nil when it failed, and then the thread has ended),
+	// tid the thread's, and group and tasks the spare group and the open
+	// tasks files (nil on v2, or after a failure).
 	staged chan struct{}
 	ahead  *nsinit.Staged
 	tid    int
-	jobs   chan func(*nsinit.Staged)
+	group  *cgroups.Group
+	tasks  nsinit.Tasks
+	close  func() // closes tasks
+	// taken: a start renamed group to its container's (takeGroup).
+	taken bool
+	jobs  chan func(*nsinit.Staged)
+	// ended is closed once the thread is done, what it made ahead gone.
+	ended chan struct{}
 }
 
-// newLaunchThread starts a thread staging at rootfsDir ("" for none).
-func newLaunchThread(rootfsDir string) *launchThread {
-	t := &launchThread{staged: make(chan struct{}), jobs: make(chan func(*nsinit.Staged))}
+// newLaunchThread starts a thread staging at rootfsDir ("" for none), its
+// spare group under cgroupParent.
+func newLaunchThread(rootfsDir, cgroupParent string) *launchThread {
+	t := &launchThread{parent: cgroupParent, staged: make(chan struct{}), jobs: make(chan func(*nsinit.Staged)), ended: make(chan struct{})}
 	osthread.Go(func() {
+		defer close(t.ended)
 		t.tid = unix.Gettid()
 		ahead, err := nsinit.Stage(rootfsDir)
 		if err == nil {
 			t.ahead = ahead
+			t.makeSpareGroup()
 		}
 		// Failed, the start stages again on a fresh thread, which
 		// reports what fails.
@@ -44,27 +63,89 @@ func newLaunchThread(rootfsDir string) *launchThread {
 		} else {
 			ahead.Close()
 		}
+		if t.close != nil {
+			t.close()
+		}
+		if t.group != nil && !t.taken {
+			t.group.Remove()
+		}
 	})
 	return t
 }
 
-// run runs job on t's thread with what it staged, or, with no thread
-// (t is nil) or where staging failed, on a new thread with nil: job must
-// then do it all. job's goroutine is locked to its thread, which ends
-// with it.
-func (t *launchThread) run(job func(*nsinit.Staged)) {
+// makeSpareGroup makes the spare group on cgroup v1 and opens the tasks
+// files; a failure leaves none, and the start makes its group itself.
+func (t *launchThread) makeSpareGroup() {
+	if cgroups.IsV2() { // which renames no group
+		return
+	}
+	g, err := cgroups.Create(t.parent, spareGroupName(), cgroups.Resources{})
+	if err != nil {
+		return
+	}
+	tasks, closeTasks, err := launchTasks(g)
+	if err != nil {
+		g.Remove()
+		return
+	}
+	t.group, t.tasks, t.close = g, tasks, closeTasks
+}
+
+// spareGroupName is a new name for a cgroup made ahead (see
+// RemoveStaleSpareGroups).
+func spareGroupName() string {
+	return fmt.Sprintf("%s%d-%d", spareGroupPrefix, os.Getpid(), spareSeq.Add(1))
+}
+
+// takeGroup returns t's spare group renamed to cfg's container's, or nil
+// where there is none (no t, v2, another parent) or the rename fails: the
+// caller then makes the group itself.
+func (t *launchThread) takeGroup(cfg *Config) *cgroups.Group {
+	if t == nil {
+		return nil
+	}
+	if <-t.staged; t.group == nil || cfg.CgroupParent != t.parent {
+		return nil
+	}
+	if err := t.group.Rename(cfg.ID); err != nil {
+		return nil
+	}
+	t.taken = true
+	return t.group
+}
+
+// run runs job on t's thread with what it staged and the open tasks files
+// of g (see nsinit.Tasks), or, with no thread (t is nil) or where staging
+// failed, on a new thread with nil: job must then do it all. The tasks
+// files are closed once job returns. job's goroutine is locked to its
+// thread, which ends with it.
+func (t *launchThread) run(g *cgroups.Group, job func(*nsinit.Staged, nsinit.Tasks, error)) {
+	withTasks := func(ahead *nsinit.Staged) {
+		if t != nil && t.taken { // opened ahead: the thread closes them
+			job(ahead, t.tasks, nil)
+			return
+		}
+		tasks, closeTasks, err := launchTasks(g)
+		if err == nil {
+			defer closeTasks()
+		}
+		job(ahead, tasks, err)
+	}
 	if t != nil {
 		if <-t.staged; t.ahead != nil {
-			t.jobs <- job
+			t.jobs <- withTasks
 			return
 		}
 	}
-	osthread.Go(func() { job(nil) })
+	osthread.Go(func() { withTasks(nil) })
 }
 
-// discard ends t's thread without a launch; nil does nothing.
+// discard ends t's thread without a launch, and returns once what it made
+// ahead is gone (a process about to exit must not leave its spare group
+// behind); nil does nothing.
 func (t *launchThread) discard() {
 	if t != nil {
 		close(t.jobs)
+		<-t.ended
 	}
 }

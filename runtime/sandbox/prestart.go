@@ -59,8 +59,9 @@ type Pending struct {
 	thread *launchThread
 }
 
-// spareGroupPrefix names the cgroups of pending inits: spare-PID-N, with
-// the PID of the process that made them.
+// spareGroupPrefix names the cgroups made ahead (for pending inits, or by
+// launch threads): spare-PID-N, with the PID of the process that made
+// them.
 const spareGroupPrefix = "spare-"
 
 // Prestart starts a container init in new mount, pid, uts, ipc and network
@@ -73,7 +74,7 @@ func Prestart(pc PrestartConfig) (*Pending, error) {
 		return nil, err
 	}
 	if StartsWithoutInit() {
-		p.thread = newLaunchThread(pc.RootfsDir)
+		p.thread = newLaunchThread(pc.RootfsDir, pc.CgroupParent)
 		return p, nil
 	}
 	// This thread's namespace, not /proc/self's (the main thread's): only
@@ -87,8 +88,7 @@ func Prestart(pc PrestartConfig) (*Pending, error) {
 	defer hostNet.Close()
 	attr := &syscall.SysProcAttr{Cloneflags: namespaces | unix.CLONE_NEWNET, Setsid: true}
 	if !cgroups.IsV2() { // no rename on v2: Start moves it as usual
-		name := fmt.Sprintf("%s%d-%d", spareGroupPrefix, os.Getpid(), spareSeq.Add(1))
-		if p.group, err = cgroups.Create(pc.CgroupParent, name, cgroups.Resources{}); err != nil {
+		if p.group, err = cgroups.Create(pc.CgroupParent, spareGroupName(), cgroups.Resources{}); err != nil {
 			p.Discard()
 			return nil, fmt.Errorf("sandbox: prestart: %w", err)
 		}

@@ -302,16 +302,27 @@ func TestPrestartDiscardLeavesNothing(t *testing.T) {
 	}
 	awaitStaged(t, p, root)
 	if p.h == nil {
-		task := "/proc/self/task/" + itoa(p.thread.tid)
+		th := p.thread
+		task := "/proc/self/task/" + itoa(th.tid)
 		p.Discard()
 		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
 			if _, err := os.Stat(task); os.IsNotExist(err) {
-				return
+				break
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("the pending launch thread %s still exists", task)
 			}
 		}
+		if th.group != nil {
+			for _, d := range th.group.Dirs {
+				if _, err := os.Stat(d); !os.IsNotExist(err) {
+					t.Errorf("spare group %s left behind", d)
+				}
+			}
+		} else if !cgroups.IsV2() {
+			t.Error("the launch thread made no spare group")
+		}
+		return
 	}
 	pid := p.h.cmd.Process.Pid
 	p.Discard()
