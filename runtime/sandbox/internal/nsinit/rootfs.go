@@ -29,6 +29,13 @@ func setupRootfs(s *Spec, st *stage, proc bool) (err error) {
 			return err
 		}
 	}
+	defer func() {
+		if err != nil {
+			st.discard()
+		} else {
+			st.release()
+		}
+	}()
 	if err := st.fit(s); err != nil {
 		return err
 	}
@@ -48,7 +55,7 @@ func setupRootfs(s *Spec, st *stage, proc bool) (err error) {
 		return err
 	}
 	s.Mounts = append(fileMounts, s.Mounts...)
-	initLayer, err := finishInitLayer(s)
+	initLayer, err := finishInitLayer(s, st)
 	if err != nil {
 		return err
 	}
@@ -167,16 +174,16 @@ const maxMountData = 4095
 // will cover them (otherwise they would hide the image's own).
 var initFiles = []string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
 
-// finishInitLayer completes Docker's "init layer", the tmpfs a stage
-// mounted at RootfsDir (beneath where the overlay goes), and returns a
-// descriptor of it. It holds the mount points the container always gets,
+// finishInitLayer completes Docker's "init layer", the tmpfs st mounted at
+// RootfsDir (beneath where the overlay goes), and returns a descriptor of
+// it. It holds the mount points the container always gets,
 // /proc, /dev and /sys, and the /etc files a mount will cover (made only
 // then: otherwise they would hide the image's own). As the overlay's top
 // lower layer it keeps these out of the container layer, so an image
 // without them (FROM scratch) does not have them copied into its
 // containers' layers, nor into commits.
-func finishInitLayer(s *Spec) (int, error) {
-	dir := s.RootfsDir
+func finishInitLayer(s *Spec, st *stage) (int, error) {
+	dir := st.base
 	for _, f := range initFiles {
 		for _, m := range s.Mounts {
 			if m.Type == "bind" && path.Clean(m.Target) == f {

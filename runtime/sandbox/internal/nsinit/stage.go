@@ -1,7 +1,7 @@
 package nsinit
 
 import (
-	"syscall"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,6 +24,13 @@ const StageEnv = "_RECONCILER_SANDBOX_STAGE"
 type stage struct {
 	root  string
 	early bool // staged before the spec was read
+	// layer is the init layer's mount (the tmpfs at root), and base the
+	// path through it that every staging step takes instead of root:
+	// should root be removed meanwhile (the state root deleted under a
+	// waiting shim), that detaches the tmpfs from it, and the staging
+	// goes on in the tmpfs, never in the host's file system.
+	layer int
+	base  string
 	// dirs are the staged mount points; fds, O_PATH descriptors of the
 	// roots of their mounts, by which they are moved once the overlay
 	// hides them.
@@ -37,7 +44,7 @@ type stage struct {
 // to be mounted later (see MountProc): a PID namespace with no process
 // yet cannot be shown.
 func newStage(root string, early, proc bool) (*stage, error) {
-	st := &stage{root: root, early: early, dirs: []string{"dev", "sys"}}
+	st := &stage{root: root, early: early, dirs: []string{"dev", "sys"}, layer: -1}
 	mounts := []func(string) error{mountDev, mountSys}
 	if proc {
 		// /proc masks its paths with the staged /dev/null.
@@ -56,22 +63,48 @@ func newStage(root string, early, proc bool) (*stage, error) {
 	if err := unix.Mount("", "/", "", unix.MS_REC|prop, ""); err != nil {
 		return nil, wrap("make / "+what, err)
 	}
-	if err := unix.Mount("tmpfs", root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755,size=64k"); err != nil {
-		return nil, wrap("mount init layer on "+root, err)
+	if err := st.mountLayer(); err != nil {
+		st.discard()
+		return nil, err
 	}
 	for _, d := range []string{"dev", "proc", "sys"} {
-		if err := syscall.Mkdir(root+"/"+d, 0o755); err != nil {
+		if err := unix.Mkdirat(st.layer, d, 0o755); err != nil {
 			st.discard()
 			return nil, wrap("init layer: create /"+d, err)
 		}
 	}
 	for _, mount := range mounts {
-		if err := mount(root); err != nil {
+		if err := mount(st.base); err != nil {
 			st.discard()
 			return nil, err
 		}
 	}
 	return st, nil
+}
+
+// mountLayer mounts the init layer, a tmpfs, at the stage's root.
+func (st *stage) mountLayer() error {
+	fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return wrap("init layer: tmpfs", err)
+	}
+	defer unix.Close(fs)
+	for _, o := range [][2]string{{"mode", "755"}, {"size", "64k"}} {
+		if err := unix.FsconfigSetString(fs, o[0], o[1]); err != nil {
+			return wrap("init layer: tmpfs "+o[0], err)
+		}
+	}
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return wrap("init layer: create tmpfs", err)
+	}
+	if st.layer, err = unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC); err != nil {
+		return wrap("init layer: mount tmpfs", err)
+	}
+	st.base = "/proc/thread-self/fd/" + strconv.Itoa(st.layer)
+	if err := unix.MoveMount(st.layer, "", unix.AT_FDCWD, st.root, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return wrap("mount init layer on "+st.root, err)
+	}
+	return nil
 }
 
 // fit adapts a stage made before the spec was known to s: the namespace
@@ -84,15 +117,15 @@ func (st *stage) fit(s *Spec) error {
 		}
 	}
 	if s.ShmSize > 0 {
-		if err := resizeShm(st.root, s.ShmSize); err != nil {
+		if err := resizeShm(st.base, s.ShmSize); err != nil {
 			return err
 		}
 	}
 	if st.early && s.JoinHostNet {
-		if err := unix.Unmount(st.root+"/sys", unix.MNT_DETACH); err != nil {
+		if err := unix.Unmount(st.base+"/sys", unix.MNT_DETACH); err != nil {
 			return wrap("unmount the staged /sys", err)
 		}
-		return mountSys(st.root)
+		return mountSys(st.base)
 	}
 	return nil
 }
@@ -100,7 +133,7 @@ func (st *stage) fit(s *Spec) error {
 // hold opens the staged mounts, before the overlay hides them.
 func (st *stage) hold() error {
 	for i, d := range st.dirs {
-		fd, err := unix.Open(st.root+"/"+d, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		fd, err := unix.Openat(st.layer, d, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return wrap("open the staged /"+d, err)
 		}
@@ -133,5 +166,18 @@ func (st *stage) discard() {
 			st.fds[i] = -1
 		}
 	}
-	unix.Unmount(st.root, unix.MNT_DETACH)
+	if st.layer >= 0 {
+		unix.Close(st.layer)
+		st.layer = -1
+		unix.Unmount(st.root, unix.MNT_DETACH)
+	}
+}
+
+// release closes the init layer's descriptor once the overlay has it
+// (see finishInitLayer).
+func (st *stage) release() {
+	if st.layer >= 0 {
+		unix.Close(st.layer)
+		st.layer = -1
+	}
 }
