@@ -243,7 +243,7 @@ func processesUnder(root string) []int { return procsMatching(root, false) }
 // shimsUnder lists the shim processes of containers under root: those
 // holding a file under it open (their container's log). A spare shim,
 // which has no container yet, only names root's mount point in its
-// command line.
+// command line and holds what it staged there (the mount point).
 func shimsUnder(root string) []int { return procsMatching(root, true) }
 
 func procsMatching(root string, shimsOnly bool) []int {
@@ -268,7 +268,9 @@ func procsMatching(root string, shimsOnly bool) []int {
 		match = match && !shimsOnly
 		fds, _ := os.ReadDir(filepath.Join(dir, "fd"))
 		for _, fd := range fds {
-			if link, err := os.Readlink(filepath.Join(dir, "fd", fd.Name())); err == nil && under(link) {
+			link, err := os.Readlink(filepath.Join(dir, "fd", fd.Name()))
+			staged := strings.HasSuffix(link, "/.mnt") || strings.Contains(link, "/.mnt/")
+			if err == nil && under(link) && !(shimsOnly && staged) {
 				match = true
 			}
 		}
