@@ -52,6 +52,8 @@ var runViewWait = 10 * time.Second
 // spawnShim assigns a shim to the container and waits for its first-start
 // report.
 func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
+	r.starting.Add(1)
+	defer r.starting.Add(-1)
 	sp, err := r.takeShim(c.Dir)
 	if !r.opts.ShortLived {
 		// After the first-start report (deferred): the next spare's

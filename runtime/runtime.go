@@ -35,6 +35,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reconciler/reconciler/runtime/internal/shim"
@@ -109,6 +110,9 @@ type Runtime struct {
 	spares  []*spareShim            // shims waiting for a container (see spare.go)
 	serving map[*spareShim]struct{} // shims of ours serving one, until free
 	closed  bool
+	// starting counts the starts waiting for their shim's report (see
+	// shimProcs).
+	starting atomic.Int32
 }
 
 // New opens (or creates) the state root and adopts its containers: running

@@ -96,3 +96,15 @@ func TestShimExitsAfterItsRuntimeClosed(t *testing.T) {
 		return !shim.Alive(c.State.ShimPid, c.State.ShimStartTime)
 	})
 }
+
+// A shim gets two Ps for a lone start, one while other starts are under
+// way.
+func TestShimProcsFollowConcurrentStarts(t *testing.T) {
+	var r Runtime
+	for starting, want := range map[int32]int{0: 2, 1: 2, 2: 1, 8: 1} {
+		r.starting.Store(starting)
+		if got := r.shimProcs(); got != want {
+			t.Errorf("%d starts under way: %d Ps, want %d", starting, got, want)
+		}
+	}
+}

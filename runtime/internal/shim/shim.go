@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	goruntime "runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -78,7 +80,11 @@ func shimMain() {
 			pre.discard()
 			os.Exit(0) // not (or no more) assigned: the runtime closed or went away
 		}
-		err = serve(strings.TrimSuffix(line, "\n"), ready, pre, preErr)
+		a := parseAssignment(strings.TrimSuffix(line, "\n"))
+		if a.Procs > 0 && a.Procs != goruntime.GOMAXPROCS(0) {
+			goruntime.GOMAXPROCS(a.Procs)
+		}
+		err = serve(a.Dir, ready, pre, preErr)
 		if errors.Is(err, errUnwanted) {
 			os.Exit(0)
 		}
@@ -86,6 +92,24 @@ func shimMain() {
 			os.Exit(1) // serve logged why
 		}
 	}
+}
+
+// Assignment is what a runtime writes on a shim's assign pipe, one line
+// each: the folder of the container to serve, and how many Ps the shim's
+// Go runtime gets for it (0: as it is).
+type Assignment struct {
+	Dir   string
+	Procs int
+}
+
+// String is the line, without its newline.
+func (a Assignment) String() string { return strconv.Itoa(a.Procs) + " " + a.Dir }
+
+// parseAssignment reads a line written by Assignment.String.
+func parseAssignment(line string) Assignment {
+	procs, dir, _ := strings.Cut(line, " ")
+	n, _ := strconv.Atoi(procs)
+	return Assignment{Dir: dir, Procs: n}
 }
 
 // errUnwanted: the runtime can no longer be told the shim is free.

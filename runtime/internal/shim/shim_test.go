@@ -104,3 +104,11 @@ func TestCallWordsAnOlderShimsRefusal(t *testing.T) {
 		t.Fatalf("Call of an op the shim does not know: %v", err)
 	}
 }
+
+func TestAssignmentRoundTrip(t *testing.T) {
+	for _, a := range []Assignment{{Dir: "/var/lib/reconciler/containers/abc", Procs: 2}, {Dir: "/a dir/with spaces", Procs: 1}, {Dir: "/x"}} {
+		if got := parseAssignment(a.String()); got != a {
+			t.Errorf("parseAssignment(%q) = %+v, want %+v", a.String(), got, a)
+		}
+	}
+}
