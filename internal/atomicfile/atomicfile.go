@@ -69,6 +69,29 @@ func (f *File) CommitVolatile() error {
 	return f.put()
 }
 
+// CommitVolatileKeepingOld is CommitVolatile that does not delete the
+// previous content on the way: a link keeps it aside (under TempPrefix)
+// through the rename, and deleting it is left to the returned func, to
+// run off the caller's path. Deleting a file frees its blocks, which on a
+// file system mounted with discard waits for the disk: 0.1 ms measured
+// here, idle, and more behind other writes. A crash before the func runs
+// leaves the old content aside.
+func (f *File) CommitVolatileKeepingOld() (deleteOld func(), err error) {
+	aside := ""
+	if !f.done && os.Link(f.path, f.Name()+"-old") == nil {
+		aside = f.Name() + "-old"
+	}
+	err = f.put()
+	if aside == "" {
+		return func() {}, err
+	}
+	if err != nil {
+		os.Remove(aside)
+		return func() {}, err
+	}
+	return func() { os.Remove(aside) }, nil
+}
+
 // Sync writes the content to disk ahead of the commit (while the caller
 // waits for something else, say), which then only renames. It must come
 // after the last write.

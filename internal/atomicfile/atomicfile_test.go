@@ -137,3 +137,43 @@ func TestSyncAheadOfCommit(t *testing.T) {
 	}
 	assertNoLeftovers(t, dir)
 }
+
+// CommitVolatileKeepingOld replaces the target at once and leaves the old
+// content aside, under TempPrefix, until deleteOld; nothing is left after.
+func TestCommitVolatileKeepingOld(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	commit := func(content string) func() {
+		t.Helper()
+		f, err := Create(path, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(content)
+		deleteOld, err := f.CommitVolatileKeepingOld()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(path); string(b) != content {
+			t.Fatalf("after the commit %s holds %q, want %q", path, b, content)
+		}
+		return deleteOld
+	}
+	commit("first")() // nothing to keep
+	deleteOld := commit("second")
+	entries, _ := os.ReadDir(dir)
+	var aside []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), TempPrefix) {
+			b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+			aside = append(aside, string(b))
+		}
+	}
+	if len(aside) != 1 || aside[0] != "first" {
+		t.Errorf("kept aside before deleteOld: %q, want [first]", aside)
+	}
+	deleteOld()
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("left in the folder after deleteOld: %v", entries)
+	}
+}

@@ -138,7 +138,7 @@ func (p *PreparedState) Commit() error {
 		p.Abort()
 		return p.err
 	}
-	return p.f.CommitVolatile()
+	return commitState(p.f)
 }
 
 // Abort drops the prepared state; nil is a state never prepared.
@@ -158,4 +158,21 @@ func (p *PreparedState) Abort() {
 // longer running after one), and every start and exit spares a sync.
 func WriteState(dir string, s State) error {
 	return writeJSON(filepath.Join(dir, StateFile), s, (*atomicfile.File).CommitVolatile)
+}
+
+// writeState is WriteState for the shim, which writes its container's
+// state on the paths of its start and exit: the previous state is
+// deleted in the background (see commitState).
+func writeState(dir string, s State) error {
+	return writeJSON(filepath.Join(dir, StateFile), s, commitState)
+}
+
+// commitState commits f as WriteState does, and deletes the state it
+// replaces in the background, off the caller's path (see
+// atomicfile.File.CommitVolatileKeepingOld): on the state root's file
+// system here, that was 0.1 to 1 ms of each rename.
+func commitState(f *atomicfile.File) error {
+	deleteOld, err := f.CommitVolatileKeepingOld()
+	go deleteOld()
+	return err
 }

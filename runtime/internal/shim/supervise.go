@@ -262,7 +262,7 @@ func (s *shim) drainCopies(r *shimRun) {
 // record writes the state; called with s.mu held. A failed write is logged
 // to the shim's stderr: the container goes on either way.
 func (s *shim) record() {
-	if err := WriteState(s.dir, s.st); err != nil {
+	if err := writeState(s.dir, s.st); err != nil {
 		fmt.Fprintf(os.Stderr, "%s shim: record state: %v\n", time.Now().Format(time.RFC3339Nano), err)
 	}
 }
