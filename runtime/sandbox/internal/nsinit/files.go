@@ -24,23 +24,9 @@ func captureFiles(s *Spec) ([]Mount, []int, error) {
 	if len(s.Files) == 0 {
 		return nil, nil, nil
 	}
-	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	mnt, err := detachedTmpfs("files", "1m")
 	if err != nil {
-		return nil, nil, wrap("files: tmpfs", err)
-	}
-	defer unix.Close(fsfd)
-	if err := unix.FsconfigSetString(fsfd, "size", "1m"); err != nil {
-		return nil, nil, wrap("files: tmpfs size", err)
-	}
-	if err := unix.FsconfigSetString(fsfd, "mode", "755"); err != nil {
-		return nil, nil, wrap("files: tmpfs mode", err)
-	}
-	if err := unix.FsconfigCreate(fsfd); err != nil {
-		return nil, nil, wrap("files: create tmpfs", err)
-	}
-	mnt, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
-	if err != nil {
-		return nil, nil, wrap("files: mount tmpfs", err)
+		return nil, nil, err
 	}
 	defer unix.Close(mnt)
 	for i, f := range s.Files {
@@ -68,6 +54,30 @@ func captureFiles(s *Spec) ([]Mount, []int, error) {
 		fds[i] = fd
 	}
 	return mounts, fds, nil
+}
+
+// detachedTmpfs makes a tmpfs of size, mode 0755, nosuid, nodev and
+// noexec, mounted nowhere yet, and returns its mount's descriptor; what
+// names the tmpfs in errors.
+func detachedTmpfs(what, size string) (int, error) {
+	fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, wrap(what+": tmpfs", err)
+	}
+	defer unix.Close(fs)
+	for _, o := range [][2]string{{"size", size}, {"mode", "755"}} {
+		if err := unix.FsconfigSetString(fs, o[0], o[1]); err != nil {
+			return -1, wrap(what+": tmpfs "+o[0], err)
+		}
+	}
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return -1, wrap(what+": create tmpfs", err)
+	}
+	mnt, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return -1, wrap(what+": mount tmpfs", err)
+	}
+	return mnt, nil
 }
 
 // writeAt creates name in the directory dirfd with data, mode 0644.

@@ -125,11 +125,7 @@ func Stage(root string) (a *Staged, err error) {
 			a.Close()
 		}
 	}()
-	if err := unix.Unshare(launchNamespaces | unix.CLONE_NEWNET); err != nil {
-		return nil, wrap("unshare namespaces", err)
-	}
-	syscall.Umask(0) // see run
-	if err := loopbackUp(); err != nil {
+	if err := unshareNamespaces(true); err != nil {
 		return nil, err
 	}
 	if root != "" {
@@ -172,7 +168,7 @@ func Launch(ahead *Staged, s *Spec, stdio [3]int, tasks Tasks) (l *Launched, err
 			return nil, err
 		}
 		st = ahead.st
-	} else if err := unshareFor(s); err != nil {
+	} else if err := unshareNamespaces(s.Network != NetworkHost); err != nil {
 		return nil, err
 	}
 	if err := setupRootfs(s, st, false); err != nil {
@@ -246,18 +242,18 @@ func Launch(ahead *Staged, s *Spec, stdio [3]int, tasks Tasks) (l *Launched, err
 	return l, nil
 }
 
-// unshareFor unshares the namespaces of s's container, lo up in a new
-// network namespace.
-func unshareFor(s *Spec) error {
+// unshareNamespaces unshares a container's namespaces on this thread, and
+// with newNet a network namespace too, lo up.
+func unshareNamespaces(newNet bool) error {
 	flags := launchNamespaces
-	if s.Network != NetworkHost {
+	if newNet {
 		flags |= unix.CLONE_NEWNET
 	}
 	if err := unix.Unshare(flags); err != nil {
 		return wrap("unshare namespaces", err)
 	}
 	syscall.Umask(0) // see run
-	if s.Network != NetworkHost {
+	if newNet {
 		return loopbackUp()
 	}
 	return nil

@@ -55,17 +55,13 @@ func setupRootfs(s *Spec, st *stage, proc bool) (err error) {
 		return err
 	}
 	s.Mounts = append(fileMounts, s.Mounts...)
-	initLayer, err := finishInitLayer(s, st)
-	if err != nil {
+	if err := finishInitLayer(s, st); err != nil {
 		return err
 	}
 	if err := st.hold(); err != nil {
-		unix.Close(initLayer)
 		return err
 	}
-	err = mountOverlay(s, initLayer)
-	unix.Close(initLayer)
-	if err != nil {
+	if err := mountOverlay(s, st.layer); err != nil {
 		return err
 	}
 	if err := st.moveInto(); err != nil {
@@ -175,32 +171,28 @@ const maxMountData = 4095
 var initFiles = []string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
 
 // finishInitLayer completes Docker's "init layer", the tmpfs st mounted at
-// RootfsDir (beneath where the overlay goes), and returns a descriptor of
-// it. It holds the mount points the container always gets,
+// RootfsDir (beneath where the overlay goes; st.layer is its descriptor).
+// It holds the mount points the container always gets,
 // /proc, /dev and /sys, and the /etc files a mount will cover (made only
 // then: otherwise they would hide the image's own). As the overlay's top
 // lower layer it keeps these out of the container layer, so an image
 // without them (FROM scratch) does not have them copied into its
 // containers' layers, nor into commits.
-func finishInitLayer(s *Spec, st *stage) (int, error) {
+func finishInitLayer(s *Spec, st *stage) error {
 	dir := st.base
 	for _, f := range initFiles {
 		for _, m := range s.Mounts {
 			if m.Type == "bind" && path.Clean(m.Target) == f {
 				if err := mkdirAll(dir + path.Dir(f)); err != nil {
-					return -1, wrap("init layer: create "+path.Dir(f), err)
+					return wrap("init layer: create "+path.Dir(f), err)
 				}
 				if err := touch(dir + f); err != nil {
-					return -1, wrap("init layer: create "+f, err)
+					return wrap("init layer: create "+f, err)
 				}
 			}
 		}
 	}
-	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, wrap("open init layer", err)
-	}
-	return fd, nil
+	return nil
 }
 
 // mountOverlay mounts the container's overlay at RootfsDir. Layers come top

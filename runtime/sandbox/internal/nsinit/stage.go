@@ -84,21 +84,9 @@ func newStage(root string, early, proc bool) (*stage, error) {
 
 // mountLayer mounts the init layer, a tmpfs, at the stage's root.
 func (st *stage) mountLayer() error {
-	fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return wrap("init layer: tmpfs", err)
-	}
-	defer unix.Close(fs)
-	for _, o := range [][2]string{{"mode", "755"}, {"size", "64k"}} {
-		if err := unix.FsconfigSetString(fs, o[0], o[1]); err != nil {
-			return wrap("init layer: tmpfs "+o[0], err)
-		}
-	}
-	if err := unix.FsconfigCreate(fs); err != nil {
-		return wrap("init layer: create tmpfs", err)
-	}
-	if st.layer, err = unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC); err != nil {
-		return wrap("init layer: mount tmpfs", err)
+	var err error
+	if st.layer, err = detachedTmpfs("init layer", "64k"); err != nil {
+		return err
 	}
 	st.base = "/proc/thread-self/fd/" + strconv.Itoa(st.layer)
 	if err := unix.MoveMount(st.layer, "", unix.AT_FDCWD, st.root, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
@@ -174,7 +162,7 @@ func (st *stage) discard() {
 }
 
 // release closes the init layer's descriptor once the overlay has it
-// (see finishInitLayer).
+// (see mountOverlay).
 func (st *stage) release() {
 	if st.layer >= 0 {
 		unix.Close(st.layer)
