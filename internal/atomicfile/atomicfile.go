@@ -77,9 +77,9 @@ func (f *File) CommitVolatile() error {
 // here, idle, and more behind other writes. A crash before the func runs
 // leaves the old content aside.
 func (f *File) CommitVolatileKeepingOld() (deleteOld func(), err error) {
-	aside := ""
-	if !f.done && os.Link(f.path, f.Name()+"-old") == nil {
-		aside = f.Name() + "-old"
+	aside := f.Name() + "-old"
+	if f.done || os.Link(f.path, aside) != nil {
+		aside = ""
 	}
 	err = f.put()
 	if aside == "" {

@@ -27,12 +27,12 @@ type launchThread struct {
 	// Stage's result (nil when it failed, and then the thread has ended),
 	// tid the thread's, and group and tasks the spare group and the open
 	// tasks files (nil on v2, or after a failure).
-	staged chan struct{}
-	ahead  *nsinit.Staged
-	tid    int
-	group  *cgroups.Group
-	tasks  nsinit.Tasks
-	close  func() // closes tasks
+	staged     chan struct{}
+	ahead      *nsinit.Staged
+	tid        int
+	group      *cgroups.Group
+	tasks      nsinit.Tasks
+	closeTasks func()
 	// taken: a start renamed group to its container's (takeGroup).
 	taken bool
 	jobs  chan func(*nsinit.Staged)
@@ -63,8 +63,8 @@ func newLaunchThread(rootfsDir, cgroupParent string) *launchThread {
 		} else {
 			ahead.Close()
 		}
-		if t.close != nil {
-			t.close()
+		if t.closeTasks != nil {
+			t.closeTasks()
 		}
 		if t.group != nil && !t.taken {
 			t.group.Remove()
@@ -88,7 +88,7 @@ func (t *launchThread) makeSpareGroup() {
 		g.Remove()
 		return
 	}
-	t.group, t.tasks, t.close = g, tasks, closeTasks
+	t.group, t.tasks, t.closeTasks = g, tasks, closeTasks
 }
 
 // spareGroupName is a new name for a cgroup made ahead (see

@@ -53,8 +53,7 @@ type Pending struct {
 	h     *helper // nil without an init
 	pc    PrestartConfig
 	group *cgroups.Group // the spare group it waits in; nil on cgroup v2
-	// held are, without an init, copies of pc's streams, held as an
-	// init would hold them: the caller may close its own.
+	// held are copies of pc's streams (see holdStreams).
 	held []*os.File
 	// thread, without an init, is the thread the start launches on.
 	thread *launchThread
