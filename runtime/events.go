@@ -119,7 +119,7 @@ type watcher struct {
 // policy says so.
 func (w *watcher) recover(id string) {
 	dir := w.r.dir(id)
-	st, err := shim.ReadState(dir)
+	st, err := w.r.readState(id)
 	if err != nil || !st.ShimLost {
 		return
 	}
@@ -154,7 +154,7 @@ func newWatcher(r *Runtime) (*watcher, error) {
 	w := &watcher{r: r, src: src, seen: map[string]counts{}, recovering: map[string]int{}, changes: make(chan struct{}), done: make(chan struct{})}
 	r.mu.Lock()
 	for _, id := range r.names {
-		st, _ := shim.ReadState(r.dir(id))
+		st, _ := r.readState(id)
 		w.seen[id] = counts{st.StartCount, st.ExitCount, st.RestartCount}
 		if !r.opts.ShortLived { // which watches only what it acts on
 			w.ensure(id)
@@ -244,7 +244,7 @@ func (w *watcher) observe(id string) {
 	// (Start relies on it for "start" before it returns).
 	w.obsMu.Lock()
 	defer w.obsMu.Unlock()
-	st, err := shim.ReadState(w.r.dir(id))
+	st, err := w.r.readState(id)
 	if err != nil {
 		if os.IsNotExist(err) {
 			w.notify()

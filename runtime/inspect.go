@@ -120,7 +120,7 @@ func restartAfterReboot(cfg *shim.Config, st State, boot string) bool {
 // code 255 and an error. lost reports that case.
 func (r *Runtime) reconcileShim(id string) (st State, lost bool) {
 	dir := r.dir(id)
-	st, err := shim.ReadState(dir)
+	st, err := r.readState(id)
 	if err != nil {
 		return State{Status: StateDead, Error: "state unreadable: " + err.Error()}, false
 	}
@@ -129,7 +129,7 @@ func (r *Runtime) reconcileShim(id string) (st State, lost bool) {
 	}
 	// Re-read: the shim may have written its final state and exited
 	// between the read and the check.
-	if st2, err := shim.ReadState(dir); err == nil && (!st2.Running() || st2.ShimStartTime != st.ShimStartTime) {
+	if st2, err := r.readState(id); err == nil && (!st2.Running() || st2.ShimStartTime != st.ShimStartTime) {
 		return st2, false
 	}
 	// Whatever the shim left running (its container) goes with it, so a

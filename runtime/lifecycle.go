@@ -72,12 +72,15 @@ func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
 		if err := sp.msgs.Decode(&m); err != nil {
 			m.Error = "the shim exited before reporting: " + lastLine(filepath.Join(c.Dir, shim.ShimLogFile))
 		}
+		if m.State != nil {
+			r.report(c.ID, *m.State, false) // observed by Start
+		}
 		got <- m
 		if m.Error != "" {
 			sp.discard()
 			return
 		}
-		r.awaitFree(sp)
+		r.awaitFree(sp, c.ID)
 	}()
 	select {
 	case m := <-got:
@@ -228,9 +231,11 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 	// Streams attached to the run that just ended read its log to the
 	// end first: removing it could take a file they have yet to open.
 	r.attached.wait(id, 2*time.Second)
-	// Not waiting for the shim to be gone: it has recorded the final
-	// state and only cleans up what Cleanup below cleans up too
-	// (idempotently), so its exit overlaps the removal.
+	// Not waiting for the shim to be gone, only for its final state on
+	// disk (reported first: see reported.go): it then only cleans up
+	// what Cleanup below cleans up too (idempotently), so its exit
+	// overlaps the removal.
+	r.settle(id, time.Now().Add(5*time.Second))
 	r.watch.observe(id) // report its last transitions before "destroy"
 	// Waiters that find it gone report its final exit code, not an
 	// earlier one they happened to see (docker run --rm waits for removal).
@@ -247,6 +252,7 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 		return fmt.Errorf("remove container %s: %w", c.Name, err)
 	}
 	r.configs.Delete(id)
+	r.reported.Delete(id)
 	// One rename takes the folder out of the root (the container is gone
 	// at once, crash or not); it is then emptied, to be reused
 	// (skeletons.go).

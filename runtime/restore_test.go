@@ -194,6 +194,7 @@ func TestShimEndsWhenItsDirectoryIsDeleted(t *testing.T) {
 	s.RestartPolicy.Name = RestartAlways
 	id := mustCreate(t, r, s)
 	mustStart(t, r, id)
+	r.settle(id, time.Now().Add(5*time.Second)) // its state written, reported before
 	c, _ := r.Inspect(id)
 	if err := os.RemoveAll(c.Dir); err != nil {
 		t.Fatal(err)

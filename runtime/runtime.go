@@ -113,6 +113,9 @@ type Runtime struct {
 	// starting counts the starts waiting for their shim's report (see
 	// shimProcs).
 	starting atomic.Int32
+	// reported are states shims reported ahead of state.json (see
+	// reported.go).
+	reported sync.Map
 }
 
 // New opens (or creates) the state root and adopts its containers: running
@@ -191,6 +194,7 @@ func New(root string, opts Options) (*Runtime, error) {
 // Close stops watching for events. Containers are not touched: they keep
 // running under their shims, for the next Runtime to adopt.
 func (r *Runtime) Close() error {
+	r.settleReported(2 * time.Second)
 	r.dropSpare()
 	r.watch.close()
 	r.events.close()

@@ -154,10 +154,10 @@ func (r *Runtime) refillSpare() {
 	}
 }
 
-// awaitFree waits for the shim serving a container to report itself free
-// (after its first-start report, read already) and keeps it as a spare,
-// or lets it go. Close ends the wait (see dropSpare).
-func (r *Runtime) awaitFree(sp *spareShim) {
+// awaitFree takes the reports of the shim serving container id (after its
+// first start's, read already) until it reports itself free, and keeps it
+// as a spare, or lets it go. Close ends the wait (see dropSpare).
+func (r *Runtime) awaitFree(sp *spareShim, id string) {
 	r.spareMu.Lock()
 	if r.closed || r.opts.ShortLived {
 		r.spareMu.Unlock()
@@ -167,7 +167,14 @@ func (r *Runtime) awaitFree(sp *spareShim) {
 	r.serving[sp] = struct{}{}
 	r.spareMu.Unlock()
 	var m shim.ReadyMsg
-	err := sp.msgs.Decode(&m)
+	var err error
+	for {
+		m = shim.ReadyMsg{}
+		if err = sp.msgs.Decode(&m); err != nil || m.State == nil {
+			break
+		}
+		r.report(id, *m.State, true)
+	}
 	r.spareMu.Lock()
 	delete(r.serving, sp)
 	keep := err == nil && m.Free && !r.closed && len(r.spares) < maxSpares

@@ -43,13 +43,13 @@ func (r *Runtime) Update(ctx context.Context, ref string, edit func(*Resources, 
 	}
 	live := c.State.Running()
 	if live {
-		if err := r.tellShim(ctx, c.Dir, updated.Spec); err != nil {
+		if err := r.tellShim(ctx, c.ID, updated.Spec); err != nil {
 			return fmt.Errorf("update container %s: %w", c.Name, err)
 		}
 	}
 	if err := r.saveConfig(c.ID, &updated); err != nil {
 		if live {
-			r.tellShim(ctx, c.Dir, cfg.Spec) // back to what the file still says
+			r.tellShim(ctx, c.ID, cfg.Spec) // back to what the file still says
 		}
 		return fmt.Errorf("update container %s: %w", c.Name, err)
 	}
@@ -60,10 +60,10 @@ func (r *Runtime) Update(ctx context.Context, ref string, edit func(*Resources, 
 // tellShim gives a running container's shim its new limits and policy.
 // A shim gone meanwhile is no error: the container stopped, and its next
 // start reads config.json.
-func (r *Runtime) tellShim(ctx context.Context, dir string, s Spec) error {
-	_, err := shim.Call(ctx, dir, shim.Request{Op: "update", Resources: &s.Resources, Restart: &s.RestartPolicy})
+func (r *Runtime) tellShim(ctx context.Context, id string, s Spec) error {
+	_, err := shim.Call(ctx, r.dir(id), shim.Request{Op: "update", Resources: &s.Resources, Restart: &s.RestartPolicy})
 	if err != nil {
-		if st, _ := shim.ReadState(dir); st.Running() && shim.Alive(st.ShimPid, st.ShimStartTime) {
+		if st, _ := r.readState(id); st.Running() && shim.Alive(st.ShimPid, st.ShimStartTime) {
 			return err
 		}
 	}

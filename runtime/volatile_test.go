@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reconciler/reconciler/runtime/internal/shim"
 )
@@ -38,7 +39,9 @@ func TestVolatileContainer(t *testing.T) {
 	mustStart(t, r, id)
 	waitExit(t, r, id)
 
-	// Pretend the last run happened in an earlier boot of the host.
+	// Pretend the last run happened in an earlier boot of the host (once
+	// its shim has written the exit, reported before).
+	r.settle(id, time.Now().Add(5*time.Second))
 	dir := filepath.Join(r.Root(), id)
 	st, _ := shim.ReadState(dir)
 	st.BootID = "an-earlier-boot"

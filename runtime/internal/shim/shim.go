@@ -44,8 +44,9 @@ const (
 
 // The shim runs as "reconciler-shim" (and, optionally, the folder where
 // its container's root will be mounted) with fd 3 a pipe on which it
-// reports each assignment's first start ({"pid":N} or {"error":"..."})
-// and fd 4 a pipe on which it is told its container's directory (one
+// reports each assignment's first start ({"pid":N,"state":{...}} or
+// {"error":"..."}) and the states it records after (see ReadyMsg), and
+// fd 4 a pipe on which it is told its container's directory (one
 // line). It is started ahead of need (a spare, Go runtime and package
 // inits already paid) and waits on fd 4; EOF there means the runtime no
 // longer needs it.
@@ -172,7 +173,7 @@ type shim struct {
 	cfg    *Config
 	launch launcher
 	log    *logs.Writer
-	ready  *os.File
+	ready  *os.File // the reports (ReadyMsg) to the runtime
 
 	// pipes are the first run's streams when it uses a prestarted init.
 	pipes *runPipes
@@ -230,10 +231,17 @@ func (s *shim) logf(format string, args ...any) {
 }
 
 // ReadyMsg is what the shim reports on the ready pipe: an assignment's
-// first start (Pid or Error), or that it is free for another.
+// first start (Pid or Error), each state it records for a start or an
+// exit (State), and that it is free for another.
+//
+// A State is reported as the shim begins to record it, before its sync:
+// the runtime that reads the pipe answers from it at once (see
+// Runtime.readState), while the disk catches up a millisecond or two
+// later. The first start's report carries its running state.
 type ReadyMsg struct {
 	Pid   int    `json:"pid,omitempty"`
 	Error string `json:"error,omitempty"`
+	State *State `json:"state,omitempty"`
 	Free  bool   `json:"free,omitempty"`
 }
 

@@ -16,16 +16,9 @@ func (s *shim) supervise() {
 	var backoff time.Duration
 	for first := true; ; first = false {
 		r, startErr := s.startRun(first)
-		if first {
-			if startErr != nil {
-				reportReady(s.ready, ReadyMsg{Error: startErr.Error()}, nil)
-			} else {
-				reportReady(s.ready, ReadyMsg{Pid: r.proc.pid()}, nil)
-			}
-			s.ready = nil
-			if startErr != nil {
-				return // the state records the error; the container never ran
-			}
+		if first && startErr != nil {
+			reportReady(s.ready, ReadyMsg{Error: startErr.Error()}, nil)
+			return // the state records the error; the container never ran
 		}
 		var exit exitStatus
 		started := time.Now()
@@ -54,6 +47,7 @@ func (s *shim) supervise() {
 		if restart {
 			s.st.Status = StateRestarting
 		}
+		s.reportState(s.st)
 		s.record()
 		if r != nil {
 			// Recorded: now the run's mounts go, before any next run
@@ -152,6 +146,7 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 	s.released = make(chan struct{})
 	if prepared != nil && r.proc.pid() == next.Pid {
 		s.st = next
+		s.reportStart(first, next)
 		if err := prepared.Commit(); err != nil {
 			s.logf("record state: %v", err)
 		}
@@ -160,8 +155,26 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 	prepared.Abort()
 	next.Pid = r.proc.pid()
 	s.st = next
+	s.reportStart(first, next)
 	s.record()
 	return r, nil
+}
+
+// reportStart reports the first run's start with its state st, about to
+// be recorded (see ReadyMsg); a later run's, like every exit, is reported
+// as a state alone.
+func (s *shim) reportStart(first bool, st State) {
+	if first {
+		reportReady(s.ready, ReadyMsg{Pid: st.Pid, State: &st}, nil)
+	} else {
+		s.reportState(st)
+	}
+}
+
+// reportState reports st, about to be recorded, to the runtime that
+// assigned the container, if it still reads the reports.
+func (s *shim) reportState(st State) {
+	reportReady(s.ready, ReadyMsg{State: &st}, nil)
 }
 
 // startPipedRun starts a run with pipes for stdout, stderr and (OpenStdin)
