@@ -64,7 +64,7 @@ func (r *Runtime) create(spec Spec) error {
 	}
 	// config.json last: a directory without it is a crashed create.
 	cfg := shim.Config{Spec: spec, Created: time.Now().UTC(), Launcher: r.launcher, EtcFiles: r.launcher == ""}
-	if err := shim.WriteJSON(filepath.Join(dir, shim.ConfigFile), cfg); err != nil {
+	if err := shim.WriteNewConfig(dir, cfg); err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}
 	return nil

@@ -73,8 +73,11 @@ func shimMain() {
 	if len(os.Args) > 1 {
 		rootfsDir = os.Args[1]
 	}
+	next := &nextPrestart{rootfsDir: rootfsDir}
 	for {
-		pre, preErr := prestart(rootfsDir)
+		next.begin() // unless the last container began it
+		pre, preErr := next.pre, next.err
+		next = &nextPrestart{rootfsDir: rootfsDir}
 		warmUp()
 		line, err := assign.ReadString('\n')
 		if err != nil {
@@ -85,7 +88,7 @@ func shimMain() {
 		if a.Procs > 0 && a.Procs != goruntime.GOMAXPROCS(0) {
 			goruntime.GOMAXPROCS(a.Procs)
 		}
-		err = serve(a.Dir, ready, pre, preErr)
+		err = serve(a.Dir, ready, pre, preErr, next.begin)
 		if errors.Is(err, errUnwanted) {
 			os.Exit(0)
 		}
@@ -113,13 +116,29 @@ func parseAssignment(line string) Assignment {
 	return Assignment{Dir: dir, Procs: n}
 }
 
+// nextPrestart is the prestart for a shim's next container, begun as soon
+// as its container is done for good, while the shim still cleans up after
+// it (its mounts, its cgroup: 2 ms here), not after: the next start,
+// which may come as soon as the shim is free, then finds it ready.
+type nextPrestart struct {
+	rootfsDir string
+	once      sync.Once
+	pre       *prestarted
+	err       error
+}
+
+func (n *nextPrestart) begin() {
+	n.once.Do(func() { n.pre, n.err = prestart(n.rootfsDir) })
+}
+
 // errUnwanted: the runtime can no longer be told the shim is free.
 var errUnwanted = errors.New("the runtime is gone")
 
 // serve runs the container of dir (see shimMain), holding dir's lock
 // (see Serving), and reports itself free before it lets go of it: the
-// runtime may then hand it the next container while it does.
-func serve(dir string, ready *os.File, pre *prestarted, preErr error) (err error) {
+// runtime may then hand it the next container while it does. done is
+// called once the container is done for good, before the cleanup.
+func serve(dir string, ready *os.File, pre *prestarted, preErr error, done func()) (err error) {
 	// Our stderr (/dev/null while we wait) becomes the container's shim
 	// log, and /dev/null again after.
 	if f, err := os.OpenFile(filepath.Join(dir, ShimLogFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err == nil {
@@ -146,7 +165,7 @@ func serve(dir string, ready *os.File, pre *prestarted, preErr error) (err error
 		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
 	}
 	defer lock.Close()
-	if err := runShim(dir, ready, pre); err != nil {
+	if err := runShim(dir, ready, pre, done); err != nil {
 		return err
 	}
 	return reportReady(ready, ReadyMsg{Free: true}, nil)
@@ -245,8 +264,9 @@ type ReadyMsg struct {
 	Free  bool   `json:"free,omitempty"`
 }
 
-// runShim runs the container of dir, on pre (may be nil) if it fits.
-func runShim(dir string, ready *os.File, pre *prestarted) error {
+// runShim runs the container of dir, on pre (may be nil) if it fits, and
+// calls done once it is done for good (not on a failure before its start).
+func runShim(dir string, ready *os.File, pre *prestarted, done func()) error {
 	cfg, err := ReadConfig(dir)
 	if err != nil {
 		pre.discard()
@@ -320,6 +340,7 @@ func runShim(dir string, ready *os.File, pre *prestarted) error {
 	if l, ok := s.launch.(*prestartedLauncher); ok {
 		l.discard() // the first run failed before it used the init
 	}
+	done()
 	// A copy: control requests (resize, update) may still change cfg.
 	s.mu.Lock()
 	final := *cfg
