@@ -107,40 +107,43 @@ func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec, t *launchThread)
 		nsinit.CloseFDs(binds)
 		return nil, err
 	}
-	// Three threads, and each hands on to the next once: t's launches
-	// the program, stopped (it must be its tracer, so it lets it run
-	// too); prep mounts its /proc (from the container's mount namespace,
-	// which t's seccomp filter forbids) and sets its limits; the caller
-	// waits for the outcome.
+	// Three threads: t's launches the program, stopped (it must be its
+	// tracer, so it lets it run too); prep mounts its /proc (from the
+	// container's mount namespace, which t's seccomp filter forbids) and
+	// sets its limits, told the PID at the fork, while t waits for the
+	// stop; the caller waits for the outcome.
 	type launched struct {
 		l   *nsinit.Launched
 		err error
 	}
-	stopped := make(chan *nsinit.Launched)
+	forked := make(chan int, 1)
 	prepared := make(chan error, 1)
 	done := make(chan launched, 1)
 	osthread.Go(func() {
-		if l, ok := <-stopped; ok {
-			prepared <- prepareToRun(cfg, spec, g, l)
+		if pid, ok := <-forked; ok {
+			prepared <- prepareToRun(cfg, spec, g, pid)
 		}
 	})
 	t.run(g, func(ahead *nsinit.Staged, tasks nsinit.Tasks, err error) {
 		var l *nsinit.Launched
+		told := false
 		if err == nil {
-			l, err = launchOnThread(ahead, spec, streams.fds(), tasks)
+			l, err = launchOnThread(ahead, spec, streams.fds(), tasks, func(pid int) {
+				told = true
+				forked <- pid
+			})
 		} else {
 			nsinit.CloseFDs(spec.BindFDs)
 			if ahead != nil {
 				ahead.Close()
 			}
 		}
-		if err != nil {
-			close(stopped)
-			done <- launched{nil, err}
-			return
+		if !told {
+			close(forked)
+		} else if perr := <-prepared; err == nil {
+			err = perr
 		}
-		stopped <- l
-		if err = <-prepared; err == nil {
+		if err == nil {
 			err = l.Detach()
 		}
 		// Returning ends the thread; if the program is still traced,
@@ -187,32 +190,32 @@ func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec, t *launchThread)
 		}}, nil
 }
 
-// prepareToRun does, while the launched program is stopped, what must be
-// in place before its first instruction: its /proc, its cgroup and its
-// limits. The /proc mount joins the container's mount namespace, last:
-// its thread must be thrown away after.
-func prepareToRun(cfg *Config, spec *nsinit.Spec, g *cgroups.Group, l *nsinit.Launched) error {
+// prepareToRun does, before the launched program pid runs its first
+// instruction, what must be in place by then: its /proc, its cgroup and
+// its limits. The /proc mount joins the container's mount namespace,
+// last: its thread must be thrown away after.
+func prepareToRun(cfg *Config, spec *nsinit.Spec, g *cgroups.Group, pid int) error {
 	if cfg.Forked != nil {
-		cfg.Forked(l.Pid)
+		cfg.Forked(pid)
 	}
 	if g.V2() {
-		if err := g.Add(l.Pid); err != nil {
+		if err := g.Add(pid); err != nil {
 			return err
 		}
 	}
-	if err := setLimits(cfg, g)(l.Pid); err != nil {
+	if err := setLimits(cfg, g)(pid); err != nil {
 		return err
 	}
-	if err := nsinit.SetRlimits(l.Pid, spec.Rlimits); err != nil {
+	if err := nsinit.SetRlimits(pid, spec.Rlimits); err != nil {
 		return asStartError(err)
 	}
 	if spec.OOMScoreAdj != 0 {
-		if err := nsinit.SetOOMScoreAdj(l.Pid, spec.OOMScoreAdj); err != nil {
+		if err := nsinit.SetOOMScoreAdj(pid, spec.OOMScoreAdj); err != nil {
 			return asStartError(err)
 		}
 	}
 	// Last: the host's files are out of sight after.
-	if err := nsinit.MountProc(l.MountNS, l.Pid); err != nil {
+	if err := nsinit.MountProc(pid); err != nil {
 		return asStartError(err)
 	}
 	return nil

@@ -98,10 +98,10 @@ func TestUntraceableLaunchStartsWithInit(t *testing.T) {
 	if !canLaunch(&cfg) {
 		t.Skip("containers start with an init process here")
 	}
-	defer func(l func(*nsinit.Staged, *nsinit.Spec, [3]int, nsinit.Tasks) (*nsinit.Launched, error)) {
+	defer func(l func(*nsinit.Staged, *nsinit.Spec, [3]int, nsinit.Tasks, func(int)) (*nsinit.Launched, error)) {
 		launchOnThread = l
 	}(launchOnThread)
-	launchOnThread = func(ahead *nsinit.Staged, _ *nsinit.Spec, _ [3]int, _ nsinit.Tasks) (*nsinit.Launched, error) {
+	launchOnThread = func(ahead *nsinit.Staged, _ *nsinit.Spec, _ [3]int, _ nsinit.Tasks, _ func(int)) (*nsinit.Launched, error) {
 		if ahead != nil {
 			ahead.Close()
 		}

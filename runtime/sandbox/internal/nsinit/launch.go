@@ -23,11 +23,15 @@ import (
 // exec gets). A /proc can show a PID namespace only once it has a
 // process, so MountProc mounts it then, from another thread (this one's
 // seccomp filter forbids mounts); the caller also puts the program in its
-// cgroup and sets its limits. Detach, on Launch's thread, lets it run.
+// cgroup and sets its limits. Launch tells it the PID as soon as the
+// program is forked, while it waits for that stop itself. Detach, on
+// Launch's thread, lets it run.
 //
 //	osthread.Go(func() {
-//		l, err := nsinit.Launch(nil, spec, stdio, tasks)
-//		// ... hand l over; once MountProc and the limits are done:
+//		l, err := nsinit.Launch(nil, spec, stdio, tasks, func(pid int) {
+//			// ... hand pid over, to MountProc and the limits
+//		})
+//		// ... once they are done:
 //		l.Detach()
 //	})
 //
@@ -147,8 +151,11 @@ func (a *Staged) Close() {
 // Launch sets up the container of s on the calling thread and forks its
 // program with stdio as its standard streams (ignored with Tty), in the
 // cgroup of tasks, stopped (see the comment above). ahead is what Stage
-// did on this thread, or nil. On failure the program is not running.
-func Launch(ahead *Staged, s *Spec, stdio [3]int, tasks Tasks) (l *Launched, err error) {
+// did on this thread, or nil. forked (if not nil) is called with the
+// program's PID once it is forked, exec'd but perhaps not yet stopped:
+// it runs none of its own instructions until Detach. On failure the
+// program is not running (if forked was called, it ran and was killed).
+func Launch(ahead *Staged, s *Spec, stdio [3]int, tasks Tasks, forked func(pid int)) (l *Launched, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = errors.New("panic in container launch: " + panicString(r))
@@ -225,6 +232,9 @@ func Launch(ahead *Staged, s *Spec, stdio [3]int, tasks Tasks) (l *Launched, err
 		return fail(execFailure(p.path, err))
 	}
 	l.Pid = pid
+	if forked != nil {
+		forked(pid)
+	}
 	if herr != nil {
 		unix.Kill(pid, unix.SIGKILL)
 		var ws syscall.WaitStatus
@@ -344,14 +354,20 @@ func (l *Launched) Close() {
 const mountProcOp = "mount /proc into the container's root"
 
 // MountProc mounts the /proc of a launched program's PID namespace in its
-// container, mntNS, masked as Docker masks it. It joins that mount
-// namespace: its thread must be thrown away after, as Launch's.
-func MountProc(mntNS, pid int) error {
+// container (the program's mount namespace), masked as Docker masks it.
+// It joins that mount namespace: its thread must be thrown away after, as
+// Launch's.
+func MountProc(pid int) error {
 	ns, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/ns/pid", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return wrap("open the container's PID namespace", err)
 	}
 	defer unix.Close(ns)
+	mntNS, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return wrap("open the container's mount namespace", err)
+	}
+	defer unix.Close(mntNS)
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return wrap("unshare fs", err)
 	}
