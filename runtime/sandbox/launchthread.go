@@ -33,7 +33,7 @@ type launchThread struct {
 	group      *cgroups.Group
 	tasks      nsinit.Tasks
 	closeTasks func()
-	// taken: a start renamed group to its container's (takeGroup).
+	// taken: a start took group for its container (takeGroup).
 	taken bool
 	jobs  chan func(*nsinit.Staged)
 	// ended is closed once the thread is done, what it made ahead gone.
@@ -97,17 +97,16 @@ func spareGroupName() string {
 	return fmt.Sprintf("%s%d-%d", spareGroupPrefix, os.Getpid(), spareSeq.Add(1))
 }
 
-// takeGroup returns t's spare group renamed to cfg's container's, or nil
-// where there is none (no t, v2, another parent) or the rename fails: the
-// caller then makes the group itself.
+// takeGroup returns t's spare group for cfg's container, or nil where
+// there is none (no t, v2, another parent): the caller then makes the
+// group itself. The group keeps its spare name until the caller renames
+// it (see launchIn): the program is forked into it through the tasks
+// files t opened, which a rename does not change.
 func (t *launchThread) takeGroup(cfg *Config) *cgroups.Group {
 	if t == nil {
 		return nil
 	}
 	if <-t.staged; t.group == nil || cfg.CgroupParent != t.parent {
-		return nil
-	}
-	if err := t.group.Rename(cfg.ID); err != nil {
 		return nil
 	}
 	t.taken = true

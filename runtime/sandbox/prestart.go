@@ -239,15 +239,17 @@ func (p *Pending) Discard() {
 	}
 }
 
-// RemoveStaleSpareGroups removes the cgroups of pending inits that died
-// with their owner (a shim killed while it waited): those whose owner is
-// gone. A group is removed only when empty. A runtime calls it when it
-// starts.
+// RemoveStaleSpareGroups removes the cgroups made ahead by owners that
+// are gone (a shim killed while it waited, or in the moment between a
+// launch's fork and the rename of its group to its container's): what
+// they still hold is killed first, as a runtime's cleanup kills what a
+// lost shim's container left. A runtime calls it when it starts.
 func RemoveStaleSpareGroups(parent string) {
 	probe, err := cgroups.Open(parent, spareGroupPrefix+"0")
 	if err != nil {
 		return
 	}
+	stale := map[string]bool{}
 	for _, d := range probe.Dirs {
 		entries, _ := os.ReadDir(filepath.Dir(d))
 		for _, e := range entries {
@@ -259,8 +261,13 @@ func RemoveStaleSpareGroups(parent string) {
 			if n, err := strconv.Atoi(pid); err == nil && unix.Kill(n, 0) == nil {
 				continue
 			}
-			// Fails (EBUSY) when not empty: then it is left alone.
-			unix.Rmdir(filepath.Join(filepath.Dir(d), e.Name()))
+			stale[e.Name()] = true
+		}
+	}
+	for name := range stale {
+		if g, err := cgroups.Open(parent, name); err == nil {
+			g.Kill()
+			g.Remove()
 		}
 	}
 }

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -362,6 +363,9 @@ func TestPrestartedInitRefusesARunningID(t *testing.T) {
 	}
 }
 
+// TestRemoveStaleSpareGroups: the spare groups of owners that are gone
+// go, with what they still hold (a program forked into one just before
+// its shim died, its group not yet renamed); a live owner's stay.
 func TestRemoveStaleSpareGroups(t *testing.T) {
 	needRoot(t)
 	if cgroups.IsV2() {
@@ -371,12 +375,24 @@ func TestRemoveStaleSpareGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	orphan := exec.Command("sleep", "60")
+	if err := stale.Start(orphan); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- orphan.Wait() }()
 	live, err := cgroups.Create("", spareGroupPrefix+itoa(os.Getpid())+"-999", cgroups.Resources{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer live.Remove()
 	RemoveStaleSpareGroups("")
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		orphan.Process.Kill()
+		t.Fatal("the process left in a stale spare group still runs")
+	}
 	for _, d := range stale.Dirs {
 		if _, err := os.Stat(d); !os.IsNotExist(err) {
 			t.Errorf("stale spare group %s kept", d)
