@@ -375,12 +375,20 @@ func TestRemoveStaleSpareGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Moved in once started, not born there: cgroups.Group.Start puts
+	// the calling thread in the group for the fork, and a runtime
+	// starting in another test process meanwhile would kill this one
+	// with the group it finds stale.
 	orphan := exec.Command("sleep", "60")
-	if err := stale.Start(orphan); err != nil {
+	if err := orphan.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- orphan.Wait() }()
+	if err := stale.Add(orphan.Process.Pid); err != nil {
+		orphan.Process.Kill()
+		t.Fatal(err)
+	}
 	live, err := cgroups.Create("", spareGroupPrefix+itoa(os.Getpid())+"-999", cgroups.Resources{})
 	if err != nil {
 		t.Fatal(err)
