@@ -11,14 +11,22 @@ import (
 )
 
 // An attach made before start gets every line of a run whose log rotates
-// dozens of times while it reads, exactly once and in order, even when the
+// a dozen times while it reads, exactly once and in order, even when the
 // container is removed (docker run --rm) as soon as it exits.
+//
+// The log keeps enough files (20 of 1 MiB) that none of the run's 15 MB
+// is deleted while it is read: the follower must find each file by
+// identity across the renames, not outrun the deletions. A follower that
+// falls behind by more than the files kept loses the oldest unread ones,
+// as with Docker's json-file (see logs.Read); with three files, a reader
+// starved of CPU on a busy host did (CI, and reproduced under busy loops
+// with the code of sessions before).
 func TestAttachFollowsManyRotations(t *testing.T) {
 	r := newRuntime(t, false)
 	ctx := ctxT(t, 60*time.Second)
 	const n = 200000
 	s := boxSpec(t, "seq", "seq 0 "+strconv.Itoa(n))
-	s.LogMaxSize, s.LogMaxFiles = 1<<20, 3
+	s.LogMaxSize, s.LogMaxFiles = 1<<20, 20
 	id := mustCreate(t, r, s)
 	att, err := r.Attach(ctx, id)
 	if err != nil {
