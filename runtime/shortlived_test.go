@@ -88,14 +88,7 @@ func TestShortLivedRuntime(t *testing.T) {
 func TestSpareAtOpenEndsAtClose(t *testing.T) {
 	r := newShortLived(t)
 	spare := waitSpare(t, r)
-	groups := func() []string {
-		var all []string
-		for _, pattern := range []string{"*/" + cgroups.DefaultParent, cgroups.DefaultParent} {
-			m, _ := filepath.Glob(filepath.Join(cgroups.Root, pattern, "spare-"+strconv.Itoa(spare)+"-*"))
-			all = append(all, m...)
-		}
-		return all
-	}
+	groups := func() []string { return spareGroupsOf(spare) }
 	// The shim makes the init's group while it boots: wait for it
 	// (there is no init to wait for where containers start without).
 	for deadline := time.Now().Add(10 * time.Second); !sandbox.StartsWithoutInit() && len(groups()) == 0; time.Sleep(time.Millisecond) {
@@ -104,14 +97,44 @@ func TestSpareAtOpenEndsAtClose(t *testing.T) {
 		}
 	}
 	r.Close()
+	awaitShimGone(t, spare)
+}
+
+// The shim of a container run by a ShortLived runtime exits once the
+// container has, and what it made ahead for a next container (begun as
+// its container was done) goes with it: no spare group is left.
+func TestShortLivedShimLeavesNoSpareGroup(t *testing.T) {
+	r := newShortLived(t)
+	id := mustCreate(t, r, boxSpec(t, "once", "true"))
+	mustStart(t, r, id)
+	c, _ := r.Inspect(id)
+	waitExit(t, r, id)
+	r.Close()
+	awaitShimGone(t, c.State.ShimPid)
+}
+
+// awaitShimGone waits up to 10 s for shim pid to exit, its spare groups
+// removed.
+func awaitShimGone(t *testing.T, pid int) {
+	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		if unix.Kill(spare, 0) != nil && len(groups()) == 0 {
+		if unix.Kill(pid, 0) != nil && len(spareGroupsOf(pid)) == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("10 s after Close: shim alive %v, spare groups %v", unix.Kill(spare, 0) == nil, groups())
+			t.Fatalf("10 s on: shim %d alive %v, spare groups %v", pid, unix.Kill(pid, 0) == nil, spareGroupsOf(pid))
 		}
 	}
+}
+
+// spareGroupsOf lists the spare cgroups shim pid made.
+func spareGroupsOf(pid int) []string {
+	var all []string
+	for _, pattern := range []string{"*/" + cgroups.DefaultParent, cgroups.DefaultParent} {
+		m, _ := filepath.Glob(filepath.Join(cgroups.Root, pattern, "spare-"+strconv.Itoa(pid)+"-*"))
+		all = append(all, m...)
+	}
+	return all
 }
 
 // waitSpare waits for the spare started at open and returns its shim's PID.

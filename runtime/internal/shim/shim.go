@@ -89,6 +89,11 @@ func shimMain() {
 			goruntime.GOMAXPROCS(a.Procs)
 		}
 		err = serve(a.Dir, ready, pre, preErr, next.begin)
+		if err != nil {
+			// What the next prestart made (its spare cgroup) must
+			// not outlive the shim.
+			next.discard()
+		}
 		if errors.Is(err, errUnwanted) {
 			os.Exit(0)
 		}
@@ -129,6 +134,12 @@ type nextPrestart struct {
 
 func (n *nextPrestart) begin() {
 	n.once.Do(func() { n.pre, n.err = prestart(n.rootfsDir) })
+}
+
+// discard drops what begin made, if it ran, and keeps it from running.
+func (n *nextPrestart) discard() {
+	n.once.Do(func() {})
+	n.pre.discard()
 }
 
 // errUnwanted: the runtime can no longer be told the shim is free.
