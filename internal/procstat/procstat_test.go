@@ -3,12 +3,18 @@ package procstat
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 )
 
 func TestFields(t *testing.T) {
-	f, err := Fields("/proc/self/stat")
+	// The reading thread's own file: it runs while it reads. The
+	// process's (/proc/self) is its main thread's, which may sleep while
+	// another thread runs the test ("S" in CI).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	f, err := Fields("/proc/thread-self/stat")
 	if err != nil {
 		t.Fatal(err)
 	}
