@@ -31,43 +31,54 @@ func (r *Runtime) Create(ctx context.Context, spec Spec) (string, error) {
 	}
 	r.names[spec.Name] = spec.ID
 	r.mu.Unlock()
-	if err := r.create(spec); err != nil {
+	held, err := r.create(spec)
+	if err != nil {
 		os.RemoveAll(r.dir(spec.ID))
 		r.mu.Lock()
 		delete(r.names, spec.Name)
 		r.mu.Unlock()
 		return "", err
 	}
+	if held != nil {
+		r.keepHeld(spec.ID, held)
+	}
 	r.watch.add(spec.ID)
 	r.emit(spec.ID, "create", nil)
 	return spec.ID, nil
 }
 
-func (r *Runtime) create(spec Spec) error {
+// create makes the container's folder and config, and returns the shim
+// holding its start, if one could (see heldStart).
+func (r *Runtime) create(spec Spec) (*spareShim, error) {
 	dir := r.dir(spec.ID)
 	if !r.skel.take(dir) {
 		if err := os.Mkdir(dir, 0o700); err != nil {
-			return fmt.Errorf("create container: %w", err)
+			return nil, fmt.Errorf("create container: %w", err)
 		}
 		for _, name := range skeletonFolders {
 			if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
-				return fmt.Errorf("create container: %w", err)
+				return nil, fmt.Errorf("create container: %w", err)
 			}
 		}
 	}
 	// The log exists from the start, so an attach before the first start
 	// has a file to follow.
 	if f, err := os.OpenFile(filepath.Join(dir, shim.LogFile), os.O_CREATE|os.O_WRONLY, 0o640); err != nil {
-		return fmt.Errorf("create container: %w", err)
+		return nil, fmt.Errorf("create container: %w", err)
 	} else {
 		f.Close()
 	}
-	// config.json last: a directory without it is a crashed create.
+	// config.json last: a directory without it is a crashed create. A
+	// shim sets the container up meanwhile, from this copy.
 	cfg := shim.Config{Spec: spec, Created: time.Now().UTC(), Launcher: r.launcher, EtcFiles: r.launcher == ""}
+	held := r.holdStart(dir, &cfg)
 	if err := shim.WriteNewConfig(dir, cfg); err != nil {
-		return fmt.Errorf("create container: %w", err)
+		if held != nil {
+			r.releaseHeld(held, dir, spec.ID)
+		}
+		return nil, fmt.Errorf("create container: %w", err)
 	}
-	return nil
+	return held, nil
 }
 
 func (r *Runtime) validate(spec *Spec) error {

@@ -19,7 +19,7 @@ import (
 // once its process runs (or failed to start: the error says why, and the
 // state records it). Starting a running container does nothing.
 func (r *Runtime) Start(ctx context.Context, ref string) error {
-	c, unlock, err := r.lockInspect(ref)
+	c, unlock, err := r.lockInspectHeld(ref)
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,10 @@ var runViewWait = 10 * time.Second
 func (r *Runtime) spawnShim(ctx context.Context, c *Container) error {
 	r.starting.Add(1)
 	defer r.starting.Add(-1)
-	sp, err := r.takeShim(c.Dir)
+	sp, err := r.takeHeld(c.ID), error(nil)
+	if sp == nil {
+		sp, err = r.takeShim(c.Dir)
+	}
 	if !r.opts.ShortLived {
 		// After the first-start report (deferred): the next spare's
 		// start stays off this start's critical path.

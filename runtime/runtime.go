@@ -109,6 +109,7 @@ type Runtime struct {
 	spareMu sync.Mutex
 	spares  []*spareShim            // shims waiting for a container (see spare.go)
 	serving map[*spareShim]struct{} // shims of ours serving one, until free
+	held    map[string]*heldStart   // by container ID (see held.go)
 	closed  bool
 	// starting counts the starts waiting for their shim's report (see
 	// shimProcs).
@@ -138,7 +139,7 @@ func New(root string, opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container state root: %w", err)
 	}
-	r := &Runtime{root: root, opts: opts, names: map[string]string{}, locks: map[string]*idLock{}, skel: skel, serving: map[*spareShim]struct{}{}}
+	r := &Runtime{root: root, opts: opts, names: map[string]string{}, locks: map[string]*idLock{}, skel: skel, serving: map[*spareShim]struct{}{}, held: map[string]*heldStart{}}
 	r.events = newBroker()
 	r.metrics = newMetrics(r)
 	sandbox.RemoveStaleSpareGroups("")
@@ -195,6 +196,7 @@ func New(root string, opts Options) (*Runtime, error) {
 // running under their shims, for the next Runtime to adopt.
 func (r *Runtime) Close() error {
 	r.settleReported(2 * time.Second)
+	r.callOffAll()
 	r.dropSpare()
 	r.watch.close()
 	r.events.close()
@@ -254,8 +256,18 @@ func (r *Runtime) lock(id string) func() {
 }
 
 // lockInspect resolves ref, locks the container (see lock) and reads its
-// state under the lock.
+// state under the lock. A start held for it is called off (see
+// heldStart): what the caller does must come before the setup, not after.
 func (r *Runtime) lockInspect(ref string) (c *Container, unlock func(), err error) {
+	if c, unlock, err = r.lockInspectHeld(ref); err == nil {
+		r.callOff(c.ID)
+	}
+	return c, unlock, err
+}
+
+// lockInspectHeld is lockInspect, but a start held for the container
+// stays held (Start lets it go ahead).
+func (r *Runtime) lockInspectHeld(ref string) (c *Container, unlock func(), err error) {
 	id, err := r.Resolve(ref)
 	if err != nil {
 		return nil, nil, err

@@ -128,10 +128,14 @@ func awaitShimGone(t *testing.T, pid int) {
 }
 
 // spareGroupsOf lists the spare cgroups shim pid made.
-func spareGroupsOf(pid int) []string {
+func spareGroupsOf(pid int) []string { return groupDirs("spare-" + strconv.Itoa(pid) + "-*") }
+
+// groupDirs lists the folders of the cgroups named like pattern, in every
+// hierarchy.
+func groupDirs(pattern string) []string {
 	var all []string
-	for _, pattern := range []string{"*/" + cgroups.DefaultParent, cgroups.DefaultParent} {
-		m, _ := filepath.Glob(filepath.Join(cgroups.Root, pattern, "spare-"+strconv.Itoa(pid)+"-*"))
+	for _, parent := range []string{"*/" + cgroups.DefaultParent, cgroups.DefaultParent} {
+		m, _ := filepath.Glob(filepath.Join(cgroups.Root, parent, pattern))
 		all = append(all, m...)
 	}
 	return all

@@ -75,6 +75,16 @@ type Config struct {
 	// soon as the process exists, before its program runs and before
 	// Start returns: the caller may record the ID meanwhile.
 	Forked func(pid int)
+	// Hold, if not nil, is called once the container is set up, its
+	// program exec'd and stopped before its first instruction (as an OCI
+	// runtime's create leaves it), and lets it run when it returns nil;
+	// an error ends the start with it, nothing left running. Where the
+	// program starts through an init process, it is called before
+	// anything is set up. Start returns once it ran, as ever. It may be
+	// called on the thread that set the container up, whose root and
+	// mount namespace are the container's: it must use descriptors
+	// opened before (a pipe, a channel), never paths.
+	Hold func() error
 
 	// ReadonlyRootfs makes the root file system read-only once mounted
 	// (docker run --read-only): /dev, /dev/shm, /proc, tmpfs mounts and
@@ -174,4 +184,12 @@ type ExecConfig struct {
 	// from Docker's default set. An exec gets its container's.
 	Ulimits []Ulimit
 	CapDrop []string
+}
+
+// hold calls Hold, if given.
+func (c *Config) hold() error {
+	if c.Hold == nil {
+		return nil
+	}
+	return c.Hold()
 }

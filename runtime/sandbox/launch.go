@@ -144,6 +144,9 @@ func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec, t *launchThread)
 			err = perr
 		}
 		if err == nil {
+			err = cfg.hold()
+		}
+		if err == nil {
 			err = l.Detach()
 		}
 		// Returning ends the thread; if the program is still traced,

@@ -158,6 +158,10 @@ func (p *Pending) Start(cfg Config) (*Process, error) {
 	}
 	spec.NullStdin = cfg.Stdin == nil
 	spec.JoinHostNet = cfg.Network == NetworkHost
+	if err := cfg.hold(); err != nil {
+		p.Discard()
+		return nil, err
+	}
 	var g *cgroups.Group
 	join := func(pid int) (err error) {
 		if p.group == nil {

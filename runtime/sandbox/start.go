@@ -49,6 +49,10 @@ func start(cfg Config, t *launchThread) (*Process, error) {
 			return nil, err
 		}
 	}
+	// An init process execs the program once set up: nothing to stop.
+	if err := cfg.hold(); err != nil {
+		return nil, err
+	}
 	flags := uintptr(namespaces)
 	if cfg.Network != NetworkHost {
 		flags |= unix.CLONE_NEWNET

@@ -20,7 +20,7 @@ func (s *shim) startConsoleRun() (*shimRun, error) {
 		s.pipes.close()
 		s.pipes = nil
 	}
-	proc, err := s.launch.start(s.dir, s.cfg, nil, nil, nil, s.forked)
+	proc, err := s.launch.start(s.dir, s.cfg, nil, nil, nil, s.hooks)
 	if err != nil {
 		return nil, err
 	}

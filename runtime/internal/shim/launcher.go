@@ -16,11 +16,21 @@ import (
 type launcher interface {
 	// start starts one run of the container with the given stdio (a nil
 	// stdin is /dev/null); with Spec.Tty the stdio are nil and the
-	// process has a console instead. It calls forked (if not nil) with
-	// the process ID as soon as it is known, before start returns.
-	start(dir string, c *Config, stdin, stdout, stderr *os.File, forked func(pid int)) (process, error)
+	// process has a console instead. It calls h's hooks (see runHooks).
+	start(dir string, c *Config, stdin, stdout, stderr *os.File, h runHooks) (process, error)
 	// cleanup releases what runs left behind (mounts, cgroup); idempotent.
 	cleanup(dir string, c *Config) error
+}
+
+// runHooks are what a start calls back, each only if not nil.
+type runHooks struct {
+	// forked gets the process ID as soon as it is known, before start
+	// returns.
+	forked func(pid int)
+	// hold is called once the run is set up, before its program runs
+	// its first instruction (or before anything, where the launcher
+	// cannot stop a program there); an error ends the start with it.
+	hold func() error
 }
 
 // process is one running container process.
@@ -79,12 +89,17 @@ func startExitCode(err error) int {
 // own process group: no isolation at all. Only tests select it.
 type hostLauncher struct{}
 
-func (hostLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.File, _ func(int)) (process, error) {
+func (hostLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.File, h runHooks) (process, error) {
 	if len(c.Spec.Args) == 0 {
 		return nil, errors.New("no command given")
 	}
 	if c.Spec.Tty {
 		return nil, errors.New("a terminal (Tty) needs the sandbox launcher")
+	}
+	if h.hold != nil {
+		if err := h.hold(); err != nil {
+			return nil, err
+		}
 	}
 	cmd := exec.Command(c.Spec.Args[0], c.Spec.Args[1:]...)
 	cmd.Env = c.Spec.Env

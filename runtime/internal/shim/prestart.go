@@ -88,13 +88,13 @@ type prestartedLauncher struct {
 	pending *sandbox.Pending // nil once used
 }
 
-func (l *prestartedLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.File, forked func(int)) (process, error) {
+func (l *prestartedLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.File, h runHooks) (process, error) {
 	p := l.pending
 	if p == nil {
-		return l.sandboxLauncher.start(dir, c, stdin, stdout, stderr, forked)
+		return l.sandboxLauncher.start(dir, c, stdin, stdout, stderr, h)
 	}
 	l.pending = nil
-	return startSandbox(p.Start, dir, c, stdin, stdout, stderr, forked)
+	return startSandbox(p.Start, dir, c, stdin, stdout, stderr, h)
 }
 
 func (l *prestartedLauncher) discard() {

@@ -79,13 +79,13 @@ func SandboxUlimits(us []Ulimit) []sandbox.Ulimit {
 	return out
 }
 
-func (sandboxLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.File, forked func(int)) (process, error) {
-	return startSandbox(sandbox.Start, dir, c, stdin, stdout, stderr, forked)
+func (sandboxLauncher) start(dir string, c *Config, stdin, stdout, stderr *os.File, h runHooks) (process, error) {
+	return startSandbox(sandbox.Start, dir, c, stdin, stdout, stderr, h)
 }
 
 // startSandbox calls start with c's sandbox config, the given streams and
-// forked (sandbox.Config.Forked).
-func startSandbox(start func(sandbox.Config) (*sandbox.Process, error), dir string, c *Config, stdin, stdout, stderr *os.File, forked func(int)) (process, error) {
+// hooks (sandbox.Config.Forked and Hold).
+func startSandbox(start func(sandbox.Config) (*sandbox.Process, error), dir string, c *Config, stdin, stdout, stderr *os.File, h runHooks) (process, error) {
 	cfg := sandboxConfig(dir, c)
 	if c.EtcFiles {
 		s := c.Spec
@@ -95,7 +95,7 @@ func startSandbox(start func(sandbox.Config) (*sandbox.Process, error), dir stri
 		}
 		cfg.Files = files
 	}
-	cfg.Stdout, cfg.Stderr, cfg.Forked = stdout, stderr, forked
+	cfg.Stdout, cfg.Stderr, cfg.Forked, cfg.Hold = stdout, stderr, h.forked, h.hold
 	if stdin != nil {
 		cfg.Stdin = stdin
 	}

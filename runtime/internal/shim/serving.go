@@ -66,6 +66,12 @@ func WaitDone(dir string, st State) {
 	if !Serving(dir, st) {
 		return
 	}
+	WaitUnlocked(dir, limit)
+}
+
+// WaitUnlocked waits, up to limit, until no shim holds the lock of dir
+// (see Serving).
+func WaitUnlocked(dir string, limit time.Duration) {
 	f, err := os.Open(dir)
 	if err != nil {
 		return

@@ -9,8 +9,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	goruntime "runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -46,10 +44,11 @@ const (
 // its container's root will be mounted) with fd 3 a pipe on which it
 // reports each assignment's first start ({"pid":N,"state":{...}} or
 // {"error":"..."}) and the states it records after (see ReadyMsg), and
-// fd 4 a pipe on which it is told its container's directory (one
-// line). It is started ahead of need (a spare, Go runtime and package
-// inits already paid) and waits on fd 4; EOF there means the runtime no
-// longer needs it.
+// fd 4 a pipe on which it is assigned its container (see Assignment:
+// its directory, and for a start held at create, its config and then
+// the word to go ahead). It is started ahead of need (a spare, Go runtime
+// and package inits already paid) and waits on fd 4; EOF there means the
+// runtime no longer needs it.
 //
 // It runs the container through the launcher, copies its stdout and stderr
 // into the log, records every transition in state.json, applies the
@@ -79,16 +78,19 @@ func shimMain() {
 		pre, preErr := next.pre, next.err
 		next = &nextPrestart{rootfsDir: rootfsDir}
 		warmUp()
-		line, err := assign.ReadString('\n')
+		a, err := readAssignment(assign)
 		if err != nil {
 			pre.discard()
 			os.Exit(0) // not (or no more) assigned: the runtime closed or went away
 		}
-		a := parseAssignment(strings.TrimSuffix(line, "\n"))
 		if a.Procs > 0 && a.Procs != goruntime.GOMAXPROCS(0) {
 			goruntime.GOMAXPROCS(a.Procs)
 		}
-		err = serve(a.Dir, ready, pre, preErr, next.begin)
+		var hold func() error
+		if a.Config != nil {
+			hold = sync.OnceValue(func() error { return awaitGo(assign) })
+		}
+		err = serve(a, hold, ready, pre, preErr, next.begin)
 		if err != nil {
 			// What the next prestart made (its spare cgroup) must
 			// not outlive the shim.
@@ -101,24 +103,6 @@ func shimMain() {
 			os.Exit(1) // serve logged why
 		}
 	}
-}
-
-// Assignment is what a runtime writes on a shim's assign pipe, one line
-// each: the folder of the container to serve, and how many Ps the shim's
-// Go runtime gets for it (0: as it is).
-type Assignment struct {
-	Dir   string
-	Procs int
-}
-
-// String is the line, without its newline.
-func (a Assignment) String() string { return strconv.Itoa(a.Procs) + " " + a.Dir }
-
-// parseAssignment reads a line written by Assignment.String.
-func parseAssignment(line string) Assignment {
-	procs, dir, _ := strings.Cut(line, " ")
-	n, _ := strconv.Atoi(procs)
-	return Assignment{Dir: dir, Procs: n}
 }
 
 // nextPrestart is the prestart for a shim's next container, begun as soon
@@ -145,11 +129,13 @@ func (n *nextPrestart) discard() {
 // errUnwanted: the runtime can no longer be told the shim is free.
 var errUnwanted = errors.New("the runtime is gone")
 
-// serve runs the container of dir (see shimMain), holding dir's lock
+// serve runs the container of a (see shimMain), holding its folder's lock
 // (see Serving), and reports itself free before it lets go of it: the
-// runtime may then hand it the next container while it does. done is
-// called once the container is done for good, before the cleanup.
-func serve(dir string, ready *os.File, pre *prestarted, preErr error, done func()) (err error) {
+// runtime may then hand it the next container while it does. hold, for a
+// held assignment, waits for the word to go ahead. done is called once
+// the container is done for good, before the cleanup.
+func serve(a Assignment, hold func() error, ready *os.File, pre *prestarted, preErr error, done func()) (err error) {
+	dir := a.Dir
 	// Our stderr (/dev/null while we wait) becomes the container's shim
 	// log, and /dev/null again after.
 	if f, err := os.OpenFile(filepath.Join(dir, ShimLogFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err == nil {
@@ -176,7 +162,7 @@ func serve(dir string, ready *os.File, pre *prestarted, preErr error, done func(
 		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
 	}
 	defer lock.Close()
-	if err := runShim(dir, ready, pre, done); err != nil {
+	if err := runShim(a, hold, ready, pre, done); err != nil {
 		return err
 	}
 	return reportReady(ready, ReadyMsg{Free: true}, nil)
@@ -217,10 +203,13 @@ type shim struct {
 	manual  bool     // a user stopped or killed it: no more restarts
 	wake    chan struct{}
 	stopSig unix.Signal
-	// forked is given to the launcher by a start in progress (see
+	// goAhead, for a held assignment, waits for the word to go ahead
+	// (see Assignment); nil otherwise.
+	goAhead func() error
+	// hooks are given to the launcher by a start in progress (see
 	// startRun); guarded by mu.
-	forked func(pid int)
-	final  chan struct{} // closed once the final state is recorded
+	hooks runHooks
+	final chan struct{} // closed once the final state is recorded
 	// released is closed once the last run's mounts are gone (its exit
 	// recorded first): its layer may then be mounted again. Guarded by mu.
 	released chan struct{}
@@ -275,10 +264,14 @@ type ReadyMsg struct {
 	Free  bool   `json:"free,omitempty"`
 }
 
-// runShim runs the container of dir, on pre (may be nil) if it fits, and
+// runShim runs the container of a, on pre (may be nil) if it fits, and
 // calls done once it is done for good (not on a failure before its start).
-func runShim(dir string, ready *os.File, pre *prestarted, done func()) error {
-	cfg, err := ReadConfig(dir)
+func runShim(a Assignment, hold func() error, ready *os.File, pre *prestarted, done func()) error {
+	dir := a.Dir
+	cfg, err := a.Config, error(nil)
+	if cfg == nil {
+		cfg, err = ReadConfig(dir)
+	}
 	if err != nil {
 		pre.discard()
 		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
@@ -289,14 +282,19 @@ func runShim(dir string, ready *os.File, pre *prestarted, done func()) error {
 		pre.discard()
 		pre = nil
 	}
-	st, err := ReadState(dir)
+	// A held start comes with the create: there is no state yet, and
+	// perhaps no config.json either (still syncing).
+	st := State{Status: StateCreated}
+	if hold == nil {
+		st, err = ReadState(dir)
+	}
 	if err == nil {
 		err = CheckVolatileLayer(dir, &cfg.Spec, st)
 	}
 	if err != nil {
 		return reportReady(ready, ReadyMsg{Error: err.Error()}, err)
 	}
-	s := &shim{dir: dir, cfg: cfg, ready: ready, st: st, wake: make(chan struct{}, 1), unheld: make(chan struct{}, 1), final: make(chan struct{})}
+	s := &shim{dir: dir, cfg: cfg, goAhead: hold, ready: ready, st: st, wake: make(chan struct{}, 1), unheld: make(chan struct{}, 1), final: make(chan struct{})}
 	s.stopSig = unix.SIGTERM
 	if cfg.Spec.StopSignal != "" {
 		if s.stopSig, err = ParseSignal(cfg.Spec.StopSignal); err != nil {

@@ -1,6 +1,8 @@
 package shim
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 )
 
@@ -106,9 +109,28 @@ func TestCallWordsAnOlderShimsRefusal(t *testing.T) {
 }
 
 func TestAssignmentRoundTrip(t *testing.T) {
-	for _, a := range []Assignment{{Dir: "/var/lib/reconciler/containers/abc", Procs: 2}, {Dir: "/a dir/with spaces", Procs: 1}, {Dir: "/x"}} {
-		if got := parseAssignment(a.String()); got != a {
-			t.Errorf("parseAssignment(%q) = %+v, want %+v", a.String(), got, a)
+	held := &Config{Spec: Spec{ID: "abc", Args: []string{"true"}}, EtcFiles: true}
+	for _, a := range []Assignment{{Dir: "/var/lib/reconciler/containers/abc", Procs: 2}, {Dir: "/a dir/with spaces", Procs: 1}, {Dir: "/x"}, {Dir: "/held", Procs: 1, Config: held}} {
+		var b bytes.Buffer
+		if err := a.Write(&b); err != nil {
+			t.Fatal(err)
 		}
+		GoAhead(&b)
+		r := bufio.NewReader(&b)
+		got, err := readAssignment(r)
+		if err != nil || !cmp.Equal(got, a) {
+			t.Errorf("readAssignment of %+v = %+v, %v", a, got, err)
+		}
+		if err := awaitGo(r); err != nil {
+			t.Errorf("after %+v: the go line reads as %v", a, err)
+		}
+	}
+	var b bytes.Buffer
+	CallOff(&b)
+	if err := awaitGo(bufio.NewReader(&b)); err != errHoldAborted {
+		t.Errorf("a called-off hold reads as %v", err)
+	}
+	if err := awaitGo(bufio.NewReader(&b)); err != errHoldAborted {
+		t.Errorf("EOF reads as %v, want the hold aborted", err)
 	}
 }

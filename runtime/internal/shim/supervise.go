@@ -1,8 +1,10 @@
 package shim
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -16,6 +18,9 @@ func (s *shim) supervise() {
 	var backoff time.Duration
 	for first := true; ; first = false {
 		r, startErr := s.startRun(first)
+		if first && errors.Is(startErr, errHoldAborted) {
+			return // nothing to report: the runtime called it off
+		}
 		if first && startErr != nil {
 			reportReady(s.ready, ReadyMsg{Error: startErr.Error()}, nil)
 			return // the state records the error; the container never ran
@@ -130,16 +135,46 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 	next.OOMKilled = false
 	// The process ID is known before the program runs: the running
 	// state is then written and synced while the start finishes (not
-	// after it, on the start's path), and put in place once it runs.
+	// after it, on the start's path), and put in place once it runs. A
+	// held start (the first run of a held assignment) starts when it
+	// goes ahead, not when it was set up.
 	var prepared *PreparedState
-	s.forked = func(pid int) {
+	held := first && s.goAhead != nil
+	went := !held
+	s.hooks.forked = func(pid int) {
 		next.Pid = pid
-		prepared = PrepareState(s.dir, next)
+		if went {
+			prepared = PrepareState(s.dir, next)
+		}
+	}
+	if held {
+		s.hooks.hold = sync.OnceValue(func() error {
+			if err := s.goAhead(); err != nil {
+				return err
+			}
+			went = true
+			next.StartedAt = time.Now().UTC()
+			if next.Pid != 0 {
+				prepared = PrepareState(s.dir, next)
+			}
+			return nil
+		})
 	}
 	r, err := start()
-	s.forked = nil
+	hold := s.hooks.hold
+	s.hooks = runHooks{}
 	if err != nil {
 		prepared.Abort()
+		// A failure while held is the start's, reported once it goes
+		// ahead; nothing is recorded for a start called off.
+		if held && !errors.Is(err, errHoldAborted) {
+			if herr := hold(); herr != nil {
+				err = herr
+			}
+		}
+		if errors.Is(err, errHoldAborted) {
+			return nil, err
+		}
 		return nil, s.startFailed(first, err)
 	}
 	s.run = r
@@ -185,7 +220,7 @@ func (s *shim) startPipedRun() (*shimRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	proc, err := s.launch.start(s.dir, s.cfg, p.inR, p.outW, p.errW, s.forked)
+	proc, err := s.launch.start(s.dir, s.cfg, p.inR, p.outW, p.errW, s.hooks)
 	// The container has its ends (or failed): only ours stay open.
 	for _, f := range []*os.File{p.inR, p.outW, p.errW} {
 		if f != nil {

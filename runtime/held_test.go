@@ -1,0 +1,207 @@
+package runtime
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reconciler/reconciler/runtime/logs"
+	"github.com/reconciler/reconciler/runtime/sandbox"
+)
+
+// heldRuntime is newRuntime with a spare shim up, whose PID it returns:
+// a create then holds its start (see heldStart).
+func heldRuntime(t *testing.T) (*Runtime, int) {
+	t.Helper()
+	busybox(t) // skips without root or busybox
+	root := filepath.Join(t.TempDir(), "containers")
+	r, err := New(root, Options{SpareAtOpen: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cleanupRoot(t, root) })
+	t.Cleanup(func() { r.Close() })
+	return r, waitSpare(t, r)
+}
+
+func isHeld(r *Runtime, id string) bool {
+	r.spareMu.Lock()
+	defer r.spareMu.Unlock()
+	return r.held[id] != nil
+}
+
+func spareCount(r *Runtime) int {
+	r.spareMu.Lock()
+	defer r.spareMu.Unlock()
+	return len(r.spares)
+}
+
+func logLines(t *testing.T, r *Runtime, id string) []string {
+	t.Helper()
+	s, err := r.Logs(context.Background(), id, LogOptions{Tail: logs.TailAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	return readAll(t, s)
+}
+
+// A create with a spare idle hands it the start to set up; the container
+// stays created, nothing of it runs, until Start lets it go ahead on that
+// shim, and the start is recorded then.
+func TestHeldStart(t *testing.T) {
+	r, spare := heldRuntime(t)
+	id := mustCreate(t, r, boxSpec(t, "held", "echo ran"))
+	if !isHeld(r, id) {
+		t.Fatal("no start held after a create with a spare idle")
+	}
+	if sandbox.StartsWithoutInit() {
+		eventually(t, "the program exec'd and stopped before its first instruction", func() bool {
+			return slices.Contains(heldStates(spare), "t (sh)")
+		})
+	}
+	time.Sleep(200 * time.Millisecond) // time enough to run, were it let
+	c, err := r.Inspect(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State.Status != StateCreated || c.State.Pid != 0 || c.State.StartCount != 0 {
+		t.Fatalf("held, the container is %+v; want created, no PID, never started", c.State)
+	}
+	if out := logLines(t, r, id); len(out) != 0 {
+		t.Fatalf("the held program ran: %q", out)
+	}
+	before := time.Now()
+	mustStart(t, r, id)
+	if code := waitExit(t, r, id); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	c, _ = r.Inspect(id)
+	if c.State.ShimPid != spare {
+		t.Errorf("served by shim %d, not the one holding the start (%d)", c.State.ShimPid, spare)
+	}
+	if c.State.StartedAt.Before(before) {
+		t.Errorf("StartedAt %v is the setup's time, before Start (%v)", c.State.StartedAt, before)
+	}
+	if out := logLines(t, r, id); !slices.Equal(out, []string{"stdout:ran"}) {
+		t.Errorf("output %q", out)
+	}
+}
+
+// A copy into a created container (docker cp before docker start) calls
+// its held start off: the start that follows sees the file.
+func TestCopyCallsHeldStartOff(t *testing.T) {
+	r, _ := heldRuntime(t)
+	id := mustCreate(t, r, boxSpec(t, "copied", "cat /injected"))
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	tw.WriteHeader(&tar.Header{Name: "injected", Mode: 0o644, Size: 6, Typeflag: tar.TypeReg})
+	tw.Write([]byte("hello\n"))
+	tw.Close()
+	if err := r.ExtractToDir(ctxT(t, 20*time.Second), id, "/", &b, ExtractOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if isHeld(r, id) {
+		t.Fatal("the start is still held after a copy into the container")
+	}
+	mustStart(t, r, id)
+	if code := waitExit(t, r, id); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if out := logLines(t, r, id); !slices.Equal(out, []string{"stdout:hello"}) {
+		t.Errorf("output %q, want the copied file's", out)
+	}
+}
+
+// A held start not let go within holdFor is called off: the shim undoes
+// the setup (no cgroup of the container is left) and is a spare again;
+// the container starts the usual way later.
+func TestHeldStartExpires(t *testing.T) {
+	defer func(d time.Duration) { holdFor = d }(holdFor)
+	holdFor = 100 * time.Millisecond
+	r, spare := heldRuntime(t)
+	id := mustCreate(t, r, boxSpec(t, "late", "exit 7"))
+	eventually(t, "the held start called off and its shim a spare again", func() bool {
+		return !isHeld(r, id) && spareCount(r) == 1
+	})
+	if dirs := groupDirs(id); len(dirs) > 0 {
+		t.Errorf("the container's cgroup is left: %v", dirs)
+	}
+	if out := logLines(t, r, id); len(out) != 0 {
+		t.Fatalf("the held program ran: %q", out)
+	}
+	mustStart(t, r, id)
+	if code := waitExit(t, r, id); code != 7 {
+		t.Fatalf("exit code %d, want 7", code)
+	}
+	c, _ := r.Inspect(id)
+	if c.State.ShimPid != spare {
+		t.Errorf("served by shim %d, not the spare that held it first (%d)", c.State.ShimPid, spare)
+	}
+}
+
+// A program that cannot start fails its Start, as without a hold, and
+// not before: the container stays created until then.
+func TestHeldStartFailsAtStart(t *testing.T) {
+	r, _ := heldRuntime(t)
+	id := mustCreate(t, r, Spec{Name: "missing", LowerDirs: []string{busybox(t)}, Args: []string{"/no/such/program"}})
+	time.Sleep(200 * time.Millisecond)
+	c, _ := r.Inspect(id)
+	if c.State.Status != StateCreated || c.State.Error != "" || c.State.ExitCode != 0 {
+		t.Fatalf("before its start, the container is %+v", c.State)
+	}
+	err := r.Start(context.Background(), id)
+	if err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("Start of a missing program: %v", err)
+	}
+	c, _ = r.Inspect(id)
+	if c.State.ExitCode != 127 || c.State.Error == "" {
+		t.Errorf("after the failed start: exit code %d, error %q; want 127 and why", c.State.ExitCode, c.State.Error)
+	}
+}
+
+// Removing a created container calls its held start off first; Close
+// does for those left, and their shims exit.
+func TestRemoveAndCloseCallHeldStartsOff(t *testing.T) {
+	r, spare := heldRuntime(t)
+	id := mustCreate(t, r, boxSpec(t, "gone", "true"))
+	if err := r.Remove(context.Background(), id, false); err != nil {
+		t.Fatal(err)
+	}
+	if isHeld(r, id) || spareCount(r) != 1 {
+		t.Fatalf("after the remove: held %v, %d spares", isHeld(r, id), spareCount(r))
+	}
+	if dirs := groupDirs(id); len(dirs) > 0 {
+		t.Errorf("the removed container's cgroup is left: %v", dirs)
+	}
+	mustCreate(t, r, boxSpec(t, "left", "true"))
+	r.Close()
+	awaitShimGone(t, spare)
+}
+
+// heldStates lists "STATE (COMM)" of each process in the spare groups of
+// shim pid: a held program is traced and stopped (t) after its exec.
+func heldStates(pid int) []string {
+	var states []string
+	for _, dir := range spareGroupsOf(pid) {
+		b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		for _, p := range strings.Fields(string(b)) {
+			stat, err := os.ReadFile("/proc/" + p + "/stat")
+			if err != nil {
+				continue
+			}
+			comm, rest, _ := strings.Cut(string(stat), ") ")
+			_, comm, _ = strings.Cut(comm, " (")
+			if state, _, ok := strings.Cut(rest, " "); ok {
+				states = append(states, state+" ("+comm+")")
+			}
+		}
+	}
+	return states
+}
