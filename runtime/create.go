@@ -61,8 +61,8 @@ func (r *Runtime) create(spec Spec) (*spareShim, error) {
 			}
 		}
 	}
-	// The log exists from the start, so an attach before the first start
-	// has a file to follow.
+	// The log exists from the start (a skeleton has it already), so an
+	// attach before the first start has a file to follow.
 	if f, err := os.OpenFile(filepath.Join(dir, shim.LogFile), os.O_CREATE|os.O_WRONLY, 0o640); err != nil {
 		return nil, fmt.Errorf("create container: %w", err)
 	} else {

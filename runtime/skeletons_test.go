@@ -57,8 +57,8 @@ func TestRemovedFolderIsReusedEmpty(t *testing.T) {
 
 // emptyToSkeleton keeps the folders every container has, empty, reuses
 // them unless the container changed them, deletes the rest (without
-// taking an open file's content from its reader), and never follows a
-// symbolic link out.
+// taking an open file's content from its reader), makes the empty log
+// files anew, and never follows a symbolic link out.
 func TestEmptyToSkeleton(t *testing.T) {
 	outside := t.TempDir()
 	sentinel := filepath.Join(outside, "keep-me")
@@ -111,7 +111,7 @@ func TestEmptyToSkeleton(t *testing.T) {
 		}
 		return nil
 	})
-	want := []string{"log drwxr-xr-x", "upper drwxr-xr-x", "work drwxr-xr-x"}
+	want := []string{"log drwxr-xr-x", "log/container.log -rw-r----- 0 bytes", "shim.log -rw------- 0 bytes", "upper drwxr-xr-x", "work drwxr-xr-x"}
 	if !slices.Equal(got, want) {
 		t.Errorf("skeleton:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -194,7 +194,7 @@ func TestDirtySkeletonsRecycledAtOpen(t *testing.T) {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if strings.Join(names, " ") != "log upper work" {
+	if strings.Join(names, " ") != "log shim.log upper work" {
 		t.Errorf("taken skeleton holds %q", names)
 	}
 	if s.take(filepath.Join(root, "other")) {
