@@ -61,22 +61,25 @@ func (r *Runtime) create(spec Spec) (*spareShim, error) {
 			}
 		}
 	}
-	// The log exists from the start (a skeleton has it already), so an
-	// attach before the first start has a file to follow.
-	if f, err := os.OpenFile(filepath.Join(dir, shim.LogFile), os.O_CREATE|os.O_WRONLY, 0o640); err != nil {
-		return nil, fmt.Errorf("create container: %w", err)
-	} else {
-		f.Close()
-	}
 	// config.json last: a directory without it is a crashed create. A
 	// shim sets the container up meanwhile, from this copy.
 	cfg := shim.Config{Spec: spec, Created: time.Now().UTC(), Launcher: r.launcher, EtcFiles: r.launcher == ""}
 	held := r.holdStart(dir, &cfg)
-	if err := shim.WriteNewConfig(dir, cfg); err != nil {
+	fail := func(err error) (*spareShim, error) {
 		if held != nil {
 			r.releaseHeld(held, dir, spec.ID)
 		}
 		return nil, fmt.Errorf("create container: %w", err)
+	}
+	// The log exists from the start (a skeleton has it already), so an
+	// attach before the first start has a file to follow.
+	if f, err := os.OpenFile(filepath.Join(dir, shim.LogFile), os.O_CREATE|os.O_WRONLY, 0o640); err != nil {
+		return fail(err)
+	} else {
+		f.Close()
+	}
+	if err := shim.WriteNewConfig(dir, cfg); err != nil {
+		return fail(err)
 	}
 	return held, nil
 }
