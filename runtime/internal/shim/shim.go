@@ -209,7 +209,10 @@ type shim struct {
 	// hooks are given to the launcher by a start in progress (see
 	// startRun); guarded by mu.
 	hooks runHooks
-	final chan struct{} // closed once the final state is recorded
+	// committing, if not nil, is closed once the running state a start
+	// prepared is in place (see startRun); guarded by mu.
+	committing chan struct{}
+	final      chan struct{} // closed once the final state is recorded
 	// released is closed once the last run's mounts are gone (its exit
 	// recorded first): its layer may then be mounted again. Guarded by mu.
 	released chan struct{}

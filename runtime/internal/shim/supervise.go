@@ -182,9 +182,17 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 	if prepared != nil && r.proc.pid() == next.Pid {
 		s.st = next
 		s.reportStart(first, next)
-		if err := prepared.Commit(); err != nil {
-			s.logf("record state: %v", err)
-		}
+		// Put in place once synced, off the run's path: its exit may
+		// come first, and is reported at once (record waits, so the
+		// disk gets the states in their order).
+		committed := make(chan struct{})
+		s.committing = committed
+		go func() {
+			defer close(committed)
+			if err := prepared.Commit(); err != nil {
+				s.logf("record state: %v", err)
+			}
+		}()
 		return r, nil
 	}
 	prepared.Abort()
@@ -310,6 +318,10 @@ func (s *shim) drainCopies(r *shimRun) {
 // record writes the state; called with s.mu held. A failed write is logged
 // to the shim's stderr: the container goes on either way.
 func (s *shim) record() {
+	if s.committing != nil {
+		<-s.committing
+		s.committing = nil
+	}
 	if err := writeState(s.dir, s.st); err != nil {
 		fmt.Fprintf(os.Stderr, "%s shim: record state: %v\n", time.Now().Format(time.RFC3339Nano), err)
 	}
