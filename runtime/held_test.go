@@ -4,9 +4,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -204,4 +206,53 @@ func heldStates(pid int) []string {
 		}
 	}
 	return states
+}
+
+// Held starts under concurrent use: creates, starts, renames, removes and
+// expiries of many containers at once each end as without holds.
+func TestHeldStartsConcurrently(t *testing.T) {
+	defer func(d time.Duration) { holdFor = d }(holdFor)
+	holdFor = 30 * time.Millisecond
+	r, _ := heldRuntime(t)
+	ctx := ctxT(t, 60*time.Second)
+	errs := make(chan error, 12)
+	for i := range 12 {
+		go func() {
+			errs <- func() error {
+				id, err := r.Create(ctx, boxSpec(t, "", "exit "+strconv.Itoa(i)))
+				if err != nil {
+					return err
+				}
+				switch i % 4 {
+				case 1:
+					if err := r.Rename(id, "renamed-"+strconv.Itoa(i)); err != nil {
+						return err
+					}
+				case 2:
+					time.Sleep(50 * time.Millisecond) // expired
+				case 3:
+					return r.Remove(ctx, id, false)
+				}
+				if err := r.Start(ctx, id); err != nil {
+					return err
+				}
+				code, err := r.Wait(ctx, id, WaitNotRunning)
+				if err == nil && code != i {
+					err = fmt.Errorf("container %d exited %d", i, code)
+				}
+				return err
+			}()
+		}()
+	}
+	for range 12 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	r.spareMu.Lock()
+	held := len(r.held)
+	r.spareMu.Unlock()
+	if held != 0 {
+		t.Errorf("%d starts still held after every container started or went", held)
+	}
 }
