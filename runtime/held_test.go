@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/reexec"
 	"github.com/reconciler/reconciler/runtime/logs"
 	"github.com/reconciler/reconciler/runtime/sandbox"
 )
@@ -254,5 +257,95 @@ func TestHeldStartsConcurrently(t *testing.T) {
 	r.spareMu.Unlock()
 	if held != 0 {
 		t.Errorf("%d starts still held after every container started or went", held)
+	}
+}
+
+// heldDaemon is a "daemon" in a subprocess that creates one container
+// with its start held, prints "held ID SHIMPID" and waits to be killed.
+const heldDaemon = "runtime-test-held-daemon"
+
+func init() { reexec.Register(heldDaemon, heldDaemonMain) }
+
+func heldDaemonMain() {
+	root, lower := os.Args[1], os.Args[2]
+	r, err := New(root, Options{SpareAtOpen: true})
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	for spareCount(r) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	id, err := r.Create(context.Background(), Spec{Name: "held", LowerDirs: []string{lower}, Args: []string{"echo", "ran"}})
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	r.spareMu.Lock()
+	h := r.held[id]
+	r.spareMu.Unlock()
+	if h == nil {
+		fmt.Println("error: no start held")
+		os.Exit(1)
+	}
+	fmt.Println("held", id, h.sp.cmd.Process.Pid)
+	select {}
+}
+
+// A daemon killed while it holds a start: the shim undoes the setup and
+// exits, the container stays created, never run, and starts under the
+// next runtime.
+func TestDaemonKilledWhileStartHeld(t *testing.T) {
+	lower := busybox(t)
+	root := filepath.Join(t.TempDir(), "containers")
+	t.Cleanup(func() { cleanupRoot(t, root) })
+	out, err := os.Create(filepath.Join(t.TempDir(), "daemon.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	daemon := reexec.Command(heldDaemon, root, lower)
+	daemon.Stdout, daemon.Stderr = out, out
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	var shimPid int
+	eventually(t, "the daemon to hold a start", func() bool {
+		b, _ := os.ReadFile(out.Name())
+		f := strings.Fields(string(b))
+		if len(f) > 0 && f[0] == "error:" {
+			t.Fatalf("daemon: %s", b)
+		}
+		if len(f) < 3 {
+			return false
+		}
+		id, shimPid = f[1], must(strconv.Atoi(f[2]))
+		return true
+	})
+	daemon.Process.Signal(unix.SIGKILL)
+	daemon.Wait()
+	awaitShimGone(t, shimPid)
+
+	r, err := New(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, err := r.Inspect(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State.Status != StateCreated || c.State.StartCount != 0 || c.State.Error != "" {
+		t.Fatalf("after the kill, the container is %+v; want created, never started", c.State)
+	}
+	if out := logLines(t, r, id); len(out) != 0 {
+		t.Fatalf("the held program ran: %q", out)
+	}
+	mustStart(t, r, id)
+	if code := waitExit(t, r, id); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if out := logLines(t, r, id); !slices.Equal(out, []string{"stdout:ran"}) {
+		t.Errorf("output %q", out)
 	}
 }
