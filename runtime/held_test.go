@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/reconciler/reconciler/internal/reexec"
+	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"github.com/reconciler/reconciler/runtime/logs"
 	"github.com/reconciler/reconciler/runtime/sandbox"
 )
@@ -347,5 +348,36 @@ func TestDaemonKilledWhileStartHeld(t *testing.T) {
 	}
 	if out := logLines(t, r, id); !slices.Equal(out, []string{"stdout:ran"}) {
 		t.Errorf("output %q", out)
+	}
+}
+
+// A start held and failing after its program was forked (a limit the
+// kernel refuses: more open files than fs.nr_open) fails at Start, as
+// without a hold, and leaves no temporary state file behind.
+func TestHeldStartFailsAfterFork(t *testing.T) {
+	r, _ := heldRuntime(t)
+	b, err := os.ReadFile("/proc/sys/fs/nr_open")
+	if err != nil {
+		t.Skip(err)
+	}
+	over := must(strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)) + 1
+	s := boxSpec(t, "limited", "true")
+	s.Ulimits = []Ulimit{{Name: "nofile", Soft: over, Hard: over}}
+	id, err := r.Create(context.Background(), s)
+	if err != nil {
+		t.Skipf("refused at create: %v", err)
+	}
+	if err := r.Start(context.Background(), id); err == nil {
+		t.Fatal("a start with a soft limit above the hard one succeeded")
+	}
+	c, _ := r.Inspect(id)
+	if c.State.Error == "" || c.State.Running() {
+		t.Errorf("after the failed start: %+v", c.State)
+	}
+	ents, _ := os.ReadDir(c.Dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), shim.StateFile) && e.Name() != shim.StateFile {
+			t.Errorf("a temporary state file is left: %s", e.Name())
+		}
 	}
 }

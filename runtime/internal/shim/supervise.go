@@ -164,7 +164,6 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 	hold := s.hooks.hold
 	s.hooks = runHooks{}
 	if err != nil {
-		prepared.Abort()
 		// A failure while held is the start's, reported once it goes
 		// ahead; nothing is recorded for a start called off.
 		if held && !errors.Is(err, errHoldAborted) {
@@ -172,6 +171,7 @@ func (s *shim) startRun(first bool) (*shimRun, error) {
 				err = herr
 			}
 		}
+		prepared.Abort() // after the hold, which may prepare one
 		if errors.Is(err, errHoldAborted) {
 			return nil, err
 		}
