@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/reconciler/reconciler/internal/procstat"
 	"github.com/reconciler/reconciler/internal/reexec"
 	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"github.com/reconciler/reconciler/runtime/logs"
@@ -58,6 +59,19 @@ func logLines(t *testing.T, r *Runtime, id string) []string {
 	return readAll(t, s)
 }
 
+// startToExit starts container id, waits for its exit and checks its code
+// and its whole log ("stream:line" each).
+func startToExit(t *testing.T, r *Runtime, id string, code int, out ...string) {
+	t.Helper()
+	mustStart(t, r, id)
+	if got := waitExit(t, r, id); got != code {
+		t.Fatalf("exit code %d, want %d", got, code)
+	}
+	if got := logLines(t, r, id); !slices.Equal(got, out) {
+		t.Errorf("output %q, want %q", got, out)
+	}
+}
+
 // A create with a spare idle hands it the start to set up; the container
 // stays created, nothing of it runs, until Start lets it go ahead on that
 // shim, and the start is recorded then.
@@ -84,19 +98,13 @@ func TestHeldStart(t *testing.T) {
 		t.Fatalf("the held program ran: %q", out)
 	}
 	before := time.Now()
-	mustStart(t, r, id)
-	if code := waitExit(t, r, id); code != 0 {
-		t.Fatalf("exit code %d", code)
-	}
+	startToExit(t, r, id, 0, "stdout:ran")
 	c, _ = r.Inspect(id)
 	if c.State.ShimPid != spare {
 		t.Errorf("served by shim %d, not the one holding the start (%d)", c.State.ShimPid, spare)
 	}
 	if c.State.StartedAt.Before(before) {
 		t.Errorf("StartedAt %v is the setup's time, before Start (%v)", c.State.StartedAt, before)
-	}
-	if out := logLines(t, r, id); !slices.Equal(out, []string{"stdout:ran"}) {
-		t.Errorf("output %q", out)
 	}
 }
 
@@ -116,13 +124,7 @@ func TestCopyCallsHeldStartOff(t *testing.T) {
 	if isHeld(r, id) {
 		t.Fatal("the start is still held after a copy into the container")
 	}
-	mustStart(t, r, id)
-	if code := waitExit(t, r, id); code != 0 {
-		t.Fatalf("exit code %d", code)
-	}
-	if out := logLines(t, r, id); !slices.Equal(out, []string{"stdout:hello"}) {
-		t.Errorf("output %q, want the copied file's", out)
-	}
+	startToExit(t, r, id, 0, "stdout:hello") // the copied file
 }
 
 // A held start not let go within holdFor is called off: the shim undoes
@@ -142,10 +144,7 @@ func TestHeldStartExpires(t *testing.T) {
 	if out := logLines(t, r, id); len(out) != 0 {
 		t.Fatalf("the held program ran: %q", out)
 	}
-	mustStart(t, r, id)
-	if code := waitExit(t, r, id); code != 7 {
-		t.Fatalf("exit code %d, want 7", code)
-	}
+	startToExit(t, r, id, 7)
 	c, _ := r.Inspect(id)
 	if c.State.ShimPid != spare {
 		t.Errorf("served by shim %d, not the spare that held it first (%d)", c.State.ShimPid, spare)
@@ -198,14 +197,10 @@ func heldStates(pid int) []string {
 	for _, dir := range spareGroupsOf(pid) {
 		b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
 		for _, p := range strings.Fields(string(b)) {
-			stat, err := os.ReadFile("/proc/" + p + "/stat")
-			if err != nil {
-				continue
-			}
-			comm, rest, _ := strings.Cut(string(stat), ") ")
-			_, comm, _ = strings.Cut(comm, " (")
-			if state, _, ok := strings.Cut(rest, " "); ok {
-				states = append(states, state+" ("+comm+")")
+			f, err := procstat.Fields("/proc/" + p + "/stat")
+			comm, cerr := os.ReadFile("/proc/" + p + "/comm")
+			if err == nil && cerr == nil {
+				states = append(states, f[0]+" ("+strings.TrimSpace(string(comm))+")")
 			}
 		}
 	}
@@ -297,22 +292,11 @@ func heldDaemonMain() {
 // exits, the container stays created, never run, and starts under the
 // next runtime.
 func TestDaemonKilledWhileStartHeld(t *testing.T) {
-	lower := busybox(t)
-	root := filepath.Join(t.TempDir(), "containers")
-	t.Cleanup(func() { cleanupRoot(t, root) })
-	out, err := os.Create(filepath.Join(t.TempDir(), "daemon.out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	daemon := reexec.Command(heldDaemon, root, lower)
-	daemon.Stdout, daemon.Stderr = out, out
-	if err := daemon.Start(); err != nil {
-		t.Fatal(err)
-	}
+	root, daemon, out := startTestDaemon(t, heldDaemon)
 	var id string
 	var shimPid int
 	eventually(t, "the daemon to hold a start", func() bool {
-		b, _ := os.ReadFile(out.Name())
+		b, _ := os.ReadFile(out)
 		f := strings.Fields(string(b))
 		if len(f) > 0 && f[0] == "error:" {
 			t.Fatalf("daemon: %s", b)
@@ -342,13 +326,7 @@ func TestDaemonKilledWhileStartHeld(t *testing.T) {
 	if out := logLines(t, r, id); len(out) != 0 {
 		t.Fatalf("the held program ran: %q", out)
 	}
-	mustStart(t, r, id)
-	if code := waitExit(t, r, id); code != 0 {
-		t.Fatalf("exit code %d", code)
-	}
-	if out := logLines(t, r, id); !slices.Equal(out, []string{"stdout:ran"}) {
-		t.Errorf("output %q", out)
-	}
+	startToExit(t, r, id, 0, "stdout:ran")
 }
 
 // A start held and failing after its program was forked (a limit the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -51,24 +52,34 @@ func testDaemonMain() {
 	select {}
 }
 
-func TestDaemonKilledContainersSurvive(t *testing.T) {
-	testutil.NeedRoot(t, "shims, mounts, namespaces and cgroups")
+// startTestDaemon runs the reexec'd daemon name on a fresh state root (its
+// containers removed when the test ends) with the busybox layer, and
+// returns the root, the process and the file its output goes to.
+func startTestDaemon(t *testing.T, name string) (root string, daemon *exec.Cmd, out string) {
+	t.Helper()
 	lower := busybox(t)
-	root := filepath.Join(t.TempDir(), "containers")
+	root = filepath.Join(t.TempDir(), "containers")
 	t.Cleanup(func() { cleanupRoot(t, root) })
-	out, err := os.Create(filepath.Join(t.TempDir(), "daemon.out"))
+	f, err := os.Create(filepath.Join(t.TempDir(), "daemon.out"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	daemon := reexec.Command(testDaemon, root, lower)
-	daemon.Stdout, daemon.Stderr = out, out
+	defer f.Close()
+	daemon = reexec.Command(name, root, lower)
+	daemon.Stdout, daemon.Stderr = f, f
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)
 	}
+	return root, daemon, f.Name()
+}
+
+func TestDaemonKilledContainersSurvive(t *testing.T) {
+	testutil.NeedRoot(t, "shims, mounts, namespaces and cgroups")
+	root, daemon, out := startTestDaemon(t, testDaemon)
 	pids := map[string]int{}
 	ids := map[string]string{}
 	eventually(t, "the daemon to start its containers", func() bool {
-		b, _ := os.ReadFile(out.Name())
+		b, _ := os.ReadFile(out)
 		if strings.Contains(string(b), "error:") {
 			daemon.Process.Kill()
 			t.Fatalf("daemon: %s", b)
