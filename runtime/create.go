@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reconciler/reconciler/internal/plainfile"
 	"github.com/reconciler/reconciler/internal/procopts"
 	"github.com/reconciler/reconciler/runtime/internal/shim"
 	"github.com/reconciler/reconciler/runtime/sandbox"
@@ -73,7 +74,7 @@ func (r *Runtime) create(spec Spec) (*spareShim, error) {
 	}
 	// The log exists from the start (a skeleton has it already), so an
 	// attach before the first start has a file to follow.
-	if f, err := os.OpenFile(filepath.Join(dir, shim.LogFile), os.O_CREATE|os.O_WRONLY, 0o640); err != nil {
+	if f, err := plainfile.Open(filepath.Join(dir, shim.LogFile), os.O_CREATE|os.O_WRONLY, 0o640); err != nil {
 		return fail(err)
 	} else {
 		f.Close()

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/reconciler/reconciler/internal/plainfile"
 	"github.com/reconciler/reconciler/runtime/internal/shim"
 )
 
@@ -191,7 +192,7 @@ func emptyToSkeleton(dir string) error {
 // makeSkeletonFiles makes dir's empty skeleton files.
 func makeSkeletonFiles(dir string) error {
 	for _, f := range skeletonFiles {
-		fd, err := os.OpenFile(filepath.Join(dir, f.name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, f.mode)
+		fd, err := plainfile.Open(filepath.Join(dir, f.name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, f.mode)
 		if err != nil {
 			return err
 		}

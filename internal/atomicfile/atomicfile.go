@@ -11,6 +11,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/reconciler/reconciler/internal/plainfile"
 )
 
 // TempPrefix starts the name of every temporary file this package
@@ -37,7 +39,7 @@ func Create(path string, perm os.FileMode) (*File, error) {
 // CreateIn is Create with the temporary file in tmpDir, which must be on
 // path's file system (a store keeping its temporary files in one folder).
 func CreateIn(tmpDir, path string, perm os.FileMode) (*File, error) {
-	f, err := os.CreateTemp(tmpDir, TempPrefix+filepath.Base(path)+"-*")
+	f, err := plainfile.CreateTemp(tmpDir, TempPrefix+filepath.Base(path)+"-")
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
@@ -160,7 +162,7 @@ func WriteFrom(path string, r io.Reader, perm os.FileMode) error {
 
 // SyncDir makes a creation, removal or rename inside dir durable.
 func SyncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := plainfile.Open(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/reconciler/reconciler/internal/plainfile"
 )
 
 // Mount is one entry of the mount table.
@@ -19,7 +21,7 @@ type Mount struct {
 
 // Read returns this process's mount table, in mount order.
 func Read() ([]Mount, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	f, err := plainfile.Open("/proc/self/mountinfo", os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -5,15 +5,16 @@ package procstat
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"strings"
+
+	"github.com/reconciler/reconciler/internal/plainfile"
 )
 
 // Fields returns the fields of the stat file at path from the third on:
 // [0] is the state (R, S, Z, ...), [1] the parent's PID, [19] the start
 // time in clock ticks since boot.
 func Fields(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
+	b, err := plainfile.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/plainfile"
 )
 
 // DefaultParent is the group under which containers' groups are created.
@@ -140,7 +142,7 @@ func enableV2Controllers(dir string) error {
 		if err := os.MkdirAll(cur, 0o755); err != nil {
 			return fmt.Errorf("cgroups: create %s: %w", cur, err)
 		}
-		avail, _ := os.ReadFile(filepath.Join(cur, "cgroup.controllers"))
+		avail, _ := plainfile.ReadFile(filepath.Join(cur, "cgroup.controllers"))
 		var want []string
 		for _, c := range strings.Fields(string(avail)) {
 			if c == "memory" || c == "cpu" || c == "pids" {
@@ -173,7 +175,7 @@ func (g *Group) Add(pid int) error {
 // Pids lists the processes in the group.
 func (g *Group) Pids() ([]int, error) {
 	for _, d := range g.Dirs {
-		b, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		b, err := plainfile.ReadFile(filepath.Join(d, "cgroup.procs"))
 		if err != nil {
 			return nil, err
 		}
@@ -262,7 +264,7 @@ func rmdir(d string) error {
 		if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
 			return fmt.Errorf("cgroups: remove %s: %w", d, err)
 		}
-		if b, err := os.ReadFile(filepath.Join(d, "cgroup.procs")); err == nil {
+		if b, err := plainfile.ReadFile(filepath.Join(d, "cgroup.procs")); err == nil {
 			for _, f := range strings.Fields(string(b)) {
 				if p, err := strconv.Atoi(f); err == nil {
 					syscall.Kill(p, syscall.SIGKILL)
@@ -289,7 +291,7 @@ func OfProc(proc *os.File) (*Group, error) {
 
 // ofProcFile reads the groups listed in a /proc/.../cgroup file.
 func ofProcFile(path string) (*Group, error) {
-	b, err := os.ReadFile(path)
+	b, err := plainfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("cgroups: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/reconciler/reconciler/internal/plainfile"
 )
 
 func firstDir(m map[string]string) string {
@@ -16,7 +18,7 @@ func firstDir(m map[string]string) string {
 }
 
 func writeFile(path, v string) error {
-	if err := os.WriteFile(path, []byte(v), 0); err != nil {
+	if err := plainfile.WriteFile(path, []byte(v), 0); err != nil {
 		return fmt.Errorf("cgroups: write %q to %s: %w", v, path, err)
 	}
 	return nil
@@ -34,7 +36,7 @@ func writeIfExists(path, v string, required bool) error {
 
 // readValue reads a one-value cgroup file, without its newline.
 func readValue(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := plainfile.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("cgroups: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/reconciler/reconciler/internal/osthread"
+	"github.com/reconciler/reconciler/internal/plainfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -84,7 +85,7 @@ func (g *Group) ThreadTasks() ([]*os.File, error) {
 	}
 	var fs []*os.File
 	for _, d := range g.Dirs {
-		f, err := os.OpenFile(filepath.Join(d, "tasks"), os.O_WRONLY, 0)
+		f, err := plainfile.Open(filepath.Join(d, "tasks"), os.O_WRONLY, 0)
 		if err != nil {
 			for _, f := range fs {
 				f.Close()

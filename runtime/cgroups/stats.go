@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/reconciler/reconciler/internal/plainfile"
 )
 
 // Stats are a group's resource counters at one moment (docker stats):
@@ -91,7 +93,7 @@ func readCPUAcctV1(d string, c *CPUStats) error {
 		return err
 	}
 	c.User, c.System = st["user"]*(1e9/clockTicks), st["system"]*(1e9/clockTicks)
-	b, err := os.ReadFile(filepath.Join(d, "cpuacct.usage_percpu"))
+	b, err := plainfile.ReadFile(filepath.Join(d, "cpuacct.usage_percpu"))
 	if err != nil {
 		return fmt.Errorf("cgroups: %w", err)
 	}
@@ -172,7 +174,7 @@ func readStatsV2(d string) (Stats, error) {
 
 // readIOStat reads v2's io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N ...".
 func readIOStat(path string) ([]IOStat, error) {
-	b, err := os.ReadFile(path)
+	b, err := plainfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("cgroups: %w", err)
 	}
@@ -203,7 +205,7 @@ func readIOStat(path string) ([]IOStat, error) {
 
 // readFlat reads a flat-keyed file ("key N" per line) into a map.
 func readFlat(path string) (map[string]uint64, error) {
-	b, err := os.ReadFile(path)
+	b, err := plainfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("cgroups: %w", err)
 	}

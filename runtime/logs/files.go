@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/plainfile"
 )
 
 // Rotation renames NAME -> NAME.1 -> ... and deletes the oldest, so a name
@@ -20,7 +22,7 @@ import (
 // rotates, shared while a reader lists the files, so a reader never sees a
 // rotation half done (a name missing, or one file under two names).
 func lockDir(dir string, how int) (unlock func(), err error) {
-	d, err := os.Open(dir)
+	d, err := plainfile.Open(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +48,7 @@ const followersSuffix = ".followers"
 // log at path.
 func openFollowers(path string) (*os.File, error) {
 	name := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+followersSuffix)
-	return os.OpenFile(name, os.O_RDONLY|os.O_CREATE, 0o640)
+	return plainfile.Open(name, os.O_RDONLY|os.O_CREATE, 0o640)
 }
 
 // flock is unix.Flock, again after an interruption.
@@ -96,7 +98,7 @@ func listFiles(path string) (files []logFile, current bool, err error) {
 		if i > 0 {
 			name = fmt.Sprintf("%s.%d", path, i)
 		}
-		f, err := os.Open(name)
+		f, err := plainfile.Open(name, os.O_RDONLY, 0)
 		if errors.Is(err, os.ErrNotExist) {
 			if i == 0 {
 				continue // rotated files without a current one: a rotation failed

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/plainfile"
 )
 
 // MaxLine is the longest chunk stored as one entry; longer lines are split
@@ -55,7 +57,7 @@ func OpenWriter(path string, maxSize int64, maxFiles int) (*Writer, error) {
 }
 
 func (w *Writer) open() error {
-	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	f, err := plainfile.Open(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return fmt.Errorf("open log: %w", err)
 	}

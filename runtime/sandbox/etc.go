@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+
+	"github.com/reconciler/reconciler/internal/plainfile"
 )
 
 // dockerHosts is /etc/hosts of a Docker container without a network of
@@ -39,7 +41,7 @@ type Names struct {
 func EtcFiles(hostname, network string, names Names) ([]File, error) {
 	hosts := dockerHosts
 	if network == NetworkHost && len(names.ExtraHosts) == 0 {
-		if b, err := os.ReadFile("/etc/hosts"); err == nil {
+		if b, err := plainfile.ReadFile("/etc/hosts"); err == nil {
 			hosts = string(b)
 		}
 	}
@@ -47,7 +49,7 @@ func EtcFiles(hostname, network string, names Names) ([]File, error) {
 		name, ip, _ := strings.Cut(h, ":")
 		hosts += ip + "\t" + name + "\n"
 	}
-	b, err := os.ReadFile("/etc/resolv.conf")
+	b, err := plainfile.ReadFile("/etc/resolv.conf")
 	if err != nil && !os.IsNotExist(err) {
 		return nil, fmt.Errorf("sandbox: read the host's /etc/resolv.conf: %w", err)
 	}

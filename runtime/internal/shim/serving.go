@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler/reconciler/internal/plainfile"
 )
 
 // A shim may serve several containers in turn (see shimMain), so its
@@ -16,7 +18,7 @@ import (
 // lockDir takes the lock of dir for its shim, waiting for a shim that
 // served dir before to finish.
 func lockDir(dir string) (*os.File, error) {
-	f, err := os.Open(dir)
+	f, err := plainfile.Open(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +44,7 @@ func Serving(dir string, st State) bool {
 	if !st.ShimLocksDir {
 		return true
 	}
-	f, err := os.Open(dir)
+	f, err := plainfile.Open(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return false
 	}
@@ -72,7 +74,7 @@ func WaitDone(dir string, st State) {
 // WaitUnlocked waits, up to limit, until no shim holds the lock of dir
 // (see Serving).
 func WaitUnlocked(dir string, limit time.Duration) {
-	f, err := os.Open(dir)
+	f, err := plainfile.Open(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return
 	}

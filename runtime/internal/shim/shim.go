@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/reconciler/reconciler/internal/plainfile"
 	"github.com/reconciler/reconciler/runtime/logs"
 )
 
@@ -138,7 +139,7 @@ func serve(a Assignment, hold func() error, ready *os.File, pre *prestarted, pre
 	dir := a.Dir
 	// Our stderr (/dev/null while we wait) becomes the container's shim
 	// log, and /dev/null again after.
-	if f, err := os.OpenFile(filepath.Join(dir, ShimLogFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err == nil {
+	if f, err := plainfile.Open(filepath.Join(dir, ShimLogFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err == nil {
 		unix.Dup3(int(f.Fd()), 2, 0)
 		f.Close()
 		defer func() {

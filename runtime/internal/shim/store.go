@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reconciler/reconciler/internal/atomicfile"
+	"github.com/reconciler/reconciler/internal/plainfile"
 )
 
 // Files in a container's directory (ROOT/<id>/).
@@ -78,7 +79,7 @@ func writeJSON(path string, v any, commit func(*atomicfile.File) error) error {
 }
 
 func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
+	b, err := plainfile.ReadFile(path)
 	if err != nil {
 		return err
 	}
