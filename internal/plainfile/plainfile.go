@@ -8,7 +8,9 @@
 // on, where a container's create, start, exit and removal open dozens of
 // such files between the runtime and the shim. The files this package
 // returns are ordinary *os.File values in blocking mode; pipes, FIFOs,
-// sockets and terminals, which the poller serves, still go through os.
+// sockets and terminals, which the poller serves, still go through os,
+// except the end of a pipe that another process is given (PipeFrom,
+// PipeTo): ours is on the poller, theirs is a plain file.
 package plainfile
 
 import (
@@ -81,6 +83,30 @@ func WriteFile(name string, data []byte, perm os.FileMode) error {
 		return &os.PathError{Op: "close", Path: name, Err: err}
 	}
 	return nil
+}
+
+// PipeFrom makes a pipe another process writes into: w, to give it, is a
+// plain file; r, ours, is on the poller as both ends of os.Pipe are. Both
+// are close-on-exec.
+func PipeFrom() (r, w *os.File, err error) { return pipe(0) }
+
+// PipeTo makes a pipe another process reads from: r, to give it, is a
+// plain file; w, ours, is on the poller.
+func PipeTo() (r, w *os.File, err error) { return pipe(1) }
+
+// pipe makes a pipe with its end ours on the poller.
+func pipe(ours int) (r, w *os.File, err error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return nil, nil, os.NewSyscallError("pipe2", err)
+	}
+	// os.NewFile puts a non-blocking descriptor on the poller.
+	if err := unix.SetNonblock(p[ours], true); err != nil {
+		unix.Close(p[0])
+		unix.Close(p[1])
+		return nil, nil, os.NewSyscallError("fcntl", err)
+	}
+	return os.NewFile(uintptr(p[0]), "|0"), os.NewFile(uintptr(p[1]), "|1"), nil
 }
 
 // CreateTemp is os.CreateTemp without the poller: a new file in dir

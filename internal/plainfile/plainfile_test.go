@@ -2,11 +2,13 @@ package plainfile
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -102,5 +104,43 @@ func TestCreateTemp(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(taken); string(b) != "keep" {
 		t.Fatalf("the existing file was changed: %q", b)
+	}
+}
+
+func TestPipes(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		make        func() (r, w *os.File, err error)
+		ours, yours int // 0 read end, 1 write end
+	}{
+		{"PipeFrom", PipeFrom, 0, 1},
+		{"PipeTo", PipeTo, 1, 0},
+	} {
+		r, w, err := tc.make()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ends := [2]*os.File{r, w}
+		// Only ours is on the poller: a deadline works on it alone.
+		if err := ends[tc.ours].SetDeadline(time.Now().Add(time.Hour)); err != nil {
+			t.Errorf("%s: our end takes no deadline (%v): not on the poller", tc.name, err)
+		}
+		if err := ends[tc.yours].SetDeadline(time.Now()); err == nil {
+			t.Errorf("%s: the end to give away is on the poller", tc.name)
+		}
+		for i, f := range ends {
+			fl, _ := unix.FcntlInt(f.Fd(), unix.F_GETFD, 0)
+			if fl&unix.FD_CLOEXEC == 0 {
+				t.Errorf("%s: end %d is not close-on-exec", tc.name, i)
+			}
+		}
+		if _, err := w.WriteString("hello"); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		if b, err := io.ReadAll(r); err != nil || string(b) != "hello" {
+			t.Errorf("%s: read %q, %v", tc.name, b, err)
+		}
+		r.Close()
 	}
 }

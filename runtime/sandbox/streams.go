@@ -4,6 +4,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/reconciler/reconciler/internal/plainfile"
 )
 
 // programStreams are a launched program's standard streams, made as
@@ -68,7 +70,7 @@ func (ps *programStreams) open(name string, flag int) (*os.File, error) {
 
 // copyInto returns the write end of a pipe copied into w.
 func (ps *programStreams) copyInto(w io.Writer) (*os.File, error) {
-	r, pw, err := os.Pipe()
+	r, pw, err := plainfile.PipeFrom()
 	if err != nil {
 		return nil, err
 	}

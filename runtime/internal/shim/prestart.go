@@ -3,6 +3,7 @@ package shim
 import (
 	"os"
 
+	"github.com/reconciler/reconciler/internal/plainfile"
 	"github.com/reconciler/reconciler/runtime/sandbox"
 )
 
@@ -22,9 +23,9 @@ type runPipes struct {
 func newRunPipes(stdin bool) (*runPipes, error) {
 	p := &runPipes{}
 	var err error
-	if p.outR, p.outW, err = os.Pipe(); err == nil {
-		if p.errR, p.errW, err = os.Pipe(); err == nil && stdin {
-			p.inR, p.inW, err = os.Pipe()
+	if p.outR, p.outW, err = plainfile.PipeFrom(); err == nil {
+		if p.errR, p.errW, err = plainfile.PipeFrom(); err == nil && stdin {
+			p.inR, p.inW, err = plainfile.PipeTo()
 		}
 	}
 	if err != nil {
