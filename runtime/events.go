@@ -237,8 +237,9 @@ func (w *watcher) notify() {
 }
 
 // observe compares a container's state with what was last seen and emits
-// the events in between, in order: start, then (oom and) die, per run.
-func (w *watcher) observe(id string) {
+// the events in between, in order: start, then (oom and) die, per run. It
+// returns the state it read (read false if it could read none).
+func (w *watcher) observe(id string) (st State, read bool) {
 	// One observer at a time, from reading the state to publishing: an
 	// observe that returns has published everything up to what it read
 	// (Start relies on it for "start" before it returns).
@@ -249,23 +250,23 @@ func (w *watcher) observe(id string) {
 		if os.IsNotExist(err) {
 			w.notify()
 		}
-		return
+		return st, false
 	}
 	w.mu.Lock()
 	prev, ok := w.seen[id]
 	if !ok {
 		w.mu.Unlock()
-		return
+		return st, true
 	}
 	w.seen[id] = counts{st.StartCount, st.ExitCount, st.RestartCount}
 	w.mu.Unlock()
 	if prev == w.seen[id] {
 		w.notify()
-		return
+		return st, true
 	}
 	cfg, err := w.r.config(id)
 	if err != nil {
-		return
+		return st, true
 	}
 	c := &Container{ID: id, Name: cfg.Spec.Name, Spec: cfg.Spec}
 	m := w.r.metrics
@@ -298,4 +299,5 @@ func (w *watcher) observe(id string) {
 		w.r.events.publish(w.r.event(c, "die", map[string]string{"exitCode": fmt.Sprint(code)}))
 	}
 	w.notify()
+	return st, true
 }

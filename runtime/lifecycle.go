@@ -239,11 +239,11 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 	// what Cleanup below cleans up too (idempotently), so its exit
 	// overlaps the removal.
 	r.settle(id, time.Now().Add(5*time.Second))
-	r.watch.observe(id) // report its last transitions before "destroy"
-	// Waiters that find it gone report its final exit code, not an
-	// earlier one they happened to see (docker run --rm waits for removal).
-	if final, err := r.inspect(id); err == nil {
-		r.finalExit.Store(id, final.State.ExitCode)
+	// Its last transitions are reported before "destroy". Waiters that
+	// find it gone report its final exit code, not an earlier one they
+	// happened to see (docker run --rm waits for removal).
+	if final, ok := r.watch.observe(id); ok {
+		r.finalExit.Store(id, final.ExitCode)
 		time.AfterFunc(time.Minute, func() { r.finalExit.Delete(id) })
 	}
 	if err := shim.Cleanup(c.Dir, cfg); err != nil {
@@ -320,11 +320,11 @@ func (r *Runtime) Wait(ctx context.Context, ref, condition string) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	c, err := r.Inspect(ref)
+	id, err := r.Resolve(ref)
 	if err != nil {
 		return 0, err
 	}
-	return r.wait(ctx, c, condition, c.State.ExitCount)
+	return r.wait(ctx, id, condition, -1)
 }
 
 func waitCondition(condition string) (string, error) {
@@ -350,41 +350,44 @@ func (r *Runtime) WaitFrom(ctx context.Context, ref, condition string, exits int
 	if condition, err = waitCondition(condition); err != nil {
 		return 0, err
 	}
-	first, err := r.inspect(id)
-	if err != nil {
-		return 0, err
-	}
-	return r.wait(ctx, first, condition, exits)
+	return r.wait(ctx, id, condition, exits)
 }
 
 // waitExit waits until the container has exited more than exits times (or
 // is gone, or ctx ends).
 func (r *Runtime) waitExit(ctx context.Context, id string, exits int) {
-	if c, err := r.inspect(id); err == nil {
-		r.wait(ctx, c, WaitNextExit, exits)
-	}
+	r.wait(ctx, id, WaitNextExit, exits)
 }
 
-func (r *Runtime) wait(ctx context.Context, first *Container, condition string, exits int) (int, error) {
-	id := first.ID
-	last := first.State.ExitCode
+// wait waits for condition on container id; exits is what WaitFrom says,
+// or below 0, the exits of the first state read (Wait). A container gone
+// at that first read is an error, as for Inspect.
+func (r *Runtime) wait(ctx context.Context, id, condition string, exits int) (int, error) {
 	r.watch.ensure(id)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	for {
+	var name string
+	last := 0
+	for first := true; ; first = false {
 		changed := r.watch.changed()
 		c, err := r.inspect(id)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotFound) && !first {
 			if code, ok := r.finalExit.Load(id); ok {
 				last = code.(int)
 			}
 			if condition == WaitRemoved {
 				return last, nil
 			}
-			return last, fmt.Errorf("%w: %s was removed while waiting", ErrNotFound, first.Name)
+			return last, fmt.Errorf("%w: %s was removed while waiting", ErrNotFound, name)
 		}
 		if err != nil {
 			return 0, err
+		}
+		if first {
+			name = c.Name
+			if exits < 0 {
+				exits = c.State.ExitCount
+			}
 		}
 		last = c.State.ExitCode
 		switch {

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -55,16 +56,46 @@ var Root = "/sys/fs/cgroup"
 var v1Controllers = []string{"memory", "cpu", "cpuacct", "pids"}
 
 // IsV2 reports whether Root is a unified (cgroup2) mount.
-func IsV2() bool {
-	var st unix.Statfs_t
-	if err := unix.Statfs(Root, &st); err != nil {
-		return false
+func IsV2() bool { return mounted().v2 }
+
+// layout is what is mounted at root: a unified hierarchy, or these of
+// v1Controllers. Hierarchies are mounted at boot, not under running
+// containers, so it is looked up once per Root (as runc does), not at
+// each of the several opens of a group a container's start and removal
+// make.
+type layout struct {
+	root string
+	v2   bool
+	v1   []string
+}
+
+var lastLayout atomic.Pointer[layout]
+
+func mounted() *layout {
+	root := Root
+	if l := lastLayout.Load(); l != nil && l.root == root {
+		return l
 	}
-	return st.Type == unix.CGROUP2_SUPER_MAGIC
+	l := &layout{root: root}
+	var st unix.Statfs_t
+	if unix.Statfs(root, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		l.v2 = true
+	} else {
+		for _, c := range v1Controllers {
+			if _, err := os.Stat(filepath.Join(root, c)); err == nil {
+				l.v1 = append(l.v1, c)
+			}
+		}
+	}
+	// A look before anything is mounted is not kept.
+	if l.v2 || len(l.v1) > 0 {
+		lastLayout.Store(l)
+	}
+	return l
 }
 
 // Open returns the group of container id under parent ("" = DefaultParent)
-// without touching the file system.
+// without touching the file system (but to learn, once, what is mounted).
 func Open(parent, id string) (*Group, error) {
 	if id == "" || strings.ContainsAny(id, "/\x00") || id == "." || id == ".." {
 		return nil, fmt.Errorf("cgroups: invalid container id %q", id)
@@ -73,18 +104,17 @@ func Open(parent, id string) (*Group, error) {
 		parent = DefaultParent
 	}
 	g := &Group{ID: id, Dirs: map[string]string{}}
-	if IsV2() {
+	l := mounted()
+	if l.v2 {
 		g.v2 = true
-		g.Dirs[""] = filepath.Join(Root, parent, id)
+		g.Dirs[""] = filepath.Join(l.root, parent, id)
 		return g, nil
 	}
-	for _, c := range v1Controllers {
-		if _, err := os.Stat(filepath.Join(Root, c)); err == nil {
-			g.Dirs[c] = filepath.Join(Root, c, parent, id)
-		}
+	for _, c := range l.v1 {
+		g.Dirs[c] = filepath.Join(l.root, c, parent, id)
 	}
 	if len(g.Dirs) == 0 {
-		return nil, fmt.Errorf("cgroups: no cgroup v1 controllers or v2 mount found under %s", Root)
+		return nil, fmt.Errorf("cgroups: no cgroup v1 controllers or v2 mount found under %s", l.root)
 	}
 	return g, nil
 }

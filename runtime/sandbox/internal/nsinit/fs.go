@@ -2,6 +2,7 @@ package nsinit
 
 import (
 	"errors"
+	"path"
 	"strings"
 	"syscall"
 )
@@ -57,27 +58,27 @@ func exists(path string) bool {
 	return syscall.Lstat(path, &st) == nil
 }
 
-// mkdirAll creates path and its missing parents (mode 0755).
-func mkdirAll(path string) error {
-	if isDir(path) {
+// mkdirAll creates path and its missing parents (mode 0755). It tries
+// path itself first: in a fresh layer or tmpfs, most of a long path is
+// there already (or /proc/thread-self/fd/N is), and a mkdir per level
+// from the root would find each in turn.
+func mkdirAll(p string) error {
+	err := syscall.Mkdir(p, 0o755)
+	if err == syscall.ENOENT {
+		if parent := path.Dir(strings.TrimRight(p, "/")); parent != p && parent != "/" && parent != "." {
+			if err := mkdirAll(parent); err != nil {
+				return err
+			}
+			err = syscall.Mkdir(p, 0o755)
+		}
+	}
+	if err == syscall.EEXIST {
+		if !isDir(p) {
+			return errors.New("not a directory")
+		}
 		return nil
 	}
-	for i := 1; i <= len(path); i++ {
-		if i < len(path) && path[i] != '/' {
-			continue
-		}
-		p := strings.TrimRight(path[:i], "/")
-		if p == "" {
-			continue
-		}
-		if err := syscall.Mkdir(p, 0o755); err != nil && err != syscall.EEXIST {
-			return err
-		}
-	}
-	if !isDir(path) {
-		return errors.New("not a directory")
-	}
-	return nil
+	return err
 }
 
 // touch creates an empty file if path does not exist.

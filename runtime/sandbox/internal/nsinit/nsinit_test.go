@@ -75,6 +75,16 @@ func TestMkdirAll(t *testing.T) {
 	if err := mkdirAll(filepath.Join(dir, "file")); err == nil {
 		t.Fatal("mkdirAll over a file succeeded")
 	}
+	if err := mkdirAll(filepath.Join(dir, "file/sub")); err == nil {
+		t.Fatal("mkdirAll under a file succeeded")
+	}
+	// What exists is fine, through a link to a directory too.
+	os.Symlink("a", filepath.Join(dir, "link"))
+	for _, p := range []string{"a/b", "link/b/c", "link/new/deeper"} {
+		if err := mkdirAll(filepath.Join(dir, p)); err != nil || !isDir(filepath.Join(dir, p)) {
+			t.Fatalf("mkdirAll %s: %v", p, err)
+		}
+	}
 }
 
 // bpfRun interprets the classic BPF subset the filter uses.
