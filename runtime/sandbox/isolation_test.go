@@ -341,6 +341,27 @@ func TestEtcFiles(t *testing.T) {
 	}
 }
 
+// TestFileOutsideEtc: a file the runtime makes elsewhere than Docker's
+// three (on a tmpfs of its own, not in the init layer) is there and
+// writable, and its content stays out of the container layer.
+func TestFileOutsideEtc(t *testing.T) {
+	files, err := EtcFiles("web1", NetworkNone, Names{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var upper string
+	out := sh(t, `cat /etc/hostname /opt/x/app.conf; echo w=2 >> /opt/x/app.conf && cat /opt/x/app.conf`, func(c *Config) {
+		c.Files = append(files, File{Target: "/opt/x/app.conf", Data: "v=1\n"})
+		upper = c.UpperDir
+	})
+	if out != "web1\nv=1\nv=1\nw=2\n" {
+		t.Fatalf("got %q", out)
+	}
+	if b, err := os.ReadFile(filepath.Join(upper, "opt/x/app.conf")); err == nil && len(b) > 0 {
+		t.Fatalf("the file's content is in the container layer: %q", b)
+	}
+}
+
 // TestMountOverEtcFileWins: a user's bind mount on /etc/hosts replaces
 // the runtime's, as in Docker.
 func TestMountOverEtcFileWins(t *testing.T) {

@@ -2,7 +2,9 @@ package nsinit
 
 import (
 	"path"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -18,40 +20,60 @@ type File struct {
 	Data   string
 }
 
-// captureFiles writes s.Files on a detached tmpfs and returns them as bind
-// mounts with their captured sources, to be attached like the spec's own.
-func captureFiles(s *Spec) ([]Mount, []int, error) {
+// captureFiles writes s.Files and returns them as bind mounts with their
+// captured sources, to be attached like the spec's own. Docker's /etc
+// files (initFiles) are written in st's init layer, where their mount
+// points go anyway (see finishInitLayer): one tmpfs less to make for each
+// start. Any other file goes on a tmpfs of its own, so the init layer
+// never holds a folder the image may have as a link.
+func captureFiles(s *Spec, st *stage) (mounts []Mount, fds []int, err error) {
 	if len(s.Files) == 0 {
 		return nil, nil, nil
 	}
-	mnt, err := detachedTmpfs("files", "1m")
-	if err != nil {
-		return nil, nil, err
-	}
-	defer unix.Close(mnt)
+	defer func() {
+		if err != nil {
+			CloseFDs(fds)
+			mounts, fds = nil, nil
+		}
+	}()
+	tmpfs, etcMade := -1, false
+	defer func() {
+		if tmpfs >= 0 {
+			unix.Close(tmpfs)
+		}
+	}()
 	for i, f := range s.Files {
-		if err := writeAt(mnt, strconv.Itoa(i), f.Data); err != nil {
+		dir, name := st.layer, strings.TrimPrefix(path.Clean(f.Target), "/")
+		if slices.Contains(initFiles, "/"+name) {
+			if !etcMade {
+				if err := unix.Mkdirat(st.layer, path.Dir(name), 0o755); err != nil && err != unix.EEXIST {
+					return nil, nil, wrap("files: init layer: create "+path.Dir(f.Target), err)
+				}
+				etcMade = true
+			}
+		} else {
+			if tmpfs < 0 {
+				if tmpfs, err = detachedTmpfs("files", "1m"); err != nil {
+					return nil, nil, err
+				}
+			}
+			dir, name = tmpfs, strconv.Itoa(i)
+		}
+		if err := writeAt(dir, name, f.Data); err != nil {
 			return nil, nil, wrap("files: write "+f.Target, err)
 		}
-	}
-	// Docker's files are read-only in a read-only container; the copies
-	// made below keep the mount's mode.
-	if s.ReadOnly {
-		if err := unix.MountSetattr(mnt, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
-			return nil, nil, wrap("files: make read-only", err)
-		}
-	}
-	mounts := make([]Mount, len(s.Files))
-	fds := make([]int, len(s.Files))
-	for i, f := range s.Files {
-		name := strconv.Itoa(i)
-		fd, err := unix.OpenTree(mnt, name, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+		fd, err := unix.OpenTree(dir, name, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 		if err != nil {
-			CloseFDs(fds[:i])
 			return nil, nil, wrap("files: capture "+f.Target, err)
 		}
-		mounts[i] = Mount{Type: "bind", Source: path.Base(f.Target) + " (made by the runtime)", Target: f.Target}
-		fds[i] = fd
+		fds = append(fds, fd)
+		// Docker's files are read-only in a read-only container.
+		if s.ReadOnly {
+			if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+				return nil, nil, wrap("files: make "+f.Target+" read-only", err)
+			}
+		}
+		mounts = append(mounts, Mount{Type: "bind", Source: path.Base(f.Target) + " (made by the runtime)", Target: f.Target})
 	}
 	return mounts, fds, nil
 }
@@ -80,9 +102,9 @@ func detachedTmpfs(what, size string) (int, error) {
 	return mnt, nil
 }
 
-// writeAt creates name in the directory dirfd with data, mode 0644.
+// writeAt writes name in the directory dirfd with data, mode 0644 if new.
 func writeAt(dirfd int, name, data string) error {
-	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
+	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return err
 	}

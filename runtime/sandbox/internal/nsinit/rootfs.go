@@ -39,25 +39,25 @@ func setupRootfs(s *Spec, st *stage, proc bool) (err error) {
 	if err := st.fit(s); err != nil {
 		return err
 	}
-	userBinds := s.BindFDs
+	binds := s.BindFDs
 	s.BindFDs = nil
-	if userBinds == nil {
-		if userBinds, err = CloneBinds(s.Mounts); err != nil {
+	if binds == nil {
+		if binds, err = CloneBinds(s.Mounts); err != nil {
 			return err
 		}
 	}
-	// The runtime's files come first, so a user's mount over one wins.
-	fileMounts, binds, err := captureFiles(s)
-	binds = append(binds, userBinds...)
 	// Those not attached (a failure on the way) are closed.
-	defer CloseFDs(binds)
-	if err != nil {
-		return err
-	}
-	s.Mounts = append(fileMounts, s.Mounts...)
+	defer func() { CloseFDs(binds) }()
 	if err := finishInitLayer(s, st); err != nil {
 		return err
 	}
+	fileMounts, fileBinds, err := captureFiles(s, st)
+	if err != nil {
+		return err
+	}
+	// The runtime's files come first, so a user's mount over one wins.
+	binds = append(fileBinds, binds...)
+	s.Mounts = append(fileMounts, s.Mounts...)
 	if err := st.hold(); err != nil {
 		return err
 	}
@@ -174,7 +174,8 @@ var initFiles = []string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
 // RootfsDir (beneath where the overlay goes; st.layer is its descriptor).
 // It holds the mount points the container always gets,
 // /proc, /dev and /sys, and the /etc files a mount will cover (made only
-// then: otherwise they would hide the image's own). As the overlay's top
+// then: otherwise they would hide the image's own): here, those of the
+// user's binds; captureFiles writes the runtime's own. As the overlay's top
 // lower layer it keeps these out of the container layer, so an image
 // without them (FROM scratch) does not have them copied into its
 // containers' layers, nor into commits.

@@ -85,7 +85,7 @@ func newStage(root string, early, proc bool) (*stage, error) {
 // mountLayer mounts the init layer, a tmpfs, at the stage's root.
 func (st *stage) mountLayer() error {
 	var err error
-	if st.layer, err = detachedTmpfs("init layer", "64k"); err != nil {
+	if st.layer, err = detachedTmpfs("init layer", "1m"); err != nil {
 		return err
 	}
 	st.base = "/proc/thread-self/fd/" + strconv.Itoa(st.layer)
