@@ -14,6 +14,9 @@ var DefaultCaps = capMask(unix.CAP_CHOWN, unix.CAP_DAC_OVERRIDE, unix.CAP_FSETID
 	unix.CAP_SETUID, unix.CAP_SETFCAP, unix.CAP_SETPCAP, unix.CAP_NET_BIND_SERVICE,
 	unix.CAP_SYS_CHROOT, unix.CAP_KILL, unix.CAP_AUDIT_WRITE)
 
+// allCaps stands for a bounding set not limited yet.
+const allCaps = ^uint64(0)
+
 func capMask(caps ...int) uint64 {
 	var m uint64
 	for _, c := range caps {
@@ -28,7 +31,7 @@ func capMask(caps ...int) uint64 {
 // would signal every thread of this runtime to change them all, but only
 // this thread survives the execve.
 func dropPrivileges(u execUser, caps uint64) error {
-	if err := limitBoundingSet(caps); err != nil {
+	if err := limitBoundingSet(caps, allCaps); err != nil {
 		return err
 	}
 	groups := make([]uint32, len(u.Groups))
@@ -68,9 +71,11 @@ func dropPrivileges(u execUser, caps uint64) error {
 // limitBoundingSet drops every capability not in caps from this thread's
 // bounding set, and clears its ambient set: at exec, a root program's
 // capabilities become its bounding set (and any other user's, none).
-func limitBoundingSet(caps uint64) error {
+// bounding is what the set may still hold (allCaps when unknown): those
+// already dropped are not dropped again, a system call each.
+func limitBoundingSet(caps, bounding uint64) error {
 	for c := 0; c <= 63; c++ {
-		if caps&(1<<c) != 0 {
+		if caps&(1<<c) != 0 || bounding&(1<<c) == 0 {
 			continue
 		}
 		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {

@@ -104,6 +104,9 @@ type Staged struct {
 	// hostNet is the host's network namespace, which a container on the
 	// host's network joins again.
 	hostNet int
+	// bounding is what the thread's bounding set still holds: no
+	// capability beyond Docker's defaults, whatever the container.
+	bounding uint64
 }
 
 // Stage does on the calling thread, before its container is known, the
@@ -132,6 +135,12 @@ func Stage(root string) (a *Staged, err error) {
 	if err := unshareNamespaces(true); err != nil {
 		return nil, err
 	}
+	// The bounding set limits what a program this thread execs gets, not
+	// the thread's own capabilities (which the launch still needs).
+	if err := limitBoundingSet(DefaultCaps, allCaps); err != nil {
+		return nil, err
+	}
+	a.bounding = DefaultCaps
 	if root != "" {
 		if a.st, err = newStage(root, true, false); err != nil {
 			return nil, err
@@ -169,8 +178,10 @@ func Launch(ahead *Staged, s *Spec, stdio [3]int, tasks Tasks, forked func(pid i
 	}
 	defer unix.Close(proc)
 	var st *stage
+	bounding := uint64(allCaps)
 	if ahead != nil {
 		defer ahead.Close()
+		bounding = ahead.bounding
 		if err := ahead.fit(s); err != nil {
 			return nil, err
 		}
@@ -214,7 +225,7 @@ func Launch(ahead *Staged, s *Spec, stdio [3]int, tasks Tasks, forked func(pid i
 		files = []uintptr{uintptr(slave), uintptr(slave), uintptr(slave)}
 		attr.Setctty = true // fd 0 of the program, a session leader
 	}
-	if err := confineThread(DefaultCaps &^ s.CapDrop); err != nil {
+	if err := confineThread(DefaultCaps&^s.CapDrop, bounding); err != nil {
 		return fail(err)
 	}
 	syscall.Umask(0o022)
@@ -286,9 +297,9 @@ func (a *Staged) fit(s *Spec) error {
 // confinement: a bounding set of caps (at exec, a root program's
 // capabilities) and no ambient or inheritable ones, no_new_privs and the
 // seccomp filter. The thread's own effective capabilities stay, for the
-// fork's setuid.
-func confineThread(caps uint64) error {
-	if err := limitBoundingSet(caps); err != nil {
+// fork's setuid. bounding is as for limitBoundingSet.
+func confineThread(caps, bounding uint64) error {
+	if err := limitBoundingSet(caps, bounding); err != nil {
 		return err
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
