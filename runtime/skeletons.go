@@ -203,15 +203,20 @@ func makeSkeletonFiles(dir string) error {
 
 // removeAllBut deletes the entries of dir that keep does not name.
 func removeAllBut(dir string, keep func(name string) bool) error {
-	ents, err := os.ReadDir(dir)
+	d, err := plainfile.Open(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return err
 	}
-	for _, e := range ents {
-		if keep(e.Name()) {
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if keep(name) {
 			continue
 		}
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
 			return err
 		}
 	}
@@ -229,7 +234,7 @@ func reusable(p string, dirFlags uint32) bool {
 	if unix.Lstat(p, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return false
 	}
-	if int(st.Uid) != os.Geteuid() || int(st.Gid) != os.Getegid() {
+	if int(st.Uid) != euid || int(st.Gid) != egid {
 		return false
 	}
 	if flags, err := inodeFlags(p); err != nil || flags != dirFlags {
@@ -253,6 +258,10 @@ func reusable(p string, dirFlags uint32) bool {
 	}
 	return true
 }
+
+// euid and egid own the folders os.Mkdir makes here (asked once: each
+// is a system call).
+var euid, egid = os.Geteuid(), os.Getegid()
 
 // inodeFlags returns the folder p's inode flags (the attributes chattr
 // sets), or 0 on a file system without them.
