@@ -64,9 +64,13 @@ func shimMain() {
 	unix.CloseOnExec(4)
 	ready := os.NewFile(3, "ready")
 	assign := bufio.NewReader(os.NewFile(4, "assign"))
-	// Own session already (Setsid); ignore what a terminal or a dying
-	// parent could send.
-	signal.Ignore(unix.SIGHUP, unix.SIGPIPE, unix.SIGINT)
+	// Own session already (Setsid); what a terminal or a dying parent
+	// could send is caught and dropped, not ignored: an ignored signal
+	// stays ignored through the fork and exec of the container's program,
+	// which must start with every signal at its default, as under Docker
+	// (a caught one is reset there). That takes these over from a parent
+	// that ignored them, too (a daemon started under nohup).
+	signal.Notify(make(chan os.Signal, 1), unix.SIGHUP, unix.SIGPIPE, unix.SIGINT)
 	// argv[1], when given, is where the runtime mounts its containers'
 	// roots (sandbox.PrestartConfig.RootfsDir).
 	var rootfsDir string
