@@ -16,6 +16,7 @@ import (
 
 	"github.com/reconciler/reconciler/internal/plainfile"
 	"github.com/reconciler/reconciler/runtime/logs"
+	"github.com/reconciler/reconciler/runtime/sandbox"
 )
 
 // Name is the argv[0] of a shim: the binary re-executed with it
@@ -59,9 +60,11 @@ const (
 // again: the runtime that started it may give it another container, which
 // saves starting a shim (see Runtime's spares), or close the pipe.
 func shimMain() {
-	// Neither pipe may leak into the container.
-	unix.CloseOnExec(3)
-	unix.CloseOnExec(4)
+	// Neither pipe may leak into the container, nor anything else this
+	// process inherited.
+	if err := sandbox.CloseInheritedOnExec(); err != nil {
+		os.Exit(1)
+	}
 	ready := os.NewFile(3, "ready")
 	assign := bufio.NewReader(os.NewFile(4, "assign"))
 	// Own session already (Setsid); what a terminal or a dying parent

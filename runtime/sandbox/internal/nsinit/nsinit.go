@@ -210,6 +210,9 @@ func execProgram(s *Spec) error {
 	}
 	syscall.Umask(0o022)
 	defaultSignals()
+	if err := CloseOnExecFrom3(); err != nil {
+		return err
+	}
 	return execFailure(p.path, syscall.Exec(p.path, s.Args, p.env))
 }
 
