@@ -72,8 +72,12 @@ func shimMain() {
 	// stays ignored through the fork and exec of the container's program,
 	// which must start with every signal at its default, as under Docker
 	// (a caught one is reset there). That takes these over from a parent
-	// that ignored them, too (a daemon started under nohup).
+	// that ignored them, too (a daemon started under nohup); any other
+	// signal inherited ignored goes back to its default.
 	signal.Notify(make(chan os.Signal, 1), unix.SIGHUP, unix.SIGPIPE, unix.SIGINT)
+	if err := sandbox.DefaultIgnoredSignals(); err != nil {
+		os.Exit(1)
+	}
 	// argv[1], when given, is where the runtime mounts its containers'
 	// roots (sandbox.PrestartConfig.RootfsDir).
 	var rootfsDir string

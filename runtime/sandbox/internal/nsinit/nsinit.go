@@ -20,7 +20,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -209,23 +208,13 @@ func execProgram(s *Spec) error {
 		return err
 	}
 	syscall.Umask(0o022)
-	defaultSignals()
+	if err := DefaultIgnoredSignals(); err != nil {
+		return err
+	}
 	if err := CloseOnExecFrom3(); err != nil {
 		return err
 	}
 	return execFailure(p.path, syscall.Exec(p.path, s.Args, p.env))
-}
-
-// defaultSignals puts SIGHUP and SIGINT back to their defaults for the
-// exec: a Go process keeps them ignored if its parent did (a daemon under
-// nohup), and an ignored signal stays ignored through exec, where the
-// program must find every signal at its default, as under Docker. Every
-// other signal the Go runtime catches, which exec resets.
-func defaultSignals() {
-	var act [4]uint64 // SIG_DFL, no flags, an empty mask: zero on every port
-	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT} {
-		syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
-	}
 }
 
 // execFailure is the Failure for the program's exec failing with err.
