@@ -322,6 +322,9 @@ func (r *Runtime) Wait(ctx context.Context, ref, condition string) (int, error) 
 	}
 	id, err := r.Resolve(ref)
 	if err != nil {
+		if code, ok := r.removedExit(ref, condition); ok {
+			return code, nil
+		}
 		return 0, err
 	}
 	return r.wait(ctx, id, condition, -1)
@@ -343,14 +346,34 @@ func waitCondition(condition string) (string, error) {
 // registers a wait before the client's start, then waits in the
 // background: this closes that gap.
 func (r *Runtime) WaitFrom(ctx context.Context, ref, condition string, exits int) (int, error) {
-	id, err := r.Resolve(ref)
+	condition, err := waitCondition(condition)
 	if err != nil {
 		return 0, err
 	}
-	if condition, err = waitCondition(condition); err != nil {
+	id, err := r.Resolve(ref)
+	if err != nil {
+		if code, ok := r.removedExit(ref, condition); ok {
+			return code, nil
+		}
 		return 0, err
 	}
 	return r.wait(ctx, id, condition, exits)
+}
+
+// removedExit is the final exit code of container ref (its full ID) if it
+// was removed lately and condition is its removal: a wait that comes
+// after the removal is satisfied as one that came before would have been
+// (the Docker API registers a wait beside the start, and a loaded host
+// may run it only once a --rm container is gone).
+func (r *Runtime) removedExit(ref, condition string) (int, bool) {
+	if condition != WaitRemoved {
+		return 0, false
+	}
+	code, ok := r.finalExit.Load(strings.TrimPrefix(ref, "/"))
+	if !ok {
+		return 0, false
+	}
+	return code.(int), true
 }
 
 // waitExit waits until the container has exited more than exits times (or
@@ -371,6 +394,11 @@ func (r *Runtime) wait(ctx context.Context, id, condition string, exits int) (in
 	for first := true; ; first = false {
 		changed := r.watch.changed()
 		c, err := r.inspect(id)
+		if errors.Is(err, ErrNotFound) && first {
+			if code, ok := r.removedExit(id, condition); ok {
+				return code, nil
+			}
+		}
 		if errors.Is(err, ErrNotFound) && !first {
 			if code, ok := r.finalExit.Load(id); ok {
 				last = code.(int)

@@ -387,6 +387,30 @@ func TestRestartCommand(t *testing.T) {
 	}
 }
 
+// A wait for the removal that comes only once the container is gone (its
+// request run late on a loaded host) reports the final exit code too; a
+// wait on a container never seen still finds none.
+func TestWaitRemovedAfterTheRemoval(t *testing.T) {
+	r := newRuntime(t, true)
+	id := mustCreate(t, r, hostSpec("gone", "exit 3"))
+	startToExit(t, r, id, 3)
+	if err := r.Remove(context.Background(), id, false); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := r.WaitFrom(ctxT(t, 10*time.Second), id, WaitRemoved, 0); code != 3 || err != nil {
+		t.Errorf("WaitFrom(removed) after the removal = %d, %v; want 3", code, err)
+	}
+	if code, err := r.Wait(ctxT(t, 10*time.Second), id, WaitRemoved); code != 3 || err != nil {
+		t.Errorf("Wait(removed) after the removal = %d, %v; want 3", code, err)
+	}
+	if _, err := r.Wait(ctxT(t, 10*time.Second), id, WaitNotRunning); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Wait(not-running) after the removal: %v, want not found", err)
+	}
+	if _, err := r.Wait(ctxT(t, 10*time.Second), strings.Repeat("ab", 32), WaitRemoved); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Wait(removed) on an unknown ID: %v, want not found", err)
+	}
+}
+
 // docker run --rm waits for removal, registered before start: a container
 // that exits and is removed between two looks of the waiter must still
 // report its own exit code, never an earlier one.
