@@ -316,18 +316,7 @@ const (
 // Wait blocks until the condition holds and returns the container's last
 // exit code. "" means not-running.
 func (r *Runtime) Wait(ctx context.Context, ref, condition string) (int, error) {
-	condition, err := waitCondition(condition)
-	if err != nil {
-		return 0, err
-	}
-	id, err := r.Resolve(ref)
-	if err != nil {
-		if code, ok := r.removedExit(ref, condition); ok {
-			return code, nil
-		}
-		return 0, err
-	}
-	return r.wait(ctx, id, condition, -1)
+	return r.WaitFrom(ctx, ref, condition, -1)
 }
 
 func waitCondition(condition string) (string, error) {
@@ -344,7 +333,8 @@ func waitCondition(condition string) (string, error) {
 // exit after the container had exited exits times (State.ExitCount)
 // satisfies it, even one that happened before this call. The Docker API
 // registers a wait before the client's start, then waits in the
-// background: this closes that gap.
+// background: this closes that gap. exits below 0 counts from the first
+// state the wait reads, as Wait does.
 func (r *Runtime) WaitFrom(ctx context.Context, ref, condition string, exits int) (int, error) {
 	condition, err := waitCondition(condition)
 	if err != nil {
@@ -382,9 +372,9 @@ func (r *Runtime) waitExit(ctx context.Context, id string, exits int) {
 	r.wait(ctx, id, WaitNextExit, exits)
 }
 
-// wait waits for condition on container id; exits is what WaitFrom says,
-// or below 0, the exits of the first state read (Wait). A container gone
-// at that first read is an error, as for Inspect.
+// wait waits for condition on container id, exits as for WaitFrom. A
+// container gone at the first read is an error, as for Inspect, unless
+// the wait is for its removal (removedExit).
 func (r *Runtime) wait(ctx context.Context, id, condition string, exits int) (int, error) {
 	r.watch.ensure(id)
 	tick := time.NewTicker(200 * time.Millisecond)
@@ -394,12 +384,13 @@ func (r *Runtime) wait(ctx context.Context, id, condition string, exits int) (in
 	for first := true; ; first = false {
 		changed := r.watch.changed()
 		c, err := r.inspect(id)
-		if errors.Is(err, ErrNotFound) && first {
-			if code, ok := r.removedExit(id, condition); ok {
-				return code, nil
+		if errors.Is(err, ErrNotFound) {
+			if first {
+				if code, ok := r.removedExit(id, condition); ok {
+					return code, nil
+				}
+				return 0, err
 			}
-		}
-		if errors.Is(err, ErrNotFound) && !first {
 			if code, ok := r.finalExit.Load(id); ok {
 				last = code.(int)
 			}
