@@ -234,7 +234,7 @@ func reusable(p string, dirFlags uint32) bool {
 	if unix.Lstat(p, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return false
 	}
-	if int(st.Uid) != euid || int(st.Gid) != egid {
+	if uid, gid := ownIDs(); int(st.Uid) != uid || int(st.Gid) != gid {
 		return false
 	}
 	if flags, err := inodeFlags(p); err != nil || flags != dirFlags {
@@ -259,9 +259,9 @@ func reusable(p string, dirFlags uint32) bool {
 	return true
 }
 
-// euid and egid own the folders os.Mkdir makes here (asked once: each
-// is a system call).
-var euid, egid = os.Geteuid(), os.Getegid()
+// ownIDs are the user and group that own the folders os.Mkdir makes here,
+// asked once (each is a system call), at the first removal.
+var ownIDs = sync.OnceValues(func() (int, int) { return os.Geteuid(), os.Getegid() })
 
 // inodeFlags returns the folder p's inode flags (the attributes chattr
 // sets), or 0 on a file system without them.
