@@ -36,7 +36,7 @@ func captureFiles(s *Spec, st *stage) (mounts []Mount, fds []int, err error) {
 			mounts, fds = nil, nil
 		}
 	}()
-	tmpfs, etcMade := -1, false
+	tmpfs, madeDir := -1, ""
 	defer func() {
 		if tmpfs >= 0 {
 			unix.Close(tmpfs)
@@ -45,11 +45,11 @@ func captureFiles(s *Spec, st *stage) (mounts []Mount, fds []int, err error) {
 	for i, f := range s.Files {
 		dir, name := st.layer, strings.TrimPrefix(path.Clean(f.Target), "/")
 		if slices.Contains(initFiles, "/"+name) {
-			if !etcMade {
-				if err := unix.Mkdirat(st.layer, path.Dir(name), 0o755); err != nil && err != unix.EEXIST {
-					return nil, nil, wrap("files: init layer: create "+path.Dir(f.Target), err)
+			if d := path.Dir(name); d != madeDir {
+				if err := unix.Mkdirat(st.layer, d, 0o755); err != nil && err != unix.EEXIST {
+					return nil, nil, wrap("files: init layer: create /"+d, err)
 				}
-				etcMade = true
+				madeDir = d
 			}
 		} else {
 			if tmpfs < 0 {
