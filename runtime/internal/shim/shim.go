@@ -34,23 +34,6 @@ func init() {
 	}
 }
 
-// oneProcessor runs the shim's goroutines on one P (GOMAXPROCS=1) unless
-// the environment sets GOMAXPROCS. A shim supervises one container: its
-// work is a chain of steps, each waiting on the last, with nothing to run
-// in parallel. A second P only adds scheduler traffic (spinning Ms that
-// steal, yield and sleep, threads woken to run a goroutine the first could
-// have run), which competes for the CPUs with the container being started:
-// measured on 2 CPUs, create+start+exit of /bin/true back to back 10.07 →
-// 9.48 ms (p50 of 8 interleaved rounds, better in 6), with 50 ms between
-// containers 11.08 → 10.64 (better in 6 of 10, one equal). containerd's
-// shims set 2 for their own reasons (fewer stacks); a Go thread blocked in
-// a system call still hands the P over, so nothing waits on it for good.
-func oneProcessor() {
-	if os.Getenv("GOMAXPROCS") == "" {
-		goruntime.GOMAXPROCS(1)
-	}
-}
-
 // Restart backoff, like Docker's: 100 ms doubling up to a minute, back to
 // the start once a run lasted 10 s.
 const (
@@ -82,7 +65,6 @@ func shimMain() {
 	if err := sandbox.CloseInheritedOnExec(); err != nil {
 		os.Exit(1)
 	}
-	oneProcessor()
 	ready := os.NewFile(3, "ready")
 	assign := bufio.NewReader(os.NewFile(4, "assign"))
 	// Own session already (Setsid); what a terminal or a dying parent

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 	"strings"
 	"testing"
 
@@ -133,19 +132,5 @@ func TestAssignmentRoundTrip(t *testing.T) {
 	}
 	if err := awaitGo(bufio.NewReader(&b)); err != errHoldAborted {
 		t.Errorf("EOF reads as %v, want the hold aborted", err)
-	}
-}
-
-// A shim runs on one P unless the environment chose a number.
-func TestOneProcessor(t *testing.T) {
-	defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(0))
-	goruntime.GOMAXPROCS(2)
-	t.Setenv("GOMAXPROCS", "2")
-	if oneProcessor(); goruntime.GOMAXPROCS(0) != 2 {
-		t.Errorf("with GOMAXPROCS=2 set: GOMAXPROCS is %d, want 2", goruntime.GOMAXPROCS(0))
-	}
-	os.Unsetenv("GOMAXPROCS")
-	if oneProcessor(); goruntime.GOMAXPROCS(0) != 1 {
-		t.Errorf("GOMAXPROCS is %d, want 1", goruntime.GOMAXPROCS(0))
 	}
 }
