@@ -58,15 +58,17 @@ func main() {
 		}
 	}
 	table := render(results, *quick)
+	scale := scaleSection(results)
 	facts := machineFacts(*quick, time.Since(start))
 	fmt.Println()
 	fmt.Println(facts)
 	fmt.Println(table)
+	fmt.Println(scale)
 	for _, f := range failed {
 		fmt.Fprintln(os.Stderr, "report: benchmarks failed:", f)
 	}
 	if *out != "" {
-		if err := writeMarkdown(*out, facts, table, raw, failed); err != nil {
+		if err := writeMarkdown(*out, facts, table, scale, raw, failed); err != nil {
 			fmt.Fprintln(os.Stderr, "report:", err)
 			os.Exit(1)
 		}
@@ -121,7 +123,7 @@ func (l *lineBuffer) lines() []string {
 	return strings.Split(strings.TrimRight(l.b.String(), "\n"), "\n")
 }
 
-func writeMarkdown(path, facts, table string, raw, failed []string) error {
+func writeMarkdown(path, facts, table, scale string, raw, failed []string) error {
 	var sb strings.Builder
 	sb.WriteString("# Benchmarks beside the peers on this machine\n\n")
 	sb.WriteString("Written by `make bench` (`go run ./bench/report`). Ratio is the peer's time divided by ours:\n")
@@ -136,6 +138,9 @@ func writeMarkdown(path, facts, table string, raw, failed []string) error {
 		sb.WriteString("- " + n + "\n")
 	}
 	sb.WriteString("\n")
+	if scale != "" {
+		sb.WriteString(scale + "\n")
+	}
 	for _, f := range failed {
 		sb.WriteString("**Failed:** " + f + "\n\n")
 	}
