@@ -76,6 +76,10 @@ func launchContainer(cfg *Config, spec *nsinit.Spec, t *launchThread) (*Process,
 		t.discard()
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, err)
 	}
+	if !t.fits(spec) {
+		t.discard()
+		t = nil
+	}
 	g := t.takeGroup(cfg)
 	if g == nil {
 		var err error
@@ -108,23 +112,24 @@ func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec, t *launchThread)
 		return nil, err
 	}
 	// Three threads: t's launches the program, stopped (it must be its
-	// tracer, so it lets it run too); prep mounts its /proc (from the
-	// container's mount namespace, which t's seccomp filter forbids) and
+	// tracer, so it lets it run too); prep mounts the container's root
+	// where t is locked down (its seccomp filter, loaded ahead, forbids
+	// mounts), then its /proc (from the container's mount namespace) and
 	// sets its limits, told the PID at the fork, while t waits for the
 	// stop; the caller waits for the outcome.
 	type launched struct {
 		l   *nsinit.Launched
 		err error
 	}
+	ahead := t.lockedDownStage()
+	var mounted chan error
+	if ahead != nil {
+		mounted = make(chan error, 1)
+	}
 	forked := make(chan int, 1)
 	prepared := make(chan error, 1)
 	done := make(chan launched, 1)
-	osthread.Go(func() {
-		if pid, ok := <-forked; ok {
-			prepared <- prepareToRun(cfg, spec, g, pid)
-		}
-	})
-	t.run(g, func(ahead *nsinit.Staged, tasks nsinit.Tasks, err error) {
+	t.run(g, mounted, func(ahead *nsinit.Staged, tasks nsinit.Tasks, err error) {
 		var l *nsinit.Launched
 		told := false
 		if err == nil {
@@ -152,6 +157,16 @@ func launchIn(g *cgroups.Group, cfg *Config, spec *nsinit.Spec, t *launchThread)
 		// Returning ends the thread; if the program is still traced,
 		// it dies with it (PTRACE_O_EXITKILL).
 		done <- launched{l, err}
+	})
+	// Started after the hand-over to t: the next goroutine this thread
+	// runs once the caller waits, with no wake-up on the way.
+	osthread.Go(func() {
+		if ahead != nil {
+			mounted <- nsinit.MountRoot(ahead, spec)
+		}
+		if pid, ok := <-forked; ok {
+			prepared <- prepareToRun(cfg, spec, g, pid)
+		}
 	})
 	r := <-done
 	streams.started()

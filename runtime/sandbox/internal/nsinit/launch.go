@@ -36,11 +36,17 @@ import (
 //	})
 //
 // Stage does the part that does not depend on the container ahead, on the
-// thread that launches it later: the namespaces, lo, /dev and /sys.
+// thread that launches it later: the namespaces, lo, /dev and /sys. With
+// LockDown, the thread loads its seccomp filter ahead too (a JIT compile,
+// 0.3 to 0.6 ms on a VM), and can then mount nothing: MountRoot, from
+// another thread that joins its mount namespace, sets up the container's
+// root before the launch.
 //
 //	osthread.Go(func() {
 //		ahead, err := nsinit.Stage(rootfsDir)
-//		// ... wait for the container, then:
+//		err = ahead.LockDown()
+//		// ... wait for the container; on another thread, thrown away
+//		// after: nsinit.MountRoot(ahead, spec). Then, back here:
 //		l, err := nsinit.Launch(ahead, spec, stdio, tasks)
 //	})
 
@@ -107,6 +113,12 @@ type Staged struct {
 	// bounding is what the thread's bounding set still holds: no
 	// capability beyond Docker's defaults, whatever the container.
 	bounding uint64
+	// mntNS is the thread's mount namespace, the container's.
+	mntNS int
+	// lockedDown: the thread has no_new_privs and its seccomp filter
+	// (LockDown); mounted: MountRoot has set up the container's root in
+	// its namespace, and taken st.
+	lockedDown, mounted bool
 }
 
 // Stage does on the calling thread, before its container is known, the
@@ -126,7 +138,7 @@ func Stage(root string) (a *Staged, err error) {
 	if err != nil {
 		return nil, wrap("open the host's network namespace", err)
 	}
-	a = &Staged{hostNet: hostNet}
+	a = &Staged{hostNet: hostNet, mntNS: -1}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -134,6 +146,9 @@ func Stage(root string) (a *Staged, err error) {
 	}()
 	if err := unshareNamespaces(true); err != nil {
 		return nil, err
+	}
+	if a.mntNS, err = unix.Open("/proc/thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+		return nil, wrap("open the container's mount namespace", err)
 	}
 	// The bounding set limits what a program this thread execs gets, not
 	// the thread's own capabilities (which the launch still needs).
@@ -151,10 +166,76 @@ func Stage(root string) (a *Staged, err error) {
 
 // Close lets go of what a stage holds that Launch did not take.
 func (a *Staged) Close() {
-	if a.hostNet >= 0 {
-		unix.Close(a.hostNet)
-		a.hostNet = -1
+	for _, fd := range []*int{&a.hostNet, &a.mntNS} {
+		if *fd >= 0 {
+			unix.Close(*fd)
+			*fd = -1
+		}
 	}
+}
+
+// LockDown sets no_new_privs and loads the seccomp filter on the staging
+// thread, which must call it after Stage. The thread can then no longer
+// mount, nor join the host's network: the container's root is set up by
+// MountRoot, and some containers cannot use the stage (see Fits).
+func (a *Staged) LockDown() error {
+	if err := lockDown(); err != nil {
+		return err
+	}
+	a.lockedDown = true
+	return nil
+}
+
+// LockedDown says whether the stage's thread is locked down (a nil stage
+// is not).
+func (a *Staged) LockedDown() bool { return a != nil && a.lockedDown }
+
+// Fits says whether a locked-down stage can launch the container of s:
+// not on the host's network (which its thread can no longer join), nor
+// at another RootfsDir than staged. Any other stage can.
+func (a *Staged) Fits(s *Spec) bool {
+	return !a.LockedDown() || s.Network != NetworkHost && a.st != nil && a.st.root == s.RootfsDir
+}
+
+// MountRoot sets up the container's root (the overlay with the staged
+// /dev and /sys in it, the pivot and the user's mounts) in the mount
+// namespace of a locked-down stage that Fits s, from the calling thread,
+// which joins that namespace and then goes back to its own, at its root:
+// like Launch's, the thread must be thrown away after. Launch, on the
+// stage's thread, goes on from there. The mounts take s.BindFDs, unless
+// it fails before them.
+func MountRoot(a *Staged, s *Spec) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.New("panic in container mount: " + panicString(r))
+		}
+	}()
+	if !a.LockedDown() || !a.Fits(s) {
+		return errors.New("MountRoot: the stage is not locked down, or does not fit the container")
+	}
+	home, err := unix.Open("/proc/thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return wrap("open the host's mount namespace", err)
+	}
+	defer unix.Close(home)
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return wrap("unshare fs", err)
+	}
+	if err := unix.Setns(a.mntNS, unix.CLONE_NEWNS); err != nil {
+		return wrap("join the container's mount namespace", err)
+	}
+	old := syscall.Umask(0) // as unshareNamespaces
+	defer syscall.Umask(old)
+	st := a.st
+	a.st = nil
+	if err := setupRootfs(s, st, false); err != nil {
+		return err
+	}
+	if err := unix.Setns(home, unix.CLONE_NEWNS); err != nil {
+		return wrap("leave the container's mount namespace", err)
+	}
+	a.mounted = true
+	return nil
 }
 
 // Launch sets up the container of s on the calling thread and forks its
@@ -171,26 +252,46 @@ func Launch(ahead *Staged, s *Spec, stdio [3]int, tasks Tasks, forked func(pid i
 		}
 		CloseFDs(s.BindFDs) // unless the mounts took them
 	}()
-	// The host's /proc, to find this thread's namespace after the pivot.
-	proc, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, wrap("open /proc", err)
+	// The host's /proc, to find this thread's namespace after the pivot
+	// (a stage has it open).
+	proc := -1
+	if ahead == nil {
+		if proc, err = unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+			return nil, wrap("open /proc", err)
+		}
+		defer unix.Close(proc)
 	}
-	defer unix.Close(proc)
 	var st *stage
 	bounding := uint64(allCaps)
-	if ahead != nil {
+	lockedDown := ahead.LockedDown()
+	switch {
+	case lockedDown:
+		defer ahead.Close()
+		bounding = ahead.bounding
+		if !ahead.mounted {
+			return nil, errors.New("launch from a locked-down stage before MountRoot")
+		}
+		// MountRoot pivoted this thread's root along with its own; its
+		// working directory may be the host's folder it was in.
+		if err := unix.Chdir("/"); err != nil {
+			return nil, wrap("chdir to the container's root", err)
+		}
+	case ahead != nil:
 		defer ahead.Close()
 		bounding = ahead.bounding
 		if err := ahead.fit(s); err != nil {
 			return nil, err
 		}
 		st = ahead.st
-	} else if err := unshareNamespaces(s.Network != NetworkHost); err != nil {
-		return nil, err
+	default:
+		if err := unshareNamespaces(s.Network != NetworkHost); err != nil {
+			return nil, err
+		}
 	}
-	if err := setupRootfs(s, st, false); err != nil {
-		return nil, err
+	if !lockedDown {
+		if err := setupRootfs(s, st, false); err != nil {
+			return nil, err
+		}
 	}
 	if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
 		return nil, wrap("set hostname "+strconv.Quote(s.Hostname), err)
@@ -199,8 +300,10 @@ func Launch(ahead *Staged, s *Spec, stdio [3]int, tasks Tasks, forked func(pid i
 	if err != nil {
 		return nil, err
 	}
-	mnt, err := unix.Openat(proc, "thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
+	mnt := -1
+	if ahead != nil {
+		mnt, ahead.mntNS = ahead.mntNS, -1
+	} else if mnt, err = unix.Openat(proc, "thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
 		return nil, wrap("open the container's mount namespace", err)
 	}
 	l = &Launched{Pid: -1, Console: -1, MountNS: mnt}
@@ -225,7 +328,7 @@ func Launch(ahead *Staged, s *Spec, stdio [3]int, tasks Tasks, forked func(pid i
 		files = []uintptr{uintptr(slave), uintptr(slave), uintptr(slave)}
 		attr.Setctty = true // fd 0 of the program, a session leader
 	}
-	if err := confineThread(DefaultCaps&^s.CapDrop, bounding); err != nil {
+	if err := confineThread(DefaultCaps&^s.CapDrop, bounding, lockedDown); err != nil {
 		return fail(err)
 	}
 	syscall.Umask(0o022)
@@ -298,7 +401,7 @@ func (a *Staged) fit(s *Spec) error {
 // capabilities) and no ambient or inheritable ones, no_new_privs and the
 // seccomp filter. The thread's own effective capabilities stay, for the
 // fork's setuid. bounding is as for limitBoundingSet.
-func confineThread(caps, bounding uint64) error {
+func confineThread(caps, bounding uint64, lockedDown bool) error {
 	if err := limitBoundingSet(caps, bounding); err != nil {
 		return err
 	}
@@ -310,6 +413,9 @@ func confineThread(caps, bounding uint64) error {
 	data[0].Inheritable, data[1].Inheritable = 0, 0 // CVE-2022-24769
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return wrap("clear inheritable capabilities", err)
+	}
+	if lockedDown {
+		return nil
 	}
 	return lockDown()
 }
