@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -48,9 +47,7 @@ func BenchmarkStartTrue(b *testing.B) {
 	}
 	perOp := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(b.N) }
 	b.ReportMetric(perOp(start), "start-ms/op")
-	// The median resists the outliers of a busy machine.
-	slices.Sort(starts)
-	b.ReportMetric(float64(starts[len(starts)/2].Microseconds())/1000, "start-p50-ms")
+	reportP50(b, starts, "start-p50-ms")
 	b.ReportMetric(perOp(wait), "wait-ms/op")
 	b.ReportMetric(perOp(cleanup), "cleanup-ms/op")
 }
@@ -98,9 +95,7 @@ func BenchmarkPrestartedStart(b *testing.B) {
 		}
 	}
 	for staged, name := range map[bool]string{true: "staged", false: "unstaged"} {
-		d := starts[staged]
-		slices.Sort(d)
-		b.ReportMetric(float64(d[len(d)/2].Microseconds())/1000, name+"-p50-ms")
+		reportP50(b, starts[staged], name+"-p50-ms")
 	}
 }
 

@@ -134,19 +134,28 @@ func TestStartErrorsNameTheCause(t *testing.T) {
 		cfg, _ := testConfig(t, "true")
 		tc.edit(&cfg)
 		p, err := Start(cfg)
-		if err == nil {
-			p.Wait()
-			Cleanup(cfg)
-			t.Errorf("want error containing %q, got none", tc.want)
-			continue
-		}
-		if !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("error %q does not contain %q", err, tc.want)
-		}
-		if _, serr := os.Stat(filepath.Join("/sys/fs/cgroup/pids/reconciler", cfg.ID)); serr == nil {
-			t.Errorf("cgroup of failed container %s left behind", cfg.ID)
-		}
+		startFailed(t, cfg, p, err, tc.want)
 	}
+}
+
+// startFailed checks that the start of cfg (p, err) failed with an error
+// containing want and left no cgroup; a start that worked is waited for
+// and cleaned up. It says whether the start failed.
+func startFailed(t *testing.T, cfg Config, p *Process, err error, want string) bool {
+	t.Helper()
+	if err == nil {
+		p.Wait()
+		Cleanup(cfg)
+		t.Errorf("want error containing %q, got none", want)
+		return false
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not contain %q", err, want)
+	}
+	if _, serr := os.Stat(filepath.Join("/sys/fs/cgroup/pids/reconciler", cfg.ID)); serr == nil {
+		t.Errorf("cgroup of failed container %s left behind", cfg.ID)
+	}
+	return true
 }
 
 func TestEnvironmentDefaults(t *testing.T) {

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -128,17 +127,8 @@ func TestLockedDownStageFailures(t *testing.T) {
 		awaitLockDown(t)(p)
 		lt := p.thread
 		proc, err := p.Start(cfg)
-		if err == nil {
-			proc.Wait()
-			Cleanup(cfg)
-			t.Errorf("want error containing %q, got none", tc.want)
+		if !startFailed(t, cfg, proc, err, tc.want) {
 			continue
-		}
-		if !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("error %q does not contain %q", err, tc.want)
-		}
-		if _, serr := os.Stat(filepath.Join("/sys/fs/cgroup/pids/reconciler", cfg.ID)); serr == nil {
-			t.Errorf("cgroup of failed container %s left behind", cfg.ID)
 		}
 		select {
 		case <-lt.ended:
